@@ -1,0 +1,31 @@
+package events
+
+// Names of the JetStream stream and KV buckets vmfleet uses (DESIGN §4).
+const (
+	// StreamName keeps host, build and prune events for replay.
+	StreamName = "VMFLEET"
+	// BucketSpec holds the desired state under SpecKey.
+	BucketSpec = "vmfleet_spec"
+	// SpecKey is the key of the current spec in BucketSpec.
+	SpecKey = "current"
+	// BucketBuilds holds build records keyed by idempotency key.
+	BucketBuilds = "vmfleet_builds"
+	// BucketLeader holds the orchestrator leader lease.
+	BucketLeader = "vmfleet_leader"
+	// DefaultPrefix is the default subject prefix.
+	DefaultPrefix = "vmfleet"
+)
+
+// Buildkite build meta-data keys and environment variables of the build contract (DESIGN §8).
+const (
+	MetaKey   = "vmfleet-key"
+	MetaImage = "vmfleet-image"
+
+	EnvImage       = "VMFLEET_IMAGE"
+	EnvKey         = "VMFLEET_KEY"
+	EnvRelease     = "MACOS_RELEASE"
+	EnvBun         = "BUN_VERSION"
+	EnvBootstrap   = "BOOTSTRAP_VERSION"
+	EnvTargetHost  = "VMFLEET_TARGET_HOST"
+	EnvRegistryRef = "VMFLEET_REGISTRY_REF"
+)

@@ -1,0 +1,302 @@
+package events
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultNameTemplate is the seed's image name scheme.
+const DefaultNameTemplate = "bun-build-macos-{release}-{bun}-bootstrap-{bootstrap}"
+
+// Template placeholders.
+const (
+	PhRelease   = "{release}"
+	PhBun       = "{bun}"
+	PhBootstrap = "{bootstrap}"
+)
+
+// ImageSpec is the desired state of every host's images (DESIGN §2).
+type ImageSpec struct {
+	NameTemplate     string   `json:"name_template" yaml:"name_template"`
+	Releases         []string `json:"releases" yaml:"releases"`
+	BunVersion       string   `json:"bun_version" yaml:"bun_version"`
+	BootstrapVersion string   `json:"bootstrap_version" yaml:"bootstrap_version"`
+	// Registry, when set, is an OCI reference template; images are built once
+	// for the fleet, pushed there and pulled by every host.
+	Registry string `json:"registry,omitempty" yaml:"registry"`
+}
+
+// Window is one cleanup window: a cron schedule (robfig/cron syntax, CRON_TZ=
+// allowed) opening it and how long it stays open.
+type Window struct {
+	Schedule string   `json:"schedule" yaml:"schedule"`
+	Duration Duration `json:"duration" yaml:"duration"`
+}
+
+// CleanupPolicy is what the cleanup rules need besides the image spec (DESIGN §6).
+type CleanupPolicy struct {
+	KeepBunVersions        int      `json:"keep_bun_versions" yaml:"keep_bun_versions"`
+	DiskEmergencyFreeBytes int64    `json:"disk_emergency_free_bytes" yaml:"disk_emergency_free_bytes"`
+	Windows                []Window `json:"windows" yaml:"windows"`
+}
+
+// Spec is what the orchestrator publishes to KV bucket vmfleet_spec, key current.
+type Spec struct {
+	Images    ImageSpec     `json:"images"`
+	Cleanup   CleanupPolicy `json:"cleanup"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	UpdatedBy string        `json:"updated_by,omitempty"`
+	// Revision is the KV revision the spec was read at; it is not stored.
+	Revision uint64 `json:"-"`
+}
+
+// Validate checks the spec.
+func (s Spec) Validate() error {
+	if err := s.Images.Validate(); err != nil {
+		return err
+	}
+	if s.Cleanup.KeepBunVersions < 0 {
+		return fieldErr("cleanup.keep_bun_versions", "must be 0 or more")
+	}
+	for i, w := range s.Cleanup.Windows {
+		if strings.TrimSpace(w.Schedule) == "" {
+			return fieldErr(fmt.Sprintf("cleanup.windows[%d].schedule", i), "empty")
+		}
+		if w.Duration <= 0 {
+			return fieldErr(fmt.Sprintf("cleanup.windows[%d].duration", i), "must be positive")
+		}
+	}
+	return nil
+}
+
+// DefaultImageSpec is the seed's defaults: release 14, bun 1.2.16, bootstrap 3.6.
+func DefaultImageSpec() ImageSpec {
+	return ImageSpec{NameTemplate: DefaultNameTemplate, Releases: []string{"14"}, BunVersion: "1.2.16", BootstrapVersion: "3.6"}
+}
+
+// validValue reports whether v may fill a placeholder: non-empty, of
+// [A-Za-z0-9._+], and never '-', which separates placeholders in templates.
+func validValue(v string) bool {
+	if v == "" || len(v) > 64 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '+') {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate checks the image spec, naming the key at fault.
+func (s ImageSpec) Validate() error {
+	if _, err := compileTemplate(s.template()); err != nil {
+		return err
+	}
+	if len(s.Releases) == 0 {
+		return fieldErr("images.releases", "at least one release is required")
+	}
+	seen := map[string]bool{}
+	for i, r := range s.Releases {
+		if !validValue(r) {
+			return fieldErr(fmt.Sprintf("images.releases[%d]", i), fmt.Sprintf("%q: use digits, letters, '.', '_' or '+'", r))
+		}
+		if seen[r] {
+			return fieldErr(fmt.Sprintf("images.releases[%d]", i), fmt.Sprintf("%q listed twice", r))
+		}
+		seen[r] = true
+	}
+	if !validValue(s.BunVersion) {
+		return fieldErr("images.bun_version", fmt.Sprintf("%q: use digits, letters, '.', '_' or '+'", s.BunVersion))
+	}
+	if !validValue(s.BootstrapVersion) {
+		return fieldErr("images.bootstrap_version", fmt.Sprintf("%q: use digits, letters, '.', '_' or '+'", s.BootstrapVersion))
+	}
+	if s.Registry != "" && strings.ContainsAny(s.Registry, " \t\n'\"`$;|&") {
+		return fieldErr("images.registry", fmt.Sprintf("%q is not a valid OCI reference template", s.Registry))
+	}
+	return nil
+}
+
+func (s ImageSpec) template() string {
+	if s.NameTemplate == "" {
+		return DefaultNameTemplate
+	}
+	return s.NameTemplate
+}
+
+func (s ImageSpec) fill(tmpl string, ref ImageRef) string {
+	return strings.NewReplacer(PhRelease, ref.Release, PhBun, ref.Bun, PhBootstrap, ref.Bootstrap).Replace(tmpl)
+}
+
+// ImageName is the expected VM name for release under this spec.
+func (s ImageSpec) ImageName(release string) string {
+	return s.fill(s.template(), ImageRef{Release: release, Bun: s.BunVersion, Bootstrap: s.BootstrapVersion})
+}
+
+// RegistryRef is the OCI reference of release's image, or "" without a registry.
+func (s ImageSpec) RegistryRef(release string) string {
+	if s.Registry == "" {
+		return ""
+	}
+	return s.fill(s.Registry, ImageRef{Release: release, Bun: s.BunVersion, Bootstrap: s.BootstrapVersion})
+}
+
+// HasRelease reports whether release is in the spec.
+func (s ImageSpec) HasRelease(release string) bool { return slices.Contains(s.Releases, release) }
+
+// ImageRef is what an image name says about the image.
+type ImageRef struct {
+	Release   string `json:"release"`
+	Bun       string `json:"bun"`
+	Bootstrap string `json:"bootstrap"`
+}
+
+// ParseName parses name with the spec's template, exactly: every literal part
+// must match byte for byte and every placeholder value must be a valid value
+// (no '-'). ok is false for any name that is not ours.
+func (s ImageSpec) ParseName(name string) (ImageRef, bool) {
+	parts, err := compileTemplate(s.template())
+	if err != nil {
+		return ImageRef{}, false
+	}
+	return parts.parse(name)
+}
+
+type tmplPart struct {
+	lit string // literal text, or "" for a placeholder
+	ph  string // placeholder, or "" for a literal
+}
+
+type tmplParts []tmplPart
+
+func compileTemplate(t string) (tmplParts, error) {
+	var parts tmplParts
+	seen := map[string]bool{}
+	rest := t
+	for rest != "" {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			parts = append(parts, tmplPart{lit: rest})
+			break
+		}
+		if i > 0 {
+			parts = append(parts, tmplPart{lit: rest[:i]})
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return nil, fieldErr("images.name_template", fmt.Sprintf("%q: unclosed '{'", t))
+		}
+		ph := rest[i : i+j+1]
+		if ph != PhRelease && ph != PhBun && ph != PhBootstrap {
+			return nil, fieldErr("images.name_template", fmt.Sprintf("%q: unknown placeholder %s (use {release}, {bun}, {bootstrap})", t, ph))
+		}
+		if seen[ph] {
+			return nil, fieldErr("images.name_template", fmt.Sprintf("%q: placeholder %s used twice", t, ph))
+		}
+		seen[ph] = true
+		if n := len(parts); n > 0 && parts[n-1].ph != "" {
+			return nil, fieldErr("images.name_template", fmt.Sprintf("%q: placeholders %s and %s need a '-' between them", t, parts[n-1].ph, ph))
+		}
+		parts = append(parts, tmplPart{ph: ph})
+		rest = rest[i+j+1:]
+	}
+	for _, ph := range []string{PhRelease, PhBun, PhBootstrap} {
+		if !seen[ph] {
+			return nil, fieldErr("images.name_template", fmt.Sprintf("%q: missing placeholder %s", t, ph))
+		}
+	}
+	for k, p := range parts {
+		// A literal between two placeholders must contain '-', so that
+		// values (which never contain '-') split unambiguously.
+		if p.ph == "" && k > 0 && k < len(parts)-1 && !strings.Contains(p.lit, "-") {
+			return nil, fieldErr("images.name_template", fmt.Sprintf("%q: the text %q between placeholders must contain '-'", t, p.lit))
+		}
+	}
+	return parts, nil
+}
+
+func (ps tmplParts) parse(name string) (ImageRef, bool) {
+	var ref ImageRef
+	rest := name
+	for k, p := range ps {
+		if p.ph == "" {
+			var ok bool
+			if rest, ok = strings.CutPrefix(rest, p.lit); !ok {
+				return ImageRef{}, false
+			}
+			continue
+		}
+		var val string
+		switch next := ""; {
+		case k == len(ps)-1:
+			val, rest = rest, ""
+		default:
+			next = ps[k+1].lit
+			end := -1
+			if d := strings.IndexByte(next, '-'); d >= 0 {
+				// Values never contain '-', so the first '-' left in the
+				// name is the literal's first '-'.
+				if f := strings.IndexByte(rest, '-'); f >= d {
+					end = f - d
+				}
+			} else if k+1 == len(ps)-1 && strings.HasSuffix(rest, next) {
+				// A final literal without '-' is a suffix.
+				end = len(rest) - len(next)
+			}
+			if end < 0 {
+				return ImageRef{}, false
+			}
+			val, rest = rest[:end], rest[end:]
+		}
+		if !validValue(val) {
+			return ImageRef{}, false
+		}
+		switch p.ph {
+		case PhRelease:
+			ref.Release = val
+		case PhBun:
+			ref.Bun = val
+		case PhBootstrap:
+			ref.Bootstrap = val
+		}
+	}
+	if rest != "" {
+		return ImageRef{}, false
+	}
+	return ref, true
+}
+
+// CompareVersions compares dotted versions numerically where both parts are
+// numbers ("1.2.16" > "1.2.9"), and as text otherwise. It returns -1, 0 or 1.
+func CompareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y string
+		if i < len(as) {
+			x = as[i]
+		}
+		if i < len(bs) {
+			y = bs[i]
+		}
+		xn, errx := strconv.Atoi(x)
+		yn, erry := strconv.Atoi(y)
+		if errx == nil && erry == nil {
+			if xn != yn {
+				if xn < yn {
+					return -1
+				}
+				return 1
+			}
+			continue
+		}
+		if c := strings.Compare(x, y); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
