@@ -1,0 +1,118 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// ErrNoURL means no NATS server address was given.
+var ErrNoURL = errors.New("no NATS URL: set --nats-url or VMFLEET_NATS_URL")
+
+// ConnConfig says how to reach NATS. Secrets are file paths, never values.
+type ConnConfig struct {
+	// URLs are one or more nats:// or tls:// addresses (a cluster).
+	URLs []string
+	// Name is the connection name shown by the server.
+	Name string
+	// CredsFile is a JWT user credentials file.
+	CredsFile string
+	// NKeySeedFile is a file holding an NKey seed.
+	NKeySeedFile string
+	// User and Password authenticate with a user/password (Password from a file or env).
+	User, Password string
+	// CAFile, CertFile, KeyFile configure TLS.
+	CAFile, CertFile, KeyFile string
+	// InboxPrefix keeps request replies private, e.g. "_INBOX.<host>".
+	InboxPrefix string
+	// ReconnectWait between attempts (default 1s). Reconnects never give up.
+	ReconnectWait time.Duration
+	// OnReconnect is called after every reconnect.
+	OnReconnect func()
+}
+
+// Connect dials NATS. It returns at once even if the server is not up yet
+// (RetryOnFailedConnect): the client keeps trying in the background and
+// buffers publishes meanwhile, so an agent keeps working while NATS is down.
+func Connect(cfg ConnConfig, log *slog.Logger) (*nats.Conn, error) {
+	if len(cfg.URLs) == 0 {
+		return nil, ErrNoURL
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	wait := cfg.ReconnectWait
+	if wait <= 0 {
+		wait = time.Second
+	}
+	opts := []nats.Option{
+		nats.Name(cfg.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(wait),
+		nats.RetryOnFailedConnect(true),
+		nats.ReconnectBufSize(8 << 20),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("NATS disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			log.Info("NATS reconnected", "url", c.ConnectedUrlRedacted())
+			if cfg.OnReconnect != nil {
+				cfg.OnReconnect()
+			}
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subj := ""
+			if sub != nil {
+				subj = sub.Subject
+			}
+			log.Warn("NATS async error", "subject", subj, "err", err)
+		}),
+	}
+	if cfg.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+	}
+	if cfg.NKeySeedFile != "" {
+		o, err := nats.NkeyOptionFromSeed(cfg.NKeySeedFile)
+		if err != nil {
+			return nil, fmt.Errorf("nats nkey seed file %s: %w", cfg.NKeySeedFile, err)
+		}
+		opts = append(opts, o)
+	}
+	if cfg.User != "" {
+		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
+	}
+	if cfg.CAFile != "" {
+		opts = append(opts, nats.RootCAs(cfg.CAFile))
+	}
+	if cfg.CertFile != "" || cfg.KeyFile != "" {
+		opts = append(opts, nats.ClientCert(cfg.CertFile, cfg.KeyFile))
+	}
+	if cfg.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(cfg.InboxPrefix))
+	}
+	nc, err := nats.Connect(strings.Join(cfg.URLs, ","), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS %s: %w", redactURLs(cfg.URLs), err)
+	}
+	return nc, nil
+}
+
+// redactURLs hides passwords embedded in URLs.
+func redactURLs(urls []string) string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		if at := strings.LastIndex(u, "@"); at >= 0 {
+			if s := strings.Index(u, "://"); s >= 0 && s < at {
+				u = u[:s+3] + "[REDACTED]" + u[at:]
+			}
+		}
+		out[i] = u
+	}
+	return strings.Join(out, ",")
+}

@@ -1,0 +1,6 @@
+// Package bus is vmfleet's NATS plumbing: starting the embedded nats-server
+// with JetStream, connecting clients with reconnects, credentials and TLS, and
+// creating the VMFLEET stream and the KV buckets with the right replicas.
+//
+// It owns no fleet logic and never decides what to publish.
+package bus
