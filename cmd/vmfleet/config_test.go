@@ -1,0 +1,129 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/events"
+)
+
+type testNested struct {
+	Releases []string `yaml:"releases" flag:"releases" env:"T_RELEASES,T_SEED_RELEASES" help:"releases"`
+	Bun      string   `yaml:"bun_version" flag:"bun" env:"T_BUN" help:"bun"`
+}
+
+type testConfig struct {
+	Name     string          `yaml:"name" flag:"name" env:"T_NAME" help:"name"`
+	Interval time.Duration   `yaml:"interval" flag:"interval" env:"T_INTERVAL" help:"interval"`
+	TTL      events.Duration `yaml:"ttl" flag:"ttl" env:"T_TTL" help:"ttl"`
+	Count    int             `yaml:"count" flag:"count" env:"T_COUNT" help:"count"`
+	On       bool            `yaml:"on" flag:"on" env:"T_ON" help:"on"`
+	Token    string          `yaml:"-" flag:"-" env:"T_TOKEN" help:"secret"`
+	Images   testNested      `yaml:"images"`
+	Windows  []events.Window `yaml:"windows" help:"windows"`
+}
+
+func runBind(t *testing.T, file string, env map[string]string, args ...string) (testConfig, error) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	cfg := testConfig{Name: "default", Interval: time.Minute, Images: testNested{Releases: []string{"14"}}}
+	cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
+	b := bindConfig(cmd, &cfg, "T_CONFIG")
+	if file != "" {
+		args = append(args, "--config", file)
+	}
+	cmd.SetArgs(args)
+	cmd.SetOut(new(strings.Builder))
+	cmd.SetErr(new(strings.Builder))
+	if err := cmd.Execute(); err != nil {
+		return cfg, err
+	}
+	return cfg, b.load()
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	file := writeFile(t, "name: file\ninterval: 2m\ncount: 3\nimages:\n  releases: [\"13\", \"14\"]\n  bun_version: 1.2.16\nwindows:\n  - schedule: \"0 2 * * *\"\n    duration: 2h\n")
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want func(*testConfig)
+	}{
+		{name: "file over default", want: func(c *testConfig) {}},
+		{name: "env over file", env: map[string]string{"T_NAME": "env", "T_SEED_RELEASES": "12 13"}, want: func(c *testConfig) {
+			c.Name = "env"
+			c.Images.Releases = []string{"12", "13"}
+		}},
+		{name: "first env wins", env: map[string]string{"T_RELEASES": "15", "T_SEED_RELEASES": "12"}, want: func(c *testConfig) { c.Images.Releases = []string{"15"} }},
+		{name: "flag over env", env: map[string]string{"T_NAME": "env"}, args: []string{"--name", "flag", "--releases", "11", "--releases", "12", "--on", "--ttl", "90s"}, want: func(c *testConfig) {
+			c.Name = "flag"
+			c.Images.Releases = []string{"11", "12"}
+			c.On = true
+			c.TTL = events.Duration(90 * time.Second)
+		}},
+		{name: "secret from env", env: map[string]string{"T_TOKEN": "s3cret"}, want: func(c *testConfig) { c.Token = "s3cret" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := runBind(t, file, tt.env, tt.args...)
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			want := testConfig{Name: "file", Interval: 2 * time.Minute, Count: 3,
+				Images:  testNested{Releases: []string{"13", "14"}, Bun: "1.2.16"},
+				Windows: []events.Window{{Schedule: "0 2 * * *", Duration: events.Duration(2 * time.Hour)}}}
+			tt.want(&want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		args       []string
+		want       string
+	}{
+		{name: "unknown top key", file: "name: x\nnmae: y\n", want: `line 2: unknown key "nmae"`},
+		{name: "unknown nested key", file: "images:\n  bun: 1\n", want: `unknown key "images.bun"`},
+		{name: "unknown key in list item", file: "windows:\n  - schedule: x\n    durration: 1h\n", want: "key windows"},
+		{name: "bad duration", file: "interval: soon\n", want: "key interval"},
+		{name: "secret not in file", file: "token: x\n", want: `unknown key "token"`},
+		{name: "bad env", env: map[string]string{"T_COUNT": "many"}, want: "env T_COUNT"},
+		{name: "bad flag", args: []string{"--count", "many"}, want: "--count"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := ""
+			if tt.file != "" {
+				file = writeFile(t, tt.file)
+			}
+			_, err := runBind(t, file, tt.env, tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Got(load) error = %v, want it to mention %q", err, tt.want)
+			}
+			if file != "" && !strings.Contains(err.Error(), file) && tt.env == nil && tt.args == nil {
+				t.Errorf("error %q does not name the file %s", err, file)
+			}
+		})
+	}
+}
