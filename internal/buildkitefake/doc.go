@@ -1,0 +1,37 @@
+// Package buildkitefake is an in-process HTTP server that behaves like the
+// Buildkite REST API v2 for the parts vmfleet uses, so the real go-buildkite v3
+// client works against it unchanged:
+//
+//	srv, _ := buildkitefake.New(ctx, buildkitefake.WithToken("tok"))
+//	defer srv.Close()
+//	c, _ := buildkite.NewOpts(buildkite.WithTokenAuth("tok"), buildkite.WithBaseURL(srv.URL()))
+//
+// It owns: builds (create, get, list with the real filters and Link-header
+// paging, cancel), agents (list, get, pause, resume) with test helpers to
+// register agents and change their tags, bearer-token auth, RateLimit-* headers
+// on every response, fault injection (429 with RateLimit-Reset, 5xx, latency),
+// a build lifecycle driven by a clock the test controls (Tick, Step), state
+// change hooks, HMAC-signed build webhooks delivered off the request path, and
+// counters tests assert on (builds per vmfleet-key, live builds, requests).
+//
+// Behaviour copied from the real API (docs and go-buildkite v3.13.0):
+//   - create answers 201; missing commit or branch is 422
+//     {"message":"Validation Failed","errors":[...]}; an unknown pipeline is 404;
+//   - cancel of a scheduled build answers "canceled" at once; of a running
+//     build "canceling", which becomes "canceled" on the next Tick or Step;
+//     any other state is 422;
+//   - lists are newest first, page/per_page (default 30, max 100), one Link
+//     header with rel="first"/"prev"/"next"/"last";
+//   - agent pause/resume answer 204 No Content; pausing a paused agent or
+//     resuming an unpaused one is 422. The REST agent model has no "paused"
+//     field, so neither does this fake's JSON (tests read it via GetAgent);
+//   - the agent list omits disconnected agents;
+//   - webhooks send X-Buildkite-Event and
+//     X-Buildkite-Signature: timestamp=<unix>,signature=<hex HMAC-SHA256 of "<timestamp>.<body>">
+//     (and X-Buildkite-Token when configured); events are build.scheduled,
+//     build.running and build.finished (passed, failed or canceled).
+//
+// It must not: talk to the real Buildkite, sleep in tests' stead (time moves
+// only through Tick/Step, or Run for demos), or be imported by production
+// code other than `vmfleet demo`.
+package buildkitefake
