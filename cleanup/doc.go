@@ -1,0 +1,21 @@
+// Package cleanup is vmfleet's pruning policy (DESIGN §6): which VMs of a host
+// may be deleted, and when (cleanup windows).
+//
+// It owns two things:
+//   - Windows: cleanup windows parsed from cron specs (robfig/cron/v3 standard
+//     syntax, CRON_TZ= or TZ= prefixes), answering "is a window open now, until
+//     when" and "when does the next one open".
+//   - Plan: given the image spec, the cleanup policy, a host's inventory, its
+//     per-release readiness, its disk and the window state, the VMs to prune
+//     (each with the reason it is a candidate) and the VMs to keep (each with
+//     the rule that protects it).
+//
+// The orchestrator plans with the host's last health report and sends the
+// pruned names; the agent plans again against its live inventory with Only set
+// to those names, and deletes only what both plans agree on.
+//
+// It must not do I/O, start goroutines, log, or read the clock: every input,
+// including "now", is a parameter, so the same inputs always give the same
+// answer on the orchestrator and on the agent. It imports only the standard
+// library, events and robfig/cron.
+package cleanup
