@@ -38,10 +38,10 @@ func (g *globalFlags) newLogger(w io.Writer) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
 	case "text":
-		return slog.New(tint.NewHandler(w, &tint.Options{Level: level, NoColor: !isTerminal(w)})), nil
+		return slog.New(tint.NewTextHandler(w, &tint.Options{Level: level, NoColor: !isTerminal(w)})), nil
 	case "auto", "":
 		if isTerminal(w) {
-			return slog.New(tint.NewHandler(w, &tint.Options{Level: level})), nil
+			return slog.New(tint.NewTextHandler(w, &tint.Options{Level: level})), nil
 		}
 		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
 	}

@@ -1,0 +1,37 @@
+# vmfleet developer targets. `make test` is the one test command (CI runs it).
+GO ?= go
+STATICCHECK_VERSION ?= v0.8.2
+GOBIN ?= $(shell $(GO) env GOPATH)/bin
+
+.PHONY: test lint unit fuzz demo build tools
+
+test: lint unit fuzz demo
+
+tools:
+	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+lint: tools
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GOBIN)/staticcheck ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Each fuzz target runs briefly: enough to catch a regression, not a search.
+FUZZTIME ?= 5s
+fuzz:
+	@set -e; for f in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go')); do \
+		dir=./$$(dirname $$f); \
+		for fz in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | cut -d' ' -f2); do \
+			echo "fuzz $$dir $$fz ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) $$dir; \
+		done; \
+	done
+
+demo:
+	@if [ -d cmd/vmfleet ] && $(GO) run ./cmd/vmfleet demo --help >/dev/null 2>&1; then \
+		$(GO) run ./cmd/vmfleet demo --exit-when-converged --log-format json >/dev/null; fi
+
+build:
+	$(GO) build -o bin/vmfleet ./cmd/vmfleet
