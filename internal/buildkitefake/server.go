@@ -90,8 +90,9 @@ func New(ctx context.Context, opts ...Option) (*Server, error) {
 		_ = s.http.Listener.Close()
 		s.http.Listener = l
 	}
+	// Set before Start: with WithAddr a client may call before New returns.
+	s.baseURL = "http://" + s.http.Listener.Addr().String() + "/"
 	s.http.Start()
-	s.baseURL = s.http.URL + "/"
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
