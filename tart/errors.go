@@ -30,11 +30,16 @@ var ErrInvalidOption = errors.New("invalid option")
 // Error is a failed tart invocation. It unwraps to one of the sentinels above
 // (Kind) when the failure was classified.
 type Error struct {
-	Args     []string
+	// Args are tart's arguments (without the executable).
+	Args []string
+	// ExitCode is tart's exit status; 0 when it did not exit by itself (not
+	// started, killed at the deadline) or exited 0 with unusable output.
 	ExitCode int
-	Stderr   string
-	// Kind is the classified cause (ErrNotFound, ErrRunning, ErrTimeout,
-	// ErrNotInstalled, ErrBadOutput) or nil.
+	// Stderr is what tart said about the failure: its stderr, or its stdout
+	// when stderr was empty (tart 1.x printed errors on stdout). Bounded.
+	Stderr string
+	// Kind is the classified cause (ErrNotFound, ErrRunning, ErrExists,
+	// ErrTimeout, ErrNotInstalled, ErrBadOutput, ErrInvalidName) or nil.
 	Kind error
 	// Err is the underlying error (exec, parse), if any.
 	Err error
@@ -43,7 +48,7 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "tart %s", strings.Join(e.Args, " "))
-	if e.ExitCode != 0 {
+	if e.ExitCode > 0 {
 		fmt.Fprintf(&b, ": exit %d", e.ExitCode)
 	}
 	if e.Kind != nil {
@@ -55,7 +60,7 @@ func (e *Error) Error() string {
 		}
 		fmt.Fprintf(&b, ": %s", s)
 	}
-	if e.Err != nil && e.Kind == nil {
+	if e.Err != nil && (e.Kind == nil || e.Err.Error() != e.Kind.Error()) {
 		fmt.Fprintf(&b, ": %v", e.Err)
 	}
 	return b.String()
