@@ -3,6 +3,7 @@ package buildkitefake
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,5 +151,17 @@ func TestUnknownRoute(t *testing.T) {
 	}
 	if got := s.RequestCount("GET", "", 404); got != 1 {
 		t.Errorf("Got(RequestCount unmatched) = %d, want 1", got)
+	}
+}
+
+func TestBaseURLWithoutSlash(t *testing.T) {
+	t.Parallel()
+	s := newFake(t)
+	c, err := buildkite.NewOpts(buildkite.WithTokenAuth(testToken), buildkite.WithBaseURL(strings.TrimSuffix(s.URL(), "/")))
+	if err != nil {
+		t.Fatalf("NewOpts() = %v", err)
+	}
+	if _, _, err := c.Builds.ListByOrg(org, nil); err != nil {
+		t.Errorf("Got(ListByOrg with %q) = %v, want nil", strings.TrimSuffix(s.URL(), "/"), err)
 	}
 }
