@@ -1,0 +1,122 @@
+package agentd
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// sourceLocal is the tart source of a local VM; only local VMs count for
+// readiness (an OCI cache entry must be cloned before a job can use it).
+const sourceLocal = "local"
+
+// evaluate decides every release's readiness from one tart listing (DESIGN §3).
+//
+// Per release r, with expected name E = spec.ImageName(r):
+//   - listErr != nil: tart_error, with the cause in Detail (never image_missing:
+//     a failing tart says nothing about the images);
+//   - a local VM named exactly E: ready (whatever its state: a finished build
+//     is renamed to E only when complete, so E is never half-built);
+//   - else a local VM whose name parses with the template to release r and the
+//     spec's bun version but another bootstrap: bootstrap_mismatch (the host
+//     has this release's image, built for another bootstrap; Detail names it);
+//   - else image_missing, with Detail naming what came closest (an OCI cache
+//     entry, a VM under a temporary build name, another bun version).
+//
+// An active forced state then overrides ready and reason (forced_ready,
+// forced_not_ready) and Detail keeps what the check found.
+func evaluate(spec events.ImageSpec, vms []events.VM, listErr error, forced *events.Forced, now time.Time) []events.ReleaseStatus {
+	local := make(map[string]bool, len(vms))
+	for _, v := range vms {
+		if strings.EqualFold(v.Source, sourceLocal) {
+			local[v.Name] = true
+		}
+	}
+	out := make([]events.ReleaseStatus, 0, len(spec.Releases))
+	for _, r := range spec.Releases {
+		st := events.ReleaseStatus{
+			Release: r, ExpectedImage: spec.ImageName(r),
+			Bun: spec.BunVersion, Bootstrap: spec.BootstrapVersion,
+		}
+		switch {
+		case listErr != nil:
+			st.Reason, st.Detail = events.ReasonTartError, listErr.Error()
+		case local[st.ExpectedImage]:
+			st.Ready, st.Reason = true, events.ReasonReady
+		default:
+			st.Reason, st.Detail = missing(spec, r, st.ExpectedImage, vms)
+		}
+		if forced.Active(now) {
+			applyForced(&st, forced)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// missing explains why release r's expected image is absent.
+func missing(spec events.ImageSpec, r, expected string, vms []events.VM) (events.Reason, string) {
+	var otherBun, temp, oci string
+	for _, v := range vms {
+		if !strings.EqualFold(v.Source, sourceLocal) {
+			if v.Name == expected || (spec.Registry != "" && v.Name == spec.RegistryRef(r)) {
+				oci = v.Name
+			}
+			continue
+		}
+		if ref, ok := spec.ParseName(v.Name); ok && ref.Release == r {
+			if ref.Bun == spec.BunVersion && ref.Bootstrap != spec.BootstrapVersion {
+				return events.ReasonBootstrapMismatch, fmt.Sprintf("found %s with bootstrap %s, want bootstrap %s", v.Name, ref.Bootstrap, spec.BootstrapVersion)
+			}
+			if ref.Bootstrap == spec.BootstrapVersion && otherBun == "" {
+				otherBun = v.Name
+			}
+			continue
+		}
+		if temp == "" && strings.Contains(v.Name, expected) {
+			temp = v.Name
+		}
+	}
+	switch {
+	case temp != "":
+		return events.ReasonImageMissing, fmt.Sprintf("only %s exists (a build in progress under a temporary name?)", temp)
+	case oci != "":
+		return events.ReasonImageMissing, fmt.Sprintf("only in tart's OCI cache as %s: clone it to a local VM", oci)
+	case otherBun != "":
+		return events.ReasonImageMissing, fmt.Sprintf("found %s, another bun version", otherBun)
+	}
+	return events.ReasonImageMissing, ""
+}
+
+func applyForced(st *events.ReleaseStatus, f *events.Forced) {
+	was := string(st.Reason)
+	if st.Detail != "" {
+		was += ": " + st.Detail
+	}
+	by := ""
+	if f.SetBy != "" {
+		by = " by " + f.SetBy
+	}
+	until := ""
+	if !f.Until.IsZero() {
+		until = " until " + f.Until.UTC().Format(time.RFC3339)
+	}
+	st.Detail = fmt.Sprintf("forced%s%s; check says %s", by, until, was)
+	if f.State == events.ForcedReady {
+		st.Ready, st.Reason = true, events.ReasonForcedReady
+		return
+	}
+	st.Ready, st.Reason = false, events.ReasonForcedNotReady
+}
+
+// allReady reports whether every release is ready (false for none).
+func allReady(rs []events.ReleaseStatus) bool {
+	for _, r := range rs {
+		if !r.Ready {
+			return false
+		}
+	}
+	return len(rs) > 0
+}

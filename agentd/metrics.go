@@ -1,0 +1,75 @@
+package agentd
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics counts what the agent does. A nil *metrics counts nothing.
+type metrics struct {
+	checks     prometheus.Counter
+	tartErrors prometheus.Counter
+	publishes  *prometheus.CounterVec
+	commands   *prometheus.CounterVec
+	checkTime  prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		checks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vmfleet_agent_checks_total", Help: "Health checks run (one tart list each).",
+		}),
+		tartErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vmfleet_agent_tart_errors_total", Help: "Checks whose tart list failed.",
+		}),
+		publishes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vmfleet_agent_publishes_total", Help: "Health events published, by result (ok, error).",
+		}, []string{"result"}),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vmfleet_agent_commands_total", Help: "Commands served, by verb and reply code (ok, bad_request, ...).",
+		}, []string{"verb", "code"}),
+		checkTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "vmfleet_agent_check_seconds", Help: "Duration of a health check.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.checks, m.tartErrors, m.publishes, m.commands, m.checkTime} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("%w: register agent metrics: %v", ErrInvalidOption, err)
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) check(seconds float64, tartErr bool) {
+	if m == nil {
+		return
+	}
+	m.checks.Inc()
+	m.checkTime.Observe(seconds)
+	if tartErr {
+		m.tartErrors.Inc()
+	}
+}
+
+func (m *metrics) publish(err error) {
+	if m == nil {
+		return
+	}
+	res := "ok"
+	if err != nil {
+		res = "error"
+	}
+	m.publishes.WithLabelValues(res).Inc()
+}
+
+func (m *metrics) command(verb, code string) {
+	if m == nil {
+		return
+	}
+	if code == "" {
+		code = "ok"
+	}
+	m.commands.WithLabelValues(verb, code).Inc()
+}

@@ -1,0 +1,83 @@
+package agentd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/tart"
+)
+
+// ours checks that name is a valid VM name that parses with the current
+// spec's template: the agent creates only images it would recognise.
+func (a *Agent) ours(field, name string) error {
+	if err := events.ValidateVMName(name); err != nil {
+		return &events.FieldError{Field: field, Reason: err.Error()}
+	}
+	spec, _ := a.Spec()
+	if _, ok := spec.ParseName(name); !ok {
+		return fmt.Errorf("%s %q: %w %q", field, name, ErrNotOurs, spec.NameTemplate)
+	}
+	return nil
+}
+
+// PublishImage renames a finished build from its temporary name to its final
+// image name under the host lock, then checks and publishes at once (DESIGN
+// §3). to must parse with the spec's name template; from must not.
+func (a *Agent) PublishImage(ctx context.Context, from, to string) (events.HostHealth, error) {
+	if err := events.ValidateVMName(from); err != nil {
+		return events.HostHealth{}, &events.FieldError{Field: "from", Reason: err.Error()}
+	}
+	if err := a.ours("to", to); err != nil {
+		return events.HostHealth{}, err
+	}
+	if from == to {
+		return events.HostHealth{}, &events.FieldError{Field: "from", Reason: fmt.Sprintf("%q is already the final name", from)}
+	}
+	lock, err := LockHost(ctx, a.cfg.TartHome)
+	if err != nil {
+		return events.HostHealth{}, err
+	}
+	defer func() { _ = lock.Unlock() }()
+	rctx, cancel := context.WithTimeout(ctx, a.cfg.TartTimeout)
+	err = a.tart.Rename(rctx, from, to)
+	cancel()
+	if err != nil {
+		if errors.Is(err, tart.ErrExists) {
+			err = fmt.Errorf("publish image: %q already exists: delete it first (tart delete %s) or build another version: %w", to, to, err)
+		}
+		return events.HostHealth{}, err
+	}
+	a.log.Info("image published", "vm", to, "from", from)
+	return a.CheckAndPublish(ctx)
+}
+
+// Pull clones req.Source (a registry reference: cloning it pulls it) to the
+// local VM req.Name under the host lock, then checks and publishes. A name
+// that already exists is success (the request is idempotent).
+func (a *Agent) Pull(ctx context.Context, req events.PullRequest) (events.HostHealth, error) {
+	if err := req.Validate(); err != nil {
+		return events.HostHealth{}, err
+	}
+	if err := a.ours("name", req.Name); err != nil {
+		return events.HostHealth{}, err
+	}
+	lock, err := LockHost(ctx, a.cfg.TartHome)
+	if err != nil {
+		return events.HostHealth{}, err
+	}
+	defer func() { _ = lock.Unlock() }()
+	cctx, cancel := context.WithTimeout(ctx, a.cfg.PullTimeout)
+	err = a.tart.Clone(cctx, req.Source, req.Name)
+	cancel()
+	switch {
+	case errors.Is(err, tart.ErrExists):
+		a.log.Info("pull: image already present", "vm", req.Name)
+	case err != nil:
+		return events.HostHealth{}, fmt.Errorf("pull %s as %s: %w", req.Source, req.Name, err)
+	default:
+		a.log.Info("image pulled", "vm", req.Name, "image", req.Source)
+	}
+	return a.CheckAndPublish(ctx)
+}

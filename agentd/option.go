@@ -1,0 +1,115 @@
+package agentd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// Option configures an Agent.
+type Option func(*Agent) error
+
+// TagApplier drives the Buildkite agent's tags from a check's result (a later
+// part; nil means none). Apply is called after every check; the tags it
+// returns are reported in HostHealth.BuildkiteTags.
+type TagApplier interface {
+	Apply(ctx context.Context, h events.HostHealth) ([]string, error)
+}
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(a *Agent) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+		}
+		a.log = l
+		return nil
+	}
+}
+
+// WithConn makes the agent publish health events and, in Run, serve commands
+// and watch the spec over this NATS connection. The caller owns (and closes) it.
+func WithConn(nc *nats.Conn) Option {
+	return func(a *Agent) error {
+		if nc == nil {
+			return fmt.Errorf("%w: nil NATS connection", ErrInvalidOption)
+		}
+		a.nc = nc
+		return nil
+	}
+}
+
+// WithClock replaces time.Now for checked_at and forced-state TTLs (tests).
+func WithClock(now func() time.Time) Option {
+	return func(a *Agent) error {
+		if now == nil {
+			return fmt.Errorf("%w: nil clock", ErrInvalidOption)
+		}
+		a.now = now
+		return nil
+	}
+}
+
+// WithTagApplier sets the Buildkite tag seam.
+func WithTagApplier(t TagApplier) Option {
+	return func(a *Agent) error {
+		a.tags = t
+		return nil
+	}
+}
+
+// WithMetrics registers the agent's counters on reg.
+func WithMetrics(reg prometheus.Registerer) Option {
+	return func(a *Agent) error {
+		if reg == nil {
+			return fmt.Errorf("%w: nil metrics registerer", ErrInvalidOption)
+		}
+		m, err := newMetrics(reg)
+		if err != nil {
+			return err
+		}
+		a.metrics = m
+		return nil
+	}
+}
+
+// WithBootID sets the boot id (default: random per New), which with the
+// sequence number de-duplicates health events.
+func WithBootID(id string) Option {
+	return func(a *Agent) error {
+		if id == "" {
+			return fmt.Errorf("%w: empty boot id", ErrInvalidOption)
+		}
+		a.bootID = id
+		return nil
+	}
+}
+
+// WithSettle sets how long a burst of file changes under $TART_HOME/vms is
+// gathered into one check (default 150ms).
+func WithSettle(d time.Duration) Option {
+	return func(a *Agent) error {
+		if d < 0 || d > time.Second {
+			return fmt.Errorf("%w: settle %s: want 0 to 1s", ErrInvalidOption, d)
+		}
+		a.settle = d
+		return nil
+	}
+}
+
+// WithSpecRetry sets how often Run retries reading the spec bucket while it
+// does not exist yet (default 10s).
+func WithSpecRetry(d time.Duration) Option {
+	return func(a *Agent) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: spec retry %s: must be positive", ErrInvalidOption, d)
+		}
+		a.specRetry = d
+		return nil
+	}
+}

@@ -1,0 +1,112 @@
+package agentd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/vmfleet/vmfleet/cleanup"
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/tart"
+)
+
+// reasonGone is the skipped outcome of a requested VM that no longer exists.
+const reasonGone = "already_gone"
+
+// Prune deletes the requested VMs that the cleanup rules still allow (DESIGN
+// §6): under the host lock it re-lists, plans again with cleanup.Plan (Only =
+// the requested names, the spec's cleanup policy and windows at the agent's
+// clock, the live disk), deletes one VM at a time, and publishes each outcome
+// on <prefix>.prune.<host>.<result>. A dry run deletes nothing and reports
+// "planned". Then it checks and publishes. Outcomes are returned in order.
+func (a *Agent) Prune(ctx context.Context, req events.PruneRequest) ([]events.PruneOutcome, events.HostHealth, error) {
+	if err := req.Validate(); err != nil {
+		return nil, events.HostHealth{}, err
+	}
+	lock, err := LockHost(ctx, a.cfg.TartHome)
+	if err != nil {
+		return nil, events.HostHealth{}, err
+	}
+	defer func() { _ = lock.Unlock() }()
+	plan, err := a.planPrune(ctx, req)
+	if err != nil {
+		return nil, events.HostHealth{}, err
+	}
+	var out []events.PruneOutcome
+	for _, d := range plan.Prune {
+		out = append(out, a.pruneOne(ctx, d, req.DryRun))
+	}
+	for _, d := range plan.Keep {
+		if d.Rule != cleanup.RuleNotRequested {
+			out = append(out, a.outcome(d.VM, events.PruneSkipped, d.String(), req.DryRun))
+		}
+	}
+	for _, name := range plan.Gone {
+		out = append(out, a.outcome(name, events.PruneSkipped, reasonGone, req.DryRun))
+	}
+	h, err := a.CheckAndPublish(ctx)
+	return out, h, err
+}
+
+// planPrune re-lists and plans against the live inventory.
+func (a *Agent) planPrune(ctx context.Context, req events.PruneRequest) (cleanup.Result, error) {
+	lctx, cancel := context.WithTimeout(ctx, a.cfg.TartTimeout)
+	vms, err := a.tart.List(lctx)
+	cancel()
+	if err != nil {
+		return cleanup.Result{}, fmt.Errorf("prune: list VMs: %w", err)
+	}
+	spec, _ := a.Spec()
+	var policy events.CleanupPolicy
+	a.mu.Lock()
+	if a.fullSpec != nil {
+		policy = a.fullSpec.Cleanup
+	}
+	a.mu.Unlock()
+	wins, err := cleanup.ParseWindows(policy.Windows)
+	if err != nil {
+		return cleanup.Result{}, fmt.Errorf("prune: spec cleanup windows: %w", err)
+	}
+	now := a.now()
+	return cleanup.Plan(cleanup.Input{
+		Spec: spec, Policy: policy, VMs: vms,
+		Releases: evaluate(spec, vms, nil, nil, now),
+		Disk:     diskUsage(a.cfg.TartHome), Now: now, Window: wins.State(now),
+		PruneNow: req.Now, Only: req.VMs,
+	}), nil
+}
+
+// pruneOne deletes one planned VM (or, in a dry run, reports it planned).
+func (a *Agent) pruneOne(ctx context.Context, d cleanup.Decision, dryRun bool) events.PruneOutcome {
+	if dryRun {
+		return a.outcome(d.VM, events.PrunePlanned, d.String(), true)
+	}
+	dctx, cancel := context.WithTimeout(ctx, a.cfg.TartTimeout)
+	err := a.tart.Delete(dctx, d.VM)
+	cancel()
+	switch {
+	case errors.Is(err, tart.ErrNotFound):
+		return a.outcome(d.VM, events.PruneSkipped, reasonGone, false)
+	case err != nil:
+		return a.outcome(d.VM, events.PruneFailed, err.Error(), false)
+	}
+	a.log.Info("pruned VM", "vm", d.VM, "reason", d.String())
+	return a.outcome(d.VM, events.PruneDeleted, d.String(), false)
+}
+
+// outcome builds and publishes one prune outcome.
+func (a *Agent) outcome(vm string, res events.PruneResult, reason string, dryRun bool) events.PruneOutcome {
+	o := events.PruneOutcome{Host: a.host, VM: vm, Result: res, Reason: reason, DryRun: dryRun, At: a.now().UTC()}
+	if a.nc == nil {
+		return o
+	}
+	subject := a.subj.Prune(a.host, res)
+	data, err := events.Encode(events.TypePrune, a.source, a.host, "", o.At, o)
+	if err == nil {
+		err = a.nc.Publish(subject, data)
+	}
+	if err != nil {
+		a.log.Warn("cannot publish prune outcome", "vm", vm, "err", err)
+	}
+	return o
+}

@@ -1,0 +1,157 @@
+package agentd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// errWatchEnded means the KV watcher stopped delivering (connection closed).
+var errWatchEnded = errors.New("spec watch ended")
+
+// hookReconnect makes the agent republish its latest health after every
+// reconnect, keeping the handler already set.
+func (a *Agent) hookReconnect() {
+	if a.nc == nil {
+		return
+	}
+	a.hookOnce.Do(a.setReconnectHandler)
+}
+
+func (a *Agent) setReconnectHandler() {
+	signal := func() {
+		select {
+		case a.republishCh <- struct{}{}:
+		default:
+		}
+	}
+	// A first connection made late (RetryOnFailedConnect) needs nothing:
+	// nats.go flushes what was published meanwhile.
+	prev := a.nc.Opts.ReconnectedCB
+	a.nc.SetReconnectHandler(func(c *nats.Conn) {
+		if prev != nil {
+			prev(c)
+		}
+		signal()
+	})
+}
+
+// watchSpec follows key current of bucket vmfleet_spec; the spec found there
+// replaces the local image spec, and a change triggers a check at once.
+// While the bucket does not exist (no orchestrator yet) or NATS is down, it
+// retries quietly and the local spec stays in force.
+func (a *Agent) watchSpec(ctx context.Context) error {
+	js, err := jetstream.New(a.nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	quiet := true
+	for {
+		err := a.followSpec(ctx, js)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, jetstream.ErrBucketNotFound) || quiet {
+			a.log.Debug("spec bucket not readable yet; using the local spec", "err", err)
+		} else {
+			a.log.Warn("spec watch failed; retrying", "err", err)
+		}
+		quiet = errors.Is(err, jetstream.ErrBucketNotFound)
+		t := time.NewTimer(a.specRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Agent) followSpec(ctx context.Context, js jetstream.JetStream) error {
+	kv, err := js.KeyValue(ctx, events.BucketSpec)
+	if err != nil {
+		return err
+	}
+	w, err := kv.Watch(ctx, events.SpecKey)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errWatchEnded
+			}
+			if e != nil {
+				a.applySpecEntry(e)
+			}
+		}
+	}
+}
+
+func (a *Agent) applySpecEntry(e jetstream.KeyValueEntry) {
+	images, rev := a.cfg.Images, uint64(0)
+	if e.Operation() == jetstream.KeyValuePut {
+		s, err := DecodeSpec(e.Value())
+		if err != nil {
+			a.log.Warn("ignoring invalid spec in KV", "bucket", events.BucketSpec, "revision", e.Revision(), "err", err)
+			return
+		}
+		images, rev = s.Images, e.Revision()
+		a.mu.Lock()
+		a.fullSpec = &s
+		a.mu.Unlock()
+	} else {
+		a.mu.Lock()
+		a.fullSpec = nil
+		a.mu.Unlock()
+	}
+	a.mu.Lock()
+	changed := rev != a.specRev
+	a.spec, a.specRev = images, rev
+	a.mu.Unlock()
+	if changed {
+		a.log.Info("image spec changed", "revision", rev, "releases", images.Releases, "bun", images.BunVersion, "bootstrap", images.BootstrapVersion)
+		a.trigger()
+	}
+}
+
+// DecodeSpec reads the spec as stored in KV: a CloudEvent of type
+// events.TypeSpec, or the bare events.Spec JSON. It fills a missing name
+// template with the default and validates the result.
+func DecodeSpec(b []byte) (events.Spec, error) {
+	var s events.Spec
+	var probe struct {
+		SpecVersion string `json:"specversion"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return s, &events.FieldError{Field: "spec", Reason: "not JSON: " + err.Error()}
+	}
+	if probe.SpecVersion != "" {
+		env, err := events.Decode(b)
+		if err != nil {
+			return s, err
+		}
+		b = env.Data
+		if env.Type != events.TypeSpec {
+			return s, &events.FieldError{Field: "type", Reason: fmt.Sprintf("%q, want %q", env.Type, events.TypeSpec)}
+		}
+	}
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+		return s, &events.FieldError{Field: "spec", Reason: err.Error()}
+	}
+	if s.Images.NameTemplate == "" {
+		s.Images.NameTemplate = events.DefaultNameTemplate
+	}
+	return s, s.Validate()
+}
