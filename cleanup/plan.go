@@ -98,6 +98,7 @@ type planner struct {
 	spec       events.ImageSpec
 	vms        []entry // sorted by name
 	only       map[string]bool
+	dup        map[string]bool // names with several inventory entries
 	expected   map[string]bool
 	ready      map[string]bool
 	keptBun    map[string]map[string]bool // release -> kept bun versions older than the spec's
@@ -123,7 +124,13 @@ func newPlanner(in Input) *planner {
 	}
 	p.vms = entries(in.Spec, in.VMs)
 	local := make(map[string]bool, len(p.vms))
-	for _, e := range p.vms {
+	for i, e := range p.vms {
+		if i > 0 && p.vms[i-1].vm.Name == e.vm.Name {
+			if p.dup == nil {
+				p.dup = map[string]bool{}
+			}
+			p.dup[e.vm.Name] = true
+		}
 		if e.local {
 			local[e.vm.Name] = true
 		}

@@ -32,6 +32,9 @@ type Rule string
 const (
 	// RuleNotRequested: Input.Only is set and does not name the VM.
 	RuleNotRequested Rule = "not_requested"
+	// RuleDuplicate: the name appears more than once in the inventory; a
+	// delete by name could hit either entry, so none goes.
+	RuleDuplicate Rule = "duplicate"
 	// RuleNotLocal: the entry is not a local VM (e.g. Source "oci": tart's OCI
 	// cache, which tart manages itself). Only Source "local" is ever pruned.
 	RuleNotLocal Rule = "not_local"
@@ -87,6 +90,10 @@ func (p *planner) decide(e entry) Decision {
 	d := Decision{VM: vm.Name}
 	if p.only != nil && !p.only[vm.Name] {
 		d.Rule = RuleNotRequested
+		return d
+	}
+	if p.dup[vm.Name] {
+		d.Rule = RuleDuplicate
 		return d
 	}
 	if !e.local {

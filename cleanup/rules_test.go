@@ -190,3 +190,18 @@ func TestDecisionString(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanDuplicateNames(t *testing.T) {
+	t.Parallel()
+	old := bunVM("1.2.16", "3.5")
+	in := readyHost(1, old, old, events.VM{Name: bunVM("1.2.16", "3.4").Name, Source: "oci"}, bunVM("1.2.16", "3.4"))
+	got := Plan(in)
+	if len(got.Prune) != 0 {
+		t.Errorf("Got(Plan(duplicates).Prune) = %v, want none", got.Prune)
+	}
+	for _, d := range got.Keep {
+		if d.VM != in.VMs[0].Name && d.Rule != RuleDuplicate {
+			t.Errorf("Got(%s) = %+v, want rule %s", d.VM, d, RuleDuplicate)
+		}
+	}
+}

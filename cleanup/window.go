@@ -57,6 +57,8 @@ type WindowState struct {
 // Daylight saving follows robfig/cron: an occurrence whose start falls in the
 // hour skipped at spring-forward does not happen that day, and one in the hour
 // repeated at fall-back happens twice (its two occurrences then chain).
+// robfig/cron assumes whole-hour shifts: in Australia/Lord_Howe (30 minutes)
+// an occurrence near the change may be misplaced by the shift.
 //
 // Errors are *events.FieldError (matching events.ErrInvalid) naming the exact
 // key, e.g. "cleanup.windows[1].schedule: ...".
