@@ -16,15 +16,25 @@ import (
 // maxCommands bounds commands served at once; more get a busy reply.
 const maxCommands = 4
 
-// serveCommands answers requests on <prefix>.cmd.<host>.*, each in its own
-// goroutine (a pull may take an hour), all ended before it returns.
-func (a *Agent) serveCommands(ctx context.Context) error {
-	ch := make(chan *nats.Msg, 64)
-	sub, err := a.nc.ChanSubscribe(a.subj.HostCommands(a.host), ch)
-	if err != nil {
-		return fmt.Errorf("subscribe to %s: %w", a.subj.HostCommands(a.host), err)
+// commandSub is the subscription to <prefix>.cmd.<host>.*.
+type commandSub struct {
+	sub *nats.Subscription
+	ch  chan *nats.Msg
+}
+
+func (a *Agent) subscribeCommands() (*commandSub, error) {
+	c := &commandSub{ch: make(chan *nats.Msg, 64)}
+	var err error
+	if c.sub, err = a.nc.ChanSubscribe(a.subj.HostCommands(a.host), c.ch); err != nil {
+		return nil, fmt.Errorf("subscribe to %s: %w", a.subj.HostCommands(a.host), err)
 	}
-	defer func() { _ = sub.Unsubscribe() }()
+	return c, nil
+}
+
+// serveCommands answers requests, each in its own goroutine (a pull may take
+// an hour), all ended before it returns.
+func (a *Agent) serveCommands(ctx context.Context, c *commandSub) error {
+	defer func() { _ = c.sub.Unsubscribe() }()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	sem := make(chan struct{}, maxCommands)
@@ -32,7 +42,7 @@ func (a *Agent) serveCommands(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case m := <-ch:
+		case m := <-c.ch:
 			select {
 			case sem <- struct{}{}:
 				wg.Add(1)

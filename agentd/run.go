@@ -45,11 +45,22 @@ func (g *group) Wait() error {
 func (a *Agent) Run(ctx context.Context) error {
 	g, ctx := newGroup(ctx)
 	a.hookReconnect()
+	// Watches and subscriptions are in place before the first check, so that
+	// anything after the first health event is seen.
+	w := a.newWatcher()
+	var cmds *commandSub
+	if a.nc != nil {
+		var err error
+		if cmds, err = a.subscribeCommands(); err != nil {
+			_ = w.close()
+			return err
+		}
+	}
+	g.Go(func() error { return a.watchFiles(ctx, w) })
 	g.Go(func() error { return a.loop(ctx) })
-	g.Go(func() error { return a.watchFiles(ctx) })
 	if a.nc != nil {
 		g.Go(func() error { return a.watchSpec(ctx) })
-		g.Go(func() error { return a.serveCommands(ctx) })
+		g.Go(func() error { return a.serveCommands(ctx, cmds) })
 	}
 	a.log.Info("agent running", "tart_home", a.cfg.TartHome, "interval", a.cfg.Interval, "schedule", a.cfg.Schedule, "nats", a.nc != nil)
 	err := g.Wait()

@@ -9,26 +9,46 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// watchFiles wakes the check loop on any change of $TART_HOME/vms (a VM
-// created, renamed or deleted) and of the forced-state file (set by another
-// `vmfleet agent force-*` process). A burst of changes within the settle time
-// is one check. Without inotify/kqueue it logs and leaves the timer to cope.
-func (a *Agent) watchFiles(ctx context.Context) error {
-	vms := filepath.Join(a.cfg.TartHome, "vms")
+// fileWatch is the fsnotify watcher of $TART_HOME/vms and the state dir; a
+// nil *fileWatch (no inotify/kqueue) watches nothing.
+type fileWatch struct{ w *fsnotify.Watcher }
+
+// newWatcher watches $TART_HOME/vms (a VM created, renamed or deleted) and
+// the state dir (the forced state set by another `vmfleet agent force-*`
+// process), creating them if needed. On failure it logs and returns nil: the
+// timer still catches changes.
+func (a *Agent) newWatcher() *fileWatch {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		a.log.Warn("cannot watch for VM changes; relying on the timer", "err", err)
 		return nil
 	}
-	defer func() { _ = w.Close() }()
 	for _, d := range []struct {
 		dir  string
 		mode os.FileMode
-	}{{vms, 0o755}, {a.cfg.StateDir, 0o700}} {
+	}{{filepath.Join(a.cfg.TartHome, "vms"), 0o755}, {a.cfg.StateDir, 0o700}} {
 		if err := mkdirAndWatch(w, d.dir, d.mode); err != nil {
 			a.log.Warn("cannot watch directory; relying on the timer", "dir", d.dir, "err", err)
 		}
 	}
+	return &fileWatch{w: w}
+}
+
+func (fw *fileWatch) close() error {
+	if fw == nil {
+		return nil
+	}
+	return fw.w.Close()
+}
+
+// watchFiles wakes the check loop on every relevant change; a burst of
+// changes within the settle time is one check.
+func (a *Agent) watchFiles(ctx context.Context, fw *fileWatch) error {
+	if fw == nil {
+		return nil
+	}
+	defer func() { _ = fw.close() }()
+	w := fw.w
 	for {
 		select {
 		case <-ctx.Done():
