@@ -54,7 +54,7 @@ func (e *Error) Error() string {
 	if e.Kind != nil {
 		fmt.Fprintf(&b, ": %v", e.Kind)
 	}
-	if s := strings.TrimSpace(e.Stderr); s != "" {
+	if s := firstLine(e.Stderr); s != "" {
 		if len(s) > 512 {
 			s = s[:512] + "…"
 		}
@@ -64,6 +64,17 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, ": %v", e.Err)
 	}
 	return b.String()
+}
+
+// firstLine returns the first non-blank line of tart's message (the rest is
+// usage text or detail, kept in Stderr).
+func firstLine(s string) string {
+	for line := range strings.Lines(s) {
+		if line = strings.TrimSpace(line); line != "" {
+			return line
+		}
+	}
+	return ""
 }
 
 // Unwrap returns the classified cause and the underlying error.

@@ -87,7 +87,8 @@ func (c *Client) failure(ctx context.Context, op Op, args []string, err error, s
 		// not finish. Err keeps context.Canceled/DeadlineExceeded for errors.Is.
 		e.Kind, e.Err = ErrTimeout, ctx.Err()
 	case errors.As(err, &exitErr):
-		e.ExitCode = exitErr.ExitCode()
+		// The exit code and message say it all; "exit status N" would repeat it.
+		e.ExitCode, e.Err = exitErr.ExitCode(), nil
 		if e.Stderr == "" {
 			// tart 1.x printed its errors on stdout.
 			e.Stderr = string(stdout.buf)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"time"
@@ -40,7 +41,9 @@ func Run(args []string, env []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "faketart: %v\n", err)
 		return 1
 	}
-	_ = st.recordCall(args) // best effort: a test reading calls will notice
+	if getenv(envChild) == "" {
+		_ = st.recordCall(args) // best effort: a test reading calls will notice
+	}
 	ver := getenv(EnvVersion)
 	if ver == "" {
 		ver = st.version()
@@ -55,6 +58,9 @@ func Run(args []string, env []string, stdout, stderr io.Writer) int {
 	}
 	return f.dispatch(args)
 }
+
+// maxHang bounds a hang fault.
+const maxHang = 10 * time.Minute
 
 type fakeTart struct {
 	// sub is the subcommand, for usage messages.
@@ -84,9 +90,14 @@ func (f *fakeTart) fault(op Op, getenv func(string) string) (int, bool) {
 	}
 	switch {
 	case on(faultHang, EnvHang):
-		for {
-			time.Sleep(time.Hour) // until killed
+		if getenv(EnvHangChild) != "" {
+			f.spawnHangingChild()
 		}
+		// Until killed; a cap keeps a fake orphaned by a failed test from
+		// living forever.
+		time.Sleep(maxHang)
+		fmt.Fprintln(f.stderr, "faketart: hang fault expired")
+		return 124, true
 	case on(faultFail, EnvFail):
 		fmt.Fprintf(f.stderr, "Error: injected failure of %s (%s)\n", op, EnvFail)
 		return 1, true
@@ -95,6 +106,23 @@ func (f *fakeTart) fault(op Op, getenv func(string) string) (int, bool) {
 		return 0, true
 	}
 	return 0, false
+}
+
+// spawnHangingChild starts a copy of this executable that hangs too and
+// holds stdout open, like a helper process of tart's would: killing only the
+// fake leaves its output pipe open until the child dies.
+func (f *fakeTart) spawnHangingChild() {
+	out, ok := f.stdout.(*os.File)
+	exe, err := os.Executable()
+	if !ok || err != nil {
+		return
+	}
+	child := exec.Command(exe, "--version")
+	child.Env = []string{EnvState + "=" + f.st.dir, EnvHang + "=" + string(OpVersion), envChild + "=1"}
+	child.Stdout = out
+	if child.Start() == nil {
+		fmt.Fprintf(f.stderr, "faketart: child %d\n", child.Process.Pid)
+	}
 }
 
 func (f *fakeTart) dispatch(args []string) int {
@@ -255,12 +283,11 @@ func (f *fakeTart) pullRef(ref string) error {
 	base := record{Source: "oci", State: "stopped", DiskGB: 50, SizeGB: 20, Accessed: now, CPU: 4, MemoryMB: 8192, OS: "darwin"}
 	names := []string{ref}
 	if !strings.Contains(ref, "@") {
-		sum := sha256.Sum256([]byte(ref))
 		repo := ref
 		if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
 			repo = ref[:i]
 		}
-		names = append(names, repo+"@sha256:"+hex.EncodeToString(sum[:]))
+		names = append(names, repo+"@sha256:"+digestOf(ref))
 	}
 	for _, n := range names {
 		r := base
@@ -270,4 +297,10 @@ func (f *fakeTart) pullRef(ref string) error {
 		}
 	}
 	return nil
+}
+
+// digestOf is the fake manifest digest of a reference (hex sha256 of it).
+func digestOf(ref string) string {
+	sum := sha256.Sum256([]byte(ref))
+	return hex.EncodeToString(sum[:])
 }

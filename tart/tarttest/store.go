@@ -27,6 +27,11 @@ const (
 	EnvFail    = "FAKETART_FAIL"
 	EnvHang    = "FAKETART_HANG"
 	EnvGarbage = "FAKETART_GARBAGE"
+	// EnvHangChild, when set, makes a hanging fake first start a hanging
+	// child that holds its stdout open, as a helper process of tart's might.
+	EnvHangChild = "FAKETART_HANG_CHILD"
+	// envChild marks that child: it records no call.
+	envChild = "FAKETART_CHILD"
 )
 
 // Fault kinds, as file names in the state directory and as env suffixes.
