@@ -15,7 +15,9 @@ import (
 // The agent's needs from tart, declared here so a fake implements only these.
 // *tart.Client and *tarttest.Fake satisfy them all.
 type (
-	vmLister  interface{ List(ctx context.Context) ([]events.VM, error) }
+	vmLister interface {
+		List(ctx context.Context) ([]events.VM, error)
+	}
 	versioner interface {
 		Version(ctx context.Context) (string, error)
 	}

@@ -124,6 +124,9 @@ func decodeRequest[T any, PT interface {
 		SpecVersion string `json:"specversion"`
 	}
 	if err := json.Unmarshal([]byte(trimmed), &probe); err != nil {
+		if json.Valid([]byte(trimmed)) {
+			return v, &events.FieldError{Field: "data", Reason: fmt.Sprintf("%s: want a JSON object, got %.32s", verb, trimmed)}
+		}
 		return v, &events.FieldError{Field: "command", Reason: fmt.Sprintf("%s: not JSON: %v", verb, err)}
 	}
 	if probe.SpecVersion != "" {

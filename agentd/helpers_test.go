@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/tart"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -99,3 +100,8 @@ func name(release, bun, bootstrap string) string {
 }
 
 var _ Tart = (*tarttest.Fake)(nil)
+
+// opErrForTest is a tart failure as the client reports one.
+func opErrForTest() error {
+	return &tart.Error{Args: []string{"clone"}, ExitCode: 1, Stderr: "Error: registry unreachable"}
+}
