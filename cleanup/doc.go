@@ -16,6 +16,8 @@
 //
 // It must not do I/O, start goroutines, log, or read the clock: every input,
 // including "now", is a parameter, so the same inputs always give the same
-// answer on the orchestrator and on the agent. It imports only the standard
-// library, events and robfig/cron.
+// answer on the orchestrator and on the agent. (ParseWindows resolves CRON_TZ
+// zones by name; the package embeds time/tzdata so that works without
+// /usr/share/zoneinfo.) It imports only the standard library, events and
+// robfig/cron.
 package cleanup

@@ -75,9 +75,8 @@ func (r Result) PruneNames() []string {
 func Plan(in Input) Result {
 	p := newPlanner(in)
 	res := Result{DiskEmergency: p.emergency, WindowOpen: p.windowOpen, PruneNow: in.PruneNow}
-	present := make(map[string]bool, len(p.vms))
+	res.Keep = make([]Decision, 0, len(p.vms)) // most VMs stay
 	for _, e := range p.vms {
-		present[e.vm.Name] = true
 		if d := p.decide(e); d.Rule == "" {
 			res.Prune = append(res.Prune, d)
 		} else {
@@ -85,7 +84,7 @@ func Plan(in Input) Result {
 		}
 	}
 	for name := range p.only {
-		if !present[name] {
+		if _, ok := p.find(name); !ok {
 			res.Gone = append(res.Gone, name)
 		}
 	}
@@ -123,7 +122,6 @@ func newPlanner(in Input) *planner {
 		}
 	}
 	p.vms = entries(in.Spec, in.VMs)
-	local := make(map[string]bool, len(p.vms))
 	for i, e := range p.vms {
 		if i > 0 && p.vms[i-1].vm.Name == e.vm.Name {
 			if p.dup == nil {
@@ -131,16 +129,13 @@ func newPlanner(in Input) *planner {
 			}
 			p.dup[e.vm.Name] = true
 		}
-		if e.local {
-			local[e.vm.Name] = true
-		}
 	}
 	for _, r := range in.Spec.Releases {
 		p.expected[in.Spec.ImageName(r)] = true
 	}
 	for _, st := range in.Releases {
 		want := in.Spec.ImageName(st.Release)
-		if in.Spec.HasRelease(st.Release) && st.Ready && st.Reason == events.ReasonReady && st.ExpectedImage == want && local[want] {
+		if in.Spec.HasRelease(st.Release) && st.Ready && st.Reason == events.ReasonReady && st.ExpectedImage == want && p.hasLocal(want) {
 			p.ready[st.Release] = true
 		}
 	}
@@ -148,24 +143,46 @@ func newPlanner(in Input) *planner {
 	return p
 }
 
+// find returns the index in p.vms of the first entry named name.
+func (p *planner) find(name string) (int, bool) {
+	return slices.BinarySearchFunc(p.vms, name, func(e entry, n string) int { return strings.Compare(e.vm.Name, n) })
+}
+
+// hasLocal reports whether the inventory holds a local VM named name.
+func (p *planner) hasLocal(name string) bool {
+	i, _ := p.find(name)
+	for ; i < len(p.vms) && p.vms[i].vm.Name == name; i++ {
+		if p.vms[i].local {
+			return true
+		}
+	}
+	return false
+}
+
 // entry is an inventory entry with its name parsed once.
 type entry struct {
-	vm    events.VM
+	vm    *events.VM
 	local bool // Source is local
 	ours  bool // the name parses with the template and is a valid VM name
 	ref   events.ImageRef
 }
 
 func entries(spec events.ImageSpec, vms []events.VM) []entry {
+	parser, _ := spec.NameParser() // a bad template parses nothing: nothing is ours
+	order := make([]int, len(vms))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Or(strings.Compare(vms[a].Name, vms[b].Name), cmp.Compare(a, b)) })
 	es := make([]entry, len(vms))
-	for i, vm := range vms {
-		es[i] = entry{vm: vm, local: vm.Source == sourceLocal}
-		if es[i].local {
-			ref, ok := spec.ParseName(vm.Name)
-			es[i].ref, es[i].ours = ref, ok && events.ValidateVMName(vm.Name) == nil
+	for k, i := range order {
+		vm := &vms[i]
+		es[k] = entry{vm: vm, local: vm.Source == sourceLocal}
+		if es[k].local {
+			ref, ok := parser.Parse(vm.Name)
+			es[k].ref, es[k].ours = ref, ok && events.ValidateVMName(vm.Name) == nil
 		}
 	}
-	slices.SortStableFunc(es, func(a, b entry) int { return strings.Compare(a.vm.Name, b.vm.Name) })
 	return es
 }
 
