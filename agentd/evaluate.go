@@ -28,12 +28,7 @@ const sourceLocal = "local"
 // An active forced state then overrides ready and reason (forced_ready,
 // forced_not_ready) and Detail keeps what the check found.
 func evaluate(spec events.ImageSpec, vms []events.VM, listErr error, forced *events.Forced, now time.Time) []events.ReleaseStatus {
-	local := make(map[string]bool, len(vms))
-	for _, v := range vms {
-		if strings.EqualFold(v.Source, sourceLocal) {
-			local[v.Name] = true
-		}
-	}
+	inv := indexInventory(spec, vms)
 	out := make([]events.ReleaseStatus, 0, len(spec.Releases))
 	for _, r := range spec.Releases {
 		st := events.ReleaseStatus{
@@ -43,10 +38,10 @@ func evaluate(spec events.ImageSpec, vms []events.VM, listErr error, forced *eve
 		switch {
 		case listErr != nil:
 			st.Reason, st.Detail = events.ReasonTartError, listErr.Error()
-		case local[st.ExpectedImage]:
+		case inv.local[st.ExpectedImage]:
 			st.Ready, st.Reason = true, events.ReasonReady
 		default:
-			st.Reason, st.Detail = missing(spec, r, st.ExpectedImage, vms)
+			st.Reason, st.Detail = inv.missing(spec, r, st.ExpectedImage)
 		}
 		if forced.Active(now) {
 			applyForced(&st, forced)
@@ -56,35 +51,58 @@ func evaluate(spec events.ImageSpec, vms []events.VM, listErr error, forced *eve
 	return out
 }
 
-// missing explains why release r's expected image is absent.
-func missing(spec events.ImageSpec, r, expected string, vms []events.VM) (events.Reason, string) {
-	var otherBun, temp, oci string
+// inventory is one listing indexed once per check, whatever the number of releases.
+type inventory struct {
+	local   map[string]bool
+	ours    map[string][]ourVM // by release, in listing order
+	foreign []string           // local VMs whose names do not parse
+	oci     map[string]bool
+}
+
+type ourVM struct {
+	name string
+	ref  events.ImageRef
+}
+
+func indexInventory(spec events.ImageSpec, vms []events.VM) inventory {
+	inv := inventory{local: make(map[string]bool, len(vms)), ours: map[string][]ourVM{}, oci: map[string]bool{}}
 	for _, v := range vms {
 		if !strings.EqualFold(v.Source, sourceLocal) {
-			if v.Name == expected || (spec.Registry != "" && v.Name == spec.RegistryRef(r)) {
-				oci = v.Name
-			}
+			inv.oci[v.Name] = true
 			continue
 		}
-		if ref, ok := spec.ParseName(v.Name); ok && ref.Release == r {
-			if ref.Bun == spec.BunVersion && ref.Bootstrap != spec.BootstrapVersion {
-				return events.ReasonBootstrapMismatch, fmt.Sprintf("found %s with bootstrap %s, want bootstrap %s", v.Name, ref.Bootstrap, spec.BootstrapVersion)
-			}
-			if ref.Bootstrap == spec.BootstrapVersion && otherBun == "" {
-				otherBun = v.Name
-			}
-			continue
-		}
-		if temp == "" && strings.Contains(v.Name, expected) {
-			temp = v.Name
+		inv.local[v.Name] = true
+		if ref, ok := spec.ParseName(v.Name); ok {
+			inv.ours[ref.Release] = append(inv.ours[ref.Release], ourVM{v.Name, ref})
+		} else {
+			inv.foreign = append(inv.foreign, v.Name)
 		}
 	}
-	switch {
-	case temp != "":
-		return events.ReasonImageMissing, fmt.Sprintf("only %s exists (a build in progress under a temporary name?)", temp)
-	case oci != "":
-		return events.ReasonImageMissing, fmt.Sprintf("only in tart's OCI cache as %s: clone it to a local VM", oci)
-	case otherBun != "":
+	return inv
+}
+
+// missing explains why release r's expected image is absent.
+func (inv inventory) missing(spec events.ImageSpec, r, expected string) (events.Reason, string) {
+	otherBun := ""
+	for _, v := range inv.ours[r] {
+		if v.ref.Bun == spec.BunVersion && v.ref.Bootstrap != spec.BootstrapVersion {
+			return events.ReasonBootstrapMismatch, fmt.Sprintf("found %s with bootstrap %s, want bootstrap %s", v.name, v.ref.Bootstrap, spec.BootstrapVersion)
+		}
+		if v.ref.Bootstrap == spec.BootstrapVersion && otherBun == "" {
+			otherBun = v.name
+		}
+	}
+	for _, n := range inv.foreign {
+		if strings.Contains(n, expected) {
+			return events.ReasonImageMissing, fmt.Sprintf("only %s exists (a build in progress under a temporary name?)", n)
+		}
+	}
+	for _, n := range []string{expected, spec.RegistryRef(r)} {
+		if n != "" && inv.oci[n] {
+			return events.ReasonImageMissing, fmt.Sprintf("only in tart's OCI cache as %s: clone it to a local VM", n)
+		}
+	}
+	if otherBun != "" {
 		return events.ReasonImageMissing, fmt.Sprintf("found %s, another bun version", otherBun)
 	}
 	return events.ReasonImageMissing, ""

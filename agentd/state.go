@@ -76,7 +76,7 @@ func (s stateStore) read(name string, v any) (bool, error) {
 }
 
 func (s stateStore) write(name string, v any, sync bool) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("%w: encode %s: %v", ErrStateFile, name, err)
 	}

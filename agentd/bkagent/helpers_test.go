@@ -152,3 +152,38 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// recorder keeps the child output lines logged, as "stream: line".
+type recorder struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (r *recorder) lines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.got...)
+}
+
+type recHandler struct{ r *recorder }
+
+func newRecLogger(r *recorder) *slog.Logger { return slog.New(recHandler{r}) }
+
+func (h recHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h recHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h recHandler) WithGroup(string) slog.Handler            { return h }
+func (h recHandler) Handle(_ context.Context, rec slog.Record) error {
+	stream := ""
+	rec.Attrs(func(a slog.Attr) bool {
+		if a.Key == "stream" {
+			stream = a.Value.String()
+		}
+		return true
+	})
+	if stream != "" {
+		h.r.mu.Lock()
+		h.r.got = append(h.r.got, stream+": "+rec.Message)
+		h.r.mu.Unlock()
+	}
+	return nil
+}
