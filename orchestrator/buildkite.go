@@ -1,0 +1,269 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/buildkite/go-buildkite/v3/buildkite"
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// metaAttempt is the build meta-data carrying the record's attempt number, so
+// a create in doubt is matched to its own attempt.
+const metaAttempt = "vmfleet-attempt"
+
+// DefaultBuildkiteURL is the Buildkite REST API.
+const DefaultBuildkiteURL = "https://api.buildkite.com/"
+
+// BuildRequest is one build to create on the build-macos-vm pipeline.
+type BuildRequest struct {
+	Key      string
+	Attempt  int
+	Message  string
+	Env      map[string]string
+	MetaData map[string]string
+}
+
+// BuildInfo is what the orchestrator needs of a Buildkite build.
+type BuildInfo struct {
+	Number int
+	// State is the Buildkite state mapped onto vmfleet's lifecycle; RawState
+	// is Buildkite's own word.
+	State    events.BuildState
+	RawState string
+	URL      string
+	// Key and Attempt come from the build's meta-data.
+	Key        string
+	Attempt    int
+	CreatedAt  time.Time
+	FinishedAt time.Time
+}
+
+type buildCreator interface {
+	CreateBuild(ctx context.Context, req BuildRequest) (BuildInfo, error)
+}
+
+type buildLister interface {
+	// ListBuilds lists the builds whose meta-data vmfleet-key is key, newest first.
+	ListBuilds(ctx context.Context, key string) ([]BuildInfo, error)
+}
+
+type buildGetter interface {
+	GetBuild(ctx context.Context, number int) (BuildInfo, error)
+}
+
+type buildCanceler interface {
+	CancelBuild(ctx context.Context, number int) error
+}
+
+// Buildkite is everything the orchestrator asks of Buildkite; *BuildkiteClient
+// implements it, tests may pass a fake.
+type Buildkite interface {
+	buildCreator
+	buildLister
+	buildGetter
+	buildCanceler
+}
+
+// BuildkiteConfig configures the Buildkite client.
+type BuildkiteConfig struct {
+	// APIURL defaults to DefaultBuildkiteURL.
+	APIURL string
+	// Token is the API access token (read_builds, write_builds). Never logged.
+	Token    string
+	Org      string
+	Pipeline string
+	// Branch and Commit of the pipeline to build (defaults "main" and "HEAD").
+	Branch string
+	Commit string
+	// Timeout bounds one HTTP request (default 30 s).
+	Timeout time.Duration
+	// Transport is the base transport (default: a clone of http.DefaultTransport).
+	Transport http.RoundTripper
+}
+
+// BuildkiteClient is the Buildkite REST API through go-buildkite v3.
+type BuildkiteClient struct {
+	c                             *buildkite.Client
+	org, pipeline, branch, commit string
+}
+
+// NewBuildkiteClient makes a client whose calls take a context, time out, and
+// return a *RateLimitError on 429 at once instead of go-buildkite's internal
+// retry (up to 15 minutes for a GET).
+func NewBuildkiteClient(cfg BuildkiteConfig) (*BuildkiteClient, error) {
+	switch {
+	case cfg.Token == "":
+		return nil, fmt.Errorf("%w: no Buildkite API token: set --buildkite-token-file or BUILDKITE_API_TOKEN", ErrInvalidOption)
+	case cfg.Org == "":
+		return nil, fmt.Errorf("%w: no Buildkite organization: set --buildkite-org", ErrInvalidOption)
+	case cfg.Pipeline == "":
+		return nil, fmt.Errorf("%w: no Buildkite pipeline: set --buildkite-pipeline", ErrInvalidOption)
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultBuildkiteURL
+	}
+	if !strings.HasSuffix(cfg.APIURL, "/") {
+		cfg.APIURL += "/"
+	}
+	if u, err := url.Parse(cfg.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("%w: Buildkite API URL %q: want http(s)://host/", ErrInvalidOption, cfg.APIURL)
+	}
+	if cfg.Branch == "" {
+		cfg.Branch = "main"
+	}
+	if cfg.Commit == "" {
+		cfg.Commit = "HEAD"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	base := cfg.Transport
+	if base == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+		t.TLSHandshakeTimeout = 10 * time.Second
+		t.ResponseHeaderTimeout = cfg.Timeout
+		base = t
+	}
+	hc := &http.Client{Transport: rateLimitTransport{base: base}, Timeout: cfg.Timeout}
+	c, err := buildkite.NewOpts(buildkite.WithTokenAuth(cfg.Token), buildkite.WithBaseURL(cfg.APIURL),
+		buildkite.WithHTTPClient(hc), buildkite.WithUserAgent("vmfleet"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: buildkite client: %w", ErrInvalidOption, err)
+	}
+	return &BuildkiteClient{c: c, org: cfg.Org, pipeline: cfg.Pipeline, branch: cfg.Branch, commit: cfg.Commit}, nil
+}
+
+// rateLimitTransport turns a 429 into a *RateLimitError carrying
+// RateLimit-Reset, so go-buildkite never sleeps on it.
+type rateLimitTransport struct{ base http.RoundTripper }
+
+func (t rateLimitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if err != nil || resp.StatusCode != http.StatusTooManyRequests {
+		return resp, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	e := &RateLimitError{Remaining: resp.Header.Get("RateLimit-Remaining")}
+	if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("RateLimit-Reset"))); err == nil && s > 0 {
+		e.Reset = time.Duration(s) * time.Second
+	}
+	return nil, e
+}
+
+func (c *BuildkiteClient) path(rest string) string {
+	return fmt.Sprintf("v2/organizations/%s/pipelines/%s/builds%s", url.PathEscape(c.org), url.PathEscape(c.pipeline), rest)
+}
+
+func (c *BuildkiteClient) do(ctx context.Context, method, path string, body, out any) (*buildkite.Response, error) {
+	req, err := c.c.NewRequest(method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.c.Do(req.WithContext(ctx), out)
+	var er *buildkite.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		msg := er.Message
+		if msg == "" {
+			msg = http.StatusText(er.Response.StatusCode)
+		}
+		return resp, &APIError{Status: er.Response.StatusCode, Message: msg}
+	}
+	return resp, err
+}
+
+// CreateBuild creates a build with the request's env and meta-data.
+func (c *BuildkiteClient) CreateBuild(ctx context.Context, req BuildRequest) (BuildInfo, error) {
+	var b buildkite.Build
+	body := &buildkite.CreateBuild{Commit: c.commit, Branch: c.branch, Message: req.Message, Env: req.Env, MetaData: req.MetaData}
+	if _, err := c.do(ctx, http.MethodPost, c.path(""), body, &b); err != nil {
+		return BuildInfo{}, fmt.Errorf("create build for %s: %w", req.Key, err)
+	}
+	return buildInfo(b), nil
+}
+
+// ListBuilds lists builds by meta-data vmfleet-key, newest first (up to 300).
+func (c *BuildkiteClient) ListBuilds(ctx context.Context, key string) ([]BuildInfo, error) {
+	var out []BuildInfo
+	for page := 1; page > 0 && page <= 3; {
+		q := url.Values{}
+		q.Set("meta_data["+events.MetaKey+"]", key)
+		q.Set("per_page", "100")
+		q.Set("page", strconv.Itoa(page))
+		var bs []buildkite.Build
+		resp, err := c.do(ctx, http.MethodGet, c.path("?"+q.Encode()), nil, &bs)
+		if err != nil {
+			return nil, fmt.Errorf("list builds for %s: %w", key, err)
+		}
+		for _, b := range bs {
+			out = append(out, buildInfo(b))
+		}
+		page = resp.NextPage
+	}
+	return out, nil
+}
+
+// GetBuild reads one build of the pipeline.
+func (c *BuildkiteClient) GetBuild(ctx context.Context, number int) (BuildInfo, error) {
+	var b buildkite.Build
+	if _, err := c.do(ctx, http.MethodGet, c.path("/"+strconv.Itoa(number)), nil, &b); err != nil {
+		return BuildInfo{}, fmt.Errorf("get build %d: %w", number, err)
+	}
+	return buildInfo(b), nil
+}
+
+// CancelBuild cancels one build of the pipeline.
+func (c *BuildkiteClient) CancelBuild(ctx context.Context, number int) error {
+	if _, err := c.do(ctx, http.MethodPut, c.path("/"+strconv.Itoa(number)+"/cancel"), nil, nil); err != nil {
+		return fmt.Errorf("cancel build %d: %w", number, err)
+	}
+	return nil
+}
+
+func buildInfo(b buildkite.Build) BuildInfo {
+	bi := BuildInfo{Key: b.MetaData[events.MetaKey]}
+	if b.Number != nil {
+		bi.Number = *b.Number
+	}
+	if b.State != nil {
+		bi.RawState = *b.State
+	}
+	bi.State = mapState(bi.RawState)
+	if b.WebURL != nil {
+		bi.URL = *b.WebURL
+	}
+	bi.Attempt, _ = strconv.Atoi(b.MetaData[metaAttempt])
+	if b.CreatedAt != nil {
+		bi.CreatedAt = b.CreatedAt.Time
+	}
+	if b.FinishedAt != nil {
+		bi.FinishedAt = b.FinishedAt.Time
+	}
+	return bi
+}
+
+// mapState maps a Buildkite build state onto vmfleet's lifecycle. Anything
+// unknown counts as running: live, so nothing is created beside it.
+func mapState(s string) events.BuildState {
+	switch s {
+	case "passed":
+		return events.BuildPassed
+	case "failed", "waiting_failed":
+		return events.BuildFailed
+	case "canceled", "skipped", "not_run":
+		return events.BuildCanceled
+	case "scheduled", "creating", "waiting":
+		return events.BuildScheduled
+	}
+	return events.BuildRunning
+}

@@ -1,0 +1,165 @@
+package orchestrator
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vmfleet/vmfleet/cleanup"
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// Config is what the orchestrator needs besides its connections. Zero fields
+// take the defaults below.
+type Config struct {
+	// Prefix is the subject prefix (default "vmfleet").
+	Prefix string
+	// Instance names this orchestrator's durable consumer
+	// ("orchestrator-<instance>"); each orchestrator needs its own.
+	Instance string
+	// Replicas of the stream and buckets (default 1).
+	Replicas int
+	// Spec is the desired state published to KV at start when it differs.
+	Spec events.Spec
+	// Tick is the full reconcile interval (default 10 s).
+	Tick time.Duration
+	// PollInterval is how often a live build is polled when no webhook
+	// arrives (default 30 s).
+	PollInterval time.Duration
+	// StaleHeartbeats: a host silent this many heartbeats is stale (default 3).
+	StaleHeartbeats int
+	// DefaultHeartbeat is used for hosts that do not say theirs (default 60 s).
+	DefaultHeartbeat time.Duration
+	// MaxBuilds caps live builds fleet-wide (default 10); MaxBuildsPerHost caps
+	// live builds pinned to one host (default 1).
+	MaxBuilds        int
+	MaxBuildsPerHost int
+	// MaxAttempts failed builds make a key blocked (default 5).
+	MaxAttempts int
+	// BackoffBase doubles after every failed attempt up to BackoffMax
+	// (defaults 1 m and 1 h).
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// DoubtDelay is how long after a create that may have gone through (5xx,
+	// timeout) Buildkite is asked whether it did (default 30 s).
+	DoubtDelay time.Duration
+	// PassedGrace: in host mode, a passed build whose host still lacks the
+	// image this long after is counted as a failed attempt (default 10 m).
+	PassedGrace time.Duration
+	// PullConcurrency caps pulls in flight fleet-wide (default 10);
+	// PullTimeout bounds one (default 2 h).
+	PullConcurrency int
+	PullTimeout     time.Duration
+	// RequestTimeout bounds one KV or command round trip (default 10 s).
+	RequestTimeout time.Duration
+	// LeaderTTL is the lease bucket's TTL (default 15 s).
+	LeaderTTL time.Duration
+	// WebhookSecret verifies X-Buildkite-Signature; WebhookToken is accepted
+	// in X-Buildkite-Token. With neither, the webhook endpoint answers 404.
+	WebhookSecret string
+	WebhookToken  string
+	// APIToken, when set, is the bearer token mutating endpoints require.
+	APIToken string
+}
+
+func (c Config) withDefaults() (Config, error) {
+	set := func(p *time.Duration, d time.Duration) {
+		if *p == 0 {
+			*p = d
+		}
+	}
+	seti := func(p *int, d int) {
+		if *p == 0 {
+			*p = d
+		}
+	}
+	if c.Prefix == "" {
+		c.Prefix = events.DefaultPrefix
+	}
+	if c.Instance == "" {
+		c.Instance = "default"
+	}
+	seti(&c.Replicas, 1)
+	seti(&c.StaleHeartbeats, 3)
+	seti(&c.MaxBuilds, 10)
+	seti(&c.MaxBuildsPerHost, 1)
+	seti(&c.MaxAttempts, 5)
+	seti(&c.PullConcurrency, 10)
+	set(&c.Tick, 10*time.Second)
+	set(&c.PollInterval, 30*time.Second)
+	set(&c.DefaultHeartbeat, 60*time.Second)
+	set(&c.BackoffBase, time.Minute)
+	set(&c.BackoffMax, time.Hour)
+	set(&c.DoubtDelay, 30*time.Second)
+	set(&c.PassedGrace, 10*time.Minute)
+	set(&c.PullTimeout, 2*time.Hour)
+	set(&c.RequestTimeout, 10*time.Second)
+	set(&c.LeaderTTL, 15*time.Second)
+	if c.Spec.Images.NameTemplate == "" {
+		c.Spec.Images.NameTemplate = events.DefaultNameTemplate
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	bad := func(key, why string) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalidOption, key, why)
+	}
+	if _, err := events.NewSubjects(c.Prefix); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
+	if !events.ValidToken(c.Instance) {
+		return bad("instance", fmt.Sprintf("%q: use letters, digits, '-' or '_'", c.Instance))
+	}
+	if err := ValidateSpec(c.Spec); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
+	for name, v := range map[string]int{
+		"replicas": c.Replicas, "stale_heartbeats": c.StaleHeartbeats, "builds.max_concurrent": c.MaxBuilds,
+		"builds.max_per_host": c.MaxBuildsPerHost, "builds.max_attempts": c.MaxAttempts, "pulls.max_concurrent": c.PullConcurrency,
+	} {
+		if v < 1 {
+			return bad(name, fmt.Sprintf("%d: must be 1 or more", v))
+		}
+	}
+	if c.BackoffMax < c.BackoffBase {
+		return bad("builds.backoff_max", fmt.Sprintf("%s is less than builds.backoff_base %s", c.BackoffMax, c.BackoffBase))
+	}
+	for name, d := range map[string]time.Duration{
+		"tick": c.Tick, "builds.poll_interval": c.PollInterval, "heartbeat": c.DefaultHeartbeat,
+		"builds.backoff_base": c.BackoffBase, "builds.doubt_delay": c.DoubtDelay, "pulls.timeout": c.PullTimeout,
+	} {
+		if d < 0 {
+			return bad(name, "must not be negative")
+		}
+	}
+	return nil
+}
+
+// ValidateSpec checks a spec the orchestrator would publish: the image spec,
+// the cleanup policy, and that every cleanup window's schedule parses. Errors
+// name the key at fault.
+func ValidateSpec(s events.Spec) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if _, err := cleanup.ParseWindows(s.Cleanup.Windows); err != nil {
+		return fmt.Errorf("cleanup.windows: %w", err)
+	}
+	for _, r := range s.Images.Releases {
+		if ref := s.Images.RegistryRef(r); ref != "" {
+			if err := events.ValidateOCIRef(ref); err != nil {
+				return &events.FieldError{Field: "images.registry", Reason: err.Error()}
+			}
+		}
+	}
+	return nil
+}
+
+// backoff is base doubled for every attempt after the first, capped.
+func backoff(base, maxD time.Duration, attempt int) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < maxD; i++ {
+		d *= 2
+	}
+	return min(d, maxD)
+}

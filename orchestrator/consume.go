@@ -1,0 +1,95 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// consumerName is this orchestrator's durable consumer of health events.
+func (o *Orchestrator) consumerName() string { return "orchestrator-" + o.cfg.Instance }
+
+// followHealth rebuilds the fleet state from the stream and follows it. The
+// durable consumer is made afresh at every start with deliver-last-per-
+// subject, so the state is rebuilt from every host's latest event, then the
+// same consumer keeps delivering new ones (across NATS reconnects too). If
+// the consumer disappears it is made again.
+func (o *Orchestrator) followHealth(ctx context.Context, js jetstream.JetStream) error {
+	for {
+		err := o.consume(ctx, js)
+		if ctx.Err() != nil {
+			return nil
+		}
+		o.log.Warn("health consumer stopped; making it again", "err", err)
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (o *Orchestrator) consume(ctx context.Context, js jetstream.JetStream) error {
+	name := o.consumerName()
+	if err := js.DeleteConsumer(ctx, events.StreamName, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("delete consumer %s: %w", name, err)
+	}
+	cons, err := js.CreateConsumer(ctx, events.StreamName, jetstream.ConsumerConfig{
+		Durable:           name,
+		Description:       "vmfleet orchestrator fleet state (" + o.cfg.Instance + ")",
+		FilterSubject:     o.subj.AllHealth(),
+		DeliverPolicy:     jetstream.DeliverLastPerSubjectPolicy,
+		AckPolicy:         jetstream.AckNonePolicy,
+		InactiveThreshold: time.Hour,
+	})
+	if err != nil {
+		return fmt.Errorf("create consumer %s: %w", name, err)
+	}
+	if cons.CachedInfo().NumPending == 0 {
+		o.caughtUp.Store(true)
+	}
+	stopped := make(chan error, 1)
+	cc, err := cons.Consume(o.handleMsg,
+		jetstream.PullMaxMessages(2000),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+				select {
+				case stopped <- err:
+				default:
+				}
+			}
+		}))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", name, err)
+	}
+	defer cc.Stop()
+	o.log.Info("following host health", "consumer", name, "pending", cons.CachedInfo().NumPending)
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-stopped:
+		return err
+	}
+}
+
+// handleMsg is the consumer's callback: the ingest fast path. A replayed
+// event counts as seen when NATS stored it, not when it was replayed.
+func (o *Orchestrator) handleMsg(m jetstream.Msg) {
+	seen := o.now()
+	if md, err := m.Metadata(); err == nil {
+		if age := time.Since(md.Timestamp); age > 0 {
+			seen = seen.Add(-age)
+		}
+		if md.NumPending == 0 && !o.caughtUp.Load() {
+			o.caughtUp.Store(true)
+			o.log.Info("fleet state rebuilt", "hosts", o.fleet.len())
+		}
+	}
+	o.fleet.ingest(m.Subject(), m.Data(), seen)
+}

@@ -1,0 +1,25 @@
+// Package orchestrator is vmfleet's control plane (DESIGN §4, §5, §8, §9).
+//
+// It owns:
+//   - fleet state: every host's latest health, rebuilt at start from a durable
+//     JetStream consumer (deliver last per subject) and then kept current;
+//     malformed, mismatched and out-of-order events are counted and dropped;
+//     hosts silent for three heartbeats are stale;
+//   - the reconcile loop: level-triggered on every event (dirty hosts, a
+//     capacity-1 wake channel) and on a tick (a full pass), deriving from the
+//     current state which builds must exist and which hosts must pull;
+//   - the build manager: records in KV bucket vmfleet_builds written before
+//     any Buildkite call, idempotency keys sent as build meta-data, adoption of
+//     live builds at start and on doubt, webhook and polling tracking,
+//     exponential backoff, blocked keys, fleet-wide and per-host caps;
+//   - the Buildkite client (go-buildkite v3 with a transport that turns 429
+//     into a typed error, so no call blocks for minutes);
+//   - the read API (/healthz, /readyz, /metrics, /api/v1/...) and the
+//     Buildkite webhook receiver;
+//   - publishing the spec to KV, build lifecycle events and fleet readiness.
+//
+// It must not run tart, touch a host's files, or act while it is not the
+// leader (the isLeader seam, WithLeader); only this package talks to
+// Buildkite. Pruning (DESIGN §5 item 4) and the leader lease slot in beside
+// the build and pull steps of the reconcile pass.
+package orchestrator

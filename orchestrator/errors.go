@@ -1,0 +1,63 @@
+package orchestrator
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrInvalidOption is wrapped by every error an Option or a bad Config returns.
+var ErrInvalidOption = errors.New("invalid option")
+
+// ErrNotLeader is returned by mutating calls on an orchestrator that is not
+// the leader; retry against the leader.
+var ErrNotLeader = errors.New("not the leader")
+
+// ErrUnknownKey means no build record has the given key (see /api/v1/builds).
+var ErrUnknownKey = errors.New("no build record with this key")
+
+// ErrBuildLive means a build for the key is still live, so it cannot be retried.
+var ErrBuildLive = errors.New("a build for this key is still live")
+
+// ErrNoNATS means Run was called on an orchestrator made without a NATS connection.
+var ErrNoNATS = errors.New("no NATS connection")
+
+// errConflict is what a record store returns when a create or update lost a
+// race to another writer (the key exists, or the revision moved on).
+var errConflict = errors.New("build record changed concurrently")
+
+// RateLimitError is returned for a Buildkite 429: the transport stops it, so
+// go-buildkite's internal retry never runs. Reset is how long until the
+// window resets (RateLimit-Reset), zero when the header was absent.
+type RateLimitError struct {
+	Reset     time.Duration
+	Remaining string
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("buildkite rate limit: reset in %s", e.Reset)
+}
+
+// APIError is a Buildkite API answer outside 2xx (other than 429).
+type APIError struct {
+	Status  int
+	Message string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("buildkite API: %d %s", e.Status, e.Message)
+}
+
+// mayHaveCreated reports whether a failed create might nonetheless have made
+// a build: timeouts, network errors and 5xx. A 429 or another 4xx did not.
+func mayHaveCreated(err error) bool {
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		return false
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Status >= 500
+	}
+	return err != nil
+}

@@ -1,0 +1,269 @@
+package orchestrator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// rejectReason says why a health event was dropped.
+type rejectReason int
+
+const (
+	rejectDecode rejectReason = iota
+	rejectValidate
+	rejectHostMismatch
+	rejectStaleSeq
+	rejectOversized
+	numRejectReasons
+)
+
+var rejectNames = [numRejectReasons]string{"decode", "validate", "host_mismatch", "stale_seq", "oversized"}
+
+func (r rejectReason) String() string { return rejectNames[r] }
+
+// hostState is one host's latest accepted health. It is never changed once
+// stored: ingest replaces the pointer, so readers need no lock after loading it.
+type hostState struct {
+	h        *events.HostHealth
+	lastSeen time.Time
+}
+
+const numShards = 32
+
+type fleetShard struct {
+	mu    sync.RWMutex
+	hosts map[string]*hostState
+	_     [32]byte // keep shards' locks off one cache line
+}
+
+// fleet is the hosts' state. Ingest is the fast path: decode, compare, store,
+// mark dirty. Everything else happens in the reconcile pass.
+type fleet struct {
+	healthPrefix string // "<prefix>.host."
+	staleN       time.Duration
+	defaultHB    time.Duration
+	shards       [numShards]fleetShard
+
+	dirtyMu sync.Mutex
+	dirty   map[string]struct{}
+	wake    chan struct{} // capacity 1
+
+	received atomic.Uint64
+	rejected [numRejectReasons]atomic.Uint64
+	// onReject is called for every rejected event (metrics, rate-limited log).
+	onReject func(reason rejectReason, source string, err error)
+}
+
+func newFleet(subj events.Subjects, staleHeartbeats int, defaultHB time.Duration) *fleet {
+	f := &fleet{
+		healthPrefix: subj.Prefix + ".host.",
+		staleN:       time.Duration(staleHeartbeats),
+		defaultHB:    defaultHB,
+		dirty:        map[string]struct{}{},
+		wake:         make(chan struct{}, 1),
+		onReject:     func(rejectReason, string, error) {},
+	}
+	for i := range f.shards {
+		f.shards[i].hosts = map[string]*hostState{}
+	}
+	return f
+}
+
+func (f *fleet) shard(host string) *fleetShard {
+	h := uint32(2166136261)
+	for i := 0; i < len(host); i++ {
+		h = (h ^ uint32(host[i])) * 16777619
+	}
+	return &f.shards[h%numShards]
+}
+
+// ingest takes one health message as received on subject at time seen. It
+// reports whether the event was accepted; rejected events are counted and
+// handed to onReject, never a panic.
+func (f *fleet) ingest(subject string, data []byte, seen time.Time) bool {
+	f.received.Add(1)
+	tok := f.subjectHost(subject)
+	h, source, err := decodeHealth(data)
+	if source == "" {
+		source = tok
+	}
+	if err != nil {
+		return f.reject(classify(err), source, err)
+	}
+	if tok == "" || h.Host != tok {
+		return f.reject(rejectHostMismatch, source, errHostMismatch(h.Host, subject))
+	}
+	sh := f.shard(tok)
+	sh.mu.Lock()
+	if old := sh.hosts[tok]; old != nil && !newer(h, old.h) {
+		sh.mu.Unlock()
+		return f.reject(rejectStaleSeq, source, errStaleSeq(h, old.h))
+	}
+	sh.hosts[tok] = &hostState{h: h, lastSeen: seen}
+	sh.mu.Unlock()
+	f.markDirty(tok)
+	return true
+}
+
+func (f *fleet) reject(r rejectReason, source string, err error) bool {
+	f.rejected[r].Add(1)
+	f.onReject(r, source, err)
+	return false
+}
+
+// subjectHost is the host token of <prefix>.host.<host>.health, or "".
+func (f *fleet) subjectHost(subject string) string {
+	rest, ok := strings.CutPrefix(subject, f.healthPrefix)
+	if !ok {
+		return ""
+	}
+	tok, ok := strings.CutSuffix(rest, ".health")
+	if !ok || strings.IndexByte(tok, '.') >= 0 {
+		return ""
+	}
+	return tok
+}
+
+// newer reports whether h supersedes old: a higher sequence number within one
+// boot; across boots, a check no older than the stored one.
+func newer(h, old *events.HostHealth) bool {
+	if h.BootID == old.BootID {
+		return h.Seq > old.Seq
+	}
+	return !h.CheckedAt.Before(old.CheckedAt)
+}
+
+func (f *fleet) markDirty(host string) {
+	f.dirtyMu.Lock()
+	f.dirty[host] = struct{}{}
+	f.dirtyMu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// takeDirty returns the hosts marked dirty since the last call.
+func (f *fleet) takeDirty() []string {
+	f.dirtyMu.Lock()
+	defer f.dirtyMu.Unlock()
+	if len(f.dirty) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(f.dirty))
+	for h := range f.dirty {
+		out = append(out, h)
+	}
+	clear(f.dirty)
+	return out
+}
+
+// get returns a host's state, or nil.
+func (f *fleet) get(host string) *hostState {
+	sh := f.shard(host)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return sh.hosts[host]
+}
+
+// each calls fn for every host, one shard at a time under its read lock; fn
+// must be quick and must not call back into the fleet.
+func (f *fleet) each(fn func(host string, hs *hostState)) {
+	for i := range f.shards {
+		sh := &f.shards[i]
+		sh.mu.RLock()
+		for k, hs := range sh.hosts {
+			fn(k, hs)
+		}
+		sh.mu.RUnlock()
+	}
+}
+
+// len is the number of known hosts.
+func (f *fleet) len() int {
+	n := 0
+	for i := range f.shards {
+		f.shards[i].mu.RLock()
+		n += len(f.shards[i].hosts)
+		f.shards[i].mu.RUnlock()
+	}
+	return n
+}
+
+// staleAt is when a host becomes stale: StaleHeartbeats of its heartbeat
+// after it was last seen.
+func (f *fleet) staleAt(hs *hostState) time.Time {
+	hb := f.defaultHB
+	if hs.h.HeartbeatSeconds > 0 {
+		hb = time.Duration(hs.h.HeartbeatSeconds) * time.Second
+	}
+	return hs.lastSeen.Add(hb * f.staleN)
+}
+
+func (f *fleet) stale(hs *hostState, now time.Time) bool { return !now.Before(f.staleAt(hs)) }
+
+// healthEnvelope decodes envelope and payload in one pass: the fast path.
+type healthEnvelope struct {
+	SpecVersion string             `json:"specversion"`
+	ID          string             `json:"id"`
+	Source      string             `json:"source"`
+	Type        string             `json:"type"`
+	Subject     string             `json:"subject"`
+	Data        *events.HostHealth `json:"data"`
+}
+
+var nonEmptyData = json.RawMessage(`{}`)
+
+// decodeHealth decodes and validates a health event exactly as events.Decode
+// plus events.DecodeData would, in one JSON pass when the event is good; any
+// failure is decoded again by those two so the error is the contract's own.
+func decodeHealth(b []byte) (*events.HostHealth, string, error) {
+	if len(b) <= events.MaxEventBytes {
+		var e healthEnvelope
+		if json.Unmarshal(b, &e) == nil && e.Data != nil && e.Type == events.TypeHostHealth {
+			env := events.Envelope{SpecVersion: e.SpecVersion, ID: e.ID, Source: e.Source, Type: e.Type, Data: nonEmptyData}
+			if env.Validate() == nil && e.Data.Validate() == nil {
+				return e.Data, e.Source, nil
+			}
+		}
+	}
+	env, err := events.Decode(b)
+	if err != nil {
+		return nil, "", err
+	}
+	h, err := events.DecodeData[events.HostHealth](env, events.TypeHostHealth)
+	if err != nil {
+		return nil, env.Source, err
+	}
+	return &h, env.Source, nil
+}
+
+// classify maps a decode error to a reject reason.
+func classify(err error) rejectReason {
+	if errors.Is(err, events.ErrTooLarge) {
+		return rejectOversized
+	}
+	var fe *events.FieldError
+	if errors.As(err, &fe) && (fe.Field == "envelope" || (fe.Field == "data" && fe.Reason != "missing")) {
+		return rejectDecode
+	}
+	return rejectValidate
+}
+
+func errHostMismatch(payload, subject string) error {
+	return fmt.Errorf("payload host %q does not match subject %q", payload, subject)
+}
+
+func errStaleSeq(h, old *events.HostHealth) error {
+	if h.BootID == old.BootID {
+		return fmt.Errorf("sequence %d is not after %d in boot %q", h.Seq, old.Seq, h.BootID)
+	}
+	return fmt.Errorf("boot %q checked at %s, before boot %q's last check", h.BootID, h.CheckedAt, old.BootID)
+}

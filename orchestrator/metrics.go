@@ -1,0 +1,56 @@
+package orchestrator
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	received      prometheus.CounterFunc
+	rejected      *prometheus.CounterVec
+	rejectedBy    [numRejectReasons]prometheus.Counter
+	hosts         *prometheus.GaugeVec
+	builds        *prometheus.GaugeVec
+	blocked       prometheus.Gauge
+	reconcile     *prometheus.HistogramVec
+	buildEvents   *prometheus.CounterVec
+	pulls         *prometheus.CounterVec
+	pullsInFlight prometheus.Gauge
+	webhooks      *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, received func() float64) (*metrics, error) {
+	const ns, sub = "vmfleet", "orchestrator"
+	m := &metrics{
+		received: prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "events_received_total", Help: "Health events received."}, received),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "events_rejected_total", Help: "Health events dropped, by reason (decode, validate, host_mismatch, stale_seq, oversized)."}, []string{"reason"}),
+		hosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "hosts", Help: "Hosts by state (ready, not_ready, stale)."}, []string{"state"}),
+		builds: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "builds", Help: "Build records by state."}, []string{"state"}),
+		blocked: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "blocked_keys", Help: "Build keys blocked after max_attempts failures."}),
+		reconcile: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
+			Name: "reconcile_duration_seconds", Help: "Reconcile pass duration, by kind (full, dirty).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 9)}, []string{"kind"}),
+		buildEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "build_transitions_total", Help: "Build record state changes, by new state."}, []string{"state"}),
+		pulls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "pulls_total", Help: "Pull commands finished, by result (ok, failed)."}, []string{"result"}),
+		pullsInFlight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "pulls_in_flight", Help: "Pull commands awaiting the agent's reply."}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "webhooks_total", Help: "Buildkite webhooks, by result (accepted, ignored, unauthorized, stale, replay, bad_request)."}, []string{"result"}),
+	}
+	for _, c := range []prometheus.Collector{m.received, m.rejected, m.hosts, m.builds, m.blocked, m.reconcile,
+		m.buildEvents, m.pulls, m.pullsInFlight, m.webhooks} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	for r := range numRejectReasons {
+		m.rejectedBy[r] = m.rejected.WithLabelValues(r.String())
+	}
+	return m, nil
+}

@@ -1,0 +1,296 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// Orchestrator keeps the fleet state, reconciles it towards the spec, and
+// serves the read API. Make it with New, run it with Run, serve Handler.
+type Orchestrator struct {
+	cfg     Config
+	opts    options
+	log     *slog.Logger
+	now     func() time.Time
+	nc      *nats.Conn
+	subj    events.Subjects
+	reg     *prometheus.Registry
+	metrics *metrics
+	fleet   *fleet
+	builds  *buildManager
+	pulls   *pullManager
+
+	spec      atomic.Pointer[events.Spec]
+	readiness atomic.Pointer[events.FleetReadiness]
+	caughtUp  atomic.Bool
+	running   atomic.Bool
+	fullWake  chan struct{} // capacity 1
+
+	// Owned by the loop goroutine.
+	scratch     wants
+	lastSummary time.Time
+
+	rejectLog rateLog
+	replays   replayCache
+}
+
+// New makes an orchestrator. nc is its NATS connection (nil only for tests
+// that never call Run); bk is Buildkite (nil disables builds: the
+// orchestrator still tracks the fleet and sends pulls).
+func New(nc *nats.Conn, bk Buildkite, cfg Config, opts ...Option) (*Orchestrator, error) {
+	o := &Orchestrator{opts: defaultOptions(), nc: nc, fullWake: make(chan struct{}, 1)}
+	for _, opt := range opts {
+		if err := opt(&o.opts); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if o.cfg, err = cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	o.log, o.now = o.opts.log, o.opts.now
+	o.subj, _ = events.NewSubjects(o.cfg.Prefix)
+	o.reg = o.opts.reg
+	if o.reg == nil {
+		o.reg = prometheus.NewRegistry()
+	}
+	o.fleet = newFleet(o.subj, o.cfg.StaleHeartbeats, o.cfg.DefaultHeartbeat)
+	if o.metrics, err = newMetrics(o.reg, func() float64 { return float64(o.fleet.received.Load()) }); err != nil {
+		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
+	}
+	o.fleet.onReject = o.onReject
+	spec := o.cfg.Spec
+	o.spec.Store(&spec)
+	o.builds = newBuildManager(o.cfg, o.log, o.now, bk, o.opts.store)
+	o.builds.onChange = o.buildChanged
+	o.pulls = newPullManager(o.cfg, o.log, o.now, o.sendPull)
+	o.pulls.current = o.currentSeq
+	o.pulls.onDone = o.pullDone
+	o.rejectLog.last = map[string]time.Time{}
+	o.replays.seen = map[string]time.Time{}
+	return o, nil
+}
+
+// Run loads the build records, publishes the spec (when it differs from the
+// stored one), rebuilds the fleet state and reconciles until ctx ends. The
+// VMFLEET stream and the KV buckets must exist (internal/bus creates them).
+func (o *Orchestrator) Run(ctx context.Context) error {
+	if o.nc == nil {
+		return ErrNoNATS
+	}
+	if !o.running.CompareAndSwap(false, true) {
+		return fmt.Errorf("orchestrator already running")
+	}
+	js, err := jetstream.New(o.nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	specKV, err := js.KeyValue(ctx, events.BucketSpec)
+	if err != nil {
+		return fmt.Errorf("KV bucket %s: %w", events.BucketSpec, err)
+	}
+	if o.builds.store == nil {
+		kv, err := js.KeyValue(ctx, events.BucketBuilds)
+		if err != nil {
+			return fmt.Errorf("KV bucket %s: %w", events.BucketBuilds, err)
+		}
+		o.builds.store = kvStore{kv: kv}
+	}
+	if err := o.syncSpec(ctx, specKV); err != nil {
+		return err
+	}
+	if err := o.builds.load(ctx); err != nil {
+		return err
+	}
+	g, gctx := newGroup(ctx)
+	g.Go(func() error { return o.followHealth(gctx, js) })
+	g.Go(func() error { return o.watchSpec(gctx, specKV) })
+	g.Go(func() error { return o.loop(gctx) })
+	err = g.Wait()
+	o.builds.wait()
+	o.pulls.wait()
+	return err
+}
+
+// Spec is the desired state in force.
+func (o *Orchestrator) Spec() events.Spec { return *o.spec.Load() }
+
+// Ready reports whether the fleet state has caught up with the stream and
+// NATS is connected.
+func (o *Orchestrator) Ready() bool {
+	return o.caughtUp.Load() && o.nc != nil && o.nc.IsConnected()
+}
+
+// Retry is an operator's retry of a build key: a blocked or failed key starts
+// again from attempt 1.
+func (o *Orchestrator) Retry(ctx context.Context, key string) (Record, error) {
+	if !o.opts.isLeader() {
+		return Record{}, ErrNotLeader
+	}
+	r, err := o.builds.retry(ctx, key)
+	if err != nil {
+		return Record{}, err
+	}
+	o.log.Info("build retry requested", "build", key)
+	o.Trigger()
+	return *r, nil
+}
+
+// buildChanged publishes a record's state change and wakes a full pass when a
+// build finished (pulls may now go out, or a retry is due).
+func (o *Orchestrator) buildChanged(prev, next *Record) {
+	if next.Attempt == 0 {
+		o.Trigger()
+		return
+	}
+	if prev != nil && prev.State == next.State && prev.Attempt == next.Attempt {
+		return
+	}
+	o.metrics.buildEvents.WithLabelValues(string(next.State)).Inc()
+	ev := events.BuildEvent{
+		Key: next.Key, Image: next.Image, Release: next.Release, Host: next.Host, State: next.State,
+		Number: next.Number, URL: next.URL, Attempt: next.Attempt, Error: next.Error, At: o.now().UTC(),
+	}
+	if next.State == events.BuildFailed || next.State == events.BuildCanceled {
+		ev.NextAttempt = next.NextAttempt
+	}
+	o.publish(context.Background(), o.subj.Build(next.Release, next.State), events.TypeBuild, next.Key, ev)
+	if !next.State.Live() {
+		o.Trigger()
+	}
+}
+
+// publish sends one event (core NATS; the stream keeps build events).
+func (o *Orchestrator) publish(_ context.Context, subject, typ, subjAttr string, data any) {
+	if o.nc == nil {
+		return
+	}
+	b, err := events.Encode(typ, o.opts.source, subjAttr, "", o.now(), data)
+	if err == nil {
+		err = o.nc.Publish(subject, b)
+	}
+	if err != nil {
+		o.log.Warn("cannot publish event", "subject", subject, "err", err)
+	}
+}
+
+// sendPull sends a pull command to a host and waits for its reply.
+func (o *Orchestrator) sendPull(ctx context.Context, host string, req events.PullRequest) error {
+	if o.nc == nil {
+		return ErrNoNATS
+	}
+	data, err := events.Encode(events.CommandType(events.VerbPull), o.opts.source, host, "", o.now(), req)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.cfg.PullTimeout)
+	defer cancel()
+	msg, err := o.nc.RequestWithContext(ctx, o.subj.Command(host, events.VerbPull), data)
+	if err != nil {
+		return fmt.Errorf("pull %s on %s: %w", req.Name, host, err)
+	}
+	rep, err := decodeReply(msg.Data)
+	if err != nil {
+		return fmt.Errorf("pull %s on %s: bad reply: %w", req.Name, host, err)
+	}
+	if !rep.OK {
+		return fmt.Errorf("pull %s on %s: %s (%s)", req.Name, host, rep.Error, rep.Code)
+	}
+	return nil
+}
+
+// decodeReply reads an agent's reply: a CloudEvent, or the bare Reply JSON.
+func decodeReply(b []byte) (events.Reply, error) {
+	if env, err := events.Decode(b); err == nil {
+		return events.DecodeData[events.Reply](env, "")
+	}
+	var r events.Reply
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func (o *Orchestrator) currentSeq(host string) (string, uint64) {
+	if hs := o.fleet.get(host); hs != nil {
+		return hs.h.BootID, hs.h.Seq
+	}
+	return "", 0
+}
+
+func (o *Orchestrator) pullDone(ok bool) {
+	if ok {
+		o.metrics.pulls.WithLabelValues("ok").Inc()
+	} else {
+		o.metrics.pulls.WithLabelValues("failed").Inc()
+	}
+	o.Trigger()
+}
+
+// onReject counts a rejected event and logs it once per source per minute.
+func (o *Orchestrator) onReject(r rejectReason, source string, err error) {
+	o.metrics.rejectedBy[r].Inc()
+	if o.rejectLog.allow(source, o.now()) {
+		o.log.Warn("health event rejected", "reason", r.String(), "source", source, "err", err)
+	}
+}
+
+// rateLog lets one log line per source through per minute.
+type rateLog struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (l *rateLog) allow(source string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.last[source]; ok && now.Sub(t) < time.Minute {
+		return false
+	}
+	if len(l.last) > 10000 {
+		clear(l.last)
+	}
+	l.last[source] = now
+	return true
+}
+
+// group runs sibling loops; the first error cancels the others.
+type group struct {
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+	once   sync.Once
+	err    error
+}
+
+func newGroup(ctx context.Context) (*group, context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	return &group{cancel: cancel}, ctx
+}
+
+func (g *group) Go(f func() error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+			g.once.Do(func() { g.err = err })
+		}
+		g.cancel()
+	}()
+}
+
+func (g *group) Wait() error {
+	g.wg.Wait()
+	g.cancel()
+	return g.err
+}

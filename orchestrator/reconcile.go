@@ -1,0 +1,222 @@
+package orchestrator
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// relView is one release of the spec as the pass needs it.
+type relView struct {
+	release string
+	image   string
+	want    buildWant // registry mode: the build; host mode: a template without host
+	pushed  bool
+}
+
+// specView is the spec prepared once per pass.
+type specView struct {
+	registry bool
+	rels     []relView
+}
+
+func (o *Orchestrator) view() *specView {
+	sp := o.Spec()
+	im := sp.Images
+	v := &specView{registry: im.Registry != "", rels: make([]relView, 0, len(im.Releases))}
+	for _, r := range im.Releases {
+		img := im.ImageName(r)
+		w := buildWant{image: img, release: r, registryRef: im.RegistryRef(r), bun: im.BunVersion, bootstrap: im.BootstrapVersion}
+		w.key = RecordKey(img, "")
+		rv := relView{release: r, image: img, want: w}
+		if v.registry {
+			rv.pushed = o.builds.pushed(w)
+		}
+		v.rels = append(v.rels, rv)
+	}
+	return v
+}
+
+func (v *specView) release(r string) *relView {
+	for i := range v.rels {
+		if v.rels[i].release == r {
+			return &v.rels[i]
+		}
+	}
+	return nil
+}
+
+// wants is what one pass derived.
+type wants struct {
+	builds []buildWant
+	seen   map[string]bool // build keys wanted
+	pulls  []pullWant
+}
+
+func (w *wants) reset() {
+	w.builds, w.pulls = w.builds[:0], w.pulls[:0]
+	if w.seen == nil {
+		w.seen = map[string]bool{}
+	}
+	clear(w.seen)
+}
+
+func (w *wants) addBuild(b buildWant) {
+	if !w.seen[b.key] {
+		w.seen[b.key] = true
+		w.builds = append(w.builds, b)
+	}
+}
+
+// deriveHost adds what one host needs (DESIGN §5 items 1 and 5): for each
+// release missing its image, a pull (registry set, image pushed), the
+// fleet's build (registry set, not pushed) or the host's own build (no
+// registry). Stale hosts and hosts checking against another spec get nothing.
+func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now time.Time, w *wants) {
+	if o.fleet.stale(hs, now) {
+		return
+	}
+	for i := range hs.h.Releases {
+		st := &hs.h.Releases[i]
+		if st.Ready || st.Reason != events.ReasonImageMissing {
+			continue
+		}
+		rv := v.release(st.Release)
+		if rv == nil || st.ExpectedImage != rv.image {
+			continue
+		}
+		switch {
+		case v.registry && rv.pushed:
+			w.pulls = append(w.pulls, pullWant{host: host, image: rv.image, ref: rv.want.registryRef, boot: hs.h.BootID, seq: hs.h.Seq})
+		case v.registry:
+			w.addBuild(rv.want)
+		default:
+			b := rv.want
+			b.host = host
+			b.key = rv.want.key + "/" + host
+			w.addBuild(b)
+		}
+	}
+}
+
+// pass is one reconcile pass: over every host when full, else over the hosts
+// marked dirty since the last pass. It only derives and hands work out; API
+// calls and commands run elsewhere, so a pass over 10,000 hosts stays fast.
+func (o *Orchestrator) pass(ctx context.Context, full bool) {
+	start := time.Now()
+	now := o.now()
+	v := o.view()
+	w := &o.scratch
+	w.reset()
+	dirty := o.fleet.takeDirty()
+	if full {
+		o.fleet.each(func(host string, hs *hostState) { o.deriveHost(host, hs, v, now, w) })
+	} else {
+		for _, h := range dirty {
+			if hs := o.fleet.get(h); hs != nil {
+				o.deriveHost(h, hs, v, now, w)
+			}
+		}
+	}
+	if o.opts.isLeader() {
+		o.builds.ensure(ctx, w.builds)
+		o.pulls.dispatch(ctx, w.pulls, full)
+		if full {
+			o.builds.sweep(ctx, w.seen)
+		}
+	}
+	if full || now.Sub(o.lastSummary) >= time.Second {
+		o.lastSummary = now
+		o.summarize(ctx, now)
+	}
+	kind := "dirty"
+	if full {
+		kind = "full"
+	}
+	o.metrics.reconcile.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+}
+
+// summarize computes fleet readiness and host metrics, publishing readiness
+// when it changed.
+func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
+	sp := o.Spec()
+	r := events.FleetReadiness{At: now.UTC()}
+	per := make([]events.ReleaseReadiness, len(sp.Images.Releases))
+	for i, rel := range sp.Images.Releases {
+		per[i].Release = rel
+	}
+	o.fleet.each(func(_ string, hs *hostState) {
+		r.Hosts++
+		if o.fleet.stale(hs, now) {
+			r.Stale++
+			return
+		}
+		if hs.h.Ready {
+			r.Ready++
+		}
+		for i := range per {
+			per[i].Total++
+			if st, ok := hs.h.Release(per[i].Release); ok && st.Ready {
+				per[i].Ready++
+			}
+		}
+	})
+	r.Releases = per
+	o.metrics.hosts.WithLabelValues("ready").Set(float64(r.Ready))
+	o.metrics.hosts.WithLabelValues("not_ready").Set(float64(r.Hosts - r.Ready - r.Stale))
+	o.metrics.hosts.WithLabelValues("stale").Set(float64(r.Stale))
+	by, blocked := o.builds.counts()
+	for _, st := range buildStates {
+		o.metrics.builds.WithLabelValues(string(st)).Set(float64(by[st]))
+	}
+	o.metrics.blocked.Set(float64(blocked))
+	o.metrics.pullsInFlight.Set(float64(o.pulls.inFlightCount()))
+
+	prev := o.readiness.Load()
+	if prev != nil && sameReadiness(*prev, r) {
+		return
+	}
+	o.readiness.Store(&r)
+	if o.opts.isLeader() {
+		o.publish(ctx, o.subj.Readiness(), events.TypeReadiness, "fleet", r)
+	}
+}
+
+var buildStates = []events.BuildState{
+	events.BuildRequested, events.BuildScheduled, events.BuildRunning, events.BuildPassed,
+	events.BuildFailed, events.BuildCanceled, events.BuildBlocked,
+}
+
+func sameReadiness(a, b events.FleetReadiness) bool {
+	return a.Hosts == b.Hosts && a.Ready == b.Ready && a.Stale == b.Stale && slices.Equal(a.Releases, b.Releases)
+}
+
+// loop runs passes: a dirty pass on every wake-up, a full pass every tick or
+// when asked (build state changes, spec changes, Trigger).
+func (o *Orchestrator) loop(ctx context.Context) error {
+	t := time.NewTicker(o.cfg.Tick)
+	defer t.Stop()
+	o.pass(ctx, true)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			o.pass(ctx, true)
+		case <-o.fullWake:
+			o.pass(ctx, true)
+		case <-o.fleet.wake:
+			o.pass(ctx, false)
+		}
+	}
+}
+
+// Trigger asks for a full reconcile pass soon; bursts make one pass.
+func (o *Orchestrator) Trigger() {
+	select {
+	case o.fullWake <- struct{}{}:
+	default:
+	}
+}

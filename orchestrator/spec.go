@@ -1,0 +1,132 @@
+package orchestrator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// syncSpec publishes the configured spec to KV unless the stored one says the
+// same; a follower only reads it.
+func (o *Orchestrator) syncSpec(ctx context.Context, kv jetstream.KeyValue) error {
+	want := o.cfg.Spec
+	e, err := kv.Get(ctx, events.SpecKey)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted):
+	case err != nil:
+		return fmt.Errorf("read spec from KV %s: %w", events.BucketSpec, err)
+	default:
+		stored, derr := DecodeSpec(e.Value())
+		if derr == nil && sameSpec(stored, want) {
+			stored.Revision = e.Revision()
+			o.setSpec(stored)
+			o.log.Info("spec in KV is current", "revision", e.Revision())
+			return nil
+		}
+		if derr != nil {
+			o.log.Warn("stored spec is invalid; replacing it", "err", derr)
+		}
+	}
+	if !o.opts.isLeader() {
+		return nil
+	}
+	want.UpdatedAt = o.now().UTC()
+	if want.UpdatedBy == "" {
+		want.UpdatedBy = o.opts.source
+	}
+	b, err := events.Encode(events.TypeSpec, o.opts.source, events.SpecKey, "", o.now(), want)
+	if err != nil {
+		return err
+	}
+	rev, err := kv.Put(ctx, events.SpecKey, b)
+	if err != nil {
+		return fmt.Errorf("publish spec to KV %s: %w", events.BucketSpec, err)
+	}
+	want.Revision = rev
+	o.setSpec(want)
+	o.log.Info("spec published", "revision", rev, "releases", want.Images.Releases,
+		"bun", want.Images.BunVersion, "bootstrap", want.Images.BootstrapVersion, "registry", want.Images.Registry)
+	return nil
+}
+
+// watchSpec follows the stored spec, so `vmfleet spec set` takes effect
+// without a restart.
+func (o *Orchestrator) watchSpec(ctx context.Context, kv jetstream.KeyValue) error {
+	w, err := kv.Watch(ctx, events.SpecKey, jetstream.UpdatesOnly())
+	if err != nil {
+		return fmt.Errorf("watch spec: %w", err)
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil
+			}
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue
+			}
+			s, err := DecodeSpec(e.Value())
+			if err != nil {
+				o.log.Warn("ignoring invalid spec in KV", "revision", e.Revision(), "err", err)
+				continue
+			}
+			s.Revision = e.Revision()
+			if cur := o.Spec(); cur.Revision != s.Revision {
+				o.setSpec(s)
+				o.log.Info("spec changed", "revision", s.Revision, "releases", s.Images.Releases)
+				o.Trigger()
+			}
+		}
+	}
+}
+
+func (o *Orchestrator) setSpec(s events.Spec) { o.spec.Store(&s) }
+
+// DecodeSpec reads a spec as stored in KV: a CloudEvent of type
+// events.TypeSpec, or the bare events.Spec JSON; it fills the default name
+// template and validates.
+func DecodeSpec(b []byte) (events.Spec, error) {
+	var s events.Spec
+	if env, err := events.Decode(b); err == nil {
+		if env.Type != events.TypeSpec {
+			return s, &events.FieldError{Field: "type", Reason: fmt.Sprintf("%q, want %q", env.Type, events.TypeSpec)}
+		}
+		b = env.Data
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, &events.FieldError{Field: "spec", Reason: err.Error()}
+	}
+	if s.Images.NameTemplate == "" {
+		s.Images.NameTemplate = events.DefaultNameTemplate
+	}
+	return s, ValidateSpec(s)
+}
+
+// sameSpec compares what a spec asks for (images and cleanup), not who wrote it when.
+func sameSpec(a, b events.Spec) bool {
+	norm := func(s events.Spec) []byte {
+		if s.Images.NameTemplate == "" {
+			s.Images.NameTemplate = events.DefaultNameTemplate
+		}
+		if len(s.Images.Releases) == 0 {
+			s.Images.Releases = nil
+		}
+		if len(s.Cleanup.Windows) == 0 {
+			s.Cleanup.Windows = nil
+		}
+		out, _ := json.Marshal(struct {
+			I events.ImageSpec
+			C events.CleanupPolicy
+		}{s.Images, s.Cleanup})
+		return out
+	}
+	return bytes.Equal(norm(a), norm(b))
+}
