@@ -116,14 +116,14 @@ func OrchestratorPermissions(subj events.Subjects, inbox string) Permissions {
 	}
 	for _, s := range orchestratorStreams() {
 		pub = append(pub,
-			"$JS.API.STREAM.*."+s,                 // CREATE, UPDATE, INFO, PURGE, DELETE
-			"$JS.API.STREAM.MSG.*."+s,             // MSG.GET, MSG.DELETE
-			"$JS.API.DIRECT.GET."+s,               // direct get by sequence or last-by-subject body
-			"$JS.API.DIRECT.GET."+s+".>",          // direct get of a subject's last message
-			"$JS.API.CONSUMER.*."+s,               // ephemeral CREATE, NAMES, LIST
-			"$JS.API.CONSUMER.*."+s+".>",          // CREATE, INFO, DELETE, PAUSE of a named consumer
+			"$JS.API.STREAM.*."+s,        // CREATE, UPDATE, INFO, PURGE, DELETE
+			"$JS.API.STREAM.MSG.*."+s,    // MSG.GET, MSG.DELETE
+			"$JS.API.DIRECT.GET."+s,      // direct get by sequence or last-by-subject body
+			"$JS.API.DIRECT.GET."+s+".>", // direct get of a subject's last message
+			"$JS.API.CONSUMER.*."+s,      // ephemeral CREATE, NAMES, LIST
+			"$JS.API.CONSUMER.*."+s+".>", // CREATE, INFO, DELETE, PAUSE of a named consumer
 			"$JS.API.CONSUMER.DURABLE.CREATE."+s+".*",
-			"$JS.API.CONSUMER.MSG.NEXT."+s+".*",   // pull consumers
+			"$JS.API.CONSUMER.MSG.NEXT."+s+".*", // pull consumers
 			"$JS.ACK."+s+".>", "$JS.FC."+s+".>", // acks and flow control of its consumers
 		)
 	}
