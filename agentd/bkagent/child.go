@@ -23,7 +23,8 @@ type child struct {
 	done    chan error // receives Wait's result once
 	log     *slog.Logger
 
-	terms int // SIGTERMs sent; only the supervisor's Run goroutine touches it
+	// termed and quit record the signals sent; only Run's goroutine touches them.
+	termed, quit bool
 }
 
 // startChild runs argv with --tags and BUILDKITE_AGENT_TAGS set to tags, in its
@@ -54,22 +55,35 @@ func startChild(argv, env []string, tags []string, log *slog.Logger, now time.Ti
 	return c, nil
 }
 
-// term sends SIGTERM: the first asks buildkite-agent to stop after its
-// running job, the second to cancel the job. Further calls do nothing.
+// term sends the first SIGTERM: buildkite-agent stops after its running job.
+// Further calls do nothing.
 func (c *child) term() {
-	if c.terms >= 2 {
+	if c.termed {
 		return
 	}
-	c.terms++
+	c.termed = true
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		c.log.Debug("signal buildkite-agent", "err", err)
 		return
 	}
-	if c.terms == 1 {
-		c.log.Info("sent SIGTERM to buildkite-agent: it stops after its running job")
-	} else {
-		c.log.Warn("sent a second SIGTERM to buildkite-agent: it cancels its running job")
+	c.log.Info("sent SIGTERM to buildkite-agent: it stops after its running job")
+}
+
+// cancelJob makes the stop ungraceful: buildkite-agent cancels its running
+// job and exits. It sends SIGQUIT, buildkite-agent's documented signal for
+// "forcefully disconnect, canceling any job" and what its second SIGTERM
+// amounts to; unlike a second SIGTERM, it cannot merge with the first when
+// both are sent close together (a pending signal is not queued twice).
+func (c *child) cancelJob() {
+	if c.quit {
+		return
 	}
+	c.quit = true
+	if err := c.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+		c.log.Debug("signal buildkite-agent", "err", err)
+		return
+	}
+	c.log.Warn("sent SIGQUIT to buildkite-agent: it cancels its running job")
 }
 
 // childEnv is base without BUILDKITE_AGENT_TAGS, then extra, then the tags.

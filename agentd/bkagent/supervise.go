@@ -110,10 +110,11 @@ func (s *Supervisor) Starts() int {
 }
 
 // Cancel makes the stop ungraceful, as a second interrupt does to
-// buildkite-agent itself: if the child has had its first SIGTERM (Run's
-// context ended, or it drains for a restart), it gets the second now and
-// cancels its running job; otherwise it gets both when Run's context ends.
-// Wire it to the second SIGINT/SIGTERM agentd receives.
+// buildkite-agent itself: if the child has had its SIGTERM (Run's context
+// ended, or it drains for a restart), it is told now to cancel its running
+// job and exit (SIGQUIT, see cancelJob); otherwise it is told so right after
+// the SIGTERM, when Run's context ends. Wire it to the second SIGINT/SIGTERM
+// agentd receives.
 func (s *Supervisor) Cancel() {
 	s.mu.Lock()
 	s.canceled = true
@@ -217,13 +218,13 @@ func (s *Supervisor) watch(ctx context.Context, c *child) outcome {
 }
 
 // drain waits, with no deadline of its own, for a child that had its first
-// SIGTERM to exit. Cancel, and an ungraceful stop, send the second.
+// SIGTERM to exit. Cancel makes it cancel its job (cancelJob).
 func (s *Supervisor) drain(ctx context.Context, c *child, stopping bool) outcome {
 	done := ctx.Done()
 	if stopping {
 		done = nil
 		if s.isCanceled() {
-			c.term()
+			c.cancelJob()
 		}
 	}
 	for {
@@ -235,12 +236,12 @@ func (s *Supervisor) drain(ctx context.Context, c *child, stopping bool) outcome
 			}
 			return drained
 		case <-s.cancelCh:
-			c.term()
+			c.cancelJob()
 		case <-done:
 			stopping, done = true, nil
 			c.log.Info("stopping: waiting for buildkite-agent to finish its running job")
 			if s.isCanceled() {
-				c.term()
+				c.cancelJob()
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/vmfleet/vmfleet/events"
 )
@@ -229,7 +230,7 @@ func validValue(v string) bool {
 // cleanValue replaces what cannot stand in a comma-separated tag list.
 func cleanValue(v string) string {
 	return strings.Map(func(r rune) rune {
-		if r == ',' || r <= ' ' || r == 0x7f {
+		if r == ',' || unicode.IsSpace(r) || unicode.IsControl(r) {
 			return '_'
 		}
 		return r

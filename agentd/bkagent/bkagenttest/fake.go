@@ -31,6 +31,7 @@ const (
 	KindCrash    = "crash"
 	KindJob      = "job-running"
 	KindSigterm  = "sigterm"
+	KindSigquit  = "sigquit"
 	KindFinished = "job-finished"
 	KindCanceled = "job-canceled"
 	KindExit     = "exit"
@@ -64,7 +65,7 @@ const poll = 5 * time.Millisecond
 func Main() {
 	// Handle signals before anything else, as the real agent does early.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
 	os.Exit(run(os.Args, os.Getenv(EnvState), sigs, os.Stdout, os.Stderr))
 }
 
@@ -90,7 +91,13 @@ func run(argv []string, dir string, sigs <-chan os.Signal, stdout, stderr io.Wri
 	terms := 0
 	for {
 		select {
-		case <-sigs:
+		case sig := <-sigs:
+			if sig == syscall.SIGQUIT {
+				ev(KindSigquit)
+				ev(KindCanceled)
+				ev(KindExit)
+				return 0
+			}
 			terms++
 			ev(KindSigterm)
 			if terms >= 2 {
