@@ -2,6 +2,7 @@ package natsauth_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -222,13 +223,39 @@ func TestOrchestrator(t *testing.T) {
 		if _, err := f.js.Publish(ctx, f.subj.Build("14", events.BuildRequested), []byte("{}")); err != nil {
 			t.Fatal(err)
 		}
-		c, err := f.js.CreateOrUpdateConsumer(ctx, events.StreamName, jetstream.ConsumerConfig{Durable: "orchestrator",
-			DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy, FilterSubject: f.subj.AllHealth()})
+		// As the orchestrator follows health: a durable pull consumer, made afresh.
+		host := f.connect(t, a)
+		if err := host.nc.Publish(f.subj.Health(a), []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+		host.clean(t)
+		name := "orchestrator-test"
+		if err := f.js.DeleteConsumer(ctx, events.StreamName, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			t.Fatalf("Got(orchestrator: delete consumer) = %v, want nil or not found", err)
+		}
+		c, err := f.js.CreateConsumer(ctx, events.StreamName, jetstream.ConsumerConfig{Durable: name,
+			DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy, AckPolicy: jetstream.AckNonePolicy, FilterSubject: f.subj.AllHealth()})
 		if err != nil {
 			t.Fatalf("Got(orchestrator: durable consumer) = %v, want nil", err)
 		}
-		if _, err := c.Info(ctx); err != nil {
+		got := make(chan string, 1)
+		cc, err := c.Consume(func(m jetstream.Msg) {
+			select {
+			case got <- m.Subject():
+			default:
+			}
+		})
+		if err != nil {
 			t.Fatal(err)
+		}
+		defer cc.Stop()
+		select {
+		case s := <-got:
+			if s != f.subj.Health(a) {
+				t.Errorf("Got(consumed) = %s, want %s", s, f.subj.Health(a))
+			}
+		case <-ctx.Done():
+			t.Fatal("Got(consumed) = nothing, want the host's health")
 		}
 		f.orch.clean(t)
 	})
@@ -297,4 +324,26 @@ func TestConsumerReadOnly(t *testing.T) {
 			d.violation(t, subject)
 		})
 	}
+}
+
+// TestReplyReflection documents what permissions cannot stop: nats-server
+// does not check reply subjects, so a host can have JetStream send its API
+// response (or a publish ack) to another host's command subject. The host
+// chooses the subject, not the payload: it is JetStream's JSON, never a
+// vmfleet CloudEvent, so the receiver's envelope check drops it.
+func TestReplyReflection(t *testing.T) {
+	f := startFleet(t)
+	a, b := token(t, hostA), token(t, hostB)
+	victim := f.connect(t, b)
+	cmds := victim.sub(t, f.subj.HostCommands(b))
+	victim.clean(t)
+	attacker := f.connect(t, a)
+	if err := attacker.nc.PublishRequest("$JS.API.STREAM.INFO.KV_"+events.BucketSpec, f.subj.Command(b, events.VerbPrune), nil); err != nil {
+		t.Fatal(err)
+	}
+	m := next(t, cmds)
+	if _, err := events.Decode(m.Data); err == nil {
+		t.Fatalf("Got(events.Decode(reflected reply)) = nil, want an error: %s", m.Data)
+	}
+	attacker.clean(t)
 }

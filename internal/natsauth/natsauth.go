@@ -179,8 +179,15 @@ func (g *Generator) rotating(id Identity) bool {
 // nats-server's parser and only then moves it into place (0644).
 func (g *Generator) Write(dir string) (Result, error) {
 	credsDir := filepath.Join(dir, CredsDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Result{}, fmt.Errorf("create output directory: %w", err)
+	}
 	if err := os.MkdirAll(credsDir, 0o700); err != nil {
 		return Result{}, fmt.Errorf("create creds directory: %w", err)
+	}
+	// An existing directory keeps its mode in MkdirAll: tighten it.
+	if err := os.Chmod(credsDir, 0o700); err != nil {
+		return Result{}, fmt.Errorf("creds directory: %w", err)
 	}
 	res := Result{ConfigFile: filepath.Join(dir, g.confName)}
 	srv := g.server
@@ -221,7 +228,7 @@ func (g *Generator) seed(credsDir string, id Identity) (Seed, error) {
 	case created:
 		state = SeedCreated
 	}
-	g.log.Info("NATS identity", "identity", id.Name, "role", id.Role, "seed", file, "state", state)
+	g.log.Debug("NATS identity", "identity", id.Name, "role", id.Role, "seed", file, "state", state)
 	return Seed{Identity: id, File: file, PublicKey: pub, State: state}, nil
 }
 
@@ -273,7 +280,10 @@ func comment(id Identity) string {
 	case RoleConsumer:
 		return "consumer " + id.Name + " (read-only)"
 	}
-	return string(id.Role) + " " + id.Name
+	if id.Name != DefaultOrchestrator {
+		return "orchestrator " + id.Name
+	}
+	return "orchestrator"
 }
 
 // unusedSeeds lists seed files no identity of this run uses.
