@@ -99,6 +99,8 @@ func TestBuildPipeline(t *testing.T) {
 	other.Host = "mini-2"
 	hostMode := agentRules(t, s, map[string]string{events.EnvTargetHost: target.Host})
 	registryMode := agentRules(t, s, nil)
+	prepMode := agentRules(t, s, map[string]string{events.EnvTargetHost: target.Host, "VMFLEET_BUILD_QUEUE": "darwin-prep"})
+	routing := TagOptions{ReadyQueue: "darwin-ready", NotReadyQueue: "darwin-prep"}
 	tests := []struct {
 		name  string
 		rules map[string]string
@@ -112,6 +114,8 @@ func TestBuildPipeline(t *testing.T) {
 		{"host mode, the target in another queue", hostMode, target, TagOptions{Operator: []string{"queue=linux"}}, false},
 		{"registry mode, any vmfleet host", registryMode, other, darwin, true},
 		{"registry mode, a host not ready", registryMode, target, darwin, true},
+		{"queue routing, host mode, the target", prepMode, target, routing, true},
+		{"queue routing, registry mode, a host not ready", agentRules(t, s, map[string]string{"VMFLEET_BUILD_QUEUE": "darwin-prep"}), target, routing, true},
 	}
 	for _, tc := range tests {
 		if got := matches(tc.rules, Tags(tc.h, tc.opts)); got != tc.want {
