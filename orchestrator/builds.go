@@ -264,6 +264,7 @@ func (m *buildManager) setGate(t time.Time) {
 	defer m.mu.Unlock()
 	if t.After(m.gate) {
 		m.gate = t
+		m.log.Warn("Buildkite rate limit: holding every call", "until", t)
 	}
 }
 
