@@ -31,6 +31,7 @@ type settings struct {
 	stableAfter    time.Duration
 	restartTimeout time.Duration
 	fileFormat     FileFormat
+	onStart        func(tags []string)
 }
 
 func defaults() settings {
@@ -137,5 +138,15 @@ func WithFileFormat(f FileFormat) Option {
 			return nil
 		}
 		return fmt.Errorf("%w: buildkite.tags_file_format %q: want %q or %q", ErrInvalidOption, f, FormatTags, FormatEnv)
+	}
+}
+
+// WithOnStart calls f, from Run's goroutine, each time buildkite-agent was
+// started with tags (Supervisor). f must not block; wire it to something like
+// a check trigger so health reports the new tags at once, not at the next check.
+func WithOnStart(f func(tags []string)) Option {
+	return func(s *settings) error {
+		s.onStart = f
+		return nil
 	}
 }

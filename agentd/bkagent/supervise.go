@@ -176,6 +176,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		s.running, s.starts = slices.Clone(tags), s.starts+1
 		s.mu.Unlock()
 		c.log.Info("buildkite-agent started", "tags", Format(tags))
+		if s.set.onStart != nil {
+			s.set.onStart(slices.Clone(tags))
+		}
 		switch s.watch(ctx, c) {
 		case stopped:
 			return nil

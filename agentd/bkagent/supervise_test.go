@@ -59,7 +59,8 @@ func mustApply(t *testing.T, a Applier, h events.HostHealth) []string {
 func TestSuperviseReadyFlipsAfterJob(t *testing.T) {
 	t.Parallel()
 	st := bk.NewState(t)
-	s := newSupervised(t, st)
+	started := make(chan []string, 4)
+	s := newSupervised(t, st, WithOnStart(func(tags []string) { started <- tags }))
 	st.Hold()
 	notReady := mustApply(t, s, notReady14())
 	runInBackground(t, s)
@@ -87,6 +88,16 @@ func TestSuperviseReadyFlipsAfterJob(t *testing.T) {
 		t.Errorf("Got(second start tags) = %q / %q, want %q", got.TagsFlag(), got.TagsEnv, Format(readyTags))
 	}
 	waitUntil(t, "applied ready tags", wait, func() bool { return Equal(s.Applied(), readyTags) })
+	for i, want := range [][]string{notReady, readyTags} {
+		select {
+		case got := <-started:
+			if !Equal(got, want) {
+				t.Errorf("Got(OnStart %d) = %v, want %v", i+1, got, want)
+			}
+		case <-time.After(wait):
+			t.Fatalf("Got(no OnStart %d), want one per start", i+1)
+		}
+	}
 	if !slices.Contains(readyTags, "vm-ready-macos-14=true") || !slices.Contains(readyTags, "queue=darwin") {
 		t.Errorf("Got(ready tags) = %v, want vm-ready-macos-14=true and the operator's queue", readyTags)
 	}
