@@ -53,7 +53,10 @@ type Config struct {
 
 func fieldErr(key, reason string) error { return &events.FieldError{Field: key, Reason: reason} }
 
-// withDefaults returns c with defaults filled and checks it, naming the key at fault.
+// WithDefaults returns c with defaults filled and checks it, naming the key
+// at fault (an *events.FieldError). New calls it.
+func (c Config) WithDefaults() (Config, error) { return c.withDefaults() }
+
 func (c Config) withDefaults() (Config, error) {
 	if c.Hostname == "" {
 		h, err := os.Hostname()

@@ -190,3 +190,30 @@ func TestRunStopsOnCancel(t *testing.T) {
 	eventually(t, 5*time.Second, "a first check", func() bool { _, ok := a.Latest(); return ok })
 	stop() // fails the test if Run does not return nil promptly
 }
+
+func TestSyncSpec(t *testing.T) {
+	t.Parallel()
+	s := bustest.Server(t, "")
+	a := newAgent(t, slowConfig(t), tarttest.NewFake(""), WithConn(agentConn(t, s, 50*time.Millisecond)))
+	ctx := context.Background()
+	if ok, err := a.SyncSpec(ctx); ok || err != nil {
+		t.Fatalf("Got(SyncSpec without a bucket) = %v, %v, want false, nil", ok, err)
+	}
+	js, _ := jetstream.New(bustest.Conn(t, s))
+	b, err := bus.EnsureBuckets(ctx, js, 1, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.SyncSpec(ctx); ok || err != nil {
+		t.Fatalf("Got(SyncSpec without a key) = %v, %v, want false, nil", ok, err)
+	}
+	if _, err := b.Spec.Put(ctx, events.SpecKey, mustJSON(t, events.Spec{Images: events.ImageSpec{Releases: []string{"15"}, BunVersion: "1.3.0", BootstrapVersion: "4.0"}})); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.SyncSpec(ctx); !ok || err != nil {
+		t.Fatalf("Got(SyncSpec) = %v, %v, want true, nil", ok, err)
+	}
+	if h := mustCheck(t, a); h.Releases[0].ExpectedImage != name("15", "1.3.0", "4.0") || h.SpecRevision == 0 {
+		t.Errorf("Got(check after SyncSpec) = %+v rev %d", h.Releases, h.SpecRevision)
+	}
+}

@@ -155,3 +155,33 @@ func DecodeSpec(b []byte) (events.Spec, error) {
 	}
 	return s, s.Validate()
 }
+
+// SyncSpec reads the spec from KV once, for one-shot commands (`vmfleet
+// agent check --nats-url ...`). It reports whether a valid spec was found;
+// a missing bucket or key is not an error (the local spec stays in force).
+func (a *Agent) SyncSpec(ctx context.Context) (bool, error) {
+	if a.nc == nil {
+		return false, ErrNoNATS
+	}
+	js, err := jetstream.New(a.nc)
+	if err != nil {
+		return false, fmt.Errorf("jetstream: %w", err)
+	}
+	kv, err := js.KeyValue(ctx, events.BucketSpec)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read spec bucket %s: %w", events.BucketSpec, err)
+	}
+	e, err := kv.Get(ctx, events.SpecKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read spec %s/%s: %w", events.BucketSpec, events.SpecKey, err)
+	}
+	a.applySpecEntry(e)
+	_, rev := a.Spec()
+	return rev != 0, nil
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/agentd"
+)
+
+func newAgentRunCmd(g *globalFlags) *cobra.Command {
+	cfg := defaultAgentConfig()
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the host agent daemon",
+		Long: `Runs the host agent: checks on a timer (--interval or --schedule), on any
+change under $TART_HOME/vms, on a spec change in NATS KV (vmfleet_spec) and on a
+check command; publishes <prefix>.host.<host>.health when anything changed and
+every --heartbeat; serves check, force, pull and prune on <prefix>.cmd.<host>.*.
+It keeps checking while NATS is down and republishes on reconnect. SIGTERM or
+SIGINT stops it gracefully.`,
+		Example: `  vmfleet agent run --nats-url nats://orchestrator:4222 --nats-creds /etc/vmfleet/host.creds
+  vmfleet agent run --config /etc/vmfleet/agent.yaml`,
+		Args: cobra.NoArgs,
+	}
+	b := bindConfig(cmd, &cfg, agentConfigEnv)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := b.load(); err != nil {
+			return err
+		}
+		log, err := g.newLogger(cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		env, err := newAgentEnv(ctx, cfg, log, agentd.WithMetrics(reg))
+		if err != nil {
+			return err
+		}
+		defer env.close()
+		if env.nc == nil {
+			log.Warn("no NATS URL: checking locally only (set --nats-url or VMFLEET_NATS_URL to publish)")
+		}
+		stopMetrics, err := serveMetrics(ctx, cfg.MetricsListen, reg, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+		err = env.agent.Run(ctx)
+		log.Info("agent stopped")
+		return err
+	}
+	return cmd
+}
+
+// serveMetrics serves /metrics on addr until stop is called ("" serves nothing).
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: metrics_listen %q: %v", errConfig, addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	log.Info("serving metrics", "addr", ln.Addr().String())
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-done
+	}, nil
+}
+
+func newAgentPublishImageCmd(g *globalFlags) *cobra.Command {
+	cfg := defaultAgentConfig()
+	var from, to string
+	cmd := &cobra.Command{
+		Use:   "publish-image --from TMP --to NAME",
+		Short: "Rename a finished VM build to its final image name and publish at once",
+		Long: `The last step of a VM build: under the host lock, renames the VM built under a
+temporary name (--from) to its final image name (--to), which must match the
+image name template, then checks and, with NATS configured, publishes the
+health event at once. A half-built image is thus never seen under its final name.
+Exit status 0 on success, 2 on error.`,
+		Example: `  vmfleet agent publish-image --from "$VMFLEET_IMAGE-tmp-$BUILDKITE_BUILD_NUMBER" --to "$VMFLEET_IMAGE"`,
+		Args:    cobra.NoArgs,
+	}
+	b := bindConfig(cmd, &cfg, agentConfigEnv)
+	cmd.Flags().StringVar(&from, "from", "", "the VM's temporary build name")
+	cmd.Flags().StringVar(&to, "to", "", "the final image name (must match the name template)")
+	_ = cmd.MarkFlagRequired("from")
+	_ = cmd.MarkFlagRequired("to")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		env, err := openAgent(cmd, g, b, &cfg)
+		if err != nil {
+			return err
+		}
+		defer env.close()
+		h, err := env.agent.PublishImage(cmd.Context(), from, to)
+		if err != nil && h.Host == "" {
+			return err
+		}
+		printReleases(cmd.OutOrStdout(), h)
+		if err != nil {
+			return fmt.Errorf("renamed %s to %s, but the health event was not published: %w", from, to, err)
+		}
+		return nil
+	}
+	return cmd
+}
