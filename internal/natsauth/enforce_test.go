@@ -345,5 +345,6 @@ func TestReplyReflection(t *testing.T) {
 	if _, err := events.Decode(m.Data); err == nil {
 		t.Fatalf("Got(events.Decode(reflected reply)) = nil, want an error: %s", m.Data)
 	}
+
 	attacker.clean(t)
 }

@@ -106,7 +106,7 @@ func renderUser(b *strings.Builder, u User, ttl time.Duration) {
 	renderList(b, "publish", u.Permissions.Publish)
 	renderList(b, "subscribe", u.Permissions.Subscribe)
 	if u.Permissions.Responses {
-		fmt.Fprintf(b, "        allow_responses: { max: 1, expires: %s }\n", quote(ttl.String()))
+		fmt.Fprintf(b, "        allow_responses: { max: 1, expires: %s }\n", quote(shortDuration(ttl)))
 	}
 	b.WriteString("      }\n    }\n")
 }
@@ -148,6 +148,18 @@ func RenderRoutes(w io.Writer, c Cluster, user, password string) error {
 	b.WriteString("\n]\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// shortDuration writes 3h rather than 3h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // quote renders s as a double-quoted nats-server configuration string; only
