@@ -146,7 +146,7 @@ func TestPruneCommand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := tarttest.NewFake("")
-			f.Add(local(cur14), local(old14), local(old13), local("ubuntu"))
+			f.Add(local(cur14), events.VM{Name: old14, Source: "local", State: events.VMStopped, SizeGB: 42}, local(old13), local("ubuntu"))
 			a, nc, _ := running(t, slowConfig(t), f)
 			pruned := make(chan *nats.Msg, 16)
 			if _, err := nc.ChanSubscribe("vmfleet.prune."+a.Host()+".*", pruned); err != nil {
@@ -164,6 +164,9 @@ func TestPruneCommand(t *testing.T) {
 				got = append(got, outcome{o.VM, o.Result, o.Reason})
 				if o.DryRun != tt.req.DryRun || o.Host != a.Host() {
 					t.Errorf("Got(outcome %s) = dry %v host %q", o.VM, o.DryRun, o.Host)
+				}
+				if o.VM == old14 && o.Result != events.PruneSkipped && o.SizeGB != 42 {
+					t.Errorf("Got(size of %s) = %d GB, want 42", o.VM, o.SizeGB)
 				}
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {

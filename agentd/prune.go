@@ -28,33 +28,40 @@ func (a *Agent) Prune(ctx context.Context, req events.PruneRequest) ([]events.Pr
 		return nil, events.HostHealth{}, err
 	}
 	defer func() { _ = lock.Unlock() }()
-	plan, err := a.planPrune(ctx, req)
+	plan, sizes, err := a.planPrune(ctx, req)
 	if err != nil {
 		return nil, events.HostHealth{}, err
 	}
 	var out []events.PruneOutcome
 	for _, d := range plan.Prune {
-		out = append(out, a.pruneOne(ctx, d, req.DryRun))
+		o := a.pruneOne(ctx, d, req.DryRun)
+		o.SizeGB = sizes[d.VM]
+		out = append(out, a.publishOutcome(o))
 	}
 	for _, d := range plan.Keep {
 		if d.Rule != cleanup.RuleNotRequested {
-			out = append(out, a.outcome(d.VM, events.PruneSkipped, d.String(), req.DryRun))
+			out = append(out, a.publishOutcome(a.outcome(d.VM, events.PruneSkipped, d.String(), req.DryRun)))
 		}
 	}
 	for _, name := range plan.Gone {
-		out = append(out, a.outcome(name, events.PruneSkipped, reasonGone, req.DryRun))
+		out = append(out, a.publishOutcome(a.outcome(name, events.PruneSkipped, reasonGone, req.DryRun)))
 	}
 	h, err := a.CheckAndPublish(ctx)
 	return out, h, err
 }
 
-// planPrune re-lists and plans against the live inventory.
-func (a *Agent) planPrune(ctx context.Context, req events.PruneRequest) (cleanup.Result, error) {
+// planPrune re-lists and plans against the live inventory; it also returns
+// each VM's size on disk.
+func (a *Agent) planPrune(ctx context.Context, req events.PruneRequest) (cleanup.Result, map[string]int, error) {
 	lctx, cancel := context.WithTimeout(ctx, a.cfg.TartTimeout)
 	vms, err := a.tart.List(lctx)
 	cancel()
 	if err != nil {
-		return cleanup.Result{}, fmt.Errorf("prune: list VMs: %w", err)
+		return cleanup.Result{}, nil, fmt.Errorf("prune: list VMs: %w", err)
+	}
+	sizes := make(map[string]int, len(vms))
+	for _, v := range vms {
+		sizes[v.Name] = v.SizeGB
 	}
 	spec, _ := a.Spec()
 	var policy events.CleanupPolicy
@@ -65,7 +72,7 @@ func (a *Agent) planPrune(ctx context.Context, req events.PruneRequest) (cleanup
 	a.mu.Unlock()
 	wins, err := cleanup.ParseWindows(policy.Windows)
 	if err != nil {
-		return cleanup.Result{}, fmt.Errorf("prune: spec cleanup windows: %w", err)
+		return cleanup.Result{}, nil, fmt.Errorf("prune: spec cleanup windows: %w", err)
 	}
 	now := a.now()
 	return cleanup.Plan(cleanup.Input{
@@ -73,7 +80,7 @@ func (a *Agent) planPrune(ctx context.Context, req events.PruneRequest) (cleanup
 		Releases: evaluate(spec, vms, nil, nil, now),
 		Disk:     diskUsage(a.cfg.TartHome), Now: now, Window: wins.State(now),
 		PruneNow: req.Now, Only: req.VMs,
-	}), nil
+	}), sizes, nil
 }
 
 // pruneOne deletes one planned VM (or, in a dry run, reports it planned).
@@ -94,19 +101,22 @@ func (a *Agent) pruneOne(ctx context.Context, d cleanup.Decision, dryRun bool) e
 	return a.outcome(d.VM, events.PruneDeleted, d.String(), false)
 }
 
-// outcome builds and publishes one prune outcome.
 func (a *Agent) outcome(vm string, res events.PruneResult, reason string, dryRun bool) events.PruneOutcome {
-	o := events.PruneOutcome{Host: a.host, VM: vm, Result: res, Reason: reason, DryRun: dryRun, At: a.now().UTC()}
+	return events.PruneOutcome{Host: a.host, VM: vm, Result: res, Reason: reason, DryRun: dryRun, At: a.now().UTC()}
+}
+
+// publishOutcome publishes one prune outcome on <prefix>.prune.<host>.<result>.
+func (a *Agent) publishOutcome(o events.PruneOutcome) events.PruneOutcome {
 	if a.nc == nil {
 		return o
 	}
-	subject := a.subj.Prune(a.host, res)
+	subject := a.subj.Prune(a.host, o.Result)
 	data, err := events.Encode(events.TypePrune, a.source, a.host, "", o.At, o)
 	if err == nil {
 		err = a.nc.Publish(subject, data)
 	}
 	if err != nil {
-		a.log.Warn("cannot publish prune outcome", "vm", vm, "err", err)
+		a.log.Warn("cannot publish prune outcome", "vm", o.VM, "err", err)
 	}
 	return o
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus/bustest"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -268,5 +269,35 @@ func TestAgentPublishImageProcess(t *testing.T) {
 	out, _, code := p.run(nil, "agent", "publish-image", "--from", final+"-tmp-42", "--to", final)
 	if code != 0 || !strings.Contains(out, "ready") || !p.state.Has(final) || p.state.Has(final+"-tmp-42") {
 		t.Errorf("Got(publish-image) = exit %d: %s; has final %v", code, out, p.state.Has(final))
+	}
+}
+
+func TestAgentCheckPublishesProcess(t *testing.T) {
+	t.Parallel()
+	s := bustest.Server(t, "")
+	nc := bustest.Conn(t, s)
+	host, _ := events.HostToken("mac-pub")
+	sub, err := nc.SubscribeSync("vmfleet.host." + host + ".health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	p := newProc(t, "")
+	if _, _, code := p.run(nil, "agent", "check", "--host", "mac-pub", "--nats-url", s.ClientURL()); code != 1 {
+		t.Errorf("Got(exit code) = %d, want 1", code)
+	}
+	m, err := sub.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatalf("no health event: %v", err)
+	}
+	env, err := events.Decode(m.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := events.DecodeData[events.HostHealth](env, events.TypeHostHealth)
+	if err != nil || h.Host != host || m.Header.Get("Nats-Msg-Id") != h.MsgID() {
+		t.Errorf("Got(event) = %+v, %v", h, err)
 	}
 }
