@@ -2,6 +2,7 @@ package natsauth_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -329,8 +330,9 @@ func TestConsumerReadOnly(t *testing.T) {
 // TestReplyReflection documents what permissions cannot stop: nats-server
 // does not check reply subjects, so a host can have JetStream send its API
 // response (or a publish ack) to another host's command subject. The host
-// chooses the subject, not the payload: it is JetStream's JSON, never a
-// vmfleet CloudEvent, so the receiver's envelope check drops it.
+// picks the subject, not the payload: JetStream's JSON is neither a vmfleet
+// CloudEvent nor a valid prune, pull or force request (it can pass for a
+// bare check request, which is harmless).
 func TestReplyReflection(t *testing.T) {
 	f := startFleet(t)
 	a, b := token(t, hostA), token(t, hostB)
@@ -338,13 +340,33 @@ func TestReplyReflection(t *testing.T) {
 	cmds := victim.sub(t, f.subj.HostCommands(b))
 	victim.clean(t)
 	attacker := f.connect(t, a)
-	if err := attacker.nc.PublishRequest("$JS.API.STREAM.INFO.KV_"+events.BucketSpec, f.subj.Command(b, events.VerbPrune), nil); err != nil {
-		t.Fatal(err)
+	valid := map[string]func([]byte) error{
+		events.VerbPrune: func(d []byte) error { return decodeBare[events.PruneRequest](d) },
+		events.VerbPull:  func(d []byte) error { return decodeBare[events.PullRequest](d) },
+		events.VerbForce: func(d []byte) error { return decodeBare[events.ForceRequest](d) },
 	}
-	m := next(t, cmds)
-	if _, err := events.Decode(m.Data); err == nil {
-		t.Fatalf("Got(events.Decode(reflected reply)) = nil, want an error: %s", m.Data)
+	for verb, decode := range valid {
+		for _, api := range []string{"$JS.API.STREAM.INFO.KV_" + events.BucketSpec, f.subj.Health(a)} {
+			if err := attacker.nc.PublishRequest(api, f.subj.Command(b, verb), []byte("{}")); err != nil {
+				t.Fatal(err)
+			}
+			m := next(t, cmds)
+			if _, err := events.Decode(m.Data); err == nil {
+				t.Errorf("Got(events.Decode(reflected %s reply)) = nil, want an error: %s", api, m.Data)
+			}
+			if err := decode(m.Data); err == nil {
+				t.Errorf("Got(reflected %s reply as a %s request) = valid, want invalid: %s", api, verb, m.Data)
+			}
+		}
 	}
-
 	attacker.clean(t)
+}
+
+// decodeBare decodes a bare JSON request as an agent does, and validates it.
+func decodeBare[T events.Validator](data []byte) error {
+	var v T
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	return v.Validate()
 }
