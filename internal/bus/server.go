@@ -23,7 +23,7 @@ type ServerConfig struct {
 	// ConfigFile, if set, is a nats-server configuration file (auth, TLS,
 	// cluster) applied before Listen and DataDir.
 	ConfigFile string
-	// Name is the server name (default "vmfleet").
+	// Name is the server name (default: the config file's, else "vmfleet").
 	Name string
 	// MaxPayload bounds one message (default the server's, 1 MiB).
 	MaxPayload int32
@@ -47,8 +47,10 @@ func StartServer(cfg ServerConfig, log *slog.Logger) (*server.Server, error) {
 		}
 		opts.Host, opts.Port = host, port
 	}
-	opts.ServerName = cfg.Name
-	if opts.ServerName == "" {
+	// A config file's server_name wins (a cluster needs distinct names).
+	if cfg.Name != "" {
+		opts.ServerName = cfg.Name
+	} else if opts.ServerName == "" {
 		opts.ServerName = "vmfleet"
 	}
 	opts.JetStream = true
