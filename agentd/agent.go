@@ -69,8 +69,8 @@ type Agent struct {
 	fullSpec    *events.Spec // the KV spec with its cleanup policy, nil when local
 	seq         uint64
 	last        *events.HostHealth
-	lastPub     *events.HostHealth
-	lastPubAt   time.Time
+	lastPub     *events.HostHealth // last health published
+	lastPubAt   time.Time          // last publish attempt, real time (timers)
 	tartVersion string
 	appliedTags []string
 

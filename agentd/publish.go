@@ -34,7 +34,7 @@ func (a *Agent) checkAndMaybePublish(ctx context.Context) {
 	}
 	a.mu.Lock()
 	changed := a.lastPub == nil || !sameHealth(*a.lastPub, h)
-	due := a.now().Sub(a.lastPubAt) >= a.cfg.Heartbeat-a.heartbeatSlack()
+	due := time.Since(a.lastPubAt) >= a.cfg.Heartbeat-a.heartbeatSlack()
 	a.mu.Unlock()
 	if changed || due {
 		if err := a.publish(h); err != nil {
@@ -62,12 +62,17 @@ func (a *Agent) publish(h events.HostHealth) error {
 		err = a.nc.PublishMsg(msg)
 	}
 	a.metrics.publish(err)
+	a.mu.Lock()
+	// lastPubAt (real time) counts failed attempts too, so that a closed
+	// connection means one attempt per heartbeat, not a busy loop.
+	a.lastPubAt = time.Now()
+	if err == nil {
+		a.lastPub = &h
+	}
+	a.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", subject, err)
 	}
-	a.mu.Lock()
-	a.lastPub, a.lastPubAt = &h, a.now()
-	a.mu.Unlock()
 	a.log.Debug("published health", "seq", h.Seq, "ready", h.Ready)
 	return nil
 }

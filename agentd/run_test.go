@@ -217,3 +217,28 @@ func TestSyncSpec(t *testing.T) {
 		t.Errorf("Got(check after SyncSpec) = %+v rev %d", h.Releases, h.SpecRevision)
 	}
 }
+
+func TestRunDoesNotSpinWhenPublishFails(t *testing.T) {
+	t.Parallel()
+	s := bustest.Server(t, "")
+	nc := agentConn(t, s, 50*time.Millisecond)
+	cfg := slowConfig(t)
+	cfg.Heartbeat = 100 * time.Millisecond
+	f := tarttest.NewFake("")
+	past := &fakeClock{t: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)} // a clock far behind real time
+	a := newAgent(t, cfg, f, WithConn(nc), WithClock(past.Now))
+	stop := runAgent(t, a)
+	eventually(t, 5*time.Second, "a first publish", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.lastPub != nil
+	})
+	nc.Close() // from now on every publish fails with ErrConnectionClosed
+	start, before := time.Now(), f.Calls(tarttest.OpList)
+	eventually(t, 5*time.Second, "three heartbeat attempts", func() bool { return f.Calls(tarttest.OpList) >= before+3 })
+	stop()
+	elapsed := time.Since(start)
+	if calls, limit := f.Calls(tarttest.OpList)-before, int(elapsed/cfg.Heartbeat)+2; calls > limit {
+		t.Errorf("Got(tart list calls) = %d in %s, want at most %d (one per heartbeat)", calls, elapsed, limit)
+	}
+}
