@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -19,6 +21,8 @@ func (o *Orchestrator) consumerName() string { return "orchestrator-" + o.cfg.In
 // same consumer keeps delivering new ones (across NATS reconnects too). If
 // the consumer disappears it is made again.
 func (o *Orchestrator) followHealth(ctx context.Context, js jetstream.JetStream) error {
+	stop := o.startIngest(ctx)
+	defer stop()
 	for {
 		err := o.consume(ctx, js)
 		if ctx.Err() != nil {
@@ -78,8 +82,44 @@ func (o *Orchestrator) consume(ctx context.Context, js jetstream.JetStream) erro
 	}
 }
 
-// handleMsg is the consumer's callback: the ingest fast path. A replayed
-// event counts as seen when NATS stored it, not when it was replayed.
+// inMsg is one health message on its way to an ingest worker.
+type inMsg struct {
+	subject string
+	data    []byte
+	seen    time.Time
+}
+
+// startIngest starts one ingest worker per core; messages are sharded by
+// subject, so one host's events stay in order. stop closes the queues and
+// waits for the workers to drain them.
+func (o *Orchestrator) startIngest(ctx context.Context) (stop func()) {
+	n := max(1, runtime.GOMAXPROCS(0))
+	o.ingestQ = make([]chan inMsg, n)
+	var wg sync.WaitGroup
+	for i := range o.ingestQ {
+		q := make(chan inMsg, 512)
+		o.ingestQ[i] = q
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for m := range q {
+				if ctx.Err() == nil {
+					o.fleet.ingest(m.subject, m.data, m.seen)
+				}
+			}
+		}()
+	}
+	return func() {
+		for _, q := range o.ingestQ {
+			close(q)
+		}
+		wg.Wait()
+	}
+}
+
+// handleMsg is the consumer's callback: it stamps the message and hands it to
+// its ingest worker. A replayed event counts as seen when NATS stored it, not
+// when it was replayed.
 func (o *Orchestrator) handleMsg(m jetstream.Msg) {
 	seen := o.now()
 	if md, err := m.Metadata(); err == nil {
@@ -91,5 +131,10 @@ func (o *Orchestrator) handleMsg(m jetstream.Msg) {
 			o.log.Info("fleet state rebuilt", "hosts", o.fleet.len())
 		}
 	}
-	o.fleet.ingest(m.Subject(), m.Data(), seen)
+	subject := m.Subject()
+	h := uint32(2166136261)
+	for i := 0; i < len(subject); i++ {
+		h = (h ^ uint32(subject[i])) * 16777619
+	}
+	o.ingestQ[h%uint32(len(o.ingestQ))] <- inMsg{subject: subject, data: m.Data(), seen: seen}
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http/httputil"
-	"net/url"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -91,15 +91,15 @@ func testSpec(registry string) events.Spec {
 // the fake Buildkite API (real go-buildkite client), real agents over the
 // in-memory tart, and the orchestrator under test.
 type harness struct {
-	t      *testing.T
-	ctx    context.Context
-	clock  *clock
-	ns     *server.Server
-	nc     *nats.Conn
-	subj   events.Subjects
-	bk     *buildkitefake.Server
-	bkURL  string // the fake, or a proxy in front of it
-	hookTo atomic.Pointer[http.Handler]
+	t       *testing.T
+	ctx     context.Context
+	clock   *clock
+	ns      *server.Server
+	nc      *nats.Conn
+	subj    events.Subjects
+	bk      *buildkitefake.Server
+	bkURL   string // the fake, or a proxy in front of it
+	hookTo  atomic.Pointer[http.Handler]
 	hookURL string
 
 	mu     sync.Mutex

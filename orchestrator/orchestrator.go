@@ -43,6 +43,7 @@ type Orchestrator struct {
 
 	rejectLog rateLog
 	replays   replayCache
+	ingestQ   []chan inMsg // set by followHealth before consuming
 }
 
 // New makes an orchestrator. nc is its NATS connection (nil only for tests

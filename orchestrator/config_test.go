@@ -1,0 +1,65 @@
+package orchestrator
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmfleet/vmfleet/events"
+)
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	good := Config{Spec: events.Spec{Images: testImages()}}
+	tests := []struct {
+		name string
+		mut  func(*Config)
+		want string
+	}{
+		{name: "bad prefix", mut: func(c *Config) { c.Prefix = "a b" }, want: "subject_prefix"},
+		{name: "bad instance", mut: func(c *Config) { c.Instance = "a.b" }, want: "instance"},
+		{name: "no releases", mut: func(c *Config) { c.Spec.Images.Releases = nil }, want: "images.releases"},
+		{name: "bad bun", mut: func(c *Config) { c.Spec.Images.BunVersion = "1-2" }, want: "images.bun_version"},
+		{name: "bad window", mut: func(c *Config) {
+			c.Spec.Cleanup.Windows = []events.Window{{Schedule: "every tuesday", Duration: events.Duration(time.Hour)}}
+		}, want: "cleanup.windows"},
+		{name: "bad registry ref", mut: func(c *Config) { c.Spec.Images.Registry = "ghcr.io/acme/x:{bun}#" }, want: "images.registry"},
+		{name: "backoff max below base", mut: func(c *Config) { c.BackoffBase, c.BackoffMax = time.Hour, time.Minute }, want: "builds.backoff_max"},
+		{name: "negative caps", mut: func(c *Config) { c.MaxBuilds = -1 }, want: "builds.max_concurrent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := good
+			c.Spec.Images.Releases = append([]string(nil), good.Spec.Images.Releases...)
+			tt.mut(&c)
+			_, err := New(nil, nil, c)
+			if !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Got(New) = %v, want ErrInvalidOption naming %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := New(nil, nil, good); err != nil {
+		t.Errorf("Got(New(good)) = %v, want nil", err)
+	}
+}
+
+func TestSameSpec(t *testing.T) {
+	a := events.Spec{Images: testImages(), UpdatedAt: t0, UpdatedBy: "x"}
+	b := events.Spec{Images: testImages(), Cleanup: events.CleanupPolicy{Windows: []events.Window{}}}
+	b.Images.NameTemplate = ""
+	if !sameSpec(a, b) {
+		t.Errorf("Got(sameSpec of equal specs) = false, want true")
+	}
+	b.Images.Registry = "ghcr.io/acme/x:{release}"
+	if sameSpec(a, b) {
+		t.Errorf("Got(sameSpec with another registry) = true, want false")
+	}
+	enc, _ := events.Encode(events.TypeSpec, "/x", "current", "", t0, a)
+	got, err := DecodeSpec(enc)
+	if err != nil || !sameSpec(got, a) {
+		t.Errorf("Got(DecodeSpec(envelope)) = %v, %v, want the spec", got, err)
+	}
+	if _, err := DecodeSpec([]byte(`{"images":{"releases":[]}}`)); err == nil {
+		t.Errorf("Got(DecodeSpec(invalid)) = nil, want an error")
+	}
+}
