@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/orchestrator"
+)
+
+func init() { register(newBuildCmd) }
+
+func newBuildCmd(*globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "List image builds, or retry a blocked one",
+		Long: `Build records are kept by the orchestrator in KV vmfleet_builds, one per key: the
+image (registry mode) or the image and host (key IMAGE/HOST). A key whose builds
+failed max_attempts times is blocked until the spec changes or an operator runs
+vmfleet build retry KEY.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newBuildListCmd(), newBuildRetryCmd())
+	return cmd
+}
+
+func newBuildListCmd() *cobra.Command {
+	var server string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List build records",
+		Example: "  vmfleet build list --server http://orchestrator:8080",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var resp orchestrator.BuildsResponse
+			if err := newAPIClient(server, "").do(cmd.Context(), http.MethodGet, "/api/v1/builds", &resp); err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(resp)
+			}
+			return printBuilds(cmd.OutOrStdout(), resp.Builds, time.Now())
+		},
+	}
+	serverFlag(cmd, &server)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	return cmd
+}
+
+func printBuilds(w io.Writer, recs []orchestrator.Record, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tSTATE\tATTEMPT\tBUILD\tNEXT ATTEMPT\tERROR")
+	for _, r := range recs {
+		number, next, errText := "-", "-", r.Error
+		if r.Number != 0 {
+			number = "#" + strconv.Itoa(r.Number)
+		}
+		if (r.State == "failed" || r.State == "canceled") && r.NextAttempt.After(now) {
+			next = "in " + r.NextAttempt.Sub(now).Round(time.Second).String()
+		}
+		if errText == "" {
+			errText = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.Key, r.State, r.Attempt, number, next, errText)
+	}
+	return tw.Flush()
+}
+
+func newBuildRetryCmd() *cobra.Command {
+	var server, tokenFile string
+	cmd := &cobra.Command{
+		Use:   "retry KEY",
+		Short: "Retry a blocked or failed build key from attempt 1",
+		Long: `Asks the orchestrator (POST /api/v1/builds/KEY/retry) to start the key again
+from attempt 1. The API's bearer token comes from --token-file or VMFLEET_API_TOKEN.`,
+		Example: "  vmfleet build retry bun-build-macos-14-1.2.16-bootstrap-3.6/mac-01 --token-file /etc/vmfleet/api-token",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			token := os.Getenv("VMFLEET_API_TOKEN")
+			if tokenFile != "" {
+				b, err := os.ReadFile(tokenFile)
+				if err != nil {
+					return fmt.Errorf("%w: --token-file: %v", errConfig, err)
+				}
+				token = strings.TrimSpace(string(b))
+			}
+			var rec orchestrator.Record
+			path := "/api/v1/builds/" + url.PathEscape(args[0]) + "/retry"
+			if err := newAPIClient(server, token).do(cmd.Context(), http.MethodPost, path, &rec); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: retrying from attempt 1\n", rec.Key)
+			return nil
+		},
+	}
+	serverFlag(cmd, &server)
+	cmd.Flags().StringVar(&tokenFile, "token-file", envOr("VMFLEET_API_TOKEN_FILE", ""), "file holding the API bearer token [env VMFLEET_API_TOKEN_FILE, or the token in VMFLEET_API_TOKEN]")
+	return cmd
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator"
+)
+
+// orchestratorConfigEnv names the orchestrator's config file.
+const orchestratorConfigEnv = "VMFLEET_ORCHESTRATOR_CONFIG"
+
+// orchestratorConfig is `vmfleet orchestrator`'s configuration
+// (docs/configuration.md, section `vmfleet orchestrator`).
+type orchestratorConfig struct {
+	Instance     string        `yaml:"instance" flag:"instance" env:"VMFLEET_INSTANCE" help:"this orchestrator's name: its durable consumer is orchestrator-<instance> (default: the host name)"`
+	HTTPAddr     string        `yaml:"http_addr" flag:"http-addr" env:"VMFLEET_HTTP_ADDR" help:"host:port of the read API, /metrics and the Buildkite webhook"`
+	APIToken     string        `yaml:"-" flag:"-" env:"VMFLEET_API_TOKEN" help:"bearer token of mutating endpoints (env only; or api_token_file)"`
+	APITokenFile string        `yaml:"api_token_file" flag:"api-token-file" env:"VMFLEET_API_TOKEN_FILE" help:"file holding the bearer token mutating endpoints require"`
+	Tick         time.Duration `yaml:"tick" flag:"tick" env:"VMFLEET_TICK" help:"interval of full reconcile passes"`
+	Heartbeat    time.Duration `yaml:"default_heartbeat" flag:"default-heartbeat" env:"VMFLEET_DEFAULT_HEARTBEAT" help:"heartbeat assumed for hosts that do not report theirs"`
+	Images       orchImages    `yaml:"images"`
+	Cleanup      orchCleanup   `yaml:"cleanup"`
+	NATS         orchNATS      `yaml:"nats"`
+	Buildkite    orchBuildkite `yaml:"buildkite"`
+	Builds       orchBuilds    `yaml:"builds"`
+	Pulls        orchPulls     `yaml:"pulls"`
+	Webhook      orchWebhook   `yaml:"webhook"`
+}
+
+type orchImages struct {
+	NameTemplate     string   `yaml:"name_template" flag:"name-template" env:"VMFLEET_NAME_TEMPLATE" help:"image name template with {release}, {bun} and {bootstrap}"`
+	Releases         []string `yaml:"releases" flag:"release" env:"VMFLEET_RELEASES" help:"macOS releases every host must have (repeat, or comma separated)"`
+	BunVersion       string   `yaml:"bun_version" flag:"bun-version" env:"VMFLEET_BUN_VERSION" help:"bun version of the images"`
+	BootstrapVersion string   `yaml:"bootstrap_version" flag:"bootstrap-version" env:"VMFLEET_BOOTSTRAP_VERSION" help:"bootstrap version of the images"`
+	Registry         string   `yaml:"registry" flag:"registry" env:"VMFLEET_REGISTRY" help:"OCI reference template images are pushed to and pulled from (empty: built on each host)"`
+}
+
+type orchCleanup struct {
+	KeepBunVersions        int         `yaml:"keep_bun_versions" flag:"keep-bun-versions" env:"VMFLEET_KEEP_BUN_VERSIONS" help:"newest bun versions kept per release"`
+	DiskEmergencyFreeBytes int64       `yaml:"disk_emergency_free_bytes" flag:"disk-emergency-free-bytes" env:"VMFLEET_DISK_EMERGENCY_FREE_BYTES" help:"free bytes under which a host may prune outside windows (0: never)"`
+	Windows                windowsList `yaml:"windows" flag:"cleanup-window" env:"VMFLEET_CLEANUP_WINDOWS" help:"cleanup windows, \"CRON=DURATION\" separated by ';' (file: a list of {schedule, duration})"`
+}
+
+type orchNATS struct {
+	URLs         []string `yaml:"urls" flag:"nats-url" env:"VMFLEET_NATS_URL" help:"NATS cluster URLs (repeat or comma separated); empty: start an embedded nats-server"`
+	Listen       string   `yaml:"listen" flag:"nats-listen" env:"VMFLEET_NATS_LISTEN" help:"host:port the embedded nats-server listens on for agents"`
+	DataDir      string   `yaml:"data_dir" flag:"data-dir" env:"VMFLEET_DATA_DIR" help:"the embedded nats-server's JetStream store"`
+	ServerConfig string   `yaml:"server_config" flag:"nats-server-config" env:"VMFLEET_NATS_SERVER_CONFIG" help:"nats-server config file for the embedded server (auth, TLS; see vmfleet nats-config)"`
+	Replicas     int      `yaml:"replicas" flag:"replicas" env:"VMFLEET_REPLICAS" help:"replicas of the VMFLEET stream and KV buckets (3 on a cluster)"`
+	CredsFile    string   `yaml:"creds_file" flag:"nats-creds" env:"VMFLEET_NATS_CREDS" help:"NATS user credentials (JWT) file"`
+	NKeySeedFile string   `yaml:"nkey_seed_file" flag:"nats-nkey-seed" env:"VMFLEET_NATS_NKEY_SEED" help:"file holding the orchestrator's NKey seed"`
+	User         string   `yaml:"user" flag:"nats-user" env:"VMFLEET_NATS_USER" help:"NATS user name"`
+	Password     string   `yaml:"-" flag:"-" env:"VMFLEET_NATS_PASSWORD" help:"NATS password (env only; or password_file)"`
+	PasswordFile string   `yaml:"password_file" flag:"nats-password-file" env:"VMFLEET_NATS_PASSWORD_FILE" help:"file holding the NATS password"`
+	CAFile       string   `yaml:"ca_file" flag:"nats-ca" env:"VMFLEET_NATS_CA" help:"CA certificate file for NATS TLS"`
+	CertFile     string   `yaml:"cert_file" flag:"nats-cert" env:"VMFLEET_NATS_CERT" help:"client certificate file for NATS TLS"`
+	KeyFile      string   `yaml:"key_file" flag:"nats-key" env:"VMFLEET_NATS_KEY" help:"client key file for NATS TLS"`
+	Prefix       string   `yaml:"subject_prefix" flag:"subject-prefix" env:"VMFLEET_SUBJECT_PREFIX" help:"NATS subject prefix"`
+}
+
+type orchBuildkite struct {
+	APIURL    string        `yaml:"api_url" flag:"buildkite-api-url" env:"VMFLEET_BUILDKITE_API_URL" help:"Buildkite REST API base URL (a proxy or a fake may stand in)"`
+	Org       string        `yaml:"org" flag:"buildkite-org" env:"VMFLEET_BUILDKITE_ORG,BUILDKITE_ORGANIZATION_SLUG" help:"Buildkite organization slug (empty: no builds)"`
+	Pipeline  string        `yaml:"pipeline" flag:"buildkite-pipeline" env:"VMFLEET_BUILDKITE_PIPELINE" help:"pipeline that builds VM images"`
+	Branch    string        `yaml:"branch" flag:"build-branch" env:"VMFLEET_BUILD_BRANCH" help:"branch of the builds"`
+	Commit    string        `yaml:"commit" flag:"build-commit" env:"VMFLEET_BUILD_COMMIT" help:"commit of the builds"`
+	Token     string        `yaml:"-" flag:"-" env:"BUILDKITE_API_TOKEN" help:"Buildkite API token (env only; or token_file)"`
+	TokenFile string        `yaml:"token_file" flag:"buildkite-token-file" env:"VMFLEET_BUILDKITE_TOKEN_FILE" help:"file holding the Buildkite API token (read_builds, write_builds)"`
+	Timeout   time.Duration `yaml:"timeout" flag:"buildkite-timeout" env:"VMFLEET_BUILDKITE_TIMEOUT" help:"deadline of one Buildkite API request"`
+}
+
+type orchBuilds struct {
+	MaxConcurrent int           `yaml:"max_concurrent" flag:"max-builds" env:"VMFLEET_MAX_BUILDS" help:"live builds fleet-wide"`
+	MaxPerHost    int           `yaml:"max_per_host" flag:"max-builds-per-host" env:"VMFLEET_MAX_BUILDS_PER_HOST" help:"live builds pinned to one host"`
+	MaxAttempts   int           `yaml:"max_attempts" flag:"max-attempts" env:"VMFLEET_MAX_ATTEMPTS" help:"failed builds after which a key is blocked"`
+	BackoffBase   time.Duration `yaml:"backoff_base" flag:"backoff-base" env:"VMFLEET_BACKOFF_BASE" help:"wait after the first failure, doubling after each"`
+	BackoffMax    time.Duration `yaml:"backoff_max" flag:"backoff-max" env:"VMFLEET_BACKOFF_MAX" help:"longest wait between attempts"`
+	PollInterval  time.Duration `yaml:"poll_interval" flag:"poll-interval" env:"VMFLEET_POLL_INTERVAL" help:"how often a live build is polled (webhook fallback)"`
+	DoubtDelay    time.Duration `yaml:"doubt_delay" flag:"doubt-delay" env:"VMFLEET_DOUBT_DELAY" help:"wait before checking a create that may have gone through"`
+	PassedGrace   time.Duration `yaml:"passed_grace" flag:"passed-grace" env:"VMFLEET_PASSED_GRACE" help:"host mode: a passed build whose host still lacks the image this long after counts as failed"`
+}
+
+type orchPulls struct {
+	MaxConcurrent int           `yaml:"max_concurrent" flag:"max-pulls" env:"VMFLEET_MAX_PULLS" help:"pull commands in flight fleet-wide"`
+	Timeout       time.Duration `yaml:"timeout" flag:"pull-timeout" env:"VMFLEET_PULLS_TIMEOUT" help:"deadline of one pull command"`
+}
+
+type orchWebhook struct {
+	Secret     string `yaml:"-" flag:"-" env:"VMFLEET_WEBHOOK_SECRET" help:"Buildkite webhook signature secret (env only; or secret_file)"`
+	SecretFile string `yaml:"secret_file" flag:"webhook-secret-file" env:"VMFLEET_WEBHOOK_SECRET_FILE" help:"file holding the webhook signature secret (X-Buildkite-Signature)"`
+	Token      string `yaml:"-" flag:"-" env:"VMFLEET_WEBHOOK_TOKEN" help:"Buildkite webhook token (env only; or token_file)"`
+	TokenFile  string `yaml:"token_file" flag:"webhook-token-file" env:"VMFLEET_WEBHOOK_TOKEN_FILE" help:"file holding the webhook token (X-Buildkite-Token)"`
+}
+
+// windowsList is cleanup windows: a YAML list of {schedule, duration}, or on
+// the command line "CRON=DURATION" items separated by ';' (the last '='
+// splits, so CRON_TZ=... works).
+type windowsList []events.Window
+
+func (w *windowsList) UnmarshalText(b []byte) error {
+	var out windowsList
+	for item := range strings.SplitSeq(string(b), ";") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		i := strings.LastIndexByte(item, '=')
+		if i < 0 {
+			return fmt.Errorf("window %q: want CRON=DURATION, e.g. \"0 2 * * *=2h\"", item)
+		}
+		var d events.Duration
+		if err := d.UnmarshalText([]byte(strings.TrimSpace(item[i+1:]))); err != nil {
+			return fmt.Errorf("window %q: %w", item, err)
+		}
+		out = append(out, events.Window{Schedule: strings.TrimSpace(item[:i]), Duration: d})
+	}
+	*w = out
+	return nil
+}
+
+func (w windowsList) MarshalText() ([]byte, error) {
+	parts := make([]string, len(w))
+	for i, x := range w {
+		parts[i] = x.Schedule + "=" + x.Duration.D().String()
+	}
+	return []byte(strings.Join(parts, ";")), nil
+}
+
+func defaultOrchestratorConfig() orchestratorConfig {
+	spec := events.DefaultImageSpec()
+	home, _ := os.UserHomeDir()
+	return orchestratorConfig{
+		HTTPAddr: "127.0.0.1:8080", Tick: 10 * time.Second, Heartbeat: time.Minute,
+		Images:  orchImages{NameTemplate: spec.NameTemplate, Releases: spec.Releases, BunVersion: spec.BunVersion, BootstrapVersion: spec.BootstrapVersion},
+		Cleanup: orchCleanup{KeepBunVersions: 1},
+		NATS: orchNATS{Listen: "127.0.0.1:4222", DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"),
+			Replicas: 1, Prefix: events.DefaultPrefix},
+		Buildkite: orchBuildkite{APIURL: orchestrator.DefaultBuildkiteURL, Pipeline: "build-macos-vm", Branch: "main", Commit: "HEAD", Timeout: 30 * time.Second},
+		Builds: orchBuilds{MaxConcurrent: 10, MaxPerHost: 1, MaxAttempts: 5, BackoffBase: time.Minute, BackoffMax: time.Hour,
+			PollInterval: 30 * time.Second, DoubtDelay: 30 * time.Second, PassedGrace: 10 * time.Minute},
+		Pulls: orchPulls{MaxConcurrent: 10, Timeout: 2 * time.Hour},
+	}
+}
+
+func init() {
+	configDocs["orchestrator"] = func() any { c := defaultOrchestratorConfig(); return &c }
+}
+
+// readSecret returns the file's trimmed content when file is set, else value.
+func readSecret(key, file, value string) (string, error) {
+	if file == "" {
+		return value, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", errConfig, key, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// spec is the desired state the orchestrator publishes.
+func (c orchestratorConfig) spec() events.Spec {
+	return events.Spec{
+		Images: events.ImageSpec{NameTemplate: c.Images.NameTemplate, Releases: c.Images.Releases,
+			BunVersion: c.Images.BunVersion, BootstrapVersion: c.Images.BootstrapVersion, Registry: c.Images.Registry},
+		Cleanup: events.CleanupPolicy{KeepBunVersions: c.Cleanup.KeepBunVersions,
+			DiskEmergencyFreeBytes: c.Cleanup.DiskEmergencyFreeBytes, Windows: c.Cleanup.Windows},
+	}
+}
+
+// orchestratorCfg maps the command's config (secrets already read) to the package's.
+func (c orchestratorConfig) orchestratorCfg(instance, apiToken, whSecret, whToken string) orchestrator.Config {
+	return orchestrator.Config{
+		Prefix: c.NATS.Prefix, Instance: instance, Replicas: c.NATS.Replicas, Spec: c.spec(),
+		Tick: c.Tick, PollInterval: c.Builds.PollInterval, DefaultHeartbeat: c.Heartbeat,
+		MaxBuilds: c.Builds.MaxConcurrent, MaxBuildsPerHost: c.Builds.MaxPerHost, MaxAttempts: c.Builds.MaxAttempts,
+		BackoffBase: c.Builds.BackoffBase, BackoffMax: c.Builds.BackoffMax, DoubtDelay: c.Builds.DoubtDelay,
+		PassedGrace: c.Builds.PassedGrace, PullConcurrency: c.Pulls.MaxConcurrent, PullTimeout: c.Pulls.Timeout,
+		WebhookSecret: whSecret, WebhookToken: whToken, APIToken: apiToken,
+	}
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/buildkitefake"
+	"github.com/vmfleet/vmfleet/orchestrator"
+)
+
+// docsSection is one command's section of docs/configuration.md.
+func docsSection(t *testing.T, heading string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	start := strings.Index(s, heading)
+	if start < 0 {
+		t.Fatalf("docs/configuration.md has no %s section", heading)
+	}
+	s = s[start:]
+	if end := strings.Index(s[1:], "\n## "); end >= 0 {
+		s = s[:end+1]
+	}
+	return s
+}
+
+// TestOrchestratorConfigDocumented checks every orchestrator config field has
+// a flag (or is a secret), an env name and a row naming them.
+func TestOrchestratorConfigDocumented(t *testing.T) {
+	docs := docsSection(t, "## `vmfleet orchestrator`")
+	cfg := defaultOrchestratorConfig()
+	b := bindConfig(&cobra.Command{Use: "x"}, &cfg, orchestratorConfigEnv)
+	for _, f := range b.fields {
+		if len(f.envs) == 0 {
+			t.Errorf("field %s has no env name", f.key())
+			continue
+		}
+		if f.flag == "" || (f.flag == "-" && f.path[len(f.path)-1] != "-") {
+			t.Errorf("field %s has no flag", f.key())
+		}
+		row := ""
+		for _, line := range strings.Split(docs, "\n") {
+			if strings.HasPrefix(line, "|") && strings.Contains(line, "`"+f.envs[0]+"`") {
+				row = line
+				break
+			}
+		}
+		if row == "" {
+			t.Errorf("docs/configuration.md: no row for %s (env %s)", f.key(), f.envs[0])
+			continue
+		}
+		if f.path[len(f.path)-1] != "-" && !strings.HasPrefix(row, "| `"+f.key()+"` |") {
+			t.Errorf("docs row for %s does not start with its key: %s", f.key(), row)
+		}
+		if f.flag != "-" && !strings.Contains(row, "`--"+f.flag+"`") {
+			t.Errorf("docs row for %s lacks its flag --%s", f.key(), f.flag)
+		}
+		for _, e := range f.envs {
+			if !strings.Contains(row, "`"+e+"`") {
+				t.Errorf("docs row for %s lacks env %s", f.key(), e)
+			}
+		}
+	}
+	if _, ok := configDocs["orchestrator"]; !ok {
+		t.Error(`configDocs has no "orchestrator" entry`)
+	}
+}
+
+func TestWindowsList(t *testing.T) {
+	var w windowsList
+	err := w.UnmarshalText([]byte("0 2 * * *=2h; CRON_TZ=Europe/Berlin 0 3 * * 6=30m"))
+	want := windowsList{
+		{Schedule: "0 2 * * *", Duration: events.Duration(2 * time.Hour)},
+		{Schedule: "CRON_TZ=Europe/Berlin 0 3 * * 6", Duration: events.Duration(30 * time.Minute)},
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, w); diff != "" {
+		t.Errorf("Got(windows) diff (-want +got):\n%s", diff)
+	}
+	if err := w.UnmarshalText([]byte("0 2 * * *")); err == nil {
+		t.Errorf("Got(window without duration) = nil, want an error")
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func run(ctx context.Context, args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := execute(ctx, args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestOrchestratorCommand runs `vmfleet orchestrator` with its embedded NATS
+// against the fake Buildkite, then reads it with `status` and `build list`.
+func TestOrchestratorCommand(t *testing.T) {
+	bk, err := buildkitefake.New(t.Context(), buildkitefake.WithToken("tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bk.Close()
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "bk-token")
+	if err := os.WriteFile(tokenFile, []byte("tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	var stderr string
+	go func() {
+		var code int
+		code, _, stderr = run(ctx, "orchestrator", "--log-format", "json", "--nats-listen", "127.0.0.1:-1",
+			"--data-dir", filepath.Join(dir, "js"), "--http-addr", addr, "--instance", "cmdtest",
+			"--buildkite-org", "acme", "--buildkite-api-url", bk.URL(), "--buildkite-token-file", tokenFile,
+			"--release", "13", "--release", "14", "--cleanup-window", "0 2 * * *=2h")
+		done <- code
+	}()
+	server := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(server + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatalf("orchestrator not ready within 20s: %v; stderr:\n%s", err, stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	code, out, errOut := run(t.Context(), "status", "--server", server, "--json")
+	var hosts orchestrator.HostsResponse
+	if code != 0 || json.Unmarshal([]byte(out), &hosts) != nil {
+		t.Errorf("Got(status --json) = %d %q %q, want 0 and JSON", code, out, errOut)
+	}
+	if code, out, _ = run(t.Context(), "build", "list", "--server", server); code != 0 || !strings.Contains(out, "KEY") {
+		t.Errorf("Got(build list) = %d %q, want 0 and a table", code, out)
+	}
+	resp, err := http.Get(server + "/api/v1/spec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec events.Spec
+	_ = json.NewDecoder(resp.Body).Decode(&spec)
+	resp.Body.Close()
+	if got := spec.Images.Releases; !cmp.Equal(got, []string{"13", "14"}) || len(spec.Cleanup.Windows) != 1 {
+		t.Errorf("Got(spec) = %+v, want releases 13, 14 and one window", spec)
+	}
+	if code, _, errOut := run(t.Context(), "build", "retry", "nope", "--server", server); code != 2 || !strings.Contains(errOut, "no build record") {
+		t.Errorf("Got(build retry unknown) = %d %q, want 2 naming the problem", code, errOut)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("Got(exit code) = %d, want 0; stderr:\n%s", code, stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("orchestrator did not stop within 15s of cancel")
+	}
+}
+
+func TestOrchestratorConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "bad bun version", args: []string{"--bun-version", "1-2"}, want: "images.bun_version"},
+		{name: "bad window", args: []string{"--cleanup-window", "every day=2h"}, want: "cleanup.windows"},
+		{name: "org without token", args: []string{"--buildkite-org", "acme"}, want: "BUILDKITE_API_TOKEN"},
+		{name: "missing token file", args: []string{"--buildkite-token-file", "/nonexistent/tok"}, want: "buildkite.token_file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("BUILDKITE_API_TOKEN", "")
+			args := append([]string{"orchestrator", "--nats-listen", "127.0.0.1:-1", "--data-dir", t.TempDir(), "--http-addr", "127.0.0.1:0"}, tt.args...)
+			code, _, errOut := run(t.Context(), args...)
+			if code != 2 || !strings.Contains(errOut, tt.want) {
+				t.Errorf("Got(%v) = %d %q, want exit 2 naming %q", tt.args, code, errOut, tt.want)
+			}
+		})
+	}
+}
+
+func TestPrintHosts(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	resp := orchestrator.HostsResponse{Hosts: []orchestrator.HostView{
+		{Host: "mac-01", State: "ready", LastSeen: now.Add(-12 * time.Second), Releases: []events.ReleaseStatus{{Release: "14", Ready: true, Reason: "ready"}}},
+		{Host: "mac-02", State: "not_ready", LastSeen: now.Add(-time.Minute), Releases: []events.ReleaseStatus{{Release: "14", Reason: "image_missing"}}},
+	}, Readiness: &events.FleetReadiness{Hosts: 2, Ready: 1}}
+	var b strings.Builder
+	if err := printHosts(&b, resp, now); err != nil {
+		t.Fatal(err)
+	}
+	want := `HOST    STATE      MACOS 14   REASON             LAST SEEN
+mac-01  ready      ready      -                  12s ago
+mac-02  not_ready  not ready  14: image_missing  1m0s ago
+
+2 hosts: 1 ready, 0 stale
+`
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("Got(table) diff (-want +got):\n%s", diff)
+	}
+}
