@@ -70,6 +70,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	return err
 }
 
+// Trigger asks the running agent for a check soon (e.g. after buildkite-agent
+// restarted with new tags); a burst of triggers is one check.
+func (a *Agent) Trigger() { a.trigger() }
+
 // trigger asks the loop for a check; a burst of triggers is one check.
 func (a *Agent) trigger() {
 	select {

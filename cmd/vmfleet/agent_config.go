@@ -18,14 +18,15 @@ import (
 // agentConfig is the configuration of every `vmfleet agent` command
 // (docs/configuration.md, section `vmfleet agent`).
 type agentConfig struct {
-	Host          string      `yaml:"host" flag:"host" env:"VMFLEET_HOST" help:"host name (default: the machine's); its NATS-safe token names the host's subjects"`
-	AgentName     string      `yaml:"agent_name" flag:"agent-name" env:"VMFLEET_AGENT_NAME" help:"agent name shown in events (default: the host name)"`
-	StateDir      string      `yaml:"state_dir" flag:"state-dir" env:"VMFLEET_STATE_DIR" help:"directory for forced states and the last check (default ~/.vmfleet/agent)"`
-	MetricsListen string      `yaml:"metrics_listen" flag:"metrics-listen" env:"VMFLEET_METRICS_LISTEN" help:"host:port serving Prometheus /metrics for agent run (empty: off)"`
-	Images        agentImages `yaml:"images"`
-	Tart          agentTart   `yaml:"tart"`
-	Check         agentCheck  `yaml:"check"`
-	NATS          agentNATS   `yaml:"nats"`
+	Host          string         `yaml:"host" flag:"host" env:"VMFLEET_HOST" help:"host name (default: the machine's); its NATS-safe token names the host's subjects"`
+	AgentName     string         `yaml:"agent_name" flag:"agent-name" env:"VMFLEET_AGENT_NAME" help:"agent name shown in events (default: the host name)"`
+	StateDir      string         `yaml:"state_dir" flag:"state-dir" env:"VMFLEET_STATE_DIR" help:"directory for forced states and the last check (default ~/.vmfleet/agent)"`
+	MetricsListen string         `yaml:"metrics_listen" flag:"metrics-listen" env:"VMFLEET_METRICS_LISTEN" help:"host:port serving Prometheus /metrics for agent run (empty: off)"`
+	Images        agentImages    `yaml:"images"`
+	Tart          agentTart      `yaml:"tart"`
+	Check         agentCheck     `yaml:"check"`
+	NATS          agentNATS      `yaml:"nats"`
+	Buildkite     agentBuildkite `yaml:"buildkite"`
 }
 
 type agentImages struct {

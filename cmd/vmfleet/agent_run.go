@@ -43,10 +43,24 @@ SIGINT stops it gracefully.`,
 		ctx := cmd.Context()
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		env, err := newAgentEnv(ctx, cfg, log, agentd.WithMetrics(reg))
+		var agent *agentd.Agent
+		applier, sup, err := cfg.Buildkite.lever(log, func([]string) {
+			if agent != nil {
+				agent.Trigger()
+			}
+		})
 		if err != nil {
 			return err
 		}
+		opts := []agentd.Option{agentd.WithMetrics(reg)}
+		if applier != nil {
+			opts = append(opts, agentd.WithTagApplier(applier))
+		}
+		env, err := newAgentEnv(ctx, cfg, log, opts...)
+		if err != nil {
+			return err
+		}
+		agent = env.agent
 		defer env.close()
 		if env.nc == nil {
 			log.Warn("no NATS URL: checking locally only (set --nats-url or VMFLEET_NATS_URL to publish)")
@@ -56,7 +70,7 @@ SIGINT stops it gracefully.`,
 			return err
 		}
 		defer stopMetrics()
-		err = env.agent.Run(ctx)
+		err = runWithSupervisor(ctx, env.agent, sup, log)
 		log.Info("agent stopped")
 		return err
 	}
