@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -21,8 +20,7 @@ func (o *Orchestrator) consumerName() string { return "orchestrator-" + o.cfg.In
 // same consumer keeps delivering new ones (across NATS reconnects too). If
 // the consumer disappears it is made again.
 func (o *Orchestrator) followHealth(ctx context.Context, js jetstream.JetStream) error {
-	stop := o.startIngest(ctx)
-	defer stop()
+	o.startIngest(ctx)
 	for {
 		err := o.consume(ctx, js)
 		if ctx.Err() != nil {
@@ -59,7 +57,7 @@ func (o *Orchestrator) consume(ctx context.Context, js jetstream.JetStream) erro
 		o.caughtUp.Store(true)
 	}
 	stopped := make(chan error, 1)
-	cc, err := cons.Consume(o.handleMsg,
+	cc, err := cons.Consume(func(m jetstream.Msg) { o.handleMsg(ctx, m) },
 		jetstream.PullMaxMessages(2000),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
@@ -72,7 +70,10 @@ func (o *Orchestrator) consume(ctx context.Context, js jetstream.JetStream) erro
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", name, err)
 	}
-	defer cc.Stop()
+	defer func() {
+		cc.Stop()
+		<-cc.Closed()
+	}()
 	o.log.Info("following host health", "consumer", name, "pending", cons.CachedInfo().NumPending)
 	select {
 	case <-ctx.Done():
@@ -89,38 +90,32 @@ type inMsg struct {
 	seen    time.Time
 }
 
-// startIngest starts one ingest worker per core; messages are sharded by
-// subject, so one host's events stay in order. stop closes the queues and
-// waits for the workers to drain them.
-func (o *Orchestrator) startIngest(ctx context.Context) (stop func()) {
-	n := max(1, runtime.GOMAXPROCS(0))
-	o.ingestQ = make([]chan inMsg, n)
-	var wg sync.WaitGroup
+// startIngest starts one ingest worker per core, each ending with ctx;
+// messages are sharded by subject, so one host's events stay in order.
+func (o *Orchestrator) startIngest(ctx context.Context) {
+	o.ingestQ = make([]chan inMsg, max(1, runtime.GOMAXPROCS(0)))
 	for i := range o.ingestQ {
 		q := make(chan inMsg, 512)
 		o.ingestQ[i] = q
-		wg.Add(1)
+		o.workers.Add(1)
 		go func() {
-			defer wg.Done()
-			for m := range q {
-				if ctx.Err() == nil {
+			defer o.workers.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case m := <-q:
 					o.fleet.ingest(m.subject, m.data, m.seen)
 				}
 			}
 		}()
-	}
-	return func() {
-		for _, q := range o.ingestQ {
-			close(q)
-		}
-		wg.Wait()
 	}
 }
 
 // handleMsg is the consumer's callback: it stamps the message and hands it to
 // its ingest worker. A replayed event counts as seen when NATS stored it, not
 // when it was replayed.
-func (o *Orchestrator) handleMsg(m jetstream.Msg) {
+func (o *Orchestrator) handleMsg(ctx context.Context, m jetstream.Msg) {
 	seen := o.now()
 	if md, err := m.Metadata(); err == nil {
 		if age := time.Since(md.Timestamp); age > 0 {
@@ -136,5 +131,8 @@ func (o *Orchestrator) handleMsg(m jetstream.Msg) {
 	for i := 0; i < len(subject); i++ {
 		h = (h ^ uint32(subject[i])) * 16777619
 	}
-	o.ingestQ[h%uint32(len(o.ingestQ))] <- inMsg{subject: subject, data: m.Data(), seen: seen}
+	select {
+	case o.ingestQ[h%uint32(len(o.ingestQ))] <- inMsg{subject: subject, data: m.Data(), seen: seen}:
+	case <-ctx.Done():
+	}
 }

@@ -13,6 +13,9 @@ var ErrInvalidOption = errors.New("invalid option")
 // the leader; retry against the leader.
 var ErrNotLeader = errors.New("not the leader")
 
+// ErrStarting means the orchestrator has not loaded its build records yet; retry shortly.
+var ErrStarting = errors.New("orchestrator is starting")
+
 // ErrUnknownKey means no build record has the given key (see /api/v1/builds).
 var ErrUnknownKey = errors.New("no build record with this key")
 

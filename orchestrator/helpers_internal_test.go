@@ -120,5 +120,7 @@ func newTestOrchestrator(t testing.TB, bk Buildkite, cfg Config, now func() time
 	if err != nil {
 		t.Fatal(err)
 	}
+	o.caughtUp.Store(true)
+	o.started.Store(true)
 	return o
 }

@@ -44,6 +44,10 @@ type Orchestrator struct {
 	rejectLog rateLog
 	replays   replayCache
 	ingestQ   []chan inMsg // set by followHealth before consuming
+	workers   sync.WaitGroup
+	// started is set once Run has loaded the build records: until then the
+	// webhook and retry endpoints answer 503.
+	started atomic.Bool
 }
 
 // New makes an orchestrator. nc is its NATS connection (nil only for tests
@@ -114,11 +118,16 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	if err := o.builds.load(ctx); err != nil {
 		return err
 	}
+	o.started.Store(true)
 	g, gctx := newGroup(ctx)
 	g.Go(func() error { return o.followHealth(gctx, js) })
 	g.Go(func() error { return o.watchSpec(gctx, specKV) })
+	if kv, ok := o.builds.store.(kvStore); ok {
+		g.Go(func() error { return o.watchBuilds(gctx, kv.kv) })
+	}
 	g.Go(func() error { return o.loop(gctx) })
 	err = g.Wait()
+	o.workers.Wait()
 	o.builds.wait()
 	o.pulls.wait()
 	return err
@@ -136,7 +145,10 @@ func (o *Orchestrator) Ready() bool {
 // Retry is an operator's retry of a build key: a blocked or failed key starts
 // again from attempt 1.
 func (o *Orchestrator) Retry(ctx context.Context, key string) (Record, error) {
-	if !o.opts.isLeader() {
+	switch {
+	case !o.started.Load():
+		return Record{}, ErrStarting
+	case !o.opts.isLeader():
 		return Record{}, ErrNotLeader
 	}
 	r, err := o.builds.retry(ctx, key)

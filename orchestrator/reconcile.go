@@ -120,7 +120,9 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 			}
 		}
 	}
-	if o.opts.isLeader() {
+	// Act only on a complete picture: until the stream is replayed, a host
+	// not yet seen would look like a host that needs nothing.
+	if o.opts.isLeader() && o.caughtUp.Load() {
 		o.builds.ensure(ctx, w.builds)
 		o.pulls.dispatch(ctx, w.pulls, full)
 		if full {

@@ -132,7 +132,7 @@ func (o *Orchestrator) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info := buildInfo(hook.Build)
-	if !strings.HasPrefix(hook.Event, "build.") || info.Key == "" || info.Number == 0 || !o.opts.isLeader() {
+	if !strings.HasPrefix(hook.Event, "build.") || info.Key == "" || info.Number == 0 || !o.opts.isLeader() || !o.started.Load() {
 		o.metrics.webhooks.WithLabelValues("ignored").Inc()
 		writeJSON(w, http.StatusOK, map[string]string{"result": "ignored"})
 		return
