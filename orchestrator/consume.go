@@ -44,8 +44,8 @@ func (o *Orchestrator) consume(ctx context.Context, js jetstream.JetStream) erro
 		return fmt.Errorf("delete consumer %s: %w", name, err)
 	}
 	cons, err := js.CreateConsumer(ctx, events.StreamName, jetstream.ConsumerConfig{
-		Durable:           name,
-		Description:       "vmfleet orchestrator fleet state (" + o.cfg.Instance + ")",
+		Durable:     name,
+		Description: "vmfleet orchestrator fleet state (" + o.cfg.Instance + ")",
 		// <prefix>.host.> rather than <prefix>.host.*.health: the server
 		// matches a '>' filter markedly cheaper (BenchmarkIngestNATS: +17%);
 		// anything under host.> that is not a health event is skipped.
