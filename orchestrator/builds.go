@@ -163,9 +163,12 @@ func (m *buildManager) startLocked(ctx context.Context, key string, op buildOp) 
 }
 
 // decideLocked is the per-key state machine. Caller holds m.mu.
+// Operations get copies: w points into the pass's scratch, reused by the
+// next pass while they run.
 func (m *buildManager) decideLocked(w *buildWant, now time.Time) buildOp {
 	r := m.recs[w.key]
 	gated := now.Before(m.gate)
+	key := w.key
 	switch {
 	case r == nil || (r.Digest != digest(*w) && !r.State.Live()):
 		if gated || !m.capLocked(w.host) {
@@ -176,13 +179,13 @@ func (m *buildManager) decideLocked(w *buildWant, now time.Time) buildOp {
 		if gated || now.Before(r.CheckAfter) {
 			return nil
 		}
-		want := *w
-		return func(ctx context.Context) { m.resolve(ctx, r.clone(), &want) }
+		want, rec := *w, r.clone()
+		return func(ctx context.Context) { m.resolve(ctx, rec, &want) }
 	case r.State == events.BuildPassed && w.host != "" && !now.Before(r.FinishedAt.Add(m.cfg.PassedGrace)):
-		return func(ctx context.Context) { m.passedButMissing(ctx, w.key) }
+		return func(ctx context.Context) { m.passedButMissing(ctx, key) }
 	case r.State == events.BuildFailed || r.State == events.BuildCanceled:
 		if r.Attempt >= m.cfg.MaxAttempts {
-			return func(ctx context.Context) { m.block(ctx, w.key) }
+			return func(ctx context.Context) { m.block(ctx, key) }
 		}
 		if gated || now.Before(r.NextAttempt) || !m.capLocked(w.host) {
 			return nil

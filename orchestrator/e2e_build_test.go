@@ -2,7 +2,6 @@ package orchestrator_test
 
 import (
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -110,22 +109,10 @@ func TestFailingPipelineBacksOffThenBlocks(t *testing.T) {
 	}
 
 	// An operator's retry: refused without the token, honoured with it.
-	retry := func(tok string) int {
-		req, _ := http.NewRequest(http.MethodPost, h.hookURL+"/api/v1/builds/"+strings.ReplaceAll(key, "/", "%2F")+"/retry", nil)
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode
-	}
-	if got := retry("wrong"); got != http.StatusUnauthorized {
+	if got := h.retry(key, "wrong"); got != http.StatusUnauthorized {
 		t.Errorf("Got(retry with a wrong token) = %d, want 401", got)
 	}
-	if got := retry(apiToken); got != http.StatusOK {
+	if got := h.retry(key, apiToken); got != http.StatusOK {
 		t.Fatalf("Got(retry) = %d, want 200", got)
 	}
 	h.waitFor("a build after retry", func() bool { return h.bk.CreatedCount(key) == 4 })
@@ -179,7 +166,9 @@ func TestDroppedWebhookCaughtByPolling(t *testing.T) {
 	ag := h.addAgents(1, "mac", spec.Images)[0]
 	key := orchestrator.RecordKey(spec.Images.ImageName("14"), ag.host)
 	h.waitState(key, events.BuildScheduled)
-	h.settle(3) // the first poll is done
+	// The first poll (due at once for a new build) has been answered.
+	h.waitFor("the first poll", func() bool { return h.bk.RequestCount(http.MethodGet, buildkitefake.RouteBuild, 0) >= 1 })
+	h.settle(3)
 
 	h.bk.DropWebhooks(2)
 	h.bk.Step()

@@ -14,14 +14,25 @@ func TestSpecChangeBuildsTheNewImage(t *testing.T) {
 	h := newHarness(t)
 	spec := testSpec("")
 	h.start(h.config(spec))
-	readiness := h.collect("vmfleet.fleet.readiness")
+	readiness := h.collectMsgs("vmfleet.fleet.readiness")
 	ag := h.addAgents(1, "mac", spec.Images)[0]
 	oldKey := orchestrator.RecordKey(spec.Images.ImageName("14"), ag.host)
 	h.waitState(oldKey, events.BuildScheduled)
 	h.bk.Step()
 	h.bk.Step()
 	h.waitFor("host ready", func() bool { return h.hostReady(ag.host) })
-	h.waitFor("readiness published", func() bool { return len(readiness()) >= 2 })
+	h.waitFor("readiness: 1 of 1 hosts ready", func() bool {
+		for _, m := range readiness() {
+			env, err := events.Decode(m.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r, err := events.DecodeData[events.FleetReadiness](env, events.TypeReadiness); err == nil && r.Hosts == 1 && r.Ready == 1 {
+				return true
+			}
+		}
+		return false
+	})
 
 	// `vmfleet spec set` writes KV; agents and the orchestrator follow it.
 	next := spec

@@ -129,8 +129,10 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 			o.builds.sweep(ctx, w.seen)
 		}
 	}
-	if full || now.Sub(o.lastSummary) >= time.Second {
-		o.lastSummary = now
+	// The summary walks every host: on dirty passes at most once a (real)
+	// second, as a bound on work rather than a decision.
+	if full || time.Since(o.lastSummary) >= time.Second {
+		o.lastSummary = time.Now()
 		o.summarize(ctx, now)
 	}
 	kind := "dirty"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -140,21 +141,10 @@ func TestOrchestratorCommand(t *testing.T) {
 		done <- code
 	}()
 	server := "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(server + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			<-done
-			t.Fatalf("orchestrator not ready within 20s: %v; stderr:\n%s", err, stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitReady(server, 20*time.Second); err != nil {
+		cancel()
+		<-done
+		t.Fatalf("%v; stderr:\n%s", err, stderr)
 	}
 	code, out, errOut := run(t.Context(), "status", "--server", server, "--json")
 	var hosts orchestrator.HostsResponse
@@ -185,6 +175,24 @@ func TestOrchestratorCommand(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("orchestrator did not stop within 15s of cancel")
+	}
+}
+
+// waitReady polls /readyz until it answers 200.
+func waitReady(server string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		resp, err := http.Get(server + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("orchestrator not ready within %s: %v", within, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
