@@ -55,8 +55,9 @@ type fleet struct {
 	dirty   map[string]struct{}
 	wake    chan struct{} // capacity 1
 
-	received atomic.Uint64
-	rejected [numRejectReasons]atomic.Uint64
+	received   atomic.Uint64
+	duplicates atomic.Uint64
+	rejected   [numRejectReasons]atomic.Uint64
 	// onReject is called for every rejected event (metrics, rate-limited log).
 	onReject func(reason rejectReason, source string, err error)
 }
@@ -85,8 +86,8 @@ func (f *fleet) shard(host string) *fleetShard {
 }
 
 // ingest takes one health message as received on subject at time seen. It
-// reports whether the event was accepted; rejected events are counted and
-// handed to onReject, never a panic.
+// reports whether the event was news; rejected events are counted and handed
+// to onReject, never a panic; an exact duplicate only refreshes last-seen.
 func (f *fleet) ingest(subject string, data []byte, seen time.Time) bool {
 	f.received.Add(1)
 	tok := f.subjectHost(subject)
@@ -103,6 +104,16 @@ func (f *fleet) ingest(subject string, data []byte, seen time.Time) bool {
 	sh := f.shard(tok)
 	sh.mu.Lock()
 	if old := sh.hosts[tok]; old != nil && !newer(h, old.h) {
+		if h.BootID == old.h.BootID && h.Seq == old.h.Seq {
+			// The same event again (a republish after a reconnect, a
+			// replay): proof of life, not news.
+			if seen.After(old.lastSeen) {
+				sh.hosts[tok] = &hostState{h: old.h, lastSeen: seen}
+			}
+			sh.mu.Unlock()
+			f.duplicates.Add(1)
+			return false
+		}
 		sh.mu.Unlock()
 		return f.reject(rejectStaleSeq, source, errStaleSeq(h, old.h))
 	}

@@ -22,11 +22,12 @@ func TestIngest(t *testing.T) {
 		name    string
 		subject string
 		data    []byte
-		reason  rejectReason // numRejectReasons: accepted
+		reason  rejectReason // numRejectReasons: none
+		dup     bool
 		wantSeq uint64
 	}{
 		{name: "next sequence", subject: subj.Health("mac-01"), data: encode(t, health("mac-01", "boot-a", 6, t0)), reason: numRejectReasons, wantSeq: 6},
-		{name: "same sequence", subject: subj.Health("mac-01"), data: encode(t, stored), reason: rejectStaleSeq, wantSeq: 5},
+		{name: "same event again", subject: subj.Health("mac-01"), data: encode(t, stored), reason: numRejectReasons, dup: true, wantSeq: 5},
 		{name: "older sequence", subject: subj.Health("mac-01"), data: encode(t, health("mac-01", "boot-a", 4, t0)), reason: rejectStaleSeq, wantSeq: 5},
 		{name: "new boot", subject: subj.Health("mac-01"), data: encode(t, newerBoot), reason: numRejectReasons, wantSeq: 1},
 		{name: "late event of an older boot", subject: subj.Health("mac-01"), data: encode(t, olderBoot), reason: rejectStaleSeq, wantSeq: 5},
@@ -53,8 +54,14 @@ func TestIngest(t *testing.T) {
 				t.Fatalf("Got(ingest stored) = false, want true")
 			}
 			ok := f.ingest(tt.subject, tt.data, t0.Add(time.Second))
-			if want := tt.reason == numRejectReasons; ok != want {
+			if want := tt.reason == numRejectReasons && !tt.dup; ok != want {
 				t.Errorf("Got(ingest) = %v, want %v", ok, want)
+			}
+			if got := f.duplicates.Load() == 1; got != tt.dup {
+				t.Errorf("Got(duplicate) = %v, want %v", got, tt.dup)
+			}
+			if got := f.get("mac-01").lastSeen; tt.dup && !got.Equal(t0.Add(time.Second)) {
+				t.Errorf("Got(last seen after a duplicate) = %v, want it refreshed", got)
 			}
 			var want []rejectReason
 			if tt.reason != numRejectReasons {

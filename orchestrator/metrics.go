@@ -6,6 +6,7 @@ import (
 
 type metrics struct {
 	received      prometheus.CounterFunc
+	duplicates    prometheus.CounterFunc
 	rejected      *prometheus.CounterVec
 	rejectedBy    [numRejectReasons]prometheus.Counter
 	hosts         *prometheus.GaugeVec
@@ -18,11 +19,13 @@ type metrics struct {
 	webhooks      *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer, received func() float64) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, received, duplicates func() float64) (*metrics, error) {
 	const ns, sub = "vmfleet", "orchestrator"
 	m := &metrics{
 		received: prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "events_received_total", Help: "Health events received."}, received),
+		duplicates: prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "events_duplicate_total", Help: "Health events received again (same boot and sequence): last-seen refreshed."}, duplicates),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "events_rejected_total", Help: "Health events dropped, by reason (decode, validate, host_mismatch, stale_seq, oversized)."}, []string{"reason"}),
 		hosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
@@ -43,7 +46,7 @@ func newMetrics(reg prometheus.Registerer, received func() float64) (*metrics, e
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "webhooks_total", Help: "Buildkite webhooks, by result (accepted, ignored, unauthorized, stale, replay, bad_request)."}, []string{"result"}),
 	}
-	for _, c := range []prometheus.Collector{m.received, m.rejected, m.hosts, m.builds, m.blocked, m.reconcile,
+	for _, c := range []prometheus.Collector{m.received, m.duplicates, m.rejected, m.hosts, m.builds, m.blocked, m.reconcile,
 		m.buildEvents, m.pulls, m.pullsInFlight, m.webhooks} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
