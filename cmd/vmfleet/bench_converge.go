@@ -1,0 +1,147 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/fleetsim"
+)
+
+func init() {
+	configDocs["bench converge"] = func() any { c := defaultBenchConvergeConfig(); return &c }
+}
+
+// benchConvergeEnv names the command's config file.
+const benchConvergeEnv = "VMFLEET_BENCH_CONVERGE_CONFIG"
+
+// benchConvergeConfig is `vmfleet bench converge`'s configuration.
+type benchConvergeConfig struct {
+	Hosts         int           `yaml:"hosts" flag:"hosts" env:"VMFLEET_BENCH_HOSTS" help:"simulated hosts"`
+	Releases      []string      `yaml:"releases" flag:"releases" env:"VMFLEET_BENCH_RELEASES" help:"macOS releases every host needs (repeat, or comma separated)"`
+	Registry      bool          `yaml:"registry" flag:"registry" env:"VMFLEET_BENCH_REGISTRY" help:"build each image once and pull it on every host"`
+	Bump          string        `yaml:"bump" flag:"bump" env:"VMFLEET_BENCH_BUMP" help:"what the measured spec change moves on: bootstrap or bun"`
+	BuildTime     time.Duration `yaml:"build_time" flag:"build-time" env:"VMFLEET_BENCH_BUILD_TIME" help:"fleet time one image build takes"`
+	PullTime      time.Duration `yaml:"pull_time" flag:"pull-time" env:"VMFLEET_BENCH_PULL_TIME" help:"fleet time one pull takes"`
+	CheckInterval time.Duration `yaml:"check_interval" flag:"check-interval" env:"VMFLEET_BENCH_CHECK_INTERVAL" help:"fleet time between two timed checks of an agent"`
+	Scale         float64       `yaml:"scale" flag:"scale" env:"VMFLEET_BENCH_SCALE" help:"wall-clock seconds per fleet second"`
+	MaxBuilds     int           `yaml:"max_builds" flag:"max-builds" env:"VMFLEET_BENCH_MAX_BUILDS" help:"the orchestrator's cap on live builds (0: hosts × releases, no cap)"`
+	MaxPulls      int           `yaml:"max_pulls" flag:"max-pulls" env:"VMFLEET_BENCH_MAX_PULLS" help:"the orchestrator's cap on pulls in flight (0: hosts × releases, no cap)"`
+	ExpectPrune   string        `yaml:"expect_prune" flag:"expect-prune" env:"VMFLEET_BENCH_EXPECT_PRUNE" help:"require, auto or ignore: whether convergence waits for outdated images to be pruned"`
+	Timeout       time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_BENCH_TIMEOUT" help:"wall-clock limit"`
+	JSON          bool          `yaml:"json" flag:"json" env:"VMFLEET_BENCH_JSON" help:"print one JSON object instead of a table"`
+}
+
+func defaultBenchConvergeConfig() benchConvergeConfig {
+	return benchConvergeConfig{
+		Hosts: 1000, Releases: []string{"13", "14"}, Bump: fleetsim.BumpBun,
+		BuildTime: 20 * time.Minute, PullTime: 5 * time.Minute, CheckInterval: time.Minute, Scale: 0.01,
+		ExpectPrune: fleetsim.PruneAuto, Timeout: 10 * time.Minute,
+	}
+}
+
+// sim is the measured fleet: every host ready on the initial spec, a bump a
+// minute (fleet time) after, the cleanup window open all along, no queue
+// time, no cap on builds or pulls unless asked.
+func (c benchConvergeConfig) sim() fleetsim.Config {
+	s := fleetsim.DefaultConfig()
+	s.Hosts, s.Releases, s.Registry, s.Bump = c.Hosts, c.Releases, c.Registry, c.Bump
+	s.Missing, s.Busy, s.BumpAfter, s.WindowAfter, s.QueueTime = 0, 0, time.Minute, 0, 0
+	s.BuildTime, s.PullTime, s.CheckInterval, s.Scale = c.BuildTime, c.PullTime, c.CheckInterval, c.Scale
+	s.MaxBuilds, s.MaxPulls = c.MaxBuilds, c.MaxPulls
+	if s.MaxBuilds == 0 {
+		s.MaxBuilds = max(1, c.Hosts*len(c.Releases))
+	}
+	if s.MaxPulls == 0 {
+		s.MaxPulls = max(1, c.Hosts*len(c.Releases))
+	}
+	s.Prune, s.Timeout, s.StopWhenConverged = c.ExpectPrune, c.Timeout, true
+	return s
+}
+
+func newBenchConvergeCmd(g *globalFlags) *cobra.Command {
+	cfg := defaultBenchConvergeConfig()
+	cmd := &cobra.Command{
+		Use:   "converge",
+		Short: "Time a fleet's convergence after a version bump; count builds, pulls, prunes and safety violations",
+		Long: `Runs the demo's simulation without the story: N hosts (real agents over an
+in-memory tart, each on its own NATS connection), all ready on the initial
+spec; then the spec moves on (--bump) and the fleet must build (host mode: one
+build per image and host; --registry: one per image, then every host pulls)
+until every host is ready on the new spec. Durations are fleet time, run at
+--scale. Prints the time to full readiness against queue + build + pull + 2
+check intervals, builds created against the ideal count, pulls, prunes and
+safety violations (exit 1 if any, or if the fleet did not converge).`,
+		Example: `  vmfleet bench converge --hosts 1000 --releases 13,14 --registry
+  vmfleet bench converge --hosts 8 --json`,
+		Args: cobra.NoArgs,
+	}
+	b := bindConfig(cmd, &cfg, benchConvergeEnv)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := b.load(); err != nil {
+			return err
+		}
+		compLog, err := componentLogger(g, cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		sim, err := fleetsim.New(cfg.sim(), fleetsim.WithComponentLogger(compLog))
+		if err != nil {
+			return fmt.Errorf("%w: %w", errConfig, err)
+		}
+		runErr := sim.Run(cmd.Context())
+		res := sim.Result()
+		if cfg.JSON {
+			if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
+				return err
+			}
+		} else {
+			printConverge(cmd.OutOrStdout(), sim.Config(), res)
+		}
+		if errors.Is(runErr, fleetsim.ErrNotConverged) || errors.Is(runErr, fleetsim.ErrViolations) {
+			return exitCode(1, runErr)
+		}
+		return runErr
+	}
+	return cmd
+}
+
+func printConverge(w io.Writer, c fleetsim.Config, r fleetsim.Result) {
+	mode := "host mode"
+	if r.Registry {
+		mode = "registry mode"
+	}
+	wall := func(s fleetsim.Seconds) string {
+		return fmt.Sprintf("%s fleet (%s wall)", s.D(), time.Duration(float64(s.D())*c.Scale).Round(time.Millisecond))
+	}
+	ready := "did not converge"
+	if r.Converged {
+		ready = wall(r.ReadyAfterBump)
+	}
+	buildTarget := "one per (image, host)"
+	if r.Registry {
+		buildTarget = "exactly one per (release, image)"
+	}
+	rows := []benchRow{
+		{"hosts ready after the bump", ready, fmt.Sprintf("≤ %s (queue + build + pull + 2 check intervals): %s", r.Target.D(), verdict(r.Converged && r.ReadyAfterBump <= r.Target))},
+		{"builds created", fmt.Sprintf("%d (ideal %d)", r.BuildsCreated, r.BuildsIdeal), buildTarget + ": " + verdict(r.BuildsCreated == r.BuildsIdeal)},
+		{"pull commands / pulls done", fmt.Sprintf("%d / %d", r.PullCommands, r.Pulls), ""},
+		{"prune commands / VMs deleted", fmt.Sprintf("%d / %d", r.PruneCommands, r.Deleted), pruneNote(r)},
+		{"safety violations", fmt.Sprint(len(r.Violations)), "0: " + verdict(len(r.Violations) == 0)},
+		{"first ready (all hosts started)", wall(r.FirstReady), ""},
+		{"wall time of the run", r.Wall.String(), ""},
+	}
+	writeTable(w, fmt.Sprintf("vmfleet bench converge: %d hosts, releases %s, %s, %s bump, scale %g", r.Hosts, joinComma(r.Releases), mode, r.Bump, r.Scale), rows)
+	for _, v := range r.Violations {
+		fmt.Fprintf(w, "violation %s %s%s%s: %s\n", v.Kind, v.Host, v.Key, v.VM, v.Detail)
+	}
+}
+
+func pruneNote(r fleetsim.Result) string {
+	if r.PruneChecked {
+		return "every outdated image pruned"
+	}
+	return "pruning not checked (no prune command came)"
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/fleetsim"
+)
+
+func init() {
+	register(newDemoCmd)
+	configDocs["demo"] = func() any { c := defaultDemoConfig(); return &c }
+}
+
+// demoConfigEnv names the demo's config file.
+const demoConfigEnv = "VMFLEET_DEMO_CONFIG"
+
+// demoConfig is `vmfleet demo`'s configuration (docs/configuration.md,
+// section `vmfleet demo`). Durations marked "fleet time" run for
+// duration × scale of wall-clock time.
+type demoConfig struct {
+	Hosts             int           `yaml:"hosts" flag:"hosts" env:"VMFLEET_DEMO_HOSTS" help:"simulated hosts"`
+	Releases          []string      `yaml:"releases" flag:"releases" env:"VMFLEET_DEMO_RELEASES" help:"macOS releases every host needs (repeat, or comma separated)"`
+	Missing           int           `yaml:"missing" flag:"missing" env:"VMFLEET_DEMO_MISSING" help:"hosts that start without one of their images"`
+	Busy              int           `yaml:"busy" flag:"busy" env:"VMFLEET_DEMO_BUSY" help:"hosts whose image runs a job through the bump (it must not be pruned while it runs)"`
+	Registry          bool          `yaml:"registry" flag:"registry" env:"VMFLEET_DEMO_REGISTRY" help:"build each image once, push it to a simulated registry, pull it on every host"`
+	Bump              string        `yaml:"bump" flag:"bump" env:"VMFLEET_DEMO_BUMP" help:"what the spec change after the first convergence moves on: bootstrap, bun or none"`
+	BumpAfter         time.Duration `yaml:"bump_after" flag:"bump-after" env:"VMFLEET_DEMO_BUMP_AFTER" help:"fleet time between the fleet first being ready and the bump"`
+	WindowAfter       time.Duration `yaml:"window_after" flag:"window-after" env:"VMFLEET_DEMO_WINDOW_AFTER" help:"fleet time between the bump and the cleanup window opening (0: open all along)"`
+	JobTime           time.Duration `yaml:"job_time" flag:"job-time" env:"VMFLEET_DEMO_JOB_TIME" help:"fleet time after the bump at which the busy hosts' jobs end"`
+	BuildTime         time.Duration `yaml:"build_time" flag:"build-time" env:"VMFLEET_DEMO_BUILD_TIME" help:"fleet time one image build takes"`
+	PullTime          time.Duration `yaml:"pull_time" flag:"pull-time" env:"VMFLEET_DEMO_PULL_TIME" help:"fleet time one pull from the registry takes"`
+	CheckInterval     time.Duration `yaml:"check_interval" flag:"check-interval" env:"VMFLEET_DEMO_CHECK_INTERVAL" help:"fleet time between two timed checks of an agent"`
+	Scale             float64       `yaml:"scale" flag:"scale" env:"VMFLEET_DEMO_SCALE" help:"wall-clock seconds per fleet second (0.001: an hour in 3.6 s)"`
+	MaxBuilds         int           `yaml:"max_builds" flag:"max-builds" env:"VMFLEET_DEMO_MAX_BUILDS" help:"the orchestrator's cap on live builds"`
+	MaxPulls          int           `yaml:"max_pulls" flag:"max-pulls" env:"VMFLEET_DEMO_MAX_PULLS" help:"the orchestrator's cap on pulls in flight"`
+	ExpectPrune       string        `yaml:"expect_prune" flag:"expect-prune" env:"VMFLEET_DEMO_EXPECT_PRUNE" help:"require (converged only once outdated images are pruned), auto (require once the orchestrator prunes at all) or ignore"`
+	HTTPAddr          string        `yaml:"http_addr" flag:"http-addr" env:"VMFLEET_DEMO_HTTP_ADDR" help:"host:port of the orchestrator's API and dashboard (port 0: a free one)"`
+	ExitWhenConverged bool          `yaml:"exit_when_converged" flag:"exit-when-converged" env:"VMFLEET_DEMO_EXIT_WHEN_CONVERGED" help:"exit 0 once converged (1 on a timeout or a safety violation) instead of running until interrupted"`
+	Timeout           time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_DEMO_TIMEOUT" help:"wall-clock limit with --exit-when-converged"`
+}
+
+func defaultDemoConfig() demoConfig {
+	d := fleetsim.DefaultConfig()
+	return demoConfig{
+		Hosts: d.Hosts, Releases: d.Releases, Missing: d.Missing, Busy: d.Busy, Registry: d.Registry,
+		Bump: d.Bump, BumpAfter: d.BumpAfter, WindowAfter: d.WindowAfter, JobTime: d.JobTime,
+		BuildTime: d.BuildTime, PullTime: d.PullTime, CheckInterval: d.CheckInterval, Scale: d.Scale,
+		MaxBuilds: d.MaxBuilds, MaxPulls: d.MaxPulls, ExpectPrune: d.Prune, HTTPAddr: d.HTTPAddr, Timeout: d.Timeout,
+	}
+}
+
+// sim is the simulation this config describes.
+func (c demoConfig) sim() fleetsim.Config {
+	s := fleetsim.DefaultConfig()
+	s.Hosts, s.Releases, s.Missing, s.Busy, s.Registry = c.Hosts, c.Releases, c.Missing, c.Busy, c.Registry
+	s.Bump, s.BumpAfter, s.WindowAfter, s.JobTime = c.Bump, c.BumpAfter, c.WindowAfter, c.JobTime
+	s.BuildTime, s.PullTime, s.CheckInterval, s.Scale = c.BuildTime, c.PullTime, c.CheckInterval, c.Scale
+	s.MaxBuilds, s.MaxPulls, s.Prune, s.HTTPAddr = c.MaxBuilds, c.MaxPulls, c.ExpectPrune, c.HTTPAddr
+	s.StopWhenConverged, s.Timeout = c.ExitWhenConverged, 0
+	if c.ExitWhenConverged {
+		s.Timeout = c.Timeout
+	}
+	return s
+}
+
+func newDemoCmd(g *globalFlags) *cobra.Command {
+	cfg := defaultDemoConfig()
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "The whole system on one machine: simulated hosts heal, then follow a version bump",
+		Long: `Runs everything in one process: an embedded nats-server, the orchestrator, N
+simulated hosts (each a real agent over an in-memory tart) and a fake Buildkite
+whose builds "build" the image on the target host, or push it to a simulated
+registry (--registry) from which hosts pull.
+
+Some hosts start missing an image: watch the orchestrator build them. Once the
+fleet is ready, the spec moves on (--bump: the bootstrap or the bun version,
+written to KV as 'vmfleet spec set' does): every host needs new images; the
+cleanup window opens later and outdated images are pruned — never one a job is
+running in. The story is told from the event stream (vmfleet.>), as any
+consumer would see it, with a progress line for the fleet. Durations are fleet
+time; --scale maps them to wall-clock time (0.001: an hour in 3.6 s).
+
+The orchestrator's read API (and dashboard) is served on --http-addr. With
+--exit-when-converged the demo exits 0 once every host is ready on the final
+spec and the outdated images are gone, 1 on a timeout or a safety violation.`,
+		Example: `  go run ./cmd/vmfleet demo
+  vmfleet demo --registry --hosts 50
+  vmfleet demo --exit-when-converged --timeout 60s     # what CI runs
+  vmfleet demo --scale 0.01 --http-addr 127.0.0.1:8080  # slower, browse the API meanwhile`,
+		Args: cobra.NoArgs,
+	}
+	b := bindConfig(cmd, &cfg, demoConfigEnv)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := b.load(); err != nil {
+			return err
+		}
+		return runDemo(cmd, g, cfg)
+	}
+	return cmd
+}
+
+func runDemo(cmd *cobra.Command, g *globalFlags, cfg demoConfig) error {
+	log, err := g.newLogger(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	compLog, err := componentLogger(g, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	n := fleetsim.NewNarrator(out, isTerminal(out))
+	sim, err := fleetsim.New(cfg.sim(), fleetsim.WithObserver(n.Observe), fleetsim.WithLogger(log), fleetsim.WithComponentLogger(compLog))
+	if err != nil {
+		return fmt.Errorf("%w: %w", errConfig, err)
+	}
+	runErr := sim.Run(cmd.Context())
+	n.Close()
+	printSummary(out, sim.Result())
+	switch {
+	case errors.Is(runErr, fleetsim.ErrNotConverged), errors.Is(runErr, fleetsim.ErrViolations):
+		return exitCode(1, runErr)
+	case runErr != nil:
+		return runErr
+	}
+	return nil
+}
+
+// componentLogger is the orchestrator's and agents' logger: warnings and
+// errors only unless --log-level asks for more (the story is the output).
+func componentLogger(g *globalFlags, w io.Writer) (*slog.Logger, error) {
+	c := *g
+	if c.logLevel == "info" || c.logLevel == "" {
+		c.logLevel = "warn"
+	}
+	return c.newLogger(w)
+}
+
+// printSummary prints the run's counts after the story.
+func printSummary(w io.Writer, r fleetsim.Result) {
+	fmt.Fprintf(w, "\nbuilds created: %d (ideal %d) · pull commands: %d, pulls: %d · prune commands: %d, VMs deleted: %d · safety violations: %d\n",
+		r.BuildsCreated, r.BuildsIdeal, r.PullCommands, r.Pulls, r.PruneCommands, r.Deleted, len(r.Violations))
+	for _, v := range r.Violations {
+		fmt.Fprintf(w, "  violation %s %s%s%s: %s\n", v.Kind, v.Host, v.Key, v.VM, v.Detail)
+	}
+}

@@ -1,0 +1,203 @@
+package fleetsim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// Bump kinds: what the spec change after the first convergence moves on.
+const (
+	BumpBootstrap = "bootstrap"
+	BumpBun       = "bun"
+	BumpNone      = "none"
+)
+
+// Prune expectations: whether convergence waits for outdated images to go.
+const (
+	// PruneRequire: converged only once nothing the cleanup rules would
+	// prune is left.
+	PruneRequire = "require"
+	// PruneAuto: as PruneRequire once the orchestrator has sent a prune
+	// command; if it sends none within a grace period after the fleet is
+	// ready with the window open, converge anyway and say pruning was not
+	// checked (an orchestrator without pruning).
+	PruneAuto = "auto"
+	// PruneIgnore: readiness alone.
+	PruneIgnore = "ignore"
+)
+
+// Config describes one simulated fleet. Durations named "fleet time" are how
+// long things take in the simulated fleet; they run for duration × Scale of
+// wall-clock time. Start from DefaultConfig: New checks every field and fills
+// nothing in.
+type Config struct {
+	// Hosts is the number of simulated hosts, named mac-01, mac-02, ...
+	Hosts int
+	// Releases, BunVersion and BootstrapVersion are the initial image spec.
+	Releases         []string
+	BunVersion       string
+	BootstrapVersion string
+	// Registry: images are built once and pulled by every host (the
+	// registry template is ghcr.io/vmfleet-demo/bun-build-macos-{release}:{bun}-bootstrap-{bootstrap}).
+	Registry bool
+	// Missing hosts start without one of their images (spread over the
+	// fleet, each missing one release in turn).
+	Missing int
+	// Busy hosts have their last release's image running a job when the
+	// bump comes; the job ends JobTime after the bump.
+	Busy int
+
+	// Bump is BumpBootstrap, BumpBun or BumpNone; it is written BumpAfter
+	// (fleet time) after the fleet first converged.
+	Bump      string
+	BumpAfter time.Duration
+	// WindowAfter (fleet time) after the bump, the cleanup window opens
+	// (a spec write setting an always-open window). Zero: open all along.
+	WindowAfter time.Duration
+	// JobTime (fleet time) after the bump, the busy hosts' jobs end.
+	JobTime time.Duration
+
+	// Fleet time of the simulated work.
+	BuildTime, QueueTime, PullTime, DeleteTime time.Duration
+	// CheckInterval is the agents' timer and Tick the orchestrator's full
+	// reconcile interval (fleet time).
+	CheckInterval, Tick time.Duration
+	// Scale is wall-clock seconds per fleet second (0.001: an hour in 3.6 s).
+	Scale float64
+
+	// MaxBuilds and MaxPulls are the orchestrator's fleet-wide caps;
+	// MaxBuildsPerHost its per-host cap.
+	MaxBuilds, MaxBuildsPerHost, MaxPulls int
+	// HTTPAddr is where the orchestrator's API is served ("127.0.0.1:0": a
+	// free loopback port).
+	HTTPAddr string
+	// Timeout bounds Run in wall-clock time (0: until ctx ends).
+	Timeout time.Duration
+	// StopWhenConverged makes Run return once the fleet converged.
+	StopWhenConverged bool
+	// Prune is PruneRequire, PruneAuto or PruneIgnore.
+	Prune string
+}
+
+// DefaultConfig is `vmfleet demo` without flags: 12 hosts, releases 13 and
+// 14, four hosts missing an image, two busy, a version bump 10 minutes after
+// the fleet is ready, builds of 20 minutes, pulls of 5, the cleanup window
+// opening 40 minutes after the bump; an hour of fleet time in 3.6 s.
+//
+// The bump moves the bun version on, not the bootstrap: the orchestrator
+// builds for hosts reporting image_missing only (DESIGN §5 item 1), and
+// after a bootstrap bump hosts report bootstrap_mismatch, for which it
+// builds nothing yet, so the fleet would never converge.
+func DefaultConfig() Config {
+	return Config{
+		Hosts: 12, Releases: []string{"13", "14"}, BunVersion: "1.2.16", BootstrapVersion: "3.6",
+		Missing: 4, Busy: 2,
+		Bump: BumpBun, BumpAfter: 10 * time.Minute, WindowAfter: 40 * time.Minute, JobTime: 50 * time.Minute,
+		BuildTime: 20 * time.Minute, QueueTime: time.Minute, PullTime: 5 * time.Minute, DeleteTime: 30 * time.Second,
+		CheckInterval: time.Minute, Tick: 10 * time.Second, Scale: 0.001,
+		MaxBuilds: 10, MaxBuildsPerHost: 1, MaxPulls: 10,
+		HTTPAddr: "127.0.0.1:0", Timeout: time.Minute, Prune: PruneAuto,
+	}
+}
+
+// RegistryTemplate is the simulated registry's reference template.
+const RegistryTemplate = "ghcr.io/vmfleet-demo/bun-build-macos-{release}:{bun}-bootstrap-{bootstrap}"
+
+// Validate checks the config, naming the field at fault.
+func (c Config) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.Hosts < 1 || c.Hosts > 100000:
+		return bad("hosts", "%d: want 1 to 100000", c.Hosts)
+	case c.Missing < 0 || c.Missing > c.Hosts:
+		return bad("missing", "%d: want 0 to hosts (%d)", c.Missing, c.Hosts)
+	case c.Busy < 0 || c.Busy > c.Hosts:
+		return bad("busy", "%d: want 0 to hosts (%d)", c.Busy, c.Hosts)
+	case c.Scale <= 0 || c.Scale > 1:
+		return bad("scale", "%g: want more than 0 and at most 1", c.Scale)
+	case c.Bump != BumpBootstrap && c.Bump != BumpBun && c.Bump != BumpNone:
+		return bad("bump", "%q: want bootstrap, bun or none", c.Bump)
+	case c.Prune != PruneRequire && c.Prune != PruneAuto && c.Prune != PruneIgnore:
+		return bad("prune", "%q: want require, auto or ignore", c.Prune)
+	case c.MaxBuilds < 1 || c.MaxBuildsPerHost < 1 || c.MaxPulls < 1:
+		return bad("max_builds, max_builds_per_host, max_pulls", "must be 1 or more")
+	case c.Timeout < 0:
+		return bad("timeout", "must not be negative")
+	}
+	for name, d := range map[string]time.Duration{
+		"bump_after": c.BumpAfter, "window_after": c.WindowAfter, "job_time": c.JobTime,
+		"build_time": c.BuildTime, "queue_time": c.QueueTime, "pull_time": c.PullTime, "delete_time": c.DeleteTime,
+	} {
+		if d < 0 {
+			return bad(name, "%s: must not be negative", d)
+		}
+	}
+	if c.CheckInterval <= 0 || c.Tick <= 0 {
+		return bad("check_interval, tick", "must be positive")
+	}
+	if err := c.spec().Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return nil
+}
+
+// spec is the initial image spec.
+func (c Config) spec() events.ImageSpec {
+	s := events.ImageSpec{NameTemplate: events.DefaultNameTemplate, Releases: c.Releases, BunVersion: c.BunVersion, BootstrapVersion: c.BootstrapVersion}
+	if c.Registry {
+		s.Registry = RegistryTemplate
+	}
+	return s
+}
+
+// real is a fleet-time duration in wall-clock time, at least floor.
+func (c Config) real(d, floor time.Duration) time.Duration {
+	return max(time.Duration(float64(d)*c.Scale), floor)
+}
+
+// Fleet converts a wall-clock duration to fleet time.
+func (c Config) Fleet(d time.Duration) time.Duration {
+	return time.Duration(float64(d) / c.Scale).Round(time.Second)
+}
+
+// Timings are the wall-clock durations the components run with.
+type Timings struct {
+	// CheckInterval is the agents' timer (at least 100 ms, agentd's floor);
+	// Heartbeat their longest silence (at least 1 s, so hosts report it in
+	// whole seconds and are not stale between two heartbeats).
+	CheckInterval, Heartbeat time.Duration
+	// Tick, PollInterval, DoubtDelay, BackoffBase, BackoffMax and
+	// PassedGrace are the orchestrator's.
+	Tick, PollInterval, DoubtDelay, BackoffBase, BackoffMax, PassedGrace time.Duration
+	// Build, Queue, Pull and Delete are the simulated work.
+	Build, Queue, Pull, Delete time.Duration
+	// BuildkiteStep is how often the fake Buildkite moves builds on.
+	BuildkiteStep time.Duration
+}
+
+// Timings returns the wall-clock durations derived from the fleet times.
+func (c Config) Timings() Timings {
+	t := Timings{
+		CheckInterval: c.real(c.CheckInterval, 100*time.Millisecond),
+		Tick:          c.real(c.Tick, 20*time.Millisecond),
+		PollInterval:  c.real(30*time.Second, 100*time.Millisecond),
+		DoubtDelay:    c.real(30*time.Second, 100*time.Millisecond),
+		BackoffBase:   c.real(time.Minute, 100*time.Millisecond),
+		BackoffMax:    c.real(time.Hour, time.Second),
+		// Host mode: the image is published right after the build passes;
+		// under load that may take a while, and a grace too short would
+		// count a good build as failed and build again.
+		PassedGrace: c.real(10*time.Minute, 5*time.Second),
+		Build:       c.real(c.BuildTime, 0),
+		Queue:       c.real(c.QueueTime, 0),
+		Pull:        c.real(c.PullTime, 0),
+		Delete:      c.real(c.DeleteTime, 0),
+	}
+	t.Heartbeat = max(t.CheckInterval, time.Second)
+	t.BuildkiteStep = min(max(t.Build/50, 5*time.Millisecond), 50*time.Millisecond)
+	return t
+}

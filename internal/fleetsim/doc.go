@@ -1,0 +1,29 @@
+// Package fleetsim runs the whole of vmfleet on one machine: a real embedded
+// nats-server, a real orchestrator (package orchestrator), N simulated hosts
+// each running a real agent (package agentd) over an in-memory tart
+// (tarttest.Fake), and the fake Buildkite API (internal/buildkitefake) whose
+// builds "build" the image on the target host, or push it to a simulated
+// registry from which hosts pull. It is what `vmfleet demo` and `vmfleet
+// bench converge` run; it also holds `vmfleet bench ingest` and `bench agent`.
+//
+// It owns:
+//   - the simulated world: host inventories (some hosts start missing
+//     images, some have an image busy with a job), the simulated registry,
+//     build, pull and delete durations, a bump of the spec (bootstrap or bun
+//     version) written to KV bucket vmfleet_spec as `vmfleet spec set` does,
+//     and the cleanup window opening later by another spec write;
+//   - time scaling: every duration is given in fleet time ("a build takes
+//     20 minutes") and runs for duration × Scale of wall-clock time; all
+//     components run on the real clock underneath;
+//   - the story: what happens, told from the event stream (vmfleet.>) as any
+//     consumer would see it, with a fleet progress line (Narrator);
+//   - safety accounting: builds created per key against the ideal, two live
+//     builds for one key, pulls of images not pushed yet, and every delete
+//     checked at the moment it happens against the host's live inventory
+//     (busy, expected, not ours, replacement not ready, window closed).
+//
+// It must not reach into the orchestrator's or the agents' internals: it
+// drives them through their public APIs, NATS and the fake Buildkite only, so
+// that what it measures is what a real fleet would do. It must not be
+// imported by production code other than cmd/vmfleet's demo and bench.
+package fleetsim

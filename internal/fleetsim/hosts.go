@@ -1,0 +1,125 @@
+package fleetsim
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/vmfleet/vmfleet/agentd"
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus"
+	"github.com/vmfleet/vmfleet/tart/tarttest"
+)
+
+// foreignVM is on every host and is not ours: nothing may ever delete it.
+const foreignVM = "macos-sequoia-xcode-base"
+
+// simHost is one simulated host: an in-memory tart and, once started, a real
+// agent with its own NATS connection.
+type simHost struct {
+	name  string
+	token string
+	fake  *tarttest.Fake
+	tart  *hostTart
+	agent atomic.Pointer[agentd.Agent]
+	// busy is the VM running a job ("" when none).
+	busy string
+}
+
+func hostName(i, n int) string {
+	return fmt.Sprintf("mac-%0*d", max(2, len(strconv.Itoa(n))), i+1)
+}
+
+// makeHosts builds every host's inventory: each release's image, except on
+// the Missing hosts (spread over the fleet, each missing one release in
+// turn); the foreign VM; and on the Busy hosts (taken from the end, among
+// hosts that miss nothing) the last release's image running a job.
+func (s *Sim) makeHosts() {
+	spec := s.cfg.spec()
+	missing := map[int]string{}
+	for k := range s.cfg.Missing {
+		missing[k*s.cfg.Hosts/s.cfg.Missing] = spec.Releases[k%len(spec.Releases)]
+	}
+	busy := map[int]bool{}
+	for i := s.cfg.Hosts - 1; i >= 0 && len(busy) < s.cfg.Busy; i-- {
+		if _, ok := missing[i]; !ok {
+			busy[i] = true
+		}
+	}
+	s.hosts = make([]*simHost, s.cfg.Hosts)
+	s.byToken = make(map[string]*simHost, s.cfg.Hosts)
+	for i := range s.hosts {
+		name := hostName(i, s.cfg.Hosts)
+		token, _ := events.HostToken(name)
+		h := &simHost{name: name, token: token, fake: tarttest.NewFake("")}
+		h.tart = &hostTart{Fake: h.fake, host: token, sim: s}
+		// tart changes under $TART_HOME/vms wake a real agent (fsnotify);
+		// the in-memory tart wakes it directly.
+		h.fake.OnChange = h.trigger
+		h.fake.Add(events.VM{Name: foreignVM, DiskGB: 100, SizeGB: 35})
+		for _, r := range spec.Releases {
+			if missing[i] != r {
+				h.fake.Add(events.VM{Name: spec.ImageName(r), DiskGB: 80, SizeGB: 55})
+			}
+		}
+		if busy[i] {
+			h.busy = spec.ImageName(spec.Releases[len(spec.Releases)-1])
+			h.fake.SetState(h.busy, events.VMRunning)
+		}
+		h.fake.SetDelay(tarttest.OpClone, s.tm.Pull)
+		h.fake.SetDelay(tarttest.OpDelete, s.tm.Delete)
+		s.hosts[i] = h
+		s.byToken[token] = h
+	}
+}
+
+// startAgents starts every host's agent in g, each on its own connection.
+func (s *Sim) startAgents(ctx context.Context, g *group, natsURL, dir string) error {
+	log := s.opts.compLog.With("component", "agent")
+	for _, h := range s.hosts {
+		conn, err := bus.Connect(bus.ConnConfig{URLs: []string{natsURL}, Name: "vmfleet-agent " + h.name, ReconnectWait: 100 * time.Millisecond}, log)
+		if err != nil {
+			return err
+		}
+		home := filepath.Join(dir, "hosts", h.name)
+		a, err := agentd.New(agentd.Config{
+			Hostname: h.name, Images: s.cfg.spec(),
+			TartHome: filepath.Join(home, "tart"), StateDir: filepath.Join(home, "state"),
+			Interval: s.tm.CheckInterval, Heartbeat: s.tm.Heartbeat,
+			TartTimeout: 30 * time.Second, PullTimeout: max(10*s.tm.Pull, time.Minute),
+		}, h.tart, agentd.WithConn(conn), agentd.WithLogger(log), agentd.WithSettle(0), agentd.WithSpecRetry(100*time.Millisecond))
+		if err != nil {
+			conn.Close()
+			return fmt.Errorf("agent %s: %w", h.name, err)
+		}
+		h.agent.Store(a)
+		g.Go(func() error {
+			defer conn.Close()
+			if err := a.Run(ctx); err != nil {
+				return fmt.Errorf("agent %s: %w", h.name, err)
+			}
+			return nil
+		})
+	}
+	return nil
+}
+
+// trigger asks the host's agent for a check, once it runs.
+func (h *simHost) trigger() {
+	if a := h.agent.Load(); a != nil {
+		a.Trigger()
+	}
+}
+
+// endJobs stops the jobs running on the busy hosts.
+func (s *Sim) endJobs() {
+	for _, h := range s.hosts {
+		if h.busy != "" {
+			h.fake.SetState(h.busy, events.VMStopped)
+			s.emit(Event{Kind: KindJob, Host: h.token, Text: fmt.Sprintf("%s: the job in %s finished; the VM is stopped", h.token, h.busy)})
+		}
+	}
+}

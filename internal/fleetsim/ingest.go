@@ -1,0 +1,209 @@
+package fleetsim
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus"
+	"github.com/vmfleet/vmfleet/orchestrator"
+)
+
+// IngestConfig is one `vmfleet bench ingest` run: health events of Hosts
+// hosts published through a real embedded nats-server into the VMFLEET
+// stream and consumed by a running orchestrator.
+type IngestConfig struct {
+	Hosts int
+	// Duration of each phase.
+	Duration time.Duration
+	// Rate is the paced phase's events per second, published as agents do
+	// (core NATS, Nats-Msg-Id set); 0 skips it.
+	Rate int
+	// Flood runs a phase publishing as fast as JetStream acknowledges
+	// (async publish, no Nats-Msg-Id) to find the ingest ceiling.
+	Flood bool
+	// Releases and VMs shape each event (every release ready; VMs local VMs).
+	Releases []string
+	VMs      int
+}
+
+// DefaultIngestConfig is `vmfleet bench ingest` without flags.
+func DefaultIngestConfig() IngestConfig {
+	return IngestConfig{Hosts: 10000, Duration: 30 * time.Second, Rate: 10000, Flood: true, Releases: []string{"13", "14"}, VMs: 4}
+}
+
+// IngestResult is what an ingest run measured.
+type IngestResult struct {
+	Hosts      int           `json:"hosts"`
+	EventBytes int           `json:"event_bytes"`
+	Paced      *IngestPhase  `json:"paced,omitempty"`
+	Flood      *IngestPhase  `json:"flood,omitempty"`
+	Known      int           `json:"hosts_known"`
+	Machine    string        `json:"machine"`
+}
+
+// IngestPhase is one phase's figures. Latency is from the publish time
+// carried in a sampled event (its checked_at) until the orchestrator's
+// state shows that event (Orchestrator.Host's sequence number), polled
+// every 100 µs; EventsPerSec counts events the orchestrator received.
+type IngestPhase struct {
+	Name         string  `json:"name"`
+	TargetRate   int     `json:"target_rate,omitempty"`
+	Published    int     `json:"published"`
+	Received     int     `json:"received"`
+	Elapsed      Seconds `json:"elapsed_s"`
+	EventsPerSec float64 `json:"events_per_s"`
+	Samples      int     `json:"latency_samples"`
+	P50          Seconds `json:"p50_s"`
+	P99          Seconds `json:"p99_s"`
+	Max          Seconds `json:"max_s"`
+	CPUSeconds   float64 `json:"cpu_s"`
+	// PeakRSSBytes is the process's high-water RSS at the end of the phase
+	// (orchestrator, embedded nats-server and publisher together).
+	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// HeapBytes is the Go heap in use after a GC at the end of the phase.
+	HeapBytes uint64 `json:"heap_bytes"`
+}
+
+// Ingest runs the ingest benchmark.
+func Ingest(ctx context.Context, cfg IngestConfig) (IngestResult, error) {
+	if cfg.Hosts < 1 || cfg.Duration <= 0 || cfg.Rate < 0 || len(cfg.Releases) == 0 || cfg.VMs < 0 {
+		return IngestResult{}, fmt.Errorf("%w: ingest: want hosts ≥ 1, a positive duration, a rate ≥ 0 and releases", ErrInvalidConfig)
+	}
+	dir, err := os.MkdirTemp("", "vmfleet-ingest-")
+	if err != nil {
+		return IngestResult{}, err
+	}
+	defer os.RemoveAll(dir)
+	b, err := startIngestBench(ctx, cfg, dir)
+	if err != nil {
+		return IngestResult{}, err
+	}
+	defer b.close()
+	res := IngestResult{Hosts: cfg.Hosts, EventBytes: len(b.events[0].data), Machine: machine()}
+	if err := b.seed(ctx); err != nil {
+		return res, err
+	}
+	if cfg.Rate > 0 {
+		p, err := b.phase(ctx, "paced", cfg.Rate)
+		if err != nil {
+			return res, err
+		}
+		res.Paced = &p
+	}
+	if cfg.Flood {
+		p, err := b.phase(ctx, "flood", 0)
+		if err != nil {
+			return res, err
+		}
+		res.Flood = &p
+	}
+	res.Known = len(b.o.Hosts())
+	return res, nil
+}
+
+// machine names the machine a figure comes from.
+func machine() string {
+	return fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+}
+
+// ingestBench is the running system under measurement.
+type ingestBench struct {
+	cfg    IngestConfig
+	ns     natsServer
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	oconn  *nats.Conn
+	o      *orchestrator.Orchestrator
+	reg    *prometheus.Registry
+	stop   context.CancelFunc
+	done   chan error
+	subj   events.Subjects
+	events []hostEvent
+}
+
+type natsServer interface {
+	ClientURL() string
+	Shutdown()
+	WaitForShutdown()
+}
+
+func startIngestBench(ctx context.Context, cfg IngestConfig, dir string) (b *ingestBench, err error) {
+	b = &ingestBench{cfg: cfg, reg: prometheus.NewRegistry()}
+	b.subj, _ = events.NewSubjects("")
+	defer func() {
+		if err != nil {
+			b.close()
+		}
+	}()
+	ns, err := bus.StartServer(bus.ServerConfig{Listen: "127.0.0.1:-1", DataDir: filepath.Join(dir, "nats"), Name: "vmfleet-bench"}, nil)
+	if err != nil {
+		return b, err
+	}
+	b.ns = ns
+	if b.nc, err = nats.Connect(ns.ClientURL(), nats.Name("vmfleet-bench publisher")); err != nil {
+		return b, err
+	}
+	if b.js, err = jetstream.New(b.nc, jetstream.WithPublishAsyncMaxPending(4096)); err != nil {
+		return b, err
+	}
+	if _, err = bus.EnsureStream(ctx, b.js, b.subj, 1); err != nil {
+		return b, err
+	}
+	if _, err = bus.EnsureBuckets(ctx, b.js, 1, 15*time.Second); err != nil {
+		return b, err
+	}
+	if b.oconn, err = nats.Connect(ns.ClientURL(), nats.Name("vmfleet-orchestrator bench")); err != nil {
+		return b, err
+	}
+	spec := events.Spec{Images: events.ImageSpec{NameTemplate: events.DefaultNameTemplate, Releases: cfg.Releases, BunVersion: "1.2.16", BootstrapVersion: "3.6"}}
+	if b.o, err = orchestrator.New(b.oconn, nil, orchestrator.Config{Spec: spec, Instance: "bench"}, orchestrator.WithRegistry(b.reg)); err != nil {
+		return b, err
+	}
+	octx, cancel := context.WithCancel(ctx)
+	b.stop, b.done = cancel, make(chan error, 1)
+	go func() { b.done <- b.o.Run(octx) }()
+	if err := waitFor(ctx, b.o.Ready); err != nil {
+		return b, err
+	}
+	b.events = makeHostEvents(cfg, spec.Images, b.subj)
+	return b, nil
+}
+
+func (b *ingestBench) close() {
+	if b.stop != nil {
+		b.stop()
+		<-b.done
+	}
+	if b.oconn != nil {
+		b.oconn.Close()
+	}
+	if b.nc != nil {
+		b.nc.Close()
+	}
+	if b.ns != nil {
+		b.ns.Shutdown()
+		b.ns.WaitForShutdown()
+	}
+}
+
+// received is the orchestrator's count of health events received.
+func (b *ingestBench) received() int {
+	mfs, err := b.reg.Gather()
+	if err != nil {
+		return 0
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "vmfleet_orchestrator_events_received_total" && len(mf.GetMetric()) > 0 {
+			return int(mf.GetMetric()[0].GetCounter().GetValue())
+		}
+	}
+	return 0
+}

@@ -1,0 +1,219 @@
+package fleetsim
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+type phase int
+
+const (
+	phaseInitial  phase = iota // waiting for the fleet to be ready on the initial spec
+	phaseWaitBump              // ready; the bump is due at bumpDue
+	phaseBumped                // the bump is written; waiting to converge
+	phaseFinal                 // converged
+)
+
+// scriptState is the script's own bookkeeping (wall-clock offsets since the start).
+type scriptState struct {
+	phase                        phase
+	bumpDue, bumpAt              time.Duration
+	windowDue, jobsDue           time.Duration // 0: done or none
+	readyAfterBump, pruneWaiting time.Duration // when first seen (0: not yet)
+}
+
+// script plays the fleet's life: it waits for the first convergence, bumps
+// the spec, opens the cleanup window, ends the busy hosts' jobs, and decides
+// when the fleet converged.
+func (s *Sim) script(ctx context.Context, e *env) error {
+	t := time.NewTicker(min(max(s.tm.CheckInterval/4, 5*time.Millisecond), 50*time.Millisecond))
+	defer t.Stop()
+	sc := &scriptState{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		done, err := s.step(ctx, e, sc)
+		if err != nil {
+			return err
+		}
+		if done && s.cfg.StopWhenConverged {
+			return errConverged
+		}
+	}
+}
+
+func (s *Sim) step(ctx context.Context, e *env, sc *scriptState) (bool, error) {
+	now := time.Since(s.start)
+	spec, _ := s.world.current()
+	st := s.view.status(spec)
+	ready := st.hosts == s.cfg.Hosts && len(st.notReady) == 0
+	s.setStatus(st)
+	switch sc.phase {
+	case phaseInitial:
+		if !ready {
+			return false, nil
+		}
+		s.resMu.Lock()
+		s.res.FirstReady = Seconds(s.cfg.Fleet(now))
+		s.resMu.Unlock()
+		s.emit(Event{Kind: KindNote, Text: fmt.Sprintf("fleet ready: all %d hosts have every image of the spec", s.cfg.Hosts)})
+		if s.cfg.Bump == BumpNone {
+			sc.phase = phaseBumped
+			return s.converge(st, sc, now), nil
+		}
+		sc.phase, sc.bumpDue = phaseWaitBump, now+s.cfg.real(s.cfg.BumpAfter, 0)
+	case phaseWaitBump:
+		if now < sc.bumpDue {
+			return false, nil
+		}
+		return false, s.bump(ctx, e, sc, now)
+	case phaseBumped:
+		if err := s.timers(ctx, e, sc, now); err != nil {
+			return false, err
+		}
+		if ready && sc.readyAfterBump == 0 && s.cfg.Bump != BumpNone {
+			sc.readyAfterBump = now
+			s.resMu.Lock()
+			s.res.ReadyAfterBump = Seconds(s.cfg.Fleet(now - sc.bumpAt))
+			s.resMu.Unlock()
+			s.emit(Event{Kind: KindNote, Text: fmt.Sprintf("fleet ready on the new spec, %s after the bump", s.cfg.Fleet(now-sc.bumpAt))})
+		}
+		return s.converge(st, sc, now), nil
+	case phaseFinal:
+		return true, nil
+	}
+	return false, nil
+}
+
+// bump writes the next spec: the bootstrap (or bun) version moved on.
+func (s *Sim) bump(ctx context.Context, e *env, sc *scriptState, now time.Duration) error {
+	spec, open := s.world.current()
+	next, from, to := spec, "", ""
+	switch s.cfg.Bump {
+	case BumpBootstrap:
+		from = spec.Images.BootstrapVersion
+		to = nextVersion(from)
+		next.Images.BootstrapVersion = to
+	case BumpBun:
+		from = spec.Images.BunVersion
+		to = nextVersion(from)
+		next.Images.BunVersion = to
+	}
+	n := s.ledger.needKeys(next.Images, s.hosts)
+	rev, err := s.writeSpec(ctx, e, next, open)
+	if err != nil {
+		return err
+	}
+	sc.phase, sc.bumpAt = phaseBumped, now
+	if s.cfg.WindowAfter > 0 {
+		sc.windowDue = now + s.cfg.real(s.cfg.WindowAfter, time.Nanosecond)
+	}
+	if s.cfg.Busy > 0 {
+		sc.jobsDue = now + s.cfg.real(s.cfg.JobTime, time.Nanosecond)
+	}
+	s.resMu.Lock()
+	s.res.BumpAt = Seconds(s.cfg.Fleet(now))
+	s.resMu.Unlock()
+	window := "the cleanup window is open"
+	if sc.windowDue > 0 {
+		window = fmt.Sprintf("the cleanup window opens in %s", s.cfg.WindowAfter)
+	}
+	s.emit(Event{Kind: KindSpec, Text: fmt.Sprintf("%s bump: %s → %s (spec revision %d): %d new builds needed; %s",
+		s.cfg.Bump, from, to, rev, n, window)})
+	return nil
+}
+
+// timers opens the cleanup window and ends the jobs when due.
+func (s *Sim) timers(ctx context.Context, e *env, sc *scriptState, now time.Duration) error {
+	if sc.windowDue > 0 && now >= sc.windowDue {
+		sc.windowDue = 0
+		spec, _ := s.world.current()
+		spec.Cleanup.Windows = openWindow
+		rev, err := s.writeSpec(ctx, e, spec, true)
+		if err != nil {
+			return err
+		}
+		s.emit(Event{Kind: KindSpec, Text: fmt.Sprintf("cleanup window opens (spec revision %d; the demo's window is always open from now on: \"* * * * *\" for 1m)", rev)})
+	}
+	if sc.jobsDue > 0 && now >= sc.jobsDue {
+		sc.jobsDue = 0
+		s.endJobs()
+	}
+	return nil
+}
+
+// converge decides whether the fleet converged: every host ready on the
+// final spec, the jobs over, and nothing left that the cleanup rules would
+// prune (see Config.Prune).
+func (s *Sim) converge(st fleetStatus, sc *scriptState, now time.Duration) bool {
+	ready := st.hosts == s.cfg.Hosts && len(st.notReady) == 0
+	if !ready || sc.jobsDue > 0 || sc.windowDue > 0 {
+		return false
+	}
+	checked := len(st.prunable) == 0
+	if !checked {
+		_, prunes, _ := s.view.counts()
+		switch {
+		case s.cfg.Prune == PruneRequire, s.cfg.Prune == PruneAuto && prunes > 0:
+			return false
+		case s.cfg.Prune == PruneAuto:
+			if sc.pruneWaiting == 0 {
+				sc.pruneWaiting = now
+			}
+			if now-sc.pruneWaiting < s.pruneGrace() {
+				return false
+			}
+			s.emit(Event{Kind: KindNote, Text: fmt.Sprintf("the orchestrator sent no prune command within %s of the fleet being ready with the window open: %d outdated images stay; pruning not checked",
+				s.cfg.Fleet(s.pruneGrace()), len(st.prunable))})
+		}
+	}
+	sc.phase = phaseFinal
+	s.resMu.Lock()
+	s.res.Converged, s.res.PruneChecked = true, checked && s.cfg.Bump != BumpNone
+	s.res.ConvergedAt = Seconds(s.cfg.Fleet(now))
+	s.resMu.Unlock()
+	left := "nothing left to prune"
+	if !checked {
+		left = fmt.Sprintf("%d outdated images left (pruning not checked)", len(st.prunable))
+	}
+	s.emit(Event{Kind: KindConverged, Text: fmt.Sprintf("converged: %d/%d hosts ready on the final spec, %s (fleet time %s, %s of wall-clock time)",
+		st.hosts, s.cfg.Hosts, left, s.cfg.Fleet(now), now.Round(time.Millisecond))})
+	return true
+}
+
+// pruneGrace is how long PruneAuto waits for a first prune command.
+func (s *Sim) pruneGrace() time.Duration {
+	return max(5*s.tm.Tick, 3*s.tm.CheckInterval, 500*time.Millisecond)
+}
+
+// setStatus keeps a line saying what the fleet still lacks.
+func (s *Sim) setStatus(st fleetStatus) {
+	var parts []string
+	if n := s.cfg.Hosts - st.hosts; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d hosts never reported", n))
+	}
+	if len(st.notReady) > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d hosts not ready on the final spec (%s)", len(st.notReady), s.cfg.Hosts, first(st.notReady, 5)))
+	}
+	if len(st.prunable) > 0 {
+		parts = append(parts, fmt.Sprintf("%d outdated images not pruned (%s)", len(st.prunable), first(st.prunable, 5)))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "waiting for the script (bump, window, jobs)")
+	}
+	s.resMu.Lock()
+	s.status = strings.Join(parts, "; ")
+	s.resMu.Unlock()
+}
+
+func first(xs []string, n int) string {
+	if len(xs) <= n {
+		return strings.Join(xs, "; ")
+	}
+	return strings.Join(xs[:n], "; ") + fmt.Sprintf("; and %d more", len(xs)-n)
+}

@@ -1,0 +1,197 @@
+package fleetsim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// Sim is one simulated fleet. Make it with New and run it once with Run.
+type Sim struct {
+	cfg  Config
+	tm   Timings
+	opts options
+	subj events.Subjects
+
+	hosts   []*simHost
+	byToken map[string]*simHost
+	reg     registry
+	world   world
+	ledger  ledger
+	view    *view
+
+	running atomic.Bool
+	start   time.Time
+	ctx     atomic.Pointer[context.Context]
+	emitMu  sync.Mutex
+
+	resMu sync.Mutex
+	res   Result
+	// status says what the fleet still lacked at the last look.
+	status string
+}
+
+// New prepares a simulation: it checks cfg and builds every host's initial
+// inventory. Nothing runs until Run.
+func New(cfg Config, opts ...Option) (*Sim, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Sim{cfg: cfg, tm: cfg.Timings(), opts: defaultOptions(), view: newView()}
+	for _, o := range opts {
+		if err := o(&s.opts); err != nil {
+			return nil, err
+		}
+	}
+	s.subj, _ = events.NewSubjects("")
+	spec, open := cfg.initialSpec(time.Now())
+	s.world.set(spec, open)
+	s.makeHosts()
+	s.ledger.needKeys(spec.Images, s.hosts)
+	s.res = Result{Hosts: cfg.Hosts, Releases: cfg.Releases, Registry: cfg.Registry, Scale: cfg.Scale, Bump: cfg.Bump,
+		Target: Seconds(cfg.QueueTime + cfg.BuildTime + cfg.PullTime + 2*cfg.CheckInterval)}
+	return s, nil
+}
+
+// Config is the simulation's configuration.
+func (s *Sim) Config() Config { return s.cfg }
+
+// Run runs the simulation until ctx ends, the timeout passes or (with
+// StopWhenConverged) the fleet converged. It returns nil after a
+// convergence without violations, an error wrapping ErrNotConverged
+// (naming what was missing) when told to stop once converged and it did
+// not, or one wrapping ErrViolations. Result is complete once Run returned.
+func (s *Sim) Run(ctx context.Context) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return fmt.Errorf("%w: a simulation runs once", ErrInvalidConfig)
+	}
+	if s.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
+		defer cancel()
+	}
+	s.start = time.Now()
+	dir, err := os.MkdirTemp("", "vmfleet-sim-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	e, err := s.setup(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	runErr := s.run(ctx, e, dir)
+	s.finish(e)
+	return s.verdict(ctx, runErr)
+}
+
+// run starts every part in one group and waits for them all.
+func (s *Sim) run(ctx context.Context, e *env, dir string) error {
+	g, gctx := newGroup(ctx)
+	s.ctx.Store(&gctx)
+	g.Go(func() error { return s.consume(gctx, e.msgs) })
+	g.Go(func() error { return e.serve(gctx) })
+	g.Go(func() error {
+		if err := e.o.Run(gctx); err != nil {
+			return fmt.Errorf("orchestrator: %w", err)
+		}
+		return nil
+	})
+	s.tell(e)
+	if err := waitFor(gctx, e.o.Ready); err == nil {
+		g.Go(func() error { e.bk.Run(gctx, s.tm.BuildkiteStep); return nil })
+		if err := s.startAgents(gctx, g, e.ns.ClientURL(), dir); err != nil {
+			g.Go(func() error { return err })
+		}
+		g.Go(func() error { return s.script(gctx, e) })
+	}
+	return g.Wait()
+}
+
+// tell starts the story: the fleet, the timings and where the API is.
+func (s *Sim) tell(e *env) {
+	c := s.cfg
+	mode := "each host builds its own images (no registry)"
+	if c.Registry {
+		mode = "images are built once, pushed to a registry and pulled by every host"
+	}
+	s.emit(Event{Kind: KindStart, Text: fmt.Sprintf("%d hosts, releases %s, %d missing an image; %s; builds take %s, pulls %s; an hour of fleet time runs in %s",
+		c.Hosts, strings.Join(c.Releases, " and "), c.Missing, mode, c.BuildTime, c.PullTime, time.Duration(float64(time.Hour)*c.Scale).Round(time.Millisecond))})
+	s.emit(Event{Kind: KindStart, Text: "dashboard and API: " + e.url + " (try " + e.url + "api/v1/hosts)"})
+}
+
+// runCtx is Run's context (for the fake Buildkite's hooks).
+func (s *Sim) runCtx() context.Context {
+	if p := s.ctx.Load(); p != nil {
+		return *p
+	}
+	return context.Background()
+}
+
+// now is the fleet time since the start.
+func (s *Sim) now() time.Duration { return s.cfg.Fleet(time.Since(s.start)) }
+
+// emit stamps an event with the fleet time and hands it to the observer.
+func (s *Sim) emit(e Event) {
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	e.At = s.now()
+	s.opts.observer(e)
+}
+
+// violate records a broken rule and tells it.
+func (s *Sim) violate(v Violation) {
+	s.ledger.violate(s.now(), v)
+	what := v.VM
+	if what == "" {
+		what = v.Key
+	}
+	host := ""
+	if v.Host != "" {
+		host = v.Host + ": "
+	}
+	s.emit(Event{Kind: KindViolation, Host: v.Host, Text: fmt.Sprintf("SAFETY VIOLATION %s: %s%s: %s", v.Kind, host, what, v.Detail)})
+}
+
+// verdict maps how the run ended onto Run's error.
+func (s *Sim) verdict(ctx context.Context, runErr error) error {
+	res := s.Result()
+	switch {
+	case runErr != nil && !errors.Is(runErr, errConverged):
+		return runErr
+	case len(res.Violations) > 0:
+		return fmt.Errorf("%w: %d (first: %s %s)", ErrViolations, len(res.Violations), res.Violations[0].Kind, res.Violations[0].Detail)
+	case s.cfg.StopWhenConverged && !res.Converged:
+		why := "interrupted"
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			why = fmt.Sprintf("timed out after %s", s.cfg.Timeout)
+		}
+		s.resMu.Lock()
+		status := s.status
+		s.resMu.Unlock()
+		return fmt.Errorf("%w: %s: %s", ErrNotConverged, why, status)
+	}
+	return nil
+}
+
+// waitFor polls cond until it holds or ctx ends.
+func waitFor(ctx context.Context, cond func() bool) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package fleetsim
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/tart"
+	"github.com/vmfleet/vmfleet/tart/tarttest"
+)
+
+// registry is the simulated OCI registry: the references builds pushed.
+type registry struct {
+	mu     sync.Mutex
+	pushed map[string]bool
+}
+
+func (r *registry) push(ref string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pushed == nil {
+		r.pushed = map[string]bool{}
+	}
+	r.pushed[ref] = true
+}
+
+func (r *registry) has(ref string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pushed[ref]
+}
+
+// isRef tells an OCI reference from a local VM name, as tart does.
+func isRef(s string) bool { return strings.Contains(s, "/") }
+
+// hostTart is one host's tart: the in-memory fake, whose pulls must find the
+// image in the simulated registry and whose deletes are checked against the
+// cleanup rules at the moment they happen. It satisfies agentd.Tart.
+type hostTart struct {
+	*tarttest.Fake
+	host string
+	sim  *Sim
+}
+
+// Clone pulls when src is a reference: real tart fails on a reference nobody
+// pushed, and so does this one (and the pull counts as a violation).
+func (t *hostTart) Clone(ctx context.Context, src, dst string) error {
+	if isRef(src) && !t.sim.reg.has(src) {
+		t.sim.violate(Violation{Kind: VPullNotPushed, Host: t.host, VM: dst,
+			Detail: fmt.Sprintf("pull of %s, which no build has pushed", src)})
+		return &tart.Error{Args: []string{"clone", src, dst}, ExitCode: 1, Kind: tart.ErrNotFound,
+			Stderr: "Error: manifest unknown: " + src}
+	}
+	err := t.Fake.Clone(ctx, src, dst)
+	if err == nil && isRef(src) {
+		t.sim.ledger.pulled()
+	}
+	return err
+}
+
+// Delete checks the VM against the rules before the fake deletes it.
+func (t *hostTart) Delete(ctx context.Context, name string) error {
+	vms, _ := t.Fake.List(context.WithoutCancel(ctx))
+	spec, open := t.sim.world.current()
+	for _, v := range deleteViolations(spec.Images, open, vms, name) {
+		v.Host = t.host
+		t.sim.violate(v)
+	}
+	err := t.Fake.Delete(ctx, name)
+	if err == nil {
+		t.sim.ledger.deleted()
+	}
+	return err
+}
+
+// deleteViolations is every rule a delete of name breaks, judged on the live
+// inventory, the spec in force and whether a cleanup window is open
+// (DESIGN §6). It is written apart from package cleanup on purpose: it checks
+// the rules, not the code that applies them.
+func deleteViolations(spec events.ImageSpec, windowOpen bool, vms []events.VM, name string) []Violation {
+	local := map[string]bool{}
+	var vm *events.VM
+	for i := range vms {
+		if strings.EqualFold(vms[i].Source, "local") {
+			local[vms[i].Name] = true
+		}
+		if vms[i].Name == name {
+			vm = &vms[i]
+		}
+	}
+	if vm == nil {
+		return nil // tart answers "does not exist"; nothing is lost
+	}
+	var out []Violation
+	add := func(kind, detail string) { out = append(out, Violation{Kind: kind, VM: name, Detail: detail}) }
+	if vm.Busy() {
+		add(VDeletedBusy, "the VM is "+vm.State)
+	}
+	if !local[name] {
+		add(VDeletedNotLocal, "an OCI cache entry, not a local VM")
+	}
+	ref, ours := spec.ParseName(name)
+	if !ours {
+		add(VDeletedNotOurs, "the name does not parse with "+spec.NameTemplate)
+	}
+	for _, r := range spec.Releases {
+		if spec.ImageName(r) == name {
+			add(VDeletedExpected, "the expected image of release "+r)
+		}
+	}
+	if ours && spec.HasRelease(ref.Release) && !local[spec.ImageName(ref.Release)] {
+		add(VDeletedBeforeReplacement, "release "+ref.Release+"'s replacement "+spec.ImageName(ref.Release)+" is not on the host")
+	}
+	if !windowOpen {
+		add(VDeletedOutsideWindow, "no cleanup window is open")
+	}
+	return out
+}
