@@ -178,6 +178,8 @@ func (s Subjects) Parse(subject string) (Parsed, error) {
 		return Parsed{Kind: KindPrune, Host: toks[1], Result: toks[2]}, nil
 	case len(toks) == 2 && toks[0] == "fleet" && toks[1] == "readiness":
 		return Parsed{Kind: KindReadiness}, nil
+	case len(toks) == 2 && toks[0] == "fleet" && toks[1] == "drift":
+		return Parsed{Kind: KindDrift}, nil
 	}
 	return Parsed{}, bad
 }
