@@ -75,7 +75,9 @@ built with the go command from the vmfleet source tree (run it from there).`,
 }
 
 func printAgentBench(w io.Writer, r fleetsim.AgentBenchResult) {
-	ms := func(s fleetsim.Seconds) string { return fmt.Sprintf("%.2f ms", float64(s.D())/float64(time.Millisecond)) }
+	ms := func(s fleetsim.Seconds) string {
+		return fmt.Sprintf("%.2f ms", float64(s.D())/float64(time.Millisecond))
+	}
 	stat := func(s fleetsim.AgentStat) string {
 		return fmt.Sprintf("mean %s, p50 %s, p99 %s; %d allocs, %d KB per op", ms(s.Mean), ms(s.P50), ms(s.P99), s.AllocsPerOp, s.BytesPerOp/1000)
 	}

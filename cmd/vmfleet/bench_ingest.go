@@ -69,7 +69,9 @@ orchestrator's state showing them, CPU seconds and the process's peak RSS
 }
 
 func printIngest(w io.Writer, r fleetsim.IngestResult) {
-	ms := func(s fleetsim.Seconds) string { return fmt.Sprintf("%.2f ms", float64(s.D())/float64(time.Millisecond)) }
+	ms := func(s fleetsim.Seconds) string {
+		return fmt.Sprintf("%.2f ms", float64(s.D())/float64(time.Millisecond))
+	}
 	mb := func(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/1e6) }
 	var rows []benchRow
 	if p := r.Paced; p != nil {

@@ -41,12 +41,12 @@ func DefaultIngestConfig() IngestConfig {
 
 // IngestResult is what an ingest run measured.
 type IngestResult struct {
-	Hosts      int           `json:"hosts"`
-	EventBytes int           `json:"event_bytes"`
-	Paced      *IngestPhase  `json:"paced,omitempty"`
-	Flood      *IngestPhase  `json:"flood,omitempty"`
-	Known      int           `json:"hosts_known"`
-	Machine    string        `json:"machine"`
+	Hosts      int          `json:"hosts"`
+	EventBytes int          `json:"event_bytes"`
+	Paced      *IngestPhase `json:"paced,omitempty"`
+	Flood      *IngestPhase `json:"flood,omitempty"`
+	Known      int          `json:"hosts_known"`
+	Machine    string       `json:"machine"`
 }
 
 // IngestPhase is one phase's figures. Latency is from the publish time

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/fleetsim"
+	"github.com/vmfleet/vmfleet/tart/tarttest"
+)
+
+// TestDemoAndBenchConfigDocumented checks every field of the demo's and the
+// benches' configs has a flag, an env name and a row naming them in
+// docs/configuration.md.
+func TestDemoAndBenchConfigDocumented(t *testing.T) {
+	docs := docsSection(t, "## `vmfleet demo` and `vmfleet bench`")
+	for _, tt := range []struct {
+		name, sub, fileEnv string
+	}{
+		{"demo", "### `vmfleet demo`", demoConfigEnv},
+		{"bench converge", "### `vmfleet bench converge`", benchConvergeEnv},
+		{"bench ingest", "### `vmfleet bench ingest`", benchIngestEnv},
+		{"bench agent", "### `vmfleet bench agent`", benchAgentEnv},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mk, ok := configDocs[tt.name]
+			if !ok {
+				t.Fatalf("configDocs has no %q entry", tt.name)
+			}
+			section := subsection(t, docs, tt.sub)
+			if !strings.Contains(section, "`"+tt.fileEnv+"`") {
+				t.Errorf("docs for %s do not name the config file variable %s", tt.name, tt.fileEnv)
+			}
+			b := bindConfig(&cobra.Command{Use: "x"}, mk(), tt.fileEnv)
+			for _, f := range b.fields {
+				checkDocRow(t, section, f)
+			}
+		})
+	}
+}
+
+// subsection is one ### section of a docs section.
+func subsection(t *testing.T, docs, heading string) string {
+	t.Helper()
+	start := strings.Index(docs, heading)
+	if start < 0 {
+		t.Fatalf("docs/configuration.md has no %s section", heading)
+	}
+	s := docs[start:]
+	if end := strings.Index(s[1:], "\n### "); end >= 0 {
+		s = s[:end+1]
+	}
+	return s
+}
+
+func checkDocRow(t *testing.T, docs string, f *configField) {
+	t.Helper()
+	if len(f.envs) == 0 || f.flag == "" || f.flag == "-" {
+		t.Errorf("field %s lacks an env name or a flag", f.key())
+		return
+	}
+	row := ""
+	for _, line := range strings.Split(docs, "\n") {
+		if strings.HasPrefix(line, "| `"+f.key()+"` |") {
+			row = line
+			break
+		}
+	}
+	switch {
+	case row == "":
+		t.Errorf("docs: no row for %s", f.key())
+	case !strings.Contains(row, "`--"+f.flag+"`"):
+		t.Errorf("docs row for %s lacks its flag --%s", f.key(), f.flag)
+	case !strings.Contains(row, "`"+f.envs[0]+"`"):
+		t.Errorf("docs row for %s lacks env %s", f.key(), f.envs[0])
+	}
+}
+
+func TestDemoConvergesAndSaysWhereTheAPIIs(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := run(t.Context(), "demo", "--exit-when-converged", "--hosts", "4", "--missing", "2", "--busy", "1",
+		"--scale", "0.0005", "--timeout", "50s", "--log-format", "json")
+	if code != 0 {
+		t.Fatalf("Got(demo exit) = %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"dashboard and API: http://127.0.0.1:",
+		"host mac-01 not ready: release 13 image missing",
+		"bun bump: 1.2.16 → 1.2.17",
+		"converged: 4/4 hosts ready on the final spec",
+		"safety violations: 0",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("Got(demo output) without %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Errorf("Got(demo output in a pipe) with terminal escapes, want plain lines")
+	}
+}
+
+func TestDemoTimesOutWithAMessage(t *testing.T) {
+	t.Parallel()
+	code, _, errOut := run(t.Context(), "demo", "--exit-when-converged", "--hosts", "2", "--missing", "1", "--busy", "0",
+		"--build-time", "100h", "--scale", "0.0005", "--timeout", "1s")
+	if code != 1 || !strings.Contains(errOut, "fleet did not converge: timed out after 1s") {
+		t.Errorf("Got(demo exit, stderr) = %d, %q, want 1 and the reason", code, errOut)
+	}
+}
+
+// TestBenchConvergeJSON checks the JSON's shape and the invariants on a
+// small fleet: no violation, as many builds as needed and no more.
+func TestBenchConvergeJSON(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name              string
+		args              []string
+		wantBuilds, pulls int
+	}{
+		{"host mode", nil, 8 * 2, 0},
+		{"registry mode", []string{"--registry"}, 2, 8 * 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"bench", "converge", "--hosts", "8", "--releases", "13,14", "--scale", "0.0005", "--timeout", "50s", "--json"}, tt.args...)
+			code, out, errOut := run(t.Context(), args...)
+			if code != 0 {
+				t.Fatalf("Got(exit) = %d, want 0\n%s\n%s", code, out, errOut)
+			}
+			var shape map[string]any
+			if err := json.Unmarshal([]byte(out), &shape); err != nil {
+				t.Fatalf("Got(output) = %q, not JSON: %v", out, err)
+			}
+			for _, k := range []string{"hosts", "releases", "registry", "converged", "ready_after_bump_s", "target_s", "builds_created",
+				"builds_ideal", "pull_commands", "pulls", "prune_commands", "deleted", "violations", "readiness", "wall_s"} {
+				if _, ok := shape[k]; !ok {
+					t.Errorf("Got(JSON) without %q", k)
+				}
+			}
+			var r fleetsim.Result
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatal(err)
+			}
+			if !r.Converged || len(r.Violations) != 0 || r.Violations == nil {
+				t.Errorf("Got(converged, violations) = %v, %#v, want true and []", r.Converged, r.Violations)
+			}
+			if r.BuildsCreated != tt.wantBuilds || r.BuildsIdeal != tt.wantBuilds || r.Pulls != tt.pulls {
+				t.Errorf("Got(builds created, ideal, pulls) = %d, %d, %d, want %d, %d, %d", r.BuildsCreated, r.BuildsIdeal, r.Pulls, tt.wantBuilds, tt.wantBuilds, tt.pulls)
+			}
+			if r.Hosts != 8 || !slices.Equal(r.Releases, []string{"13", "14"}) || r.ReadyAfterBump <= 0 {
+				t.Errorf("Got(hosts, releases, ready after bump) = %d, %v, %s", r.Hosts, r.Releases, r.ReadyAfterBump)
+			}
+		})
+	}
+}
+
+func TestBenchIngestAndAgentJSON(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := run(t.Context(), "bench", "ingest", "--hosts", "20", "--duration", "200ms", "--rate", "500", "--flood=false", "--json")
+	if code != 0 {
+		t.Fatalf("Got(bench ingest exit) = %d, want 0\n%s", code, errOut)
+	}
+	var in fleetsim.IngestResult
+	if err := json.Unmarshal([]byte(out), &in); err != nil || in.Paced == nil || in.Flood != nil || in.Paced.Received != in.Paced.Published || in.Known != 20 {
+		t.Errorf("Got(bench ingest JSON) = %s (%v), want a paced phase only, every event received, 20 hosts", out, err)
+	}
+	code, out, errOut = run(t.Context(), "bench", "agent", "--vms", "10", "--iterations", "2", "--tart", tarttest.BuildExecutable(t), "--json")
+	if code != 0 {
+		t.Fatalf("Got(bench agent exit) = %d, want 0\n%s", code, errOut)
+	}
+	var ag fleetsim.AgentBenchResult
+	if err := json.Unmarshal([]byte(out), &ag); err != nil || ag.VMs != 10 || ag.Check.Mean <= 0 || ag.List.Mean <= 0 || ag.InMemory.Mean <= 0 {
+		t.Errorf("Got(bench agent JSON) = %s (%v), want the three measures", out, err)
+	}
+}
