@@ -1,7 +1,6 @@
 package orchestrator
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -28,6 +27,13 @@ type HostView struct {
 	StaleAt  time.Time              `json:"stale_at"`
 	Seq      uint64                 `json:"seq"`
 	Releases []events.ReleaseStatus `json:"releases"`
+	// Drift is set when the host's Buildkite agent tags have disagreed with
+	// the tags it reports for longer than the drift grace, since DriftSince.
+	Drift       bool               `json:"drift"`
+	DriftSince  *time.Time         `json:"drift_since,omitempty"`
+	DriftReason events.DriftReason `json:"drift_reason,omitempty"`
+	// Paused is set while the pause lever holds the host's agents paused.
+	Paused bool `json:"paused,omitempty"`
 	// Health is the full last report (GET /api/v1/hosts/{host} only).
 	Health *events.HostHealth `json:"health,omitempty"`
 }
@@ -77,7 +83,7 @@ func (o *Orchestrator) Handler() http.Handler {
 	})
 	mux.HandleFunc("POST /api/v1/builds/{rest...}", o.handleRetry)
 	mux.HandleFunc("POST /webhooks/buildkite", o.handleWebhook)
-	return mux
+	return o.guard(mux)
 }
 
 // handleRetry is POST /api/v1/builds/{key}/retry (the key may hold '/').
@@ -107,13 +113,9 @@ func (o *Orchestrator) handleRetry(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (o *Orchestrator) authorized(r *http.Request) bool {
-	if o.cfg.APIToken == "" {
-		return true
-	}
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(tok), []byte(o.cfg.APIToken)) == 1
-}
+// authorized reports whether r carries the API token; without one
+// configured nothing is authorized (the guard answers 403 first).
+func (o *Orchestrator) authorized(r *http.Request) bool { return bearerIs(r, o.cfg.APIToken) }
 
 // Hosts returns every known host, sorted.
 func (o *Orchestrator) Hosts() []HostView {
@@ -143,6 +145,11 @@ func (o *Orchestrator) hostView(host string, hs *hostState, now time.Time) HostV
 	case hs.h.Ready:
 		v.State = HostReady
 	}
+	drift, since, reason, paused := o.agents.hostAgents(host)
+	if drift {
+		v.Drift, v.DriftSince, v.DriftReason = true, &since, reason
+	}
+	v.Paused = paused
 	return v
 }
 

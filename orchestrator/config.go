@@ -57,8 +57,24 @@ type Config struct {
 	// in X-Buildkite-Token. With neither, the webhook endpoint answers 404.
 	WebhookSecret string
 	WebhookToken  string
-	// APIToken, when set, is the bearer token mutating endpoints require.
+	// APIToken is the bearer token mutating endpoints require; without it
+	// they answer 403.
 	APIToken string
+	// APIReadToken, when set, is required (or APIToken) by the read API;
+	// /healthz, /readyz and the webhook stay open, /metrics too unless
+	// MetricsAuth.
+	APIReadToken string
+	MetricsAuth  bool
+	// AgentsInterval is how often the leader lists Buildkite's agents for the
+	// drift check and the pause lever (default 1 m; negative: never).
+	AgentsInterval time.Duration
+	// DriftGrace is how long a host's agent tags may disagree with its report
+	// before the host is flagged (default 5 m).
+	DriftGrace time.Duration
+	// Pause enables the pause lever (token scope write_agents); PauseTimeout
+	// is each pause's Buildkite timeout, renewed at three quarters (default 30 m).
+	Pause        bool
+	PauseTimeout time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -94,6 +110,9 @@ func (c Config) withDefaults() (Config, error) {
 	set(&c.PullTimeout, 2*time.Hour)
 	set(&c.RequestTimeout, 10*time.Second)
 	set(&c.LeaderTTL, 15*time.Second)
+	set(&c.AgentsInterval, time.Minute)
+	set(&c.DriftGrace, 5*time.Minute)
+	set(&c.PauseTimeout, 30*time.Minute)
 	if c.Spec.Images.NameTemplate == "" {
 		c.Spec.Images.NameTemplate = events.DefaultNameTemplate
 	}
@@ -121,12 +140,19 @@ func (c Config) validate() error {
 			return bad(name, fmt.Sprintf("%d: must be 1 or more", v))
 		}
 	}
+	if c.Pause && c.AgentsInterval < 0 {
+		return bad("buildkite.pause", "needs the agents listing: set buildkite.agents_interval")
+	}
+	if c.Pause && (c.PauseTimeout < time.Minute || c.PauseTimeout > 7*24*time.Hour) {
+		return bad("buildkite.pause_timeout", fmt.Sprintf("%s: must be between 1m and 168h (Buildkite's range)", c.PauseTimeout))
+	}
 	if c.BackoffMax < c.BackoffBase {
 		return bad("builds.backoff_max", fmt.Sprintf("%s is less than builds.backoff_base %s", c.BackoffMax, c.BackoffBase))
 	}
 	for name, d := range map[string]time.Duration{
 		"tick": c.Tick, "builds.poll_interval": c.PollInterval, "heartbeat": c.DefaultHeartbeat,
 		"builds.backoff_base": c.BackoffBase, "builds.doubt_delay": c.DoubtDelay, "pulls.timeout": c.PullTimeout,
+		"buildkite.drift_grace": c.DriftGrace, "buildkite.pause_timeout": c.PauseTimeout,
 	} {
 		if d < 0 {
 			return bad(name, "must not be negative")

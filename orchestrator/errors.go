@@ -64,3 +64,10 @@ func mayHaveCreated(err error) bool {
 	}
 	return err != nil
 }
+
+// ErrAgentAlreadyPaused is a Buildkite 422 "already paused": the pause is in
+// force, which is what a pause wants.
+var ErrAgentAlreadyPaused = errors.New("buildkite agent already paused")
+
+// ErrAgentNotPaused is a Buildkite 422 "not paused": nothing to resume.
+var ErrAgentNotPaused = errors.New("buildkite agent not paused")

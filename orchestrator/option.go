@@ -18,6 +18,7 @@ type options struct {
 	isLeader func() bool
 	source   string
 	store    recordStore // tests: build records without NATS
+	agents   BuildkiteAgents
 }
 
 func defaultOptions() options {
@@ -85,6 +86,19 @@ func WithSource(source string) Option {
 			return fmt.Errorf("%w: empty source", ErrInvalidOption)
 		}
 		o.source = source
+		return nil
+	}
+}
+
+// WithBuildkiteAgents sets the Buildkite agents API of the drift check and the
+// pause lever (default: the Buildkite passed to New, when it implements
+// BuildkiteAgents).
+func WithBuildkiteAgents(a BuildkiteAgents) Option {
+	return func(o *options) error {
+		if a == nil {
+			return fmt.Errorf("%w: nil Buildkite agents API", ErrInvalidOption)
+		}
+		o.agents = a
 		return nil
 	}
 }

@@ -30,6 +30,7 @@ type Orchestrator struct {
 	fleet   *fleet
 	builds  *buildManager
 	pulls   *pullManager
+	agents  *agentsManager // nil: no drift check, no pause lever
 
 	spec      atomic.Pointer[events.Spec]
 	readiness atomic.Pointer[events.FleetReadiness]
@@ -83,6 +84,9 @@ func New(nc *nats.Conn, bk Buildkite, cfg Config, opts ...Option) (*Orchestrator
 	o.pulls = newPullManager(o.cfg, o.log, o.now, o.sendPull)
 	o.pulls.current = o.currentSeq
 	o.pulls.onDone = o.pullDone
+	if err := o.initAgents(bk); err != nil {
+		return nil, err
+	}
 	o.rejectLog.last = map[string]time.Time{}
 	o.replays.seen = map[string]time.Time{}
 	return o, nil
@@ -123,6 +127,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	g, gctx := newGroup(ctx)
 	g.Go(func() error { return o.followHealth(gctx, js) })
 	g.Go(func() error { return o.watchSpec(gctx, specKV) })
+	g.Go(func() error { return o.runAgents(gctx) })
 	if kv, ok := o.builds.store.(kvStore); ok {
 		g.Go(func() error { return o.watchBuilds(gctx, kv.kv) })
 	}

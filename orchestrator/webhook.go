@@ -93,7 +93,9 @@ func (o *Orchestrator) verifySignature(header string, body []byte) error {
 	if d := now.Sub(ts); d > webhookMaxAge || d < -webhookMaxAge {
 		return errWebhookStale
 	}
-	if !o.replays.first(header, ts, now) {
+	// Keyed by the MAC itself, not the header: the same signature re-spelt
+	// (fields swapped, upper-case hex, spaces) is the same delivery.
+	if !o.replays.first(hex.EncodeToString(sig), ts, now) {
 		return errWebhookReplay
 	}
 	return nil

@@ -1,0 +1,232 @@
+package orchestrator
+
+import (
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/buildkitefake"
+)
+
+const (
+	agentsOrg   = "acme"
+	agentsToken = "bk-agents-token"
+)
+
+// agentClock is a settable clock shared by the orchestrator and the fake.
+type agentClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *agentClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *agentClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+// agentsEnv is an orchestrator without NATS whose Buildkite is the fake.
+type agentsEnv struct {
+	t      *testing.T
+	clock  *agentClock
+	bk     *buildkitefake.Server
+	api    *BuildkiteClient
+	o      *Orchestrator
+	seq    map[string]uint64
+	mu     sync.Mutex
+	events []events.TagDrift
+}
+
+func newAgentsEnv(t *testing.T, cfg Config, opts ...Option) *agentsEnv {
+	t.Helper()
+	e := &agentsEnv{t: t, clock: &agentClock{t: t0}, seq: map[string]uint64{}}
+	var err error
+	e.bk, err = buildkitefake.New(t.Context(), buildkitefake.WithToken(agentsToken), buildkitefake.WithClock(e.clock.Now),
+		buildkitefake.WithLogger(testLogger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.bk.Close)
+	e.api, err = NewBuildkiteClient(BuildkiteConfig{APIURL: e.bk.URL(), Token: agentsToken, Org: agentsOrg, Pipeline: "build-macos-vm", Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Spec.Images = testImages()
+	o, err := New(nil, e.api, cfg, append([]Option{WithClock(e.clock.Now), WithLogger(testLogger(t)), withStore(newMemStore())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.caughtUp.Store(true)
+	o.started.Store(true)
+	if o.agents == nil {
+		t.Fatal("Got(agents manager) = nil, want one: the client implements BuildkiteAgents")
+	}
+	o.agents.pub = func(d events.TagDrift) {
+		e.mu.Lock()
+		e.events = append(e.events, d)
+		e.mu.Unlock()
+	}
+	e.o = o
+	return e
+}
+
+// report ingests a health report of host with the given releases ready (13,
+// 14) and tags, seen now.
+func (e *agentsEnv) report(host string, ready13, ready14 bool, tags ...string) {
+	e.t.Helper()
+	e.seq[host]++
+	h := health(host, "boot", e.seq[host], e.clock.Now())
+	h.Releases[0].Ready, h.Releases[1].Ready = ready13, ready14
+	h.Ready = ready13 && ready14
+	h.BuildkiteTags = tags
+	if !e.o.fleet.ingest(e.o.subj.Health(host), encode(e.t, h), e.clock.Now()) {
+		e.t.Fatalf("health of %s not ingested", host)
+	}
+}
+
+func (e *agentsEnv) drifts() []events.TagDrift {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]events.TagDrift(nil), e.events...)
+}
+
+func (e *agentsEnv) paused(id string) bool {
+	e.t.Helper()
+	a, err := e.bk.GetAgent(agentsOrg, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a.Paused
+}
+
+func (e *agentsEnv) puts(route string, status int) int {
+	return e.bk.RequestCount(http.MethodPut, route, status)
+}
+
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return -1
+}
+
+func TestListAgentsPagesAndRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newAgentsEnv(t, Config{})
+	for range 250 {
+		e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: "a", Hostname: "h"})
+	}
+	e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: "gone", ConnectionState: "disconnected"})
+	got, err := e.api.ListAgents(t.Context())
+	if err != nil || len(got) != 250 {
+		t.Errorf("Got(ListAgents) = %d agents, %v, want 250 connected over 3 pages", len(got), err)
+	}
+	e.bk.AddFault(buildkitefake.Fault{Route: buildkitefake.RouteAgents, Status: http.StatusTooManyRequests, Reset: 30 * time.Second})
+	_, err = e.api.ListAgents(t.Context())
+	var rl *RateLimitError
+	if !errors.As(err, &rl) || rl.Reset != 30*time.Second {
+		t.Errorf("Got(ListAgents on 429) = %v, want a *RateLimitError resetting in 30s", err)
+	}
+}
+
+func TestPauseAndResumeErrors(t *testing.T) {
+	t.Parallel()
+	e := newAgentsEnv(t, Config{})
+	a := e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: "mac-01-1", Hostname: "mac-01"})
+	ctx := t.Context()
+	tests := []struct {
+		name string
+		call func() error
+		want error // nil: success
+	}{
+		{"pause", func() error { return e.api.PauseAgent(ctx, a.ID, "n", 30*time.Minute) }, nil},
+		{"pause again", func() error { return e.api.PauseAgent(ctx, a.ID, "n", 30*time.Minute) }, ErrAgentAlreadyPaused},
+		{"resume", func() error { return e.api.ResumeAgent(ctx, a.ID) }, nil},
+		{"resume again", func() error { return e.api.ResumeAgent(ctx, a.ID) }, ErrAgentNotPaused},
+	}
+	for _, tt := range tests {
+		err := tt.call()
+		if (tt.want == nil && err != nil) || (tt.want != nil && !errors.Is(err, tt.want)) {
+			t.Errorf("Got(%s) = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	got, _ := e.bk.GetAgent(agentsOrg, a.ID)
+	if err := e.api.PauseAgent(ctx, a.ID, "n", 30*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = e.bk.GetAgent(agentsOrg, a.ID)
+	if !got.PausedUntil.Equal(t0.Add(30*time.Minute)) || got.PausedNote != "n" {
+		t.Errorf("Got(pause) = until %s note %q, want until t0+30m note n", got.PausedUntil, got.PausedNote)
+	}
+	var ae *APIError
+	if err := e.api.PauseAgent(ctx, "nope", "n", time.Minute); !errors.As(err, &ae) || ae.Status != 404 || errors.Is(err, ErrAgentAlreadyPaused) {
+		t.Errorf("Got(pause unknown agent) = %v, want a 404 APIError", err)
+	}
+}
+
+func TestAgentsConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  Config
+		bk   Buildkite
+		ok   bool
+		on   bool
+	}{
+		{name: "no Buildkite", cfg: Config{}, ok: true},
+		{name: "pause without Buildkite", cfg: Config{Pause: true}},
+		{name: "pause with listing off", cfg: Config{Pause: true, AgentsInterval: -1}, bk: &BuildkiteClient{}},
+		{name: "pause timeout too long", cfg: Config{Pause: true, PauseTimeout: 8 * 24 * time.Hour}, bk: &BuildkiteClient{}},
+		{name: "listing off", cfg: Config{AgentsInterval: -1}, bk: &BuildkiteClient{}, ok: true},
+		{name: "drift check on", cfg: Config{}, bk: &BuildkiteClient{}, ok: true, on: true},
+		{name: "builds only", cfg: Config{}, bk: &fakeBK{}, ok: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Spec.Images = testImages()
+			o, err := New(nil, tt.bk, tt.cfg)
+			if (err == nil) != tt.ok || (tt.ok && (o.agents != nil) != tt.on) {
+				t.Errorf("Got(New) = %v, agents on %v, want ok %v on %v", err, err == nil && o.agents != nil, tt.ok, tt.on)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidOption) {
+				t.Errorf("Got(error) = %v, want ErrInvalidOption", err)
+			}
+		})
+	}
+}
+
+func TestHostViewShowsDriftAndPause(t *testing.T) {
+	t.Parallel()
+	e := newAgentsEnv(t, Config{Pause: true})
+	e.report("mac-01", false, false, "vmfleet-host=mac-01", "vm-ready-macos-13=false")
+	e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: "mac-01-1", Hostname: "mac-01", MetaData: []string{"vmfleet-host=mac-01", "vm-ready-macos-13=true"}})
+	e.o.agentsPass(t.Context())
+	e.clock.Set(t0.Add(6 * time.Minute))
+	e.report("mac-01", false, false, "vmfleet-host=mac-01", "vm-ready-macos-13=false") // not stale
+	e.o.agentsPass(t.Context())
+	v, ok := e.o.Host("mac-01")
+	since := t0
+	want := HostView{Drift: true, DriftSince: &since, DriftReason: events.DriftTagsDiffer, Paused: true}
+	got := HostView{Drift: v.Drift, DriftSince: v.DriftSince, DriftReason: v.DriftReason, Paused: v.Paused}
+	if diff := cmp.Diff(want, got); !ok || diff != "" {
+		t.Errorf("Got(host view) mismatch (-want +got):\n%s", diff)
+	}
+}

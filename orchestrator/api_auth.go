@@ -1,0 +1,101 @@
+package orchestrator
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// apiMaxBody bounds every request body (the webhook's own bound is the same).
+const apiMaxBody = 1 << 20
+
+// routeClass is what a request needs to pass the guard.
+type routeClass int
+
+const (
+	classOpen  routeClass = iota // probes, the webhook (own HMAC), /metrics unless MetricsAuth
+	classRead                    // GET and HEAD: the read token, when one is set
+	classWrite                   // everything else: the API token, always
+)
+
+var (
+	errNoWriteToken = errors.New("mutating endpoints are disabled: start the orchestrator with api_token_file (or VMFLEET_API_TOKEN)")
+	errBadToken     = errors.New("a valid bearer token is required")
+)
+
+// classify sorts a request. Only exact paths are open, so an unclean path
+// (a trailing slash, "..") falls into a guarded class.
+func (o *Orchestrator) classify(r *http.Request) routeClass {
+	p := r.URL.Path
+	switch {
+	case p == "/healthz" || p == "/readyz":
+		return classOpen
+	case p == "/webhooks/buildkite" && r.Method == http.MethodPost:
+		return classOpen
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		if p == "/metrics" && !o.cfg.MetricsAuth {
+			return classOpen
+		}
+		return classRead
+	}
+	return classWrite
+}
+
+// guard bounds every request body and checks bearer tokens by route class
+// before the mux sees the request, so an endpoint added later is guarded too.
+func (o *Orchestrator) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, apiMaxBody)
+		}
+		switch o.classify(r) {
+		case classRead:
+			if o.cfg.APIReadToken != "" && !bearerIs(r, o.cfg.APIReadToken) && !bearerIs(r, o.cfg.APIToken) {
+				o.deny(w, r, "read", http.StatusUnauthorized, errBadToken)
+				return
+			}
+		case classWrite:
+			if o.cfg.APIToken == "" {
+				o.deny(w, r, "write", http.StatusForbidden, errNoWriteToken)
+				return
+			}
+			if !bearerIs(r, o.cfg.APIToken) {
+				o.deny(w, r, "write", http.StatusUnauthorized, errBadToken)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deny answers a refused request and logs it once a minute per client; the
+// token presented is never logged.
+func (o *Orchestrator) deny(w http.ResponseWriter, r *http.Request, class string, status int, err error) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vmfleet"`)
+	}
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	if o.rejectLog.allow("http "+host, o.now()) {
+		o.log.Warn("HTTP request refused", "class", class, "status", status, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+	}
+	writeError(w, status, err)
+}
+
+// bearerIs reports whether the request's bearer token is want (non-empty),
+// comparing digests in constant time so neither content nor length leaks.
+func bearerIs(r *http.Request, want string) bool {
+	if want == "" {
+		return false
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
