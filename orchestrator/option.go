@@ -18,6 +18,7 @@ type options struct {
 	isLeader func() bool
 	source   string
 	store    recordStore // tests: build records without NATS
+	lease    *Lease
 	agents   BuildkiteAgents
 }
 
@@ -74,6 +75,20 @@ func WithLeader(isLeader func() bool) Option {
 			return fmt.Errorf("%w: nil leader func", ErrInvalidOption)
 		}
 		o.isLeader = isLeader
+		return nil
+	}
+}
+
+// WithLease makes the orchestrator act only while it holds l
+// (isLeader = l.IsLeader), run l for the life of Run, hand it back at the
+// end, begin each term with build adoption, and say who leads in /readyz
+// and the API. It replaces WithLeader.
+func WithLease(l *Lease) Option {
+	return func(o *options) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil lease", ErrInvalidOption)
+		}
+		o.lease, o.isLeader = l, l.IsLeader
 		return nil
 	}
 }

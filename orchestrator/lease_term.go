@@ -1,0 +1,206 @@
+package orchestrator
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// term is this orchestrator's time as the leader: the context its actions
+// (Buildkite calls, commands, record writes) run in, cancelled the moment it
+// stops leading, and the adoption that runs when a term begins.
+type term struct {
+	mu     sync.Mutex
+	work   context.Context // Run's: outlives Run's ctx for the bounded drain
+	ctx    context.Context // the current term's; nil while not leading
+	cancel context.CancelFunc
+	began  prometheus.Counter
+	lease  *Lease // nil: leadership comes from WithLeader alone
+}
+
+// initTerm registers the leadership metrics and hooks the lease's changes to
+// a reconcile pass. Called by New.
+func (o *Orchestrator) initTerm() error {
+	const ns, sub = "vmfleet", "orchestrator"
+	o.term.began = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+		Name: "leader_terms_total", Help: "Terms this orchestrator began as the leader."})
+	leading := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+		Name: "leader", Help: "1 while this orchestrator leads (acts), 0 while it follows."},
+		func() float64 {
+			if o.opts.isLeader() {
+				return 1
+			}
+			return 0
+		})
+	for _, c := range []prometheus.Collector{o.term.began, leading} {
+		if err := o.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	if l := o.opts.lease; l != nil {
+		o.term.lease = l
+		l.onChange(func(bool) { o.Trigger() })
+	}
+	return nil
+}
+
+// startLease runs the lease, if any, for the life of Run: one attempt at
+// once (so a lone orchestrator publishes its spec and acts from its first
+// pass), then its loop. The returned stop hands the lease back; Run calls it
+// after the drain.
+func (o *Orchestrator) startLease(ctx context.Context) (stop func()) {
+	l := o.term.lease
+	if l == nil {
+		return func() {}
+	}
+	l.Step(ctx)
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = l.Run(lctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// termContext is called at every reconcile pass: it begins a term when this
+// orchestrator has just become the leader, ends it when it has just stopped,
+// and returns the context to act in and whether to act.
+func (o *Orchestrator) termContext(fallback context.Context) (context.Context, bool) {
+	lead := o.opts.isLeader()
+	t := &o.term
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case lead && t.ctx == nil:
+		parent := t.work
+		if parent == nil {
+			parent = fallback
+		}
+		t.ctx, t.cancel = context.WithCancel(parent)
+		t.began.Inc()
+		o.beginTerm(t.ctx)
+	case !lead && t.ctx != nil:
+		t.cancel()
+		t.ctx, t.cancel = nil, nil
+		o.log.Warn("no longer the leader: stopped acting; builds and commands in flight abandoned")
+	}
+	return t.ctx, lead
+}
+
+// beginTerm is a new leader's adoption (DESIGN §5 item 2, "on start and on
+// doubt"): it re-reads every build record from KV (the cache follows KV,
+// but a watch may have missed writes), marks records whose create the last
+// leader may have had in flight as in doubt, so Buildkite is asked (builds
+// listed by vmfleet-key meta-data) before anything is created again, and
+// has every live build polled on the next full pass.
+func (o *Orchestrator) beginTerm(ctx context.Context) {
+	n := 0
+	if o.builds.store != nil {
+		rctx, cancel := context.WithTimeout(ctx, o.cfg.RequestTimeout)
+		if err := o.builds.load(rctx); err != nil {
+			o.log.Warn("leading: cannot re-read build records; using the cache", "err", err)
+		}
+		cancel()
+		n = o.builds.adoptAll()
+	}
+	o.log.Info("leading: acting from now on", "instance", o.cfg.Instance, "live_builds", n)
+	o.Trigger()
+}
+
+// adoptAll readies every live record for adoption by the new leader and
+// returns how many there are: polls are due at once, and a create not yet
+// answered waits DoubtDelay (held in memory; the record is unchanged).
+func (m *buildManager) adoptAll() int {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for key, r := range m.recs {
+		if !r.State.Live() {
+			continue
+		}
+		n++
+		delete(m.lastPoll, key)
+		if r.State == events.BuildRequested && r.Number == 0 && r.CheckAfter.Before(now.Add(m.cfg.DoubtDelay)) {
+			c := r.clone()
+			c.CheckAfter = now.Add(m.cfg.DoubtDelay)
+			m.recs[key] = c
+		}
+	}
+	return n
+}
+
+// drain ends Run: new work has stopped; it waits for work in flight (build
+// calls, pull and prune commands) at most cfg.DrainTimeout, then abandons
+// the rest. The lease is handed back after it.
+func (o *Orchestrator) drain(cancelWork context.CancelFunc, waits ...func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, w := range waits {
+			w()
+		}
+	}()
+	t := time.NewTimer(o.cfg.DrainTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		o.log.Warn("work in flight did not finish within the drain timeout; abandoning it", "timeout", o.cfg.DrainTimeout)
+		cancelWork()
+		<-done
+	}
+	cancelWork()
+	o.term.mu.Lock()
+	if o.term.cancel != nil {
+		o.term.cancel()
+		o.term.ctx, o.term.cancel = nil, nil
+	}
+	o.term.mu.Unlock()
+}
+
+// LeaderStatus says who leads, as this orchestrator knows it
+// (GET /api/v1/leader, /readyz, `vmfleet status`).
+type LeaderStatus struct {
+	// Instance is this orchestrator.
+	Instance string `json:"instance"`
+	// IsLeader is whether this orchestrator acts.
+	IsLeader bool `json:"is_leader"`
+	// Leader is the lease holder's id; empty when none is known (an election
+	// is under way).
+	Leader string `json:"leader"`
+	// Since and Expires are the holder's term start and the lease's expiry
+	// unless renewed (the holder's clock).
+	Since   time.Time `json:"since,omitzero"`
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+// Leadership returns who leads.
+func (o *Orchestrator) Leadership() LeaderStatus {
+	s := LeaderStatus{Instance: o.cfg.Instance, IsLeader: o.opts.isLeader()}
+	if l := o.term.lease; l != nil {
+		if v, ok := l.Leader(); ok {
+			s.Leader, s.Since, s.Expires = v.ID, v.Since, v.Deadline
+		}
+		return s
+	}
+	if s.IsLeader {
+		s.Leader = o.cfg.Instance
+	}
+	return s
+}
+
+// readyBody is /readyz's answer: the state and who leads.
+func (o *Orchestrator) readyBody(status string) any {
+	return struct {
+		Status string `json:"status"`
+		LeaderStatus
+	}{status, o.Leadership()}
+}
