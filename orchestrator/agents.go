@@ -100,6 +100,13 @@ func (o *Orchestrator) agentsPass(ctx context.Context) {
 	m.mu.Unlock()
 	lctx, cancel := context.WithTimeout(ctx, max(o.cfg.AgentsInterval, time.Minute))
 	defer cancel()
+	// Calls end the moment the term does (the lease is lost mid-pass).
+	o.term.mu.Lock()
+	tctx := o.term.ctx
+	o.term.mu.Unlock()
+	if tctx != nil {
+		defer context.AfterFunc(tctx, cancel)()
+	}
 	list, err := m.api.ListAgents(lctx)
 	if err != nil {
 		m.apiError("list Buildkite agents", err, o.now())
