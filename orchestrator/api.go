@@ -36,14 +36,15 @@ type HostView struct {
 	Paused bool `json:"paused,omitempty"`
 	// Health is the full last report (GET /api/v1/hosts/{host} only).
 	Health *events.HostHealth `json:"health,omitempty"`
+	// Prune is the host's cleanup plan, windows and recent prunes
+	// (GET /api/v1/hosts/{host} only).
+	Prune *HostPrune `json:"prune,omitempty"`
 }
 
 // HostsResponse is GET /api/v1/hosts.
 type HostsResponse struct {
 	Hosts     []HostView             `json:"hosts"`
 	Readiness *events.FleetReadiness `json:"readiness,omitempty"`
-	// Leader says who leads, as the answering orchestrator knows it.
-	Leader *LeaderStatus `json:"leader,omitempty"`
 }
 
 // BuildsResponse is GET /api/v1/builds.
@@ -60,15 +61,14 @@ func (o *Orchestrator) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !o.Ready() {
-			writeJSON(w, http.StatusServiceUnavailable, o.readyBody("catching up"))
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "catching up"})
 			return
 		}
-		writeJSON(w, http.StatusOK, o.readyBody("ready"))
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api/v1/hosts", func(w http.ResponseWriter, _ *http.Request) {
-		l := o.Leadership()
-		writeJSON(w, http.StatusOK, HostsResponse{Hosts: o.Hosts(), Readiness: o.readiness.Load(), Leader: &l})
+		writeJSON(w, http.StatusOK, HostsResponse{Hosts: o.Hosts(), Readiness: o.readiness.Load()})
 	})
 	mux.HandleFunc("GET /api/v1/hosts/{host}", func(w http.ResponseWriter, r *http.Request) {
 		v, ok := o.Host(r.PathValue("host"))
@@ -84,9 +84,9 @@ func (o *Orchestrator) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/spec", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, o.Spec())
 	})
-	mux.HandleFunc("GET /api/v1/leader", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, o.Leadership())
-	})
+	mux.HandleFunc("POST /api/v1/spec", o.handleSpecSet)
+	mux.HandleFunc("POST /api/v1/hosts/{host}/prune", o.handlePrune)
+	mux.HandleFunc("GET /api/v1/prunes", o.handlePrunes)
 	mux.HandleFunc("POST /api/v1/builds/{rest...}", o.handleRetry)
 	mux.HandleFunc("POST /webhooks/buildkite", o.handleWebhook)
 	return o.guard(mux)
@@ -140,6 +140,7 @@ func (o *Orchestrator) Host(host string) (HostView, bool) {
 	}
 	v := o.hostView(host, hs, o.now())
 	v.Health = hs.h
+	v.Prune = o.hostPrune(host, hs)
 	return v, true
 }
 

@@ -49,12 +49,13 @@ type Config struct {
 	// PullTimeout bounds one (default 2 h).
 	PullConcurrency int
 	PullTimeout     time.Duration
+	// PruneConcurrency caps prune commands in flight fleet-wide (default 10);
+	// PruneTimeout bounds one (default 10 m: the agent deletes one VM at a
+	// time, then checks).
+	PruneConcurrency int
+	PruneTimeout     time.Duration
 	// RequestTimeout bounds one KV or command round trip (default 10 s).
 	RequestTimeout time.Duration
-	// DrainTimeout bounds the wait at shutdown for work in flight (Buildkite
-	// calls, pull and prune replies) before the lease is handed back
-	// (default 10 s).
-	DrainTimeout time.Duration
 	// LeaderTTL is the lease bucket's TTL (default 15 s).
 	LeaderTTL time.Duration
 	// WebhookSecret verifies X-Buildkite-Signature; WebhookToken is accepted
@@ -104,6 +105,7 @@ func (c Config) withDefaults() (Config, error) {
 	seti(&c.MaxBuildsPerHost, 1)
 	seti(&c.MaxAttempts, 5)
 	seti(&c.PullConcurrency, 10)
+	seti(&c.PruneConcurrency, 10)
 	set(&c.Tick, 10*time.Second)
 	set(&c.PollInterval, 30*time.Second)
 	set(&c.DefaultHeartbeat, 60*time.Second)
@@ -112,9 +114,9 @@ func (c Config) withDefaults() (Config, error) {
 	set(&c.DoubtDelay, 30*time.Second)
 	set(&c.PassedGrace, 10*time.Minute)
 	set(&c.PullTimeout, 2*time.Hour)
+	set(&c.PruneTimeout, 10*time.Minute)
 	set(&c.RequestTimeout, 10*time.Second)
 	set(&c.LeaderTTL, 15*time.Second)
-	set(&c.DrainTimeout, 10*time.Second)
 	set(&c.AgentsInterval, time.Minute)
 	set(&c.DriftGrace, 5*time.Minute)
 	set(&c.PauseTimeout, 30*time.Minute)
@@ -140,6 +142,7 @@ func (c Config) validate() error {
 	for name, v := range map[string]int{
 		"replicas": c.Replicas, "stale_heartbeats": c.StaleHeartbeats, "builds.max_concurrent": c.MaxBuilds,
 		"builds.max_per_host": c.MaxBuildsPerHost, "builds.max_attempts": c.MaxAttempts, "pulls.max_concurrent": c.PullConcurrency,
+		"prunes.max_concurrent": c.PruneConcurrency,
 	} {
 		if v < 1 {
 			return bad(name, fmt.Sprintf("%d: must be 1 or more", v))
@@ -156,7 +159,7 @@ func (c Config) validate() error {
 	}
 	for name, d := range map[string]time.Duration{
 		"tick": c.Tick, "builds.poll_interval": c.PollInterval, "heartbeat": c.DefaultHeartbeat,
-		"builds.backoff_base": c.BackoffBase, "builds.doubt_delay": c.DoubtDelay, "pulls.timeout": c.PullTimeout,
+		"builds.backoff_base": c.BackoffBase, "builds.doubt_delay": c.DoubtDelay, "pulls.timeout": c.PullTimeout, "prunes.timeout": c.PruneTimeout,
 		"buildkite.drift_grace": c.DriftGrace, "buildkite.pause_timeout": c.PauseTimeout,
 	} {
 		if d < 0 {

@@ -230,8 +230,9 @@ func (h *harness) start(cfg orchestrator.Config) {
 	h.waitFor("orchestrator ready", o.Ready)
 }
 
-// addAgents starts n real agents over in-memory tart, named <prefix>-NNN.
-func (h *harness) addAgents(n int, prefix string, spec events.ImageSpec) []*testAgent {
+// addAgents starts n real agents over in-memory tart, named <prefix>-NNN;
+// opts are added to each agent's options.
+func (h *harness) addAgents(n int, prefix string, spec events.ImageSpec, opts ...agentd.Option) []*testAgent {
 	h.t.Helper()
 	var out []*testAgent
 	for i := range n {
@@ -242,7 +243,7 @@ func (h *harness) addAgents(n int, prefix string, spec events.ImageSpec) []*test
 		a, err := agentd.New(agentd.Config{
 			Hostname: name, Images: spec, TartHome: filepath.Join(dir, "tart"), StateDir: filepath.Join(dir, "state"),
 			Interval: time.Hour, TartTimeout: 5 * time.Second,
-		}, fake, agentd.WithConn(conn), agentd.WithLogger(testLogger(h.t, slog.LevelWarn).With("component", "agent")))
+		}, fake, append([]agentd.Option{agentd.WithConn(conn), agentd.WithLogger(testLogger(h.t, slog.LevelWarn).With("component", "agent"))}, opts...)...)
 		if err != nil {
 			h.t.Fatal(err)
 		}

@@ -32,6 +32,8 @@ type Orchestrator struct {
 	pulls   *pullManager
 	agents  *agentsManager // nil: no drift check, no pause lever
 
+	cleanupParts // pruning and spec set (prune*.go, spec_set.go)
+
 	spec      atomic.Pointer[events.Spec]
 	readiness atomic.Pointer[events.FleetReadiness]
 	caughtUp  atomic.Bool
@@ -49,7 +51,6 @@ type Orchestrator struct {
 	// started is set once Run has loaded the build records: until then the
 	// webhook and retry endpoints answer 503.
 	started atomic.Bool
-	term    term // leadership: the lease, the current term (lease_term.go)
 }
 
 // New makes an orchestrator. nc is its NATS connection (nil only for tests
@@ -78,9 +79,6 @@ func New(nc *nats.Conn, bk Buildkite, cfg Config, opts ...Option) (*Orchestrator
 		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
 	o.fleet.onReject = o.onReject
-	if err := o.initTerm(); err != nil {
-		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
-	}
 	spec := o.cfg.Spec
 	o.spec.Store(&spec)
 	o.builds = newBuildManager(o.cfg, o.log, o.now, bk, o.opts.store)
@@ -88,6 +86,9 @@ func New(nc *nats.Conn, bk Buildkite, cfg Config, opts ...Option) (*Orchestrator
 	o.pulls = newPullManager(o.cfg, o.log, o.now, o.sendPull)
 	o.pulls.current = o.currentSeq
 	o.pulls.onDone = o.pullDone
+	if err := o.initCleanup(); err != nil {
+		return nil, err
+	}
 	if err := o.initAgents(bk); err != nil {
 		return nil, err
 	}
@@ -121,15 +122,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		}
 		o.builds.store = kvStore{kv: kv}
 	}
-	// Work in flight outlives ctx for a bounded drain; the lease is handed
-	// back after it.
-	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelWork()
-	o.term.mu.Lock()
-	o.term.work = work
-	o.term.mu.Unlock()
-	stopLease := o.startLease(ctx)
-	defer stopLease()
+	o.specKV = specKV
 	if err := o.syncSpec(ctx, specKV); err != nil {
 		return err
 	}
@@ -140,6 +133,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	g, gctx := newGroup(ctx)
 	g.Go(func() error { return o.followHealth(gctx, js) })
 	g.Go(func() error { return o.watchSpec(gctx, specKV) })
+	g.Go(func() error { return o.followPrunes(gctx) })
 	g.Go(func() error { return o.runAgents(gctx) })
 	if kv, ok := o.builds.store.(kvStore); ok {
 		g.Go(func() error { return o.watchBuilds(gctx, kv.kv) })
@@ -147,7 +141,9 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	g.Go(func() error { return o.loop(gctx) })
 	err = g.Wait()
 	o.workers.Wait()
-	o.drain(cancelWork, o.builds.wait, o.pulls.wait)
+	o.builds.wait()
+	o.pulls.wait()
+	o.prunes.wait()
 	return err
 }
 

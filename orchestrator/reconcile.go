@@ -53,10 +53,12 @@ type wants struct {
 	builds []buildWant
 	seen   map[string]bool // build keys wanted
 	pulls  []pullWant
+	prune  pruneView // the pass's cleanup windows (prune_plan.go)
+	prunes []pruneWant
 }
 
 func (w *wants) reset() {
-	w.builds, w.pulls = w.builds[:0], w.pulls[:0]
+	w.builds, w.pulls, w.prunes = w.builds[:0], w.pulls[:0], w.prunes[:0]
 	if w.seen == nil {
 		w.seen = map[string]bool{}
 	}
@@ -70,17 +72,21 @@ func (w *wants) addBuild(b buildWant) {
 	}
 }
 
-// deriveHost adds what one host needs (DESIGN §5 items 1 and 5): for each
-// release missing its image, a pull (registry set, image pushed), the
-// fleet's build (registry set, not pushed) or the host's own build (no
+// deriveHost adds what one host needs (DESIGN §5 items 1, 4 and 5): its
+// prune (prune_plan.go), and for each release missing its image (reason
+// image_missing or bootstrap_mismatch) a pull (registry set, image pushed),
+// the fleet's build (registry set, not pushed) or the host's own build (no
 // registry). Stale hosts and hosts checking against another spec get nothing.
 func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now time.Time, w *wants) {
 	if o.fleet.stale(hs, now) {
 		return
 	}
+	o.derivePrune(host, hs, w)
 	for i := range hs.h.Releases {
 		st := &hs.h.Releases[i]
-		if st.Ready || st.Reason != events.ReasonImageMissing {
+		// bootstrap_mismatch: the host has the release's image for another
+		// bootstrap; the expected one is missing all the same.
+		if st.Ready || (st.Reason != events.ReasonImageMissing && st.Reason != events.ReasonBootstrapMismatch) {
 			continue
 		}
 		rv := v.release(st.Release)
@@ -110,6 +116,7 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 	v := o.view()
 	w := &o.scratch
 	w.reset()
+	w.prune = o.pruneView(now)
 	dirty := o.fleet.takeDirty()
 	if full {
 		o.fleet.each(func(host string, hs *hostState) { o.deriveHost(host, hs, v, now, w) })
@@ -122,14 +129,16 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 	}
 	// Act only on a complete picture: until the stream is replayed, a host
 	// not yet seen would look like a host that needs nothing.
-	// Actions run in the leader's term context (lease_term.go): cancelled
-	// the moment leadership ends, drained at shutdown.
-	if ctx, lead := o.termContext(ctx); lead && o.caughtUp.Load() {
+	if o.opts.isLeader() && o.caughtUp.Load() {
 		o.builds.ensure(ctx, w.builds)
 		o.pulls.dispatch(ctx, w.pulls, full)
+		o.prunes.dispatch(ctx, w.prunes, full)
 		if full {
 			o.builds.sweep(ctx, w.seen)
 		}
+	}
+	if full {
+		o.sweepPlans()
 	}
 	// The summary walks every host: on dirty passes at most once a (real)
 	// second, as a bound on work rather than a decision.

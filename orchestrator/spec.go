@@ -12,9 +12,11 @@ import (
 )
 
 // syncSpec publishes the configured spec to KV unless the stored one says the
-// same; a follower only reads it.
+// same, or an operator's `spec set` overrides a section of the config that
+// did not change since (mergeConfigSpec); a follower only reads it.
 func (o *Orchestrator) syncSpec(ctx context.Context, kv jetstream.KeyValue) error {
 	want := o.cfg.Spec
+	seed := readSeed(ctx, kv)
 	e, err := kv.Get(ctx, events.SpecKey)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted):
@@ -22,11 +24,21 @@ func (o *Orchestrator) syncSpec(ctx context.Context, kv jetstream.KeyValue) erro
 		return fmt.Errorf("read spec from KV %s: %w", events.BucketSpec, err)
 	default:
 		stored, derr := DecodeSpec(e.Value())
+		if derr == nil {
+			want = mergeConfigSpec(o.cfg.Spec, &stored, seed)
+		}
 		if derr == nil && sameSpec(stored, want) {
 			stored.Revision = e.Revision()
 			o.setSpec(stored)
 			o.log.Info("spec in KV is current", "revision", e.Revision())
-			return nil
+			if !sameSpec(stored, o.cfg.Spec) {
+				o.log.Info("the spec set by an operator overrides the config file's until the config's images or cleanup change",
+					"by", stored.UpdatedBy, "at", stored.UpdatedAt)
+			}
+			if !o.opts.isLeader() {
+				return nil
+			}
+			return o.writeSeed(ctx, kv, o.cfg.Spec, seed)
 		}
 		if derr != nil {
 			o.log.Warn("stored spec is invalid; replacing it", "err", derr)
@@ -51,7 +63,7 @@ func (o *Orchestrator) syncSpec(ctx context.Context, kv jetstream.KeyValue) erro
 	o.setSpec(want)
 	o.log.Info("spec published", "revision", rev, "releases", want.Images.Releases,
 		"bun", want.Images.BunVersion, "bootstrap", want.Images.BootstrapVersion, "registry", want.Images.Registry)
-	return nil
+	return o.writeSeed(ctx, kv, o.cfg.Spec, seed)
 }
 
 // watchSpec follows the stored spec, so `vmfleet spec set` takes effect

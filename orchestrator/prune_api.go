@@ -1,0 +1,186 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmfleet/vmfleet/cleanup"
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// cleanupParts is the orchestrator's pruning and spec-setting state
+// (prune*.go, spec_set.go), embedded in Orchestrator.
+type cleanupParts struct {
+	prunes       *pruneManager
+	outcomes     *outcomeLog
+	pruneMetrics *pruneMetrics
+	pruneWins    atomic.Pointer[parsedWindows]
+	// Owned by the loop goroutine.
+	planCache map[string]*planEntry
+	planGen   uint64
+	// specKV is bucket vmfleet_spec, set by Run before started.
+	specKV jetstream.KeyValue
+}
+
+// initCleanup makes the pruning parts; New calls it once the config, the
+// clock and the registry are set.
+func (o *Orchestrator) initCleanup() error {
+	o.prunes = newPruneManager(o.cfg, o.log, o.now, o.sendPrune)
+	o.prunes.onDone = o.pruneDone
+	o.outcomes = newOutcomeLog()
+	o.planCache = map[string]*planEntry{}
+	var err error
+	o.pruneMetrics, err = newPruneMetrics(o.reg, func() float64 { return float64(o.prunes.inFlightCount()) })
+	if err != nil {
+		return fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
+	}
+	return nil
+}
+
+// PruneHostRequest is POST /api/v1/hosts/{host}/prune: an operator's
+// `vmfleet prune --host H`.
+type PruneHostRequest struct {
+	// DryRun: the agent reports what it would delete, deleting nothing.
+	DryRun bool `json:"dry_run,omitempty"`
+	// Now prunes outside the cleanup windows (`--now`).
+	Now bool `json:"now,omitempty"`
+	// VMs, when set, restricts the prune to these names.
+	VMs []string `json:"vms,omitempty"`
+}
+
+// PruneHostResponse is the answer: the orchestrator's plan and, when it
+// pruned something, the agent's outcome for every VM it was asked about.
+type PruneHostResponse struct {
+	Host   string              `json:"host"`
+	Plan   cleanup.Result      `json:"plan"`
+	Window cleanup.WindowState `json:"window"`
+	// Sent: a prune command went to the agent (the plan pruned something).
+	Sent     bool                  `json:"sent"`
+	Outcomes []events.PruneOutcome `json:"outcomes,omitempty"`
+	// Error and Code are the agent's, when its reply was not OK.
+	Error string `json:"error,omitempty"`
+	Code  string `json:"code,omitempty"`
+}
+
+// PruneHost plans a host's prune now, from its last report, and sends it
+// when the plan prunes something; it waits for the agent's reply. Outside a
+// cleanup window only req.Now (or a disk emergency) lets anything go.
+func (o *Orchestrator) PruneHost(ctx context.Context, host string, req PruneHostRequest) (PruneHostResponse, error) {
+	switch {
+	case !o.started.Load():
+		return PruneHostResponse{}, ErrStarting
+	case !o.opts.isLeader():
+		return PruneHostResponse{}, ErrNotLeader
+	}
+	for i, n := range req.VMs {
+		if err := events.ValidateVMName(n); err != nil {
+			return PruneHostResponse{}, &events.FieldError{Field: fmt.Sprintf("vms[%d]", i), Reason: err.Error()}
+		}
+	}
+	hs := o.fleet.get(host)
+	now := o.now()
+	switch {
+	case hs == nil:
+		return PruneHostResponse{}, fmt.Errorf("%w: %q", ErrUnknownHost, host)
+	case o.fleet.stale(hs, now):
+		return PruneHostResponse{}, fmt.Errorf("%w: %s was last seen %s", ErrHostStale, host, hs.lastSeen.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	pv := o.pruneView(now)
+	in := planInput(hs.h, pv.spec, pv.window, now)
+	in.PruneNow = req.Now
+	if len(req.VMs) > 0 {
+		in.Only = req.VMs
+	}
+	resp := PruneHostResponse{Host: host, Plan: cleanup.Plan(in), Window: pv.window}
+	if len(resp.Plan.Prune) == 0 {
+		return resp, nil
+	}
+	preq := events.PruneRequest{VMs: resp.Plan.PruneNames(), Reason: PruneReasonOperator, DryRun: req.DryRun,
+		Now: req.Now, DiskEmergency: resp.Plan.DiskEmergency}
+	rep, err := o.prunes.run(ctx, host, hs.h.BootID, hs.h.Seq, preq)
+	if err != nil {
+		return resp, err
+	}
+	resp.Sent, resp.Outcomes = true, rep.Prune
+	if !rep.OK {
+		resp.Error, resp.Code = rep.Error, rep.Code
+	}
+	return resp, nil
+}
+
+// handlePrune is POST /api/v1/hosts/{host}/prune.
+func (o *Orchestrator) handlePrune(w http.ResponseWriter, r *http.Request) {
+	if !o.requireToken(w, r) {
+		return
+	}
+	var req PruneHostRequest
+	if err := decodeBody(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	resp, err := o.PruneHost(r.Context(), r.PathValue("host"), req)
+	if err != nil {
+		writeError(w, pruneStatus(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func pruneStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrUnknownHost):
+		return http.StatusNotFound
+	case errors.Is(err, ErrHostStale), errors.Is(err, ErrPruneInFlight):
+		return http.StatusConflict
+	case errors.Is(err, ErrNotLeader), errors.Is(err, ErrStarting):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, events.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	case errors.Is(err, nats.ErrNoResponders):
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
+}
+
+// PrunesResponse is GET /api/v1/prunes.
+type PrunesResponse struct {
+	// Recent is the latest per-VM outcomes agents published since this
+	// orchestrator started, newest first.
+	Recent []events.PruneOutcome `json:"recent"`
+}
+
+func (o *Orchestrator) handlePrunes(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, PrunesResponse{Recent: o.RecentPrunes()})
+}
+
+// requireToken answers 401 and returns false unless the request carries the
+// API's bearer token (when one is configured).
+func (o *Orchestrator) requireToken(w http.ResponseWriter, r *http.Request) bool {
+	if o.authorized(r) {
+		return true
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="vmfleet"`)
+	writeError(w, http.StatusUnauthorized, errors.New("a valid bearer token is required"))
+	return false
+}
+
+// decodeBody reads a JSON request body of at most 64 KiB into v, refusing
+// unknown fields (a misspelt "dry_run" must not prune for real). An empty
+// body leaves v as it is.
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("request body: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package orchestrator
+
+import (
+	"time"
+
+	"github.com/vmfleet/vmfleet/cleanup"
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// pruneView is the cleanup side of one reconcile pass: the spec, its parsed
+// windows and their state at the pass's now, computed once.
+type pruneView struct {
+	spec   *events.Spec
+	window cleanup.WindowState
+	now    time.Time
+}
+
+// windows returns the spec's parsed cleanup windows, parsed once per spec.
+// A spec whose windows do not parse (ValidateSpec refuses them, but a spec
+// may come from KV) has none: nothing is pruned outside a disk emergency.
+func (o *Orchestrator) windows(sp *events.Spec) *cleanup.Windows {
+	if c := o.pruneWins.Load(); c != nil && c.spec == sp {
+		return c.wins
+	}
+	wins, err := cleanup.ParseWindows(sp.Cleanup.Windows)
+	if err != nil {
+		o.log.Warn("cleanup windows do not parse: no window opens", "err", err)
+		wins = nil
+	}
+	o.pruneWins.Store(&parsedWindows{spec: sp, wins: wins})
+	return wins
+}
+
+type parsedWindows struct {
+	spec *events.Spec
+	wins *cleanup.Windows
+}
+
+func (o *Orchestrator) pruneView(now time.Time) pruneView {
+	sp := o.spec.Load()
+	return pruneView{spec: sp, window: o.windows(sp).State(now), now: now}
+}
+
+// planEntry caches one host's plan: a host whose report and spec did not
+// change is not planned again, and one without candidates is skipped
+// whatever the window.
+type planEntry struct {
+	h          *events.HostHealth
+	spec       *events.Spec
+	open       bool
+	candidates bool // some VM has a candidate reason
+	res        cleanup.Result
+	gen        uint64
+}
+
+// plan returns a host's plan in the pass, from the cache when its report,
+// the spec and the window's openness are the same. Owned by the loop.
+func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntry {
+	e := o.planCache[host]
+	if e != nil && e.h == hs.h && e.spec == pv.spec && (e.open == pv.window.Open || !e.candidates) {
+		e.gen = o.planGen
+		return e
+	}
+	if e == nil {
+		e = &planEntry{}
+		o.planCache[host] = e
+	}
+	*e = planEntry{h: hs.h, spec: pv.spec, open: pv.window.Open, gen: o.planGen}
+	e.res = cleanup.Plan(planInput(hs.h, pv.spec, pv.window, pv.now))
+	e.candidates = len(e.res.Prune) > 0
+	for _, d := range e.res.Keep {
+		e.candidates = e.candidates || d.Reason != ""
+	}
+	return e
+}
+
+func planInput(h *events.HostHealth, sp *events.Spec, w cleanup.WindowState, now time.Time) cleanup.Input {
+	return cleanup.Input{
+		Spec: sp.Images, Policy: sp.Cleanup, VMs: h.VMs, Releases: h.Releases, Disk: h.Disk,
+		Now: now, Window: w,
+	}
+}
+
+// derivePrune adds a host's prune (DESIGN §5 item 4) when its plan prunes
+// something: inside a window once the replacement is ready, or in a disk
+// emergency. The caller skipped stale hosts.
+func (o *Orchestrator) derivePrune(host string, hs *hostState, w *wants) {
+	pv := &w.prune
+	if pv.spec == nil || len(hs.h.VMs) == 0 {
+		return
+	}
+	e := o.plan(host, hs, pv)
+	if len(e.res.Prune) == 0 {
+		return
+	}
+	reason := PruneReasonWindow
+	if e.res.DiskEmergency && !e.res.WindowOpen {
+		reason = PruneReasonEmergency
+	}
+	w.prunes = append(w.prunes, pruneWant{host: host, vms: e.res.PruneNames(), reason: reason, boot: hs.h.BootID, seq: hs.h.Seq})
+}
+
+// sweepPlans drops cached plans of hosts a full pass did not visit.
+func (o *Orchestrator) sweepPlans() {
+	for h, e := range o.planCache {
+		if e.gen != o.planGen {
+			delete(o.planCache, h)
+		}
+	}
+	o.planGen++
+}
+
+// HostPrune is a host's cleanup in GET /api/v1/hosts/{host}: the plan for
+// its last report now, the windows, the prune in flight or backing off,
+// and its recent outcomes.
+type HostPrune struct {
+	// Plan is every VM's verdict: pruned (with the candidate reason) or
+	// kept (with the protecting rule).
+	Plan cleanup.Result `json:"plan"`
+	// Window: open now and until when, or when the next window opens.
+	Window cleanup.WindowState   `json:"window"`
+	Status PruneStatus           `json:"status"`
+	Recent []events.PruneOutcome `json:"recent,omitempty"`
+}
+
+// hostPrune computes a host's cleanup view now (on demand, off the loop).
+func (o *Orchestrator) hostPrune(host string, hs *hostState) *HostPrune {
+	now := o.now()
+	pv := o.pruneView(now)
+	return &HostPrune{
+		Plan:   cleanup.Plan(planInput(hs.h, pv.spec, pv.window, now)),
+		Window: pv.window,
+		Status: o.prunes.status(host),
+		Recent: o.outcomes.host(host),
+	}
+}
