@@ -45,6 +45,8 @@ type HostView struct {
 type HostsResponse struct {
 	Hosts     []HostView             `json:"hosts"`
 	Readiness *events.FleetReadiness `json:"readiness,omitempty"`
+	// Leader says who leads, as the answering orchestrator knows it.
+	Leader *LeaderStatus `json:"leader,omitempty"`
 }
 
 // BuildsResponse is GET /api/v1/builds.
@@ -61,14 +63,15 @@ func (o *Orchestrator) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !o.Ready() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "catching up"})
+			writeJSON(w, http.StatusServiceUnavailable, o.readyBody("catching up"))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		writeJSON(w, http.StatusOK, o.readyBody("ready"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api/v1/hosts", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, HostsResponse{Hosts: o.Hosts(), Readiness: o.readiness.Load()})
+		l := o.Leadership()
+		writeJSON(w, http.StatusOK, HostsResponse{Hosts: o.Hosts(), Readiness: o.readiness.Load(), Leader: &l})
 	})
 	mux.HandleFunc("GET /api/v1/hosts/{host}", func(w http.ResponseWriter, r *http.Request) {
 		v, ok := o.Host(r.PathValue("host"))
@@ -83,6 +86,9 @@ func (o *Orchestrator) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /api/v1/spec", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, o.Spec())
+	})
+	mux.HandleFunc("GET /api/v1/leader", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, o.Leadership())
 	})
 	mux.HandleFunc("POST /api/v1/spec", o.handleSpecSet)
 	mux.HandleFunc("POST /api/v1/hosts/{host}/prune", o.handlePrune)

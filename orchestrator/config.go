@@ -56,6 +56,10 @@ type Config struct {
 	PruneTimeout     time.Duration
 	// RequestTimeout bounds one KV or command round trip (default 10 s).
 	RequestTimeout time.Duration
+	// DrainTimeout bounds the wait at shutdown for work in flight (Buildkite
+	// calls, pull and prune replies) before the lease is handed back
+	// (default 10 s).
+	DrainTimeout time.Duration
 	// LeaderTTL is the lease bucket's TTL (default 15 s).
 	LeaderTTL time.Duration
 	// WebhookSecret verifies X-Buildkite-Signature; WebhookToken is accepted
@@ -117,6 +121,7 @@ func (c Config) withDefaults() (Config, error) {
 	set(&c.PruneTimeout, 10*time.Minute)
 	set(&c.RequestTimeout, 10*time.Second)
 	set(&c.LeaderTTL, 15*time.Second)
+	set(&c.DrainTimeout, 10*time.Second)
 	set(&c.AgentsInterval, time.Minute)
 	set(&c.DriftGrace, 5*time.Minute)
 	set(&c.PauseTimeout, 30*time.Minute)

@@ -51,6 +51,7 @@ type Orchestrator struct {
 	// started is set once Run has loaded the build records: until then the
 	// webhook and retry endpoints answer 503.
 	started atomic.Bool
+	term    term // leadership: the lease, the current term (lease_term.go)
 }
 
 // New makes an orchestrator. nc is its NATS connection (nil only for tests
@@ -79,6 +80,9 @@ func New(nc *nats.Conn, bk Buildkite, cfg Config, opts ...Option) (*Orchestrator
 		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
 	o.fleet.onReject = o.onReject
+	if err := o.initTerm(); err != nil {
+		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
+	}
 	spec := o.cfg.Spec
 	o.spec.Store(&spec)
 	o.builds = newBuildManager(o.cfg, o.log, o.now, bk, o.opts.store)
@@ -122,6 +126,15 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		}
 		o.builds.store = kvStore{kv: kv}
 	}
+	// Work in flight outlives ctx for a bounded drain; the lease is handed
+	// back after it.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	o.term.mu.Lock()
+	o.term.work = work
+	o.term.mu.Unlock()
+	stopLease := o.startLease(ctx)
+	defer stopLease()
 	o.specKV = specKV
 	if err := o.syncSpec(ctx, specKV); err != nil {
 		return err
@@ -141,9 +154,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	g.Go(func() error { return o.loop(gctx) })
 	err = g.Wait()
 	o.workers.Wait()
-	o.builds.wait()
-	o.pulls.wait()
-	o.prunes.wait()
+	o.drain(cancelWork, o.builds.wait, o.pulls.wait, o.prunes.wait)
 	return err
 }
 

@@ -129,7 +129,9 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 	}
 	// Act only on a complete picture: until the stream is replayed, a host
 	// not yet seen would look like a host that needs nothing.
-	if o.opts.isLeader() && o.caughtUp.Load() {
+	// Actions run in the leader's term context (lease_term.go): cancelled
+	// the moment leadership ends, drained at shutdown.
+	if ctx, lead := o.termContext(ctx); lead && o.caughtUp.Load() {
 		o.builds.ensure(ctx, w.builds)
 		o.pulls.dispatch(ctx, w.pulls, full)
 		o.prunes.dispatch(ctx, w.prunes, full)
