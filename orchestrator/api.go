@@ -95,6 +95,7 @@ func (o *Orchestrator) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/prunes", o.handlePrunes)
 	mux.HandleFunc("POST /api/v1/builds/{rest...}", o.handleRetry)
 	mux.HandleFunc("POST /webhooks/buildkite", o.handleWebhook)
+	o.registerDashboard(mux) // dashboard_http.go
 	return o.guard(mux)
 }
 

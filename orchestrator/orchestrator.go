@@ -52,6 +52,9 @@ type Orchestrator struct {
 	// webhook and retry endpoints answer 503.
 	started atomic.Bool
 	term    term // leadership: the lease, the current term (lease_term.go)
+
+	// hub serves the dashboard's live updates (sse.go).
+	hub *hub
 }
 
 // New makes an orchestrator. nc is its NATS connection (nil only for tests
@@ -80,6 +83,9 @@ func New(nc *nats.Conn, bk Buildkite, cfg Config, opts ...Option) (*Orchestrator
 		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
 	o.fleet.onReject = o.onReject
+	if o.hub, err = newHub(o, o.reg); err != nil {
+		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
+	}
 	if err := o.initTerm(); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
@@ -152,6 +158,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		g.Go(func() error { return o.watchBuilds(gctx, kv.kv) })
 	}
 	g.Go(func() error { return o.loop(gctx) })
+	g.Go(func() error { return o.hub.run(gctx) })
 	err = g.Wait()
 	o.workers.Wait()
 	o.drain(cancelWork, o.builds.wait, o.pulls.wait, o.prunes.wait)
