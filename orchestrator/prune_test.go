@@ -1,0 +1,207 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// fakePruneAgent answers prune commands as the test says.
+type fakePruneAgent struct {
+	mu    sync.Mutex
+	sent  []string // hosts, in order
+	reply func(host string, req events.PruneRequest) (events.Reply, error)
+	hold  chan struct{} // when set, each send waits for it
+}
+
+func (f *fakePruneAgent) send(ctx context.Context, host string, req events.PruneRequest) (events.Reply, error) {
+	f.mu.Lock()
+	f.sent = append(f.sent, host)
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return events.Reply{}, ctx.Err()
+		}
+	}
+	return f.reply(host, req)
+}
+
+func (f *fakePruneAgent) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sent)
+}
+
+// deleted is an agent's reply: every VM deleted, then a report at seq.
+func deleted(seq uint64) func(string, events.PruneRequest) (events.Reply, error) {
+	return func(host string, req events.PruneRequest) (events.Reply, error) {
+		rep := events.Reply{OK: true, Health: &events.HostHealth{Host: host, BootID: "b", Seq: seq}}
+		for _, vm := range req.VMs {
+			rep.Prune = append(rep.Prune, events.PruneOutcome{Host: host, VM: vm, Result: events.PruneDeleted})
+		}
+		return rep, nil
+	}
+}
+
+func newTestPrunes(t *testing.T, now func() time.Time, agent *fakePruneAgent, conc int) (*pruneManager, chan string) {
+	t.Helper()
+	cfg, err := Config{PruneConcurrency: conc, Spec: events.Spec{Images: testImages()}}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPruneManager(cfg, testLogger(t), now, agent.send)
+	done := make(chan string, 100)
+	p.onDone = func(host string, _ events.Reply, _ error) { done <- host }
+	t.Cleanup(p.wait)
+	return p, done
+}
+
+func want(host string, seq uint64) pruneWant {
+	return pruneWant{host: host, vms: []string{"bun-build-macos-14-1.2.15-bootstrap-3.6"}, reason: PruneReasonWindow, boot: "b", seq: seq}
+}
+
+// TestPruneManagerResends: a prune is sent again only after the host
+// reported its effect, and after a failure only once the backoff passed.
+func TestPruneManagerResends(t *testing.T) {
+	now := t0
+	clock := func() time.Time { return now }
+	tests := []struct {
+		name  string
+		reply func(string, events.PruneRequest) (events.Reply, error)
+		// then: (seq of the next want, clock advance) -> sent again?
+		steps []struct {
+			seq     uint64
+			advance time.Duration
+			sent    bool
+		}
+	}{
+		{name: "deleted: waits for the report after the prune", reply: deleted(5), steps: []struct {
+			seq     uint64
+			advance time.Duration
+			sent    bool
+		}{{seq: 1}, {seq: 4}, {seq: 5, sent: true}}},
+		{name: "kept busy: backs off", reply: func(h string, r events.PruneRequest) (events.Reply, error) {
+			return events.Reply{OK: true, Health: &events.HostHealth{Host: h, BootID: "b", Seq: 2},
+				Prune: []events.PruneOutcome{{Host: h, VM: r.VMs[0], Result: events.PruneSkipped, Reason: "busy"}}}, nil
+		}, steps: []struct {
+			seq     uint64
+			advance time.Duration
+			sent    bool
+		}{{seq: 2}, {seq: 3, advance: 30 * time.Second}, {seq: 3, advance: 31 * time.Second, sent: true}}},
+		{name: "no reply: waits for a new report and backs off", reply: func(string, events.PruneRequest) (events.Reply, error) {
+			return events.Reply{}, context.DeadlineExceeded
+		}, steps: []struct {
+			seq     uint64
+			advance time.Duration
+			sent    bool
+		}{{seq: 1, advance: time.Hour}, {seq: 2, sent: true}}},
+		{name: "lock busy: backs off only", reply: func(string, events.PruneRequest) (events.Reply, error) {
+			return events.Reply{Code: events.CodeBusy, Error: "host lock busy"}, nil
+		}, steps: []struct {
+			seq     uint64
+			advance time.Duration
+			sent    bool
+		}{{seq: 1, advance: 59 * time.Second}, {seq: 1, advance: time.Second, sent: true}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now = t0
+			agent := &fakePruneAgent{reply: tt.reply}
+			p, done := newTestPrunes(t, clock, agent, 10)
+			ctx := t.Context()
+			p.dispatch(ctx, []pruneWant{want("mac-01", 1)}, true)
+			<-done
+			for i, st := range tt.steps {
+				now = now.Add(st.advance)
+				before := agent.count()
+				p.dispatch(ctx, []pruneWant{want("mac-01", st.seq)}, true)
+				if st.sent {
+					<-done
+				}
+				if got := agent.count() - before; got != map[bool]int{true: 1}[st.sent] {
+					t.Errorf("Got(step %d: sends) = %d, want sent=%v", i, got, st.sent)
+				}
+			}
+		})
+	}
+}
+
+// TestPruneManagerInFlightAndCap: never two prunes in flight to one host;
+// at most PruneConcurrency fleet-wide; an operator's prune meets the one
+// in flight with ErrPruneInFlight.
+func TestPruneManagerInFlightAndCap(t *testing.T) {
+	agent := &fakePruneAgent{reply: deleted(9), hold: make(chan struct{})}
+	p, done := newTestPrunes(t, func() time.Time { return t0 }, agent, 2)
+	ctx := t.Context()
+	wants := []pruneWant{want("mac-01", 1), want("mac-02", 1), want("mac-03", 1)}
+	p.dispatch(ctx, wants, true)
+	p.dispatch(ctx, wants, false)
+	if got := p.inFlightCount(); got != 2 {
+		t.Errorf("Got(in flight) = %d, want 2 (the cap)", got)
+	}
+	if _, err := p.run(ctx, "mac-01", "b", 1, events.PruneRequest{VMs: wants[0].vms, Now: true}); !errors.Is(err, ErrPruneInFlight) {
+		t.Errorf("Got(operator prune while one is in flight) = %v, want ErrPruneInFlight", err)
+	}
+	close(agent.hold)
+	<-done
+	<-done
+	p.dispatch(ctx, wants, true)
+	<-done
+	agent.mu.Lock()
+	got := agent.sent
+	agent.mu.Unlock()
+	if diff := cmp.Diff([]string{"mac-01", "mac-02", "mac-03"}, slices.Sorted(slices.Values(got))); diff != "" {
+		t.Errorf("Got(hosts sent to) diff (-want +got):\n%s", diff)
+	}
+}
+
+func TestPruneFailure(t *testing.T) {
+	tests := []struct {
+		name string
+		rep  events.Reply
+		err  error
+		fail bool
+	}{
+		{name: "all deleted", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PruneDeleted}}}},
+		{name: "already gone", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PruneSkipped, Reason: reasonGone}}}},
+		{name: "dry run", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PrunePlanned}}}},
+		{name: "kept", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PruneSkipped, Reason: "busy"}}}, fail: true},
+		{name: "delete failed", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PruneFailed}}}, fail: true},
+		{name: "error reply", rep: events.Reply{Code: events.CodeTartError, Error: "tart list failed"}, fail: true},
+		{name: "no reply", err: context.DeadlineExceeded, fail: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := pruneFailure(tt.rep, tt.err); (got != "") != tt.fail {
+				t.Errorf("Got(pruneFailure) = %q, want failure=%v", got, tt.fail)
+			}
+		})
+	}
+}
+
+func TestOutcomeLogRings(t *testing.T) {
+	l := newOutcomeLog()
+	for i := range recentPerHost + 3 {
+		l.add(events.PruneOutcome{Host: "mac-01", VM: string(rune('a' + i%26)), At: t0.Add(time.Duration(i) * time.Second)})
+	}
+	l.add(events.PruneOutcome{Host: "mac-02", VM: "z", At: t0.Add(time.Hour)})
+	got := l.host("mac-01")
+	if len(got) != recentPerHost || !got[0].At.Equal(t0.Add(time.Duration(recentPerHost+2)*time.Second)) || !got[len(got)-1].At.Equal(t0.Add(3*time.Second)) {
+		t.Errorf("Got(mac-01 ring) = %d entries, first %s, last %s; want %d, newest first", len(got), got[0].At, got[len(got)-1].At, recentPerHost)
+	}
+	if all := l.all(); len(all) != recentPerHost+4 || all[0].Host != "mac-02" {
+		t.Errorf("Got(fleet ring) = %d entries, first %+v; want %d, mac-02 first", len(all), all[0], recentPerHost+4)
+	}
+	if got := l.host("mac-03"); got != nil {
+		t.Errorf("Got(unknown host) = %v, want nil", got)
+	}
+}
