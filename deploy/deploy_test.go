@@ -277,9 +277,7 @@ func TestSystemdUnit(t *testing.T) {
 		}
 		creds[id] = true
 	}
-	var env []string
 	for _, e := range svc["Environment"] {
-		env = append(env, e)
 		k, v, _ := strings.Cut(e, "=")
 		if strings.HasSuffix(k, "_FILE") || strings.HasSuffix(k, "_SEED") {
 			id, ok := strings.CutPrefix(v, "%d/")

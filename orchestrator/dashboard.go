@@ -155,12 +155,26 @@ func (o *Orchestrator) dashHost(host string, hs *hostState, now time.Time, ix *d
 	v := o.hostView(host, hs, now)
 	v.Releases, v.Health = nil, nil
 	stale := v.State == HostStale
-	d := DashboardHost{HostView: v, Queue: hs.h.Queue, Disk: hs.h.Disk, VMs: len(hs.h.VMs), TartErr: hs.h.TartError,
+	d := DashboardHost{HostView: v, Queue: hostQueue(hs.h), Disk: hs.h.Disk, VMs: len(hs.h.VMs), TartErr: hs.h.TartError,
 		Cells: cells(host, hs.h, stale, now, ix)}
 	if hs.h.Forced.Active(now) {
 		d.Forced = hs.h.Forced
 	}
 	return d
+}
+
+// hostQueue is the Buildkite queue a host serves: as reported, else its
+// agent's queue tag.
+func hostQueue(h *events.HostHealth) string {
+	if h.Queue != "" {
+		return h.Queue
+	}
+	for _, t := range h.BuildkiteTags {
+		if q, ok := strings.CutPrefix(t, "queue="); ok {
+			return q
+		}
+	}
+	return ""
 }
 
 // cells derives one cell per release the host reports, in the spec's order,

@@ -74,7 +74,7 @@ func TestDashboardView(t *testing.T) {
 	o := newTestOrchestrator(t, &fakeBK{}, Config{}, func() time.Time { return now })
 	for _, host := range []string{"mac-02", "mac-01"} {
 		h := health(host, "b", 1, t0)
-		h.Queue = "darwin"
+		h.BuildkiteTags = append(h.BuildkiteTags, "queue=darwin")
 		o.fleet.ingest("vmfleet.host."+host+".health", encode(t, h), t0)
 	}
 	o.pass(context.Background(), true)
