@@ -29,6 +29,7 @@ type orchestratorConfig struct {
 	Buildkite    orchBuildkite `yaml:"buildkite"`
 	Builds       orchBuilds    `yaml:"builds"`
 	Pulls        orchPulls     `yaml:"pulls"`
+	Prunes       orchPrunes    `yaml:"prunes"`
 	Webhook      orchWebhook   `yaml:"webhook"`
 }
 
@@ -90,6 +91,11 @@ type orchPulls struct {
 	Timeout       time.Duration `yaml:"timeout" flag:"pull-timeout" env:"VMFLEET_PULLS_TIMEOUT" help:"deadline of one pull command"`
 }
 
+type orchPrunes struct {
+	MaxConcurrent int           `yaml:"max_concurrent" flag:"max-prunes" env:"VMFLEET_MAX_PRUNES" help:"prune commands in flight fleet-wide"`
+	Timeout       time.Duration `yaml:"timeout" flag:"prune-timeout" env:"VMFLEET_PRUNES_TIMEOUT" help:"deadline of one prune command (the agent deletes one VM at a time, then checks)"`
+}
+
 type orchWebhook struct {
 	Secret     string `yaml:"-" flag:"-" env:"VMFLEET_WEBHOOK_SECRET" help:"Buildkite webhook signature secret (env only; or secret_file)"`
 	SecretFile string `yaml:"secret_file" flag:"webhook-secret-file" env:"VMFLEET_WEBHOOK_SECRET_FILE" help:"file holding the webhook signature secret (X-Buildkite-Signature)"`
@@ -143,7 +149,7 @@ func defaultOrchestratorConfig() orchestratorConfig {
 		Buildkite: orchBuildkite{APIURL: orchestrator.DefaultBuildkiteURL, Pipeline: "build-macos-vm", Branch: "main", Commit: "HEAD", Timeout: 30 * time.Second},
 		Builds: orchBuilds{MaxConcurrent: 10, MaxPerHost: 1, MaxAttempts: 5, BackoffBase: time.Minute, BackoffMax: time.Hour,
 			PollInterval: 30 * time.Second, DoubtDelay: 30 * time.Second, PassedGrace: 10 * time.Minute},
-		Pulls: orchPulls{MaxConcurrent: 10, Timeout: 2 * time.Hour},
+		Pulls: orchPulls{MaxConcurrent: 10, Timeout: 2 * time.Hour}, Prunes: orchPrunes{MaxConcurrent: 10, Timeout: 10 * time.Minute},
 	}
 }
 
@@ -181,6 +187,7 @@ func (c orchestratorConfig) orchestratorCfg(instance, apiToken, whSecret, whToke
 		MaxBuilds: c.Builds.MaxConcurrent, MaxBuildsPerHost: c.Builds.MaxPerHost, MaxAttempts: c.Builds.MaxAttempts,
 		BackoffBase: c.Builds.BackoffBase, BackoffMax: c.Builds.BackoffMax, DoubtDelay: c.Builds.DoubtDelay,
 		PassedGrace: c.Builds.PassedGrace, PullConcurrency: c.Pulls.MaxConcurrent, PullTimeout: c.Pulls.Timeout,
+		PruneConcurrency: c.Prunes.MaxConcurrent, PruneTimeout: c.Prunes.Timeout,
 		WebhookSecret: whSecret, WebhookToken: whToken, APIToken: apiToken,
 	}
 }

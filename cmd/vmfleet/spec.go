@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator"
+)
+
+func init() { register(newSpecCmd) }
+
+func newSpecCmd(*globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "spec",
+		Short: "Show or change the image spec the orchestrator publishes",
+		Long: `The orchestrator owns the image spec (releases, bun and bootstrap versions,
+registry, cleanup policy) and publishes it to KV vmfleet_spec; agents follow it.
+vmfleet spec show prints the spec in force; vmfleet spec set changes it at once
+(agents re-check, builds for the new images start, outdated images are pruned
+in the next cleanup window once their replacement is ready).
+
+A spec set by an operator stays in force across orchestrator restarts until the
+corresponding section of the orchestrator's config file (images or cleanup)
+changes: then the config's section wins.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newSpecShowCmd(), newSpecSetCmd())
+	return cmd
+}
+
+// opFlags are the flags of a command talking to the orchestrator's API.
+type opFlags struct {
+	server, tokenFile string
+	asJSON            bool
+}
+
+func (f *opFlags) bind(cmd *cobra.Command) {
+	serverFlag(cmd, &f.server)
+	cmd.Flags().StringVar(&f.tokenFile, "token-file", envOr("VMFLEET_API_TOKEN_FILE", ""), "file holding the API bearer token [env VMFLEET_API_TOKEN_FILE, or the token in VMFLEET_API_TOKEN]")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the API's JSON")
+}
+
+// client reads the bearer token (the file, else VMFLEET_API_TOKEN).
+func (f *opFlags) client() (*apiClient, error) {
+	token := os.Getenv("VMFLEET_API_TOKEN")
+	if f.tokenFile != "" {
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --token-file: %v", errConfig, err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	return newAPIClient(f.server, token), nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newSpecShowCmd() *cobra.Command {
+	var f opFlags
+	cmd := &cobra.Command{
+		Use:     "show",
+		Short:   "Print the spec in force (GET /api/v1/spec)",
+		Example: "  vmfleet spec show --server http://orchestrator:8080",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			var s events.Spec
+			if err := c.do(cmd.Context(), http.MethodGet, "/api/v1/spec", &s); err != nil {
+				return err
+			}
+			if f.asJSON {
+				return printJSON(cmd.OutOrStdout(), s)
+			}
+			return printSpec(cmd.OutOrStdout(), s)
+		},
+	}
+	f.bind(cmd)
+	return cmd
+}
+
+// printSpec writes the spec for a human: the images each host must have, the
+// cleanup policy, and who set it when.
+func printSpec(w io.Writer, s events.Spec) error {
+	im, cl := s.Images, s.Cleanup
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	registry := im.Registry
+	if registry == "" {
+		registry = "- (each host builds its own)"
+	}
+	fmt.Fprintf(tw, "releases:\t%s\n", strings.Join(im.Releases, ", "))
+	fmt.Fprintf(tw, "bun:\t%s\n", im.BunVersion)
+	fmt.Fprintf(tw, "bootstrap:\t%s\n", im.BootstrapVersion)
+	fmt.Fprintf(tw, "registry:\t%s\n", registry)
+	fmt.Fprintf(tw, "name template:\t%s\n", im.NameTemplate)
+	for _, r := range im.Releases {
+		fmt.Fprintf(tw, "image macOS %s:\t%s\n", r, im.ImageName(r))
+	}
+	keep := max(cl.KeepBunVersions, 1)
+	fmt.Fprintf(tw, "keep bun versions:\t%d\n", keep)
+	emergency := "never"
+	if cl.DiskEmergencyFreeBytes > 0 {
+		emergency = fmt.Sprintf("under %d bytes free", cl.DiskEmergencyFreeBytes)
+	}
+	fmt.Fprintf(tw, "disk emergency:\t%s\n", emergency)
+	if len(cl.Windows) == 0 {
+		fmt.Fprintf(tw, "cleanup windows:\tnone (only disk emergencies and vmfleet prune --now prune)\n")
+	}
+	for _, win := range cl.Windows {
+		fmt.Fprintf(tw, "cleanup window:\t%s for %s\n", win.Schedule, win.Duration.D())
+	}
+	if !s.UpdatedAt.IsZero() {
+		fmt.Fprintf(tw, "updated:\t%s by %s\n", s.UpdatedAt.UTC().Format("2006-01-02 15:04:05Z"), s.UpdatedBy)
+	}
+	return tw.Flush()
+}
+
+func newSpecSetCmd() *cobra.Command {
+	var f opFlags
+	var bootstrap, bun, registry, by string
+	var releases []string
+	cmd := &cobra.Command{
+		Use:   "set",
+		Short: "Change the spec (POST /api/v1/spec); unset flags keep their value",
+		Long: `Changes the image spec in force. Only the flags given change; the result is
+validated by the orchestrator, published to KV vmfleet_spec and printed. Build
+keys of the new images that were blocked start again from attempt 1. Needs the
+API's bearer token (--token-file or VMFLEET_API_TOKEN).`,
+		Example: `  vmfleet spec set --bootstrap 3.7
+  vmfleet spec set --bun 1.2.17 --releases 13,14
+  vmfleet spec set --registry ""      # back to building on each host`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var u orchestrator.SpecUpdate
+			fl := cmd.Flags()
+			set := func(name string, v string, dst **string) {
+				if fl.Changed(name) {
+					*dst = &v
+				}
+			}
+			set("bootstrap", bootstrap, &u.BootstrapVersion)
+			set("bun", bun, &u.BunVersion)
+			set("registry", registry, &u.Registry)
+			if fl.Changed("releases") {
+				u.Releases = releases
+			}
+			if u.BootstrapVersion == nil && u.BunVersion == nil && u.Registry == nil && u.Releases == nil {
+				return exitCode(2, fmt.Errorf("%w: nothing to set: give --bootstrap, --bun, --releases or --registry", errConfig))
+			}
+			u.By = by
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			var s events.Spec
+			if err := c.send(cmd.Context(), http.MethodPost, "/api/v1/spec", u, &s); err != nil {
+				return err
+			}
+			if f.asJSON {
+				return printJSON(cmd.OutOrStdout(), s)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "spec in force:")
+			return printSpec(cmd.OutOrStdout(), s)
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().StringVar(&bootstrap, "bootstrap", "", "bootstrap version of the images")
+	cmd.Flags().StringVar(&bun, "bun", "", "bun version of the images")
+	cmd.Flags().StringSliceVar(&releases, "releases", nil, "macOS releases every host must have (comma separated)")
+	cmd.Flags().StringVar(&registry, "registry", "", `OCI reference template images are pushed to and pulled from ("" builds on each host)`)
+	cmd.Flags().StringVar(&by, "by", operatorName(), "who sets the spec (recorded as updated_by)")
+	return cmd
+}
+
+// operatorName is user@host, for updated_by.
+func operatorName() string {
+	name := "operator"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if h, err := os.Hostname(); err == nil {
+		name += "@" + h
+	}
+	return name
+}
+
+// send is do with a JSON request body.
+func (c *apiClient) send(ctx context.Context, method, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.server+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("orchestrator at %s: %w (is it running? set --server or VMFLEET_SERVER)", c.server, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s %s: %s (%s)", method, path, e.Error, resp.Status)
+		}
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	return json.Unmarshal(b, out)
+}
