@@ -68,7 +68,8 @@ func serverFlag(cmd *cobra.Command, dst *string) {
 
 func newStatusCmd(*globalFlags) *cobra.Command {
 	var server string
-	var asJSON bool
+	var asJSON, watch bool
+	var interval time.Duration
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the fleet: every host's readiness per release, as the orchestrator sees it",
@@ -76,9 +77,13 @@ func newStatusCmd(*globalFlags) *cobra.Command {
 each release's readiness and reason, and when it was last heard from. Reads
 GET /api/v1/hosts from the orchestrator's API.`,
 		Example: `  vmfleet status
+  vmfleet status --watch                 # redraw every 2s until Ctrl-C
   vmfleet status --server http://orchestrator:8080 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if watch {
+				return watchStatus(cmd.Context(), newAPIClient(server, ""), cmd.OutOrStdout(), interval, asJSON)
+			}
 			var resp orchestrator.HostsResponse
 			if err := newAPIClient(server, "").do(cmd.Context(), http.MethodGet, "/api/v1/hosts", &resp); err != nil {
 				return err
@@ -93,6 +98,8 @@ GET /api/v1/hosts from the orchestrator's API.`,
 	}
 	serverFlag(cmd, &server)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "redraw the table every --interval until interrupted (with --json: one JSON document per line)")
+	cmd.Flags().DurationVar(&interval, "interval", 2*time.Second, "time between two redraws with --watch")
 	return cmd
 }
 

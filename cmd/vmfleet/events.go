@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus"
+	"github.com/vmfleet/vmfleet/internal/natsauth"
+)
+
+// eventsConfigEnv names `vmfleet events`' config file.
+const eventsConfigEnv = "VMFLEET_EVENTS_CONFIG"
+
+// eventsConfig is `vmfleet events`' configuration (docs/configuration.md,
+// section `vmfleet events`). The nats section is the agent's, so one set of
+// flags, env names and keys connects every command.
+type eventsConfig struct {
+	Subjects []string      `yaml:"subjects" flag:"subject" env:"VMFLEET_EVENTS_SUBJECTS" help:"subjects to follow, with or without the prefix (repeat; default: every subject, <prefix>.>)"`
+	JSON     bool          `yaml:"json" flag:"json" env:"VMFLEET_EVENTS_JSON" help:"print each event's CloudEvents JSON on one line instead of a summary"`
+	Since    time.Duration `yaml:"since" flag:"since" env:"VMFLEET_EVENTS_SINCE" help:"replay from JetStream stream VMFLEET starting this long ago, then follow (host, build and prune events only)"`
+	NATS     eventsNATS    `yaml:"nats"`
+}
+
+// eventsNATS is the agent's nats section with the orchestrator's embedded
+// server as the default URL.
+type eventsNATS = agentNATS
+
+func defaultEventsConfig() eventsConfig {
+	return eventsConfig{NATS: eventsNATS{URLs: []string{"nats://127.0.0.1:4222"}, SubjectPrefix: events.DefaultPrefix}}
+}
+
+func init() {
+	register(newEventsCmd)
+	configDocs["events"] = func() any { c := defaultEventsConfig(); return &c }
+}
+
+func newEventsCmd(g *globalFlags) *cobra.Command {
+	cfg := defaultEventsConfig()
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "Tail the event stream: health, builds, prunes, readiness, as they happen",
+		Long: `Prints vmfleet's events one line each as they arrive: host health, build
+lifecycle, prune outcomes, fleet readiness, tag drift and commands. Without
+--since it follows from now (a plain subscription on <prefix>.>, or on the
+--subject given); with --since it first replays JetStream stream VMFLEET from
+that long ago (host, build and prune events: the subjects the stream keeps),
+then follows it. --json prints each event's CloudEvents JSON as received, for
+jq and other tools; see docs/events.md for the schema.
+
+It connects with the same NATS settings as the agent: --nats-url, --nats-creds,
+--nats-nkey-seed, TLS files. With per-host credentials use a read-only consumer
+identity from 'vmfleet nats-config --consumer NAME': its inbox prefix
+(_INBOX.NAME) is taken from the seed file's name unless --nats-inbox-prefix says
+otherwise.`,
+		Example: `  vmfleet events
+  vmfleet events --subject 'build.>' --subject 'prune.>'
+  vmfleet events --since 1h --subject 'host.mac-01.health'
+  vmfleet events --json | jq 'select(.type == "dev.vmfleet.build.v1") | .data'
+  vmfleet events --nats-url tls://nats.internal:4222 --nats-nkey-seed ~/.vmfleet/ops.nk --nats-ca ca.pem`,
+		Args: cobra.NoArgs,
+	}
+	b := bindConfig(cmd, &cfg, eventsConfigEnv)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := b.load(); err != nil {
+			return err
+		}
+		log, err := g.newLogger(cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		return runEvents(cmd.Context(), cfg, cmd.OutOrStdout(), log)
+	}
+	return cmd
+}
+
+// subjects returns the NATS subjects to follow, each under the prefix.
+func (c eventsConfig) subjects() ([]string, error) {
+	subj, err := events.NewSubjects(c.NATS.SubjectPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errConfig, err)
+	}
+	if len(c.Subjects) == 0 {
+		return []string{subj.All()}, nil
+	}
+	out := make([]string, 0, len(c.Subjects))
+	for _, s := range c.Subjects {
+		s = strings.TrimSpace(s)
+		if s == "" || strings.ContainsAny(s, " \t") {
+			return nil, fmt.Errorf("%w: --subject %q: want a NATS subject such as build.> or %s.host.*.health", errConfig, s, subj.Prefix)
+		}
+		if s != subj.Prefix && !strings.HasPrefix(s, subj.Prefix+".") {
+			s = subj.Prefix + "." + s
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// connect dials NATS as the agent would, with an inbox prefix fit for a
+// consumer identity.
+func (c eventsConfig) connect(log *slog.Logger) (*nats.Conn, error) {
+	if len(c.NATS.URLs) == 0 {
+		return nil, fmt.Errorf("%w: no NATS URL: set --nats-url or VMFLEET_NATS_URL", errConfig)
+	}
+	pw, err := readSecret("nats.password_file", c.NATS.PasswordFile, c.NATS.Password)
+	if err != nil {
+		return nil, err
+	}
+	inbox := c.NATS.InboxPrefix
+	if inbox == "" && c.NATS.NKeySeedFile != "" {
+		// vmfleet nats-config names a seed file after its identity.
+		stem := strings.TrimSuffix(filepath.Base(c.NATS.NKeySeedFile), filepath.Ext(c.NATS.NKeySeedFile))
+		if events.ValidToken(stem) {
+			inbox = natsauth.InboxPrefix(stem)
+		}
+	}
+	return bus.Connect(bus.ConnConfig{
+		URLs: c.NATS.URLs, Name: "vmfleet events",
+		CredsFile: c.NATS.CredsFile, NKeySeedFile: c.NATS.NKeySeedFile, User: c.NATS.User, Password: pw,
+		CAFile: c.NATS.CAFile, CertFile: c.NATS.CertFile, KeyFile: c.NATS.KeyFile, InboxPrefix: inbox,
+	}, log)
+}
+
+// tailMsg is one event received, from either source.
+type tailMsg struct {
+	subject string
+	data    []byte
+}
+
+func runEvents(ctx context.Context, c eventsConfig, out io.Writer, log *slog.Logger) error {
+	subjects, err := c.subjects()
+	if err != nil {
+		return err
+	}
+	nc, err := c.connect(log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	ch := make(chan tailMsg, 1024)
+	var stop func()
+	if c.Since > 0 {
+		stop, err = replay(ctx, nc, c, subjects, ch)
+	} else {
+		stop, err = follow(nc, subjects, ch)
+	}
+	if err != nil {
+		return err
+	}
+	defer stop()
+	prefix := c.NATS.SubjectPrefix
+	isTTY := isTerminal(out)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-ch:
+			var line string
+			if c.JSON {
+				line = strings.TrimSpace(string(m.data))
+			} else {
+				line = formatEvent(prefix, m.subject, m.data, time.Local, isTTY)
+			}
+			if _, err := fmt.Fprintln(out, line); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// follow subscribes to subjects from now on (core NATS).
+func follow(nc *nats.Conn, subjects []string, ch chan<- tailMsg) (func(), error) {
+	var subs []*nats.Subscription
+	stop := func() {
+		for _, s := range subs {
+			_ = s.Unsubscribe()
+		}
+	}
+	for _, s := range subjects {
+		sub, err := nc.Subscribe(s, func(m *nats.Msg) {
+			select {
+			case ch <- tailMsg{subject: m.Subject, data: m.Data}:
+			default: // the terminal cannot keep up: drop rather than stall the connection
+			}
+		})
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("subscribe %s: %w", s, err)
+		}
+		subs = append(subs, sub)
+	}
+	if err := nc.Flush(); err != nil && !errors.Is(err, nats.ErrConnectionReconnecting) {
+		stop()
+		return nil, fmt.Errorf("subscribe: %w (is NATS reachable, and may these credentials subscribe to %s?)", err, strings.Join(subjects, ", "))
+	}
+	return stop, nil
+}
+
+// replay reads stream VMFLEET from c.Since ago with an ordered consumer
+// (no state on the server, in order, resumed after a reconnect), then keeps
+// following it.
+func replay(ctx context.Context, nc *nats.Conn, c eventsConfig, subjects []string, ch chan<- tailMsg) (func(), error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now().Add(-c.Since)
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &start}
+	if len(c.Subjects) > 0 {
+		cfg.FilterSubjects = subjects
+	}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	cons, err := js.OrderedConsumer(cctx, events.StreamName, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("replay stream %s: %w (--since replays host, build and prune events only; is the orchestrator's stream there, and may these credentials read it?)", events.StreamName, err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case ch <- tailMsg{subject: m.Subject(), data: m.Data()}:
+		case <-ctx.Done():
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("replay stream %s: %w", events.StreamName, err)
+	}
+	return cc.Stop, nil
+}

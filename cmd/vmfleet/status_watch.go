@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/vmfleet/vmfleet/orchestrator"
+)
+
+// watchStatus redraws the fleet table every interval until ctx ends. On a
+// terminal it clears the screen first, like watch(1); elsewhere tables are
+// separated by a blank line, and with asJSON each poll is one JSON line. An
+// unreachable orchestrator is reported and retried, not fatal: operators
+// keep watching through a restart.
+func watchStatus(ctx context.Context, c *apiClient, out io.Writer, interval time.Duration, asJSON bool) error {
+	if interval <= 0 {
+		return fmt.Errorf("%w: --interval %s: must be positive", errConfig, interval)
+	}
+	tty := isTerminal(out)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for first := true; ; first = false {
+		var buf bytes.Buffer
+		var resp orchestrator.HostsResponse
+		err := c.do(ctx, http.MethodGet, "/api/v1/hosts", &resp)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case asJSON && err == nil:
+			b, _ := json.Marshal(resp)
+			buf.Write(append(b, '\n'))
+		case asJSON:
+			b, _ := json.Marshal(map[string]string{"error": err.Error(), "at": time.Now().UTC().Format(time.RFC3339)})
+			buf.Write(append(b, '\n'))
+		default:
+			if tty {
+				buf.WriteString("\x1b[H\x1b[2J")
+			} else if !first {
+				buf.WriteByte('\n')
+			}
+			fmt.Fprintf(&buf, "Every %s: vmfleet status --server %s    %s\n\n", interval, c.server, time.Now().Format("15:04:05"))
+			if err != nil {
+				fmt.Fprintf(&buf, "error: %v\n", err)
+			} else if perr := printHosts(&buf, resp, time.Now()); perr != nil {
+				return perr
+			}
+		}
+		if _, err := out.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
