@@ -101,34 +101,39 @@ func scrapeAgent(t *testing.T) []string {
 func declaredMetrics(t *testing.T, dir string) []string {
 	t.Helper()
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	consts := map[string]string{}
 	var lits []*ast.CompositeLit
-	for _, p := range pkgs {
-		for _, f := range p.Files {
-			ast.Inspect(f, func(n ast.Node) bool {
-				switch n := n.(type) {
-				case *ast.ValueSpec:
-					for i, name := range n.Names {
-						if i < len(n.Values) {
-							if s, ok := stringLit(n.Values[i]); ok {
-								consts[name.Name] = s
-							}
-						}
-					}
-				case *ast.CompositeLit:
-					if sel, ok := n.Type.(*ast.SelectorExpr); ok && strings.HasSuffix(sel.Sel.Name, "Opts") {
-						if x, ok := sel.X.(*ast.Ident); ok && x.Name == "prometheus" {
-							lits = append(lits, n)
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.ValueSpec:
+				for i, name := range n.Names {
+					if i < len(n.Values) {
+						if s, ok := stringLit(n.Values[i]); ok {
+							consts[name.Name] = s
 						}
 					}
 				}
-				return true
-			})
-		}
+			case *ast.CompositeLit:
+				if sel, ok := n.Type.(*ast.SelectorExpr); ok && strings.HasSuffix(sel.Sel.Name, "Opts") {
+					if x, ok := sel.X.(*ast.Ident); ok && x.Name == "prometheus" {
+						lits = append(lits, n)
+					}
+				}
+			}
+			return true
+		})
 	}
 	var out []string
 	for _, lit := range lits {
