@@ -50,6 +50,7 @@ type planEntry struct {
 	open       bool
 	candidates bool // some VM has a candidate reason
 	res        cleanup.Result
+	names      []string // res.PruneNames(), shared by the wants (read-only)
 	gen        uint64
 }
 
@@ -67,6 +68,7 @@ func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntr
 	}
 	*e = planEntry{h: hs.h, spec: pv.spec, open: pv.window.Open, gen: o.planGen}
 	e.res = cleanup.Plan(planInput(hs.h, pv.spec, pv.window, pv.now))
+	e.names = e.res.PruneNames()
 	e.candidates = len(e.res.Prune) > 0
 	for _, d := range e.res.Keep {
 		e.candidates = e.candidates || d.Reason != ""
@@ -97,7 +99,7 @@ func (o *Orchestrator) derivePrune(host string, hs *hostState, w *wants) {
 	if e.res.DiskEmergency && !e.res.WindowOpen {
 		reason = PruneReasonEmergency
 	}
-	w.prunes = append(w.prunes, pruneWant{host: host, vms: e.res.PruneNames(), reason: reason, boot: hs.h.BootID, seq: hs.h.Seq})
+	w.prunes = append(w.prunes, pruneWant{host: host, vms: e.names, reason: reason, boot: hs.h.BootID, seq: hs.h.Seq})
 }
 
 // sweepPlans drops cached plans of hosts a full pass did not visit.

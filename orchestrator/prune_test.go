@@ -205,3 +205,40 @@ func TestOutcomeLogRings(t *testing.T) {
 		t.Errorf("Got(unknown host) = %v, want nil", got)
 	}
 }
+
+// BenchmarkPrunePlan10k is the prune step of a full pass over 10,000 hosts
+// inside a window, each with one outdated image to prune: cold (every plan
+// computed: after a spec change or the window opening) and warm (reports
+// unchanged since the last pass: the cached plans).
+func BenchmarkPrunePlan10k(b *testing.B) {
+	now := t0
+	cfg := Config{Spec: events.Spec{Images: testImages(), Cleanup: events.CleanupPolicy{
+		Windows: []events.Window{{Schedule: "0 12 * * *", Duration: events.Duration(time.Hour)}}}}}
+	o := newTestOrchestrator(b, &fakeBK{}, cfg, func() time.Time { return now })
+	hosts := make([]*hostState, 10_000)
+	names := make([]string, len(hosts))
+	for i := range hosts {
+		h := health(hostName(i), "boot", 1, t0)
+		hosts[i], names[i] = &hostState{h: &h, lastSeen: t0}, hostName(i)
+	}
+	for _, cold := range []bool{true, false} {
+		b.Run(map[bool]string{true: "cold", false: "warm"}[cold], func(b *testing.B) {
+			var w wants
+			b.ReportAllocs()
+			for b.Loop() {
+				if cold {
+					clear(o.planCache)
+				}
+				w.reset()
+				w.prune = o.pruneView(now)
+				for i, hs := range hosts {
+					o.derivePrune(names[i], hs, &w)
+				}
+			}
+			if len(w.prunes) != len(hosts) {
+				b.Fatalf("Got(prunes) = %d, want %d", len(w.prunes), len(hosts))
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/pass")
+		})
+	}
+}
