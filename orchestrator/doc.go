@@ -7,7 +7,13 @@
 //     hosts silent for three heartbeats are stale;
 //   - the reconcile loop: level-triggered on every event (dirty hosts, a
 //     capacity-1 wake channel) and on a tick (a full pass), deriving from the
-//     current state which builds must exist and which hosts must pull;
+//     current state which builds must exist, which hosts must pull and which
+//     must prune;
+//   - pruning (DESIGN §5 item 4, §6): each host's plan by package cleanup
+//     from its last report, prune commands inside cleanup windows (or in a
+//     disk emergency) once the replacement is ready, at most one in flight
+//     per host and none again before the host reported the last one's
+//     effect; the agents' outcomes kept for the API and the metrics;
 //   - the build manager: records in KV bucket vmfleet_builds written before
 //     any Buildkite call, idempotency keys sent as build meta-data, adoption of
 //     live builds at start and on doubt, webhook and polling tracking,
@@ -16,10 +22,12 @@
 //     into a typed error, so no call blocks for minutes);
 //   - the read API (/healthz, /readyz, /metrics, /api/v1/...) and the
 //     Buildkite webhook receiver;
-//   - publishing the spec to KV, build lifecycle events and fleet readiness.
+//   - the spec: published to KV (the config file's, unless an operator's
+//     `vmfleet spec set` overrides a section the config did not change) and
+//     set through the API; build lifecycle events and fleet readiness.
 //
 // It must not run tart, touch a host's files, or act while it is not the
 // leader (the isLeader seam, WithLeader); only this package talks to
-// Buildkite. Pruning (DESIGN §5 item 4) and the leader lease slot in beside
-// the build and pull steps of the reconcile pass.
+// Buildkite. It decides what to prune from reports; the agent re-checks
+// every rule against its live VMs before deleting anything.
 package orchestrator
