@@ -175,7 +175,10 @@ func TestPruneAfterBootstrapChange(t *testing.T) {
 		}
 		h.waitFor(a.host+" pruned", func() bool { return !a.tart.Has(old) })
 	}
-	h.waitFor("the busy VM's outcome", func() bool { return len(outcomesByHost(t, outMsgs)[busy.host]) > 0 })
+	h.waitFor("an outcome from every host", func() bool { return len(outcomesByHost(t, outMsgs)) == len(agents) })
+	h.waitFor("every prune's reply", func() bool {
+		return h.metric("vmfleet_orchestrator_prunes_total", "result", "ok")+h.metric("vmfleet_orchestrator_prunes_total", "result", "failed") == 20
+	})
 	h.settle(5)
 
 	byHost := outcomesByHost(t, outMsgs)

@@ -89,6 +89,7 @@ func TestOperatorPrune(t *testing.T) {
 			}
 		})
 	}
+	h.waitFor("the operator's two prune commands", func() bool { return len(cmds()) >= 2 })
 	h.settle(3)
 	if got, want := countBy(cmds()), map[string]int{"vmfleet.cmd." + a.host + ".prune": 2}; !cmp.Equal(got, want) {
 		t.Errorf("Got(prune commands) = %v, want %v (the operator's two, none from the reconciler)", got, want)
