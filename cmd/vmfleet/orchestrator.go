@@ -84,12 +84,10 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 	if err != nil {
 		return err
 	}
+	defer exitOnSecondSignal(log)()
 	instance := c.Instance
 	if instance == "" {
-		h, _ := os.Hostname()
-		if instance, err = events.HostToken(h); err != nil {
-			instance = "default"
-		}
+		instance = defaultInstance()
 	}
 	ocfg := c.orchestratorCfg(instance, sec.api, sec.whSecret, sec.whToken)
 	if err := orchestrator.ValidateSpec(ocfg.Spec); err != nil {
@@ -118,6 +116,11 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 	}
 	var opts []orchestrator.Option
 	opts = append(opts, orchestrator.WithLogger(log), orchestrator.WithSource("/vmfleet/orchestrator/"+instance))
+	lease, err := newLease(ctx, nc, instance, ocfg.LeaderTTL, log)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, orchestrator.WithLease(lease))
 	var api orchestrator.Buildkite
 	if bk != nil {
 		api = bk
@@ -132,7 +135,8 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 	}
 	defer stopHTTP()
 	log.Info("orchestrator running", "instance", instance, "http", c.HTTPAddr, "nats_urls", len(urls), "builds", bk != nil)
-	err = o.Run(ctx)
+	err = o.Run(ctx) // returns after the drain, the lease handed back
+	drainConn(nc, 5*time.Second, log)
 	log.Info("orchestrator stopped")
 	return err
 }
@@ -193,7 +197,7 @@ func ensureJetStream(ctx context.Context, nc *nats.Conn, cfg orchestrator.Config
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_, err = bus.EnsureStream(cctx, js, subj, cfg.Replicas)
 		if err == nil {
-			_, err = bus.EnsureBuckets(cctx, js, cfg.Replicas, 15*time.Second)
+			_, err = bus.EnsureBuckets(cctx, js, cfg.Replicas, cfg.LeaderTTL)
 		}
 		cancel()
 		if err == nil {

@@ -17,12 +17,14 @@ const orchestratorConfigEnv = "VMFLEET_ORCHESTRATOR_CONFIG"
 // orchestratorConfig is `vmfleet orchestrator`'s configuration
 // (docs/configuration.md, section `vmfleet orchestrator`).
 type orchestratorConfig struct {
-	Instance     string        `yaml:"instance" flag:"instance" env:"VMFLEET_INSTANCE" help:"this orchestrator's name: its durable consumer is orchestrator-<instance> (default: the host name)"`
+	Instance     string        `yaml:"instance" flag:"instance" env:"VMFLEET_INSTANCE" help:"this orchestrator's name: its lease id and its durable consumer orchestrator-<instance> (default: the host name and the process id)"`
 	HTTPAddr     string        `yaml:"http_addr" flag:"http-addr" env:"VMFLEET_HTTP_ADDR" help:"host:port of the read API, /metrics and the Buildkite webhook"`
 	APIToken     string        `yaml:"-" flag:"-" env:"VMFLEET_API_TOKEN" help:"bearer token of mutating endpoints (env only; or api_token_file)"`
 	APITokenFile string        `yaml:"api_token_file" flag:"api-token-file" env:"VMFLEET_API_TOKEN_FILE" help:"file holding the bearer token mutating endpoints require"`
 	Tick         time.Duration `yaml:"tick" flag:"tick" env:"VMFLEET_TICK" help:"interval of full reconcile passes"`
 	Heartbeat    time.Duration `yaml:"default_heartbeat" flag:"default-heartbeat" env:"VMFLEET_DEFAULT_HEARTBEAT" help:"heartbeat assumed for hosts that do not report theirs"`
+	LeaseTTL     time.Duration `yaml:"lease_ttl" flag:"lease-ttl" env:"VMFLEET_LEASE_TTL" help:"leader lease TTL: a crashed leader is replaced within 2 TTL; the KV bucket's TTL (set by whoever creates it) wins when shorter"`
+	DrainTimeout time.Duration `yaml:"drain_timeout" flag:"drain-timeout" env:"VMFLEET_DRAIN_TIMEOUT" help:"at shutdown, how long to wait for builds and commands in flight before handing the lease back"`
 	Images       orchImages    `yaml:"images"`
 	Cleanup      orchCleanup   `yaml:"cleanup"`
 	NATS         orchNATS      `yaml:"nats"`
@@ -142,6 +144,7 @@ func defaultOrchestratorConfig() orchestratorConfig {
 	home, _ := os.UserHomeDir()
 	return orchestratorConfig{
 		HTTPAddr: "127.0.0.1:8080", Tick: 10 * time.Second, Heartbeat: time.Minute,
+		LeaseTTL: 15 * time.Second, DrainTimeout: 10 * time.Second,
 		Images:  orchImages{NameTemplate: spec.NameTemplate, Releases: spec.Releases, BunVersion: spec.BunVersion, BootstrapVersion: spec.BootstrapVersion},
 		Cleanup: orchCleanup{KeepBunVersions: 1},
 		NATS: orchNATS{Listen: "127.0.0.1:4222", DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"),
@@ -189,5 +192,6 @@ func (c orchestratorConfig) orchestratorCfg(instance, apiToken, whSecret, whToke
 		PassedGrace: c.Builds.PassedGrace, PullConcurrency: c.Pulls.MaxConcurrent, PullTimeout: c.Pulls.Timeout,
 		PruneConcurrency: c.Prunes.MaxConcurrent, PruneTimeout: c.Prunes.Timeout,
 		WebhookSecret: whSecret, WebhookToken: whToken, APIToken: apiToken,
+		LeaderTTL: c.LeaseTTL, DrainTimeout: c.DrainTimeout,
 	}
 }
