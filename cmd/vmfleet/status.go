@@ -148,7 +148,21 @@ func printHosts(w io.Writer, resp orchestrator.HostsResponse, now time.Time) err
 	if r := resp.Readiness; r != nil {
 		fmt.Fprintf(tw, "\n%d hosts: %d ready, %d stale\n", r.Hosts, r.Ready, r.Stale)
 	}
+	if l := resp.Leader; l != nil {
+		fmt.Fprintln(tw, leaderLine(*l))
+	}
 	return tw.Flush()
+}
+
+// leaderLine says who leads, as the answering orchestrator knows it.
+func leaderLine(l orchestrator.LeaderStatus) string {
+	switch {
+	case l.IsLeader:
+		return fmt.Sprintf("leader: %s (answered by the leader)", l.Leader)
+	case l.Leader == "":
+		return fmt.Sprintf("leader: none known (election under way; answered by %s)", l.Instance)
+	}
+	return fmt.Sprintf("leader: %s (answered by follower %s)", l.Leader, l.Instance)
 }
 
 func ago(now, t time.Time) string {
