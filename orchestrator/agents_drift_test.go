@@ -115,7 +115,7 @@ func TestDriftGraceRestartsWhenTagsAgree(t *testing.T) {
 		}
 	}
 	step(0, []string{"vmfleet-host=mac-01"}, false)
-	step(3*time.Minute, good, false)                           // agreed: the clock restarts
+	step(3*time.Minute, good, false)                            // agreed: the clock restarts
 	step(4*time.Minute, []string{"vmfleet-host=mac-01"}, false) // disagrees since +4m
 	step(8*time.Minute, []string{"vmfleet-host=mac-01"}, false) // 4m < grace
 	step(9*time.Minute, []string{"vmfleet-host=mac-01"}, true)
