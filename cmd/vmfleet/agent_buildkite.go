@@ -32,6 +32,9 @@ type agentBuildkite struct {
 // lever builds the configured tag lever: the applier for the agent and, for
 // lever supervise, the supervisor to run beside it.
 func (c agentBuildkite) lever(log *slog.Logger, onStart func([]string)) (bkagent.Applier, *bkagent.Supervisor, error) {
+	if err := checkAgentEnv(c.Env); err != nil {
+		return nil, nil, err
+	}
 	lever, err := bkagent.ParseLever(c.Lever)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errConfig, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/vmfleet/vmfleet/agentd"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
+	"github.com/vmfleet/vmfleet/internal/redact"
 	"github.com/vmfleet/vmfleet/tart"
 )
 
@@ -55,7 +56,7 @@ type agentNATS struct {
 	CredsFile     string   `yaml:"creds_file" flag:"nats-creds" env:"VMFLEET_NATS_CREDS" help:"NATS user credentials (JWT) file"`
 	NKeySeedFile  string   `yaml:"nkey_seed_file" flag:"nats-nkey-seed" env:"VMFLEET_NATS_NKEY_SEED" help:"file holding the host's NKey seed"`
 	User          string   `yaml:"user" flag:"nats-user" env:"VMFLEET_NATS_USER" help:"NATS user name"`
-	Password      string   `yaml:"-" flag:"-" env:"VMFLEET_NATS_PASSWORD" help:"NATS password (env only; or password_file)"`
+	Password      secret   `yaml:"-" flag:"-" env:"VMFLEET_NATS_PASSWORD" help:"NATS password (env only; or password_file)"`
 	PasswordFile  string   `yaml:"password_file" flag:"nats-password-file" env:"VMFLEET_NATS_PASSWORD_FILE" help:"file holding the NATS password"`
 	CAFile        string   `yaml:"ca_file" flag:"nats-ca" env:"VMFLEET_NATS_CA" help:"CA certificate file for NATS TLS"`
 	CertFile      string   `yaml:"cert_file" flag:"nats-cert" env:"VMFLEET_NATS_CERT" help:"client certificate file for NATS TLS"`
@@ -114,7 +115,10 @@ func (c agentConfig) connect(log *slog.Logger, host string) (*nats.Conn, error) 
 	if len(c.NATS.URLs) == 0 {
 		return nil, nil
 	}
-	pw := c.NATS.Password
+	if err := checkNATSURLs(c.NATS.URLs); err != nil {
+		return nil, err
+	}
+	pw := c.NATS.Password.Reveal()
 	if c.NATS.PasswordFile != "" {
 		b, err := os.ReadFile(c.NATS.PasswordFile)
 		if err != nil {
@@ -122,6 +126,7 @@ func (c agentConfig) connect(log *slog.Logger, host string) (*nats.Conn, error) 
 		}
 		pw = strings.TrimSpace(string(b))
 	}
+	redact.Add(log, pw)
 	inbox := c.NATS.InboxPrefix
 	if inbox == "" {
 		inbox = "_INBOX." + host

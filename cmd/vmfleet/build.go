@@ -33,7 +33,7 @@ vmfleet build retry KEY.`,
 }
 
 func newBuildListCmd() *cobra.Command {
-	var server string
+	var server, tokenFile string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -41,8 +41,12 @@ func newBuildListCmd() *cobra.Command {
 		Example: "  vmfleet build list --server http://orchestrator:8080",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			token, err := clientToken(tokenFile)
+			if err != nil {
+				return err
+			}
 			var resp orchestrator.BuildsResponse
-			if err := newAPIClient(server, "").do(cmd.Context(), http.MethodGet, "/api/v1/builds", &resp); err != nil {
+			if err := newAPIClient(server, token).do(cmd.Context(), http.MethodGet, "/api/v1/builds", &resp); err != nil {
 				return err
 			}
 			if asJSON {
@@ -54,6 +58,7 @@ func newBuildListCmd() *cobra.Command {
 		},
 	}
 	serverFlag(cmd, &server)
+	tokenFlag(cmd, &tokenFile)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	return cmd
 }

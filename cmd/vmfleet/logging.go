@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lmittmann/tint"
+	"github.com/vmfleet/vmfleet/internal/redact"
 )
 
 func envOr(key, def string) string {
@@ -28,8 +29,18 @@ func isTerminal(w io.Writer) bool {
 }
 
 // newLogger builds the logger: tint on a terminal (or --log-format text),
-// slog JSON otherwise.
+// slog JSON otherwise, behind a redact.Handler that masks URL passwords, the
+// secret-named variables of the environment, and whatever secrets the
+// command reads later (redact.Add).
 func (g *globalFlags) newLogger(w io.Writer) (*slog.Logger, error) {
+	l, err := g.newPlainLogger(w)
+	if err != nil {
+		return nil, err
+	}
+	return slog.New(redact.NewHandler(l.Handler(), secretEnvValues(os.Environ())...)), nil
+}
+
+func (g *globalFlags) newPlainLogger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", g.logLevel)

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
+	"github.com/vmfleet/vmfleet/internal/redact"
 	"github.com/vmfleet/vmfleet/orchestrator"
 )
 
@@ -56,17 +57,19 @@ API, /metrics and the Buildkite webhook on --http-addr.`,
 
 // orchSecrets are the tokens, read from files or env; never logged.
 type orchSecrets struct {
-	api, buildkite, whSecret, whToken, natsPassword string
+	api, read, buildkite, whSecret, whToken, natsPassword string
 }
 
 func (c orchestratorConfig) secrets() (orchSecrets, error) {
 	var s orchSecrets
 	var err error
 	for _, x := range []struct {
-		key, file, value string
-		dst              *string
+		key, file string
+		value     secret
+		dst       *string
 	}{
 		{"api_token_file", c.APITokenFile, c.APIToken, &s.api},
+		{"api_read_token_file", c.APIReadTokenFile, c.APIReadToken, &s.read},
 		{"buildkite.token_file", c.Buildkite.TokenFile, c.Buildkite.Token, &s.buildkite},
 		{"webhook.secret_file", c.Webhook.SecretFile, c.Webhook.Secret, &s.whSecret},
 		{"webhook.token_file", c.Webhook.TokenFile, c.Webhook.Token, &s.whToken},
@@ -80,16 +83,21 @@ func (c orchestratorConfig) secrets() (orchSecrets, error) {
 }
 
 func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger) error {
+	if err := c.checkURLs(); err != nil {
+		return err
+	}
 	sec, err := c.secrets()
 	if err != nil {
 		return err
 	}
+	redact.Add(log, sec.values()...) // mask them in every log line from now on
 	defer exitOnSecondSignal(log)()
 	instance := c.Instance
 	if instance == "" {
 		instance = defaultInstance()
 	}
 	ocfg := c.orchestratorCfg(instance, sec.api, sec.whSecret, sec.whToken)
+	ocfg.APIReadToken = sec.read
 	if err := orchestrator.ValidateSpec(ocfg.Spec); err != nil {
 		return fmt.Errorf("%w: %w", errConfig, err)
 	}

@@ -19,8 +19,8 @@ const orchestratorConfigEnv = "VMFLEET_ORCHESTRATOR_CONFIG"
 type orchestratorConfig struct {
 	Instance     string        `yaml:"instance" flag:"instance" env:"VMFLEET_INSTANCE" help:"this orchestrator's name: its lease id and its durable consumer orchestrator-<instance> (default: the host name and the process id)"`
 	HTTPAddr     string        `yaml:"http_addr" flag:"http-addr" env:"VMFLEET_HTTP_ADDR" help:"host:port of the read API, /metrics and the Buildkite webhook"`
-	APIToken     string        `yaml:"-" flag:"-" env:"VMFLEET_API_TOKEN" help:"bearer token of mutating endpoints (env only; or api_token_file)"`
-	APITokenFile string        `yaml:"api_token_file" flag:"api-token-file" env:"VMFLEET_API_TOKEN_FILE" help:"file holding the bearer token mutating endpoints require"`
+	APIToken     secret        `yaml:"-" flag:"-" env:"VMFLEET_API_TOKEN" help:"bearer token of mutating endpoints (env only; or api_token_file)"`
+	APITokenFile string        `yaml:"api_token_file" flag:"api-token-file" env:"VMFLEET_API_TOKEN_FILE" help:"file holding the bearer token mutating endpoints require (without one they answer 403)"`
 	Tick         time.Duration `yaml:"tick" flag:"tick" env:"VMFLEET_TICK" help:"interval of full reconcile passes"`
 	Heartbeat    time.Duration `yaml:"default_heartbeat" flag:"default-heartbeat" env:"VMFLEET_DEFAULT_HEARTBEAT" help:"heartbeat assumed for hosts that do not report theirs"`
 	LeaseTTL     time.Duration `yaml:"lease_ttl" flag:"lease-ttl" env:"VMFLEET_LEASE_TTL" help:"leader lease TTL: a crashed leader is replaced within 2 TTL; the KV bucket's TTL (set by whoever creates it) wins when shorter"`
@@ -33,6 +33,10 @@ type orchestratorConfig struct {
 	Pulls        orchPulls     `yaml:"pulls"`
 	Prunes       orchPrunes    `yaml:"prunes"`
 	Webhook      orchWebhook   `yaml:"webhook"`
+
+	APIReadToken     secret `yaml:"-" flag:"-" env:"VMFLEET_API_READ_TOKEN" help:"bearer token the read API requires (env only; or api_read_token_file)"`
+	APIReadTokenFile string `yaml:"api_read_token_file" flag:"api-read-token-file" env:"VMFLEET_API_READ_TOKEN_FILE" help:"file holding the bearer token GET /api/v1/... requires (the API token is accepted too; empty: reads are open)"`
+	MetricsAuth      bool   `yaml:"metrics_auth" flag:"metrics-auth" env:"VMFLEET_METRICS_AUTH" help:"make /metrics require the read token as well"`
 }
 
 type orchImages struct {
@@ -58,7 +62,7 @@ type orchNATS struct {
 	CredsFile    string   `yaml:"creds_file" flag:"nats-creds" env:"VMFLEET_NATS_CREDS" help:"NATS user credentials (JWT) file"`
 	NKeySeedFile string   `yaml:"nkey_seed_file" flag:"nats-nkey-seed" env:"VMFLEET_NATS_NKEY_SEED" help:"file holding the orchestrator's NKey seed"`
 	User         string   `yaml:"user" flag:"nats-user" env:"VMFLEET_NATS_USER" help:"NATS user name"`
-	Password     string   `yaml:"-" flag:"-" env:"VMFLEET_NATS_PASSWORD" help:"NATS password (env only; or password_file)"`
+	Password     secret   `yaml:"-" flag:"-" env:"VMFLEET_NATS_PASSWORD" help:"NATS password (env only; or password_file)"`
 	PasswordFile string   `yaml:"password_file" flag:"nats-password-file" env:"VMFLEET_NATS_PASSWORD_FILE" help:"file holding the NATS password"`
 	CAFile       string   `yaml:"ca_file" flag:"nats-ca" env:"VMFLEET_NATS_CA" help:"CA certificate file for NATS TLS"`
 	CertFile     string   `yaml:"cert_file" flag:"nats-cert" env:"VMFLEET_NATS_CERT" help:"client certificate file for NATS TLS"`
@@ -72,9 +76,14 @@ type orchBuildkite struct {
 	Pipeline  string        `yaml:"pipeline" flag:"buildkite-pipeline" env:"VMFLEET_BUILDKITE_PIPELINE" help:"pipeline that builds VM images"`
 	Branch    string        `yaml:"branch" flag:"build-branch" env:"VMFLEET_BUILD_BRANCH" help:"branch of the builds"`
 	Commit    string        `yaml:"commit" flag:"build-commit" env:"VMFLEET_BUILD_COMMIT" help:"commit of the builds"`
-	Token     string        `yaml:"-" flag:"-" env:"BUILDKITE_API_TOKEN" help:"Buildkite API token (env only; or token_file)"`
-	TokenFile string        `yaml:"token_file" flag:"buildkite-token-file" env:"VMFLEET_BUILDKITE_TOKEN_FILE" help:"file holding the Buildkite API token (read_builds, write_builds)"`
+	Token     secret        `yaml:"-" flag:"-" env:"BUILDKITE_API_TOKEN" help:"Buildkite API token (env only; or token_file)"`
+	TokenFile string        `yaml:"token_file" flag:"buildkite-token-file" env:"VMFLEET_BUILDKITE_TOKEN_FILE" help:"file holding the Buildkite API token (read_builds, write_builds; read_agents for the drift check, write_agents for pause)"`
 	Timeout   time.Duration `yaml:"timeout" flag:"buildkite-timeout" env:"VMFLEET_BUILDKITE_TIMEOUT" help:"deadline of one Buildkite API request"`
+
+	AgentsInterval time.Duration `yaml:"agents_interval" flag:"buildkite-agents-interval" env:"VMFLEET_BUILDKITE_AGENTS_INTERVAL" help:"how often the leader lists Buildkite's agents for the drift check and the pause lever (token scope read_agents; 0: never)"`
+	DriftGrace     time.Duration `yaml:"drift_grace" flag:"drift-grace" env:"VMFLEET_DRIFT_GRACE" help:"how long a host's agent tags may disagree with its report before the host is flagged"`
+	Pause          bool          `yaml:"pause" flag:"buildkite-pause" env:"VMFLEET_BUILDKITE_PAUSE" help:"lever pause: pause the agents of hosts ready for no release, resume them once ready (token scope write_agents; only where VM builds run on their own queue)"`
+	PauseTimeout   time.Duration `yaml:"pause_timeout" flag:"buildkite-pause-timeout" env:"VMFLEET_BUILDKITE_PAUSE_TIMEOUT" help:"Buildkite timeout of each pause, renewed at three quarters (1m to 168h)"`
 }
 
 type orchBuilds struct {
@@ -99,9 +108,9 @@ type orchPrunes struct {
 }
 
 type orchWebhook struct {
-	Secret     string `yaml:"-" flag:"-" env:"VMFLEET_WEBHOOK_SECRET" help:"Buildkite webhook signature secret (env only; or secret_file)"`
+	Secret     secret `yaml:"-" flag:"-" env:"VMFLEET_WEBHOOK_SECRET" help:"Buildkite webhook signature secret (env only; or secret_file)"`
 	SecretFile string `yaml:"secret_file" flag:"webhook-secret-file" env:"VMFLEET_WEBHOOK_SECRET_FILE" help:"file holding the webhook signature secret (X-Buildkite-Signature)"`
-	Token      string `yaml:"-" flag:"-" env:"VMFLEET_WEBHOOK_TOKEN" help:"Buildkite webhook token (env only; or token_file)"`
+	Token      secret `yaml:"-" flag:"-" env:"VMFLEET_WEBHOOK_TOKEN" help:"Buildkite webhook token (env only; or token_file)"`
 	TokenFile  string `yaml:"token_file" flag:"webhook-token-file" env:"VMFLEET_WEBHOOK_TOKEN_FILE" help:"file holding the webhook token (X-Buildkite-Token)"`
 }
 
@@ -149,7 +158,8 @@ func defaultOrchestratorConfig() orchestratorConfig {
 		Cleanup: orchCleanup{KeepBunVersions: 1},
 		NATS: orchNATS{Listen: "127.0.0.1:4222", DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"),
 			Replicas: 1, Prefix: events.DefaultPrefix},
-		Buildkite: orchBuildkite{APIURL: orchestrator.DefaultBuildkiteURL, Pipeline: "build-macos-vm", Branch: "main", Commit: "HEAD", Timeout: 30 * time.Second},
+		Buildkite: orchBuildkite{APIURL: orchestrator.DefaultBuildkiteURL, Pipeline: "build-macos-vm", Branch: "main", Commit: "HEAD", Timeout: 30 * time.Second,
+			AgentsInterval: time.Minute, DriftGrace: 5 * time.Minute, PauseTimeout: 30 * time.Minute},
 		Builds: orchBuilds{MaxConcurrent: 10, MaxPerHost: 1, MaxAttempts: 5, BackoffBase: time.Minute, BackoffMax: time.Hour,
 			PollInterval: 30 * time.Second, DoubtDelay: 30 * time.Second, PassedGrace: 10 * time.Minute},
 		Pulls: orchPulls{MaxConcurrent: 10, Timeout: 2 * time.Hour}, Prunes: orchPrunes{MaxConcurrent: 10, Timeout: 10 * time.Minute},
@@ -161,9 +171,9 @@ func init() {
 }
 
 // readSecret returns the file's trimmed content when file is set, else value.
-func readSecret(key, file, value string) (string, error) {
+func readSecret(key, file string, value secret) (string, error) {
 	if file == "" {
-		return value, nil
+		return value.Reveal(), nil
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -192,6 +202,8 @@ func (c orchestratorConfig) orchestratorCfg(instance, apiToken, whSecret, whToke
 		PassedGrace: c.Builds.PassedGrace, PullConcurrency: c.Pulls.MaxConcurrent, PullTimeout: c.Pulls.Timeout,
 		PruneConcurrency: c.Prunes.MaxConcurrent, PruneTimeout: c.Prunes.Timeout,
 		WebhookSecret: whSecret, WebhookToken: whToken, APIToken: apiToken,
+		MetricsAuth: c.MetricsAuth, AgentsInterval: agentsInterval(c.Buildkite.AgentsInterval), DriftGrace: c.Buildkite.DriftGrace,
+		Pause: c.Buildkite.Pause, PauseTimeout: c.Buildkite.PauseTimeout,
 		LeaderTTL: c.LeaseTTL, DrainTimeout: c.DrainTimeout,
 	}
 }

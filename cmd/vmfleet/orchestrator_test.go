@@ -128,6 +128,10 @@ func TestOrchestratorCommand(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte("tok\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	apiTokenFile := filepath.Join(dir, "api-token")
+	if err := os.WriteFile(apiTokenFile, []byte("api-tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
@@ -137,7 +141,7 @@ func TestOrchestratorCommand(t *testing.T) {
 		code, _, stderr = run(ctx, "orchestrator", "--log-format", "json", "--nats-listen", "127.0.0.1:-1",
 			"--data-dir", filepath.Join(dir, "js"), "--http-addr", addr, "--instance", "cmdtest",
 			"--buildkite-org", "acme", "--buildkite-api-url", bk.URL(), "--buildkite-token-file", tokenFile,
-			"--release", "13", "--release", "14", "--cleanup-window", "0 2 * * *=2h")
+			"--api-token-file", apiTokenFile, "--release", "13", "--release", "14", "--cleanup-window", "0 2 * * *=2h")
 		done <- code
 	}()
 	server := "http://" + addr
@@ -164,7 +168,7 @@ func TestOrchestratorCommand(t *testing.T) {
 	if got := spec.Images.Releases; !cmp.Equal(got, []string{"13", "14"}) || len(spec.Cleanup.Windows) != 1 {
 		t.Errorf("Got(spec) = %+v, want releases 13, 14 and one window", spec)
 	}
-	if code, _, errOut := run(t.Context(), "build", "retry", "nope", "--server", server); code != 2 || !strings.Contains(errOut, "no build record") {
+	if code, _, errOut := run(t.Context(), "build", "retry", "nope", "--server", server, "--token-file", apiTokenFile); code != 2 || !strings.Contains(errOut, "no build record") {
 		t.Errorf("Got(build retry unknown) = %d %q, want 2 naming the problem", code, errOut)
 	}
 	cancel()
@@ -229,9 +233,9 @@ func TestPrintHosts(t *testing.T) {
 	if err := printHosts(&b, resp, now); err != nil {
 		t.Fatal(err)
 	}
-	want := `HOST    STATE      MACOS 14   REASON             LAST SEEN
-mac-01  ready      ready      -                  12s ago
-mac-02  not_ready  not ready  14: image_missing  1m0s ago
+	want := `HOST    STATE      MACOS 14   REASON             DRIFT  LAST SEEN
+mac-01  ready      ready      -                  -      12s ago
+mac-02  not_ready  not ready  14: image_missing  -      1m0s ago
 
 2 hosts: 1 ready, 0 stale
 `

@@ -67,7 +67,7 @@ func serverFlag(cmd *cobra.Command, dst *string) {
 }
 
 func newStatusCmd(*globalFlags) *cobra.Command {
-	var server string
+	var server, tokenFile string
 	var asJSON, watch bool
 	var interval time.Duration
 	cmd := &cobra.Command{
@@ -81,11 +81,15 @@ GET /api/v1/hosts from the orchestrator's API.`,
   vmfleet status --server http://orchestrator:8080 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			token, err := clientToken(tokenFile)
+			if err != nil {
+				return err
+			}
 			if watch {
-				return watchStatus(cmd.Context(), newAPIClient(server, ""), cmd.OutOrStdout(), interval, asJSON)
+				return watchStatus(cmd.Context(), newAPIClient(server, token), cmd.OutOrStdout(), interval, asJSON)
 			}
 			var resp orchestrator.HostsResponse
-			if err := newAPIClient(server, "").do(cmd.Context(), http.MethodGet, "/api/v1/hosts", &resp); err != nil {
+			if err := newAPIClient(server, token).do(cmd.Context(), http.MethodGet, "/api/v1/hosts", &resp); err != nil {
 				return err
 			}
 			if asJSON {
@@ -97,6 +101,7 @@ GET /api/v1/hosts from the orchestrator's API.`,
 		},
 	}
 	serverFlag(cmd, &server)
+	tokenFlag(cmd, &tokenFile)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "redraw the table every --interval until interrupted (with --json: one JSON document per line)")
 	cmd.Flags().DurationVar(&interval, "interval", 2*time.Second, "time between two redraws with --watch")
@@ -120,9 +125,9 @@ func printHosts(w io.Writer, resp orchestrator.HostsResponse, now time.Time) err
 	for _, r := range releases {
 		head = append(head, "MACOS "+r)
 	}
-	fmt.Fprintln(tw, strings.Join(append(head, "REASON", "LAST SEEN"), "\t"))
+	fmt.Fprintln(tw, strings.Join(append(head, "REASON", "DRIFT", "LAST SEEN"), "\t"))
 	for _, h := range resp.Hosts {
-		row := []string{h.Host, h.State}
+		row := []string{h.Host, stateCell(h)}
 		var reasons []string
 		for _, r := range releases {
 			cell := "-"
@@ -142,7 +147,7 @@ func printHosts(w io.Writer, resp orchestrator.HostsResponse, now time.Time) err
 		if reason == "" {
 			reason = "-"
 		}
-		row = append(row, reason, ago(now, h.LastSeen))
+		row = append(row, reason, driftCell(now, h), ago(now, h.LastSeen))
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	if r := resp.Readiness; r != nil {
