@@ -2,6 +2,7 @@ package events
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -129,6 +130,17 @@ func ValidateOCIRef(r string) error {
 		c := r[i]
 		if !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '/' || c == ':' || c == '@' || c == '+') {
 			return fmt.Errorf("OCI reference %q: invalid character %q", r, c)
+		}
+	}
+	// A reference is [host[:port]/]path[:tag][@digest]: no URL scheme, and
+	// no empty, "." or ".." path component (tart would read those as paths).
+	name, _, _ := strings.Cut(r, "@")
+	if strings.Contains(name, "://") {
+		return fmt.Errorf("OCI reference %q: a registry reference, not a URL (no scheme)", r)
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == "" || part == "." || part == ".." || strings.HasPrefix(part, ".") {
+			return fmt.Errorf("OCI reference %q: empty, '.' or '..' path component", r)
 		}
 	}
 	return nil
