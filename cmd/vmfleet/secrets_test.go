@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/agentd/bkagent/bkagenttest"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/buildkitefake"
@@ -375,4 +377,32 @@ func (r *secretsRun) assertNoLeak() {
 func secretsExcerpt(text, v string) string {
 	i := strings.Index(text, v)
 	return text[max(0, i-200):min(len(text), i+len(v)+200)]
+}
+
+// TestNoSecretInFlags walks every command's Config: a field whose env name
+// says it holds a secret, or whose type is secret, has no flag and no config
+// file key (a flag shows in ps; a config file is not a secret store), and
+// its type masks it.
+func TestNoSecretInFlags(t *testing.T) {
+	secretType := reflect.TypeFor[secret]()
+	for cmdName, mk := range configDocs {
+		b := bindConfig(&cobra.Command{Use: "x"}, mk(), "X_CONFIG")
+		for _, f := range b.fields {
+			named := false
+			for _, e := range f.envs {
+				if f.v.Kind() != reflect.String {
+					break // e.g. a bool "rotate the route password"
+				}
+				named = named || secretKey(e)
+			}
+			typed := f.v.Type() == secretType
+			if !named && !typed {
+				continue
+			}
+			if f.flag != "-" || f.path[len(f.path)-1] != "-" || !typed {
+				t.Errorf("%s: field %s (env %v) holds a secret: want flag:\"-\", yaml:\"-\" and type secret; got flag %q, type %s",
+					cmdName, f.key(), f.envs, f.flag, f.v.Type())
+			}
+		}
+	}
 }
