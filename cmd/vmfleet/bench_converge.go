@@ -36,9 +36,9 @@ type benchConvergeConfig struct {
 
 func defaultBenchConvergeConfig() benchConvergeConfig {
 	return benchConvergeConfig{
-		Hosts: 1000, Releases: []string{"13", "14"}, Bump: fleetsim.BumpBun,
+		Hosts: 1000, Releases: []string{"13", "14"}, Bump: fleetsim.BumpBootstrap,
 		BuildTime: 20 * time.Minute, PullTime: 5 * time.Minute, CheckInterval: time.Minute, Scale: 0.01,
-		ExpectPrune: fleetsim.PruneAuto, Timeout: 10 * time.Minute,
+		ExpectPrune: fleetsim.PruneRequire, Timeout: 10 * time.Minute,
 	}
 }
 
@@ -71,9 +71,11 @@ in-memory tart, each on its own NATS connection), all ready on the initial
 spec; then the spec moves on (--bump) and the fleet must build (host mode: one
 build per image and host; --registry: one per image, then every host pulls)
 until every host is ready on the new spec. Durations are fleet time, run at
---scale. Prints the time to full readiness against queue + build + pull + 2
-check intervals, builds created against the ideal count, pulls, prunes and
-safety violations (exit 1 if any, or if the fleet did not converge).`,
+--scale. Prints the time to full readiness against its target (registry mode:
+build + one pull per release, a host pulling one image at a time, + 2 check
+intervals; host mode: one build per release, one after the other, + 2 check
+intervals), builds created against the ideal count, pulls, prunes and safety
+violations (exit 1 if any, or if the fleet did not converge).`,
 		Example: `  vmfleet bench converge --hosts 1000 --releases 13,14 --registry
   vmfleet bench converge --hosts 8 --json`,
 		Args: cobra.NoArgs,
@@ -83,7 +85,7 @@ safety violations (exit 1 if any, or if the fleet did not converge).`,
 		if err := b.load(); err != nil {
 			return err
 		}
-		compLog, err := componentLogger(g, cmd.ErrOrStderr())
+		compLog, err := componentLogger(g, cmd.ErrOrStderr(), "error")
 		if err != nil {
 			return err
 		}
@@ -125,7 +127,7 @@ func printConverge(w io.Writer, c fleetsim.Config, r fleetsim.Result) {
 		buildTarget = "exactly one per (release, image)"
 	}
 	rows := []benchRow{
-		{"hosts ready after the bump", ready, fmt.Sprintf("≤ %s (queue + build + pull + 2 check intervals): %s", r.Target.D(), verdict(r.Converged && r.ReadyAfterBump <= r.Target))},
+		{"hosts ready after the bump", ready, fmt.Sprintf("≤ %s (%s): %s", r.Target.D(), targetFormula(r), verdict(r.Converged && r.ReadyAfterBump <= r.Target))},
 		{"builds created", fmt.Sprintf("%d (ideal %d)", r.BuildsCreated, r.BuildsIdeal), buildTarget + ": " + verdict(r.BuildsCreated == r.BuildsIdeal)},
 		{"pull commands / pulls done", fmt.Sprintf("%d / %d", r.PullCommands, r.Pulls), ""},
 		{"prune commands / VMs deleted", fmt.Sprintf("%d / %d", r.PruneCommands, r.Deleted), pruneNote(r)},
@@ -137,6 +139,14 @@ func printConverge(w io.Writer, c fleetsim.Config, r fleetsim.Result) {
 	for _, v := range r.Violations {
 		fmt.Fprintf(w, "violation %s %s%s%s: %s\n", v.Kind, v.Host, v.Key, v.VM, v.Detail)
 	}
+}
+
+// targetFormula says how Result.Target is made.
+func targetFormula(r fleetsim.Result) string {
+	if r.Registry {
+		return fmt.Sprintf("build + %d pulls one after the other + 2 check intervals", len(r.Releases))
+	}
+	return fmt.Sprintf("%d builds one after the other on each host + 2 check intervals", len(r.Releases))
 }
 
 func pruneNote(r fleetsim.Result) string {

@@ -110,7 +110,7 @@ func runDemo(cmd *cobra.Command, g *globalFlags, cfg demoConfig) error {
 	if err != nil {
 		return err
 	}
-	compLog, err := componentLogger(g, cmd.ErrOrStderr())
+	compLog, err := componentLogger(g, cmd.ErrOrStderr(), "warn")
 	if err != nil {
 		return err
 	}
@@ -132,12 +132,14 @@ func runDemo(cmd *cobra.Command, g *globalFlags, cfg demoConfig) error {
 	return nil
 }
 
-// componentLogger is the orchestrator's and agents' logger: warnings and
-// errors only unless --log-level asks for more (the story is the output).
-func componentLogger(g *globalFlags, w io.Writer) (*slog.Logger, error) {
+// componentLogger is the orchestrator's and agents' logger: at quiet (warn
+// for the demo, whose story is the output; error for benches, whose
+// thousands of agents would each warn that inotify ran out) unless
+// --log-level asks for something else than the default.
+func componentLogger(g *globalFlags, w io.Writer, quiet string) (*slog.Logger, error) {
 	c := *g
 	if c.logLevel == "info" || c.logLevel == "" {
-		c.logLevel = "warn"
+		c.logLevel = quiet
 	}
 	return c.newLogger(w)
 }

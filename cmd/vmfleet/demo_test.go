@@ -88,7 +88,7 @@ func TestDemoConvergesAndSaysWhereTheAPIIs(t *testing.T) {
 	for _, want := range []string{
 		"dashboard and API: http://127.0.0.1:",
 		"host mac-01 not ready: release 13 image missing",
-		"bun bump: 1.2.16 → 1.2.17",
+		"bootstrap bump: 3.6 → 3.7",
 		"converged: 4/4 hosts ready on the final spec",
 		"safety violations: 0",
 	} {
@@ -148,6 +148,9 @@ func TestBenchConvergeJSON(t *testing.T) {
 			}
 			if r.BuildsCreated != tt.wantBuilds || r.BuildsIdeal != tt.wantBuilds || r.Pulls != tt.pulls {
 				t.Errorf("Got(builds created, ideal, pulls) = %d, %d, %d, want %d, %d, %d", r.BuildsCreated, r.BuildsIdeal, r.Pulls, tt.wantBuilds, tt.wantBuilds, tt.pulls)
+			}
+			if !r.PruneChecked || r.Deleted != 8*2 {
+				t.Errorf("Got(prune checked, deleted) = %v, %d, want true, 16", r.PruneChecked, r.Deleted)
 			}
 			if r.Hosts != 8 || !slices.Equal(r.Releases, []string{"13", "14"}) || r.ReadyAfterBump <= 0 {
 				t.Errorf("Got(hosts, releases, ready after bump) = %d, %v, %s", r.Hosts, r.Releases, r.ReadyAfterBump)

@@ -82,23 +82,19 @@ type Config struct {
 }
 
 // DefaultConfig is `vmfleet demo` without flags: 12 hosts, releases 13 and
-// 14, four hosts missing an image, two busy, a version bump 10 minutes after
-// the fleet is ready, builds of 20 minutes, pulls of 5, the cleanup window
-// opening 40 minutes after the bump; an hour of fleet time in 3.6 s.
-//
-// The bump moves the bun version on, not the bootstrap: the orchestrator
-// builds for hosts reporting image_missing only (DESIGN §5 item 1), and
-// after a bootstrap bump hosts report bootstrap_mismatch, for which it
-// builds nothing yet, so the fleet would never converge.
+// 14, four hosts missing an image, two busy, a bootstrap bump 10 minutes
+// after the fleet is ready, builds of 20 minutes, pulls of 5, the cleanup
+// window opening 40 minutes after the bump, convergence only once the
+// outdated images are pruned; an hour of fleet time in 3.6 s.
 func DefaultConfig() Config {
 	return Config{
 		Hosts: 12, Releases: []string{"13", "14"}, BunVersion: "1.2.16", BootstrapVersion: "3.6",
 		Missing: 4, Busy: 2,
-		Bump: BumpBun, BumpAfter: 10 * time.Minute, WindowAfter: 40 * time.Minute, JobTime: 50 * time.Minute,
+		Bump: BumpBootstrap, BumpAfter: 10 * time.Minute, WindowAfter: 40 * time.Minute, JobTime: 50 * time.Minute,
 		BuildTime: 20 * time.Minute, QueueTime: time.Minute, PullTime: 5 * time.Minute, DeleteTime: 30 * time.Second,
 		CheckInterval: time.Minute, Tick: 10 * time.Second, Scale: 0.001,
 		MaxBuilds: 10, MaxBuildsPerHost: 1, MaxPulls: 10,
-		HTTPAddr: "127.0.0.1:0", Timeout: time.Minute, Prune: PruneAuto,
+		HTTPAddr: "127.0.0.1:0", Timeout: time.Minute, Prune: PruneRequire,
 	}
 }
 
@@ -152,6 +148,22 @@ func (c Config) spec() events.ImageSpec {
 		s.Registry = RegistryTemplate
 	}
 	return s
+}
+
+// target is how soon after a bump every host should be ready: in registry
+// mode the builds run side by side, then each host pulls its images one
+// at a time (the agent pulls under the host lock): queue + build +
+// releases × pull + 2 check intervals. In host mode a host builds one image
+// at a time (MaxBuildsPerHost 1): releases × (queue + build) + 2 check
+// intervals.
+func (c Config) target() time.Duration {
+	n := time.Duration(len(c.Releases))
+	if c.Registry {
+		return c.QueueTime + c.BuildTime + n*c.PullTime + 2*c.CheckInterval
+	}
+	per := max(1, c.MaxBuildsPerHost)
+	rounds := (n + time.Duration(per) - 1) / time.Duration(per)
+	return rounds*(c.QueueTime+c.BuildTime) + 2*c.CheckInterval
 }
 
 // real is a fleet-time duration in wall-clock time, at least floor.

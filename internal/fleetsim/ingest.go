@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/buildkitefake"
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/orchestrator"
 )
@@ -123,6 +124,7 @@ type ingestBench struct {
 	oconn  *nats.Conn
 	o      *orchestrator.Orchestrator
 	reg    *prometheus.Registry
+	bk     *bkFake
 	stop   context.CancelFunc
 	done   chan error
 	subj   events.Subjects
@@ -164,17 +166,42 @@ func startIngestBench(ctx context.Context, cfg IngestConfig, dir string) (b *ing
 		return b, err
 	}
 	spec := events.Spec{Images: events.ImageSpec{NameTemplate: events.DefaultNameTemplate, Releases: cfg.Releases, BunVersion: "1.2.16", BootstrapVersion: "3.6"}}
-	if b.o, err = orchestrator.New(b.oconn, nil, orchestrator.Config{Spec: spec, Instance: "bench"}, orchestrator.WithRegistry(b.reg)); err != nil {
+	// Every host is ready, so nothing is ever built; the fake Buildkite is
+	// there because an orchestrator without one stops at once (its agents
+	// loop returns, which ends Run).
+	bk, err := fakeBuildkite(ctx)
+	if err != nil {
+		return b, err
+	}
+	b.bk = bk
+	if b.o, err = orchestrator.New(b.oconn, bk.client, orchestrator.Config{Spec: spec, Instance: "bench"}, orchestrator.WithRegistry(b.reg)); err != nil {
 		return b, err
 	}
 	octx, cancel := context.WithCancel(ctx)
 	b.stop, b.done = cancel, make(chan error, 1)
 	go func() { b.done <- b.o.Run(octx) }()
-	if err := waitFor(ctx, b.o.Ready); err != nil {
+	if err := b.waitReady(ctx); err != nil {
 		return b, err
 	}
 	b.events = makeHostEvents(cfg, spec.Images, b.subj)
 	return b, nil
+}
+
+// waitReady waits until the orchestrator caught up, or fails if it stopped.
+func (b *ingestBench) waitReady(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for !b.o.Ready() {
+		select {
+		case err := <-b.done:
+			b.stop, b.done = nil, nil
+			return fmt.Errorf("the orchestrator stopped before it was ready: %v", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
 }
 
 func (b *ingestBench) close() {
@@ -185,6 +212,9 @@ func (b *ingestBench) close() {
 	if b.oconn != nil {
 		b.oconn.Close()
 	}
+	if b.bk != nil {
+		b.bk.srv.Close()
+	}
 	if b.nc != nil {
 		b.nc.Close()
 	}
@@ -192,6 +222,26 @@ func (b *ingestBench) close() {
 		b.ns.Shutdown()
 		b.ns.WaitForShutdown()
 	}
+}
+
+// bkFake is a fake Buildkite API and a client of it.
+type bkFake struct {
+	srv    *buildkitefake.Server
+	client *orchestrator.BuildkiteClient
+}
+
+func fakeBuildkite(ctx context.Context) (*bkFake, error) {
+	token := events.NewID()
+	srv, err := buildkitefake.New(ctx, buildkitefake.WithToken(token), buildkitefake.WithPipelines(bkOrg, bkPipeline))
+	if err != nil {
+		return nil, err
+	}
+	c, err := orchestrator.NewBuildkiteClient(orchestrator.BuildkiteConfig{APIURL: srv.URL(), Token: token, Org: bkOrg, Pipeline: bkPipeline, Timeout: 10 * time.Second})
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return &bkFake{srv: srv, client: c}, nil
 }
 
 // received is the orchestrator's count of health events received.

@@ -26,8 +26,10 @@ type Result struct {
 	BumpAt         Seconds `json:"bump_at_s"`
 	ReadyAfterBump Seconds `json:"ready_after_bump_s"`
 	ConvergedAt    Seconds `json:"converged_at_s"`
-	// Target is queue + build + pull + two check intervals: how fast a
-	// registry-mode fleet should be ready after a bump.
+	// Target is how soon after the bump every host should be ready:
+	// registry mode queue + build + releases × pull + 2 check intervals
+	// (a host pulls one image at a time); host mode releases × (queue +
+	// build) + 2 check intervals (a host builds one image at a time).
 	Target Seconds `json:"target_s"`
 	// Wall is the run's wall-clock time.
 	Wall Seconds `json:"wall_s"`

@@ -21,6 +21,7 @@ type scriptState struct {
 	phase                        phase
 	bumpDue, bumpAt              time.Duration
 	windowDue, jobsDue           time.Duration // 0: done or none
+	jobsEnded                    bool
 	readyAfterBump, pruneWaiting time.Duration // when first seen (0: not yet)
 }
 
@@ -141,7 +142,7 @@ func (s *Sim) timers(ctx context.Context, e *env, sc *scriptState, now time.Dura
 		s.emit(Event{Kind: KindSpec, Text: fmt.Sprintf("cleanup window opens (spec revision %d; the demo's window is always open from now on: \"* * * * *\" for 1m)", rev)})
 	}
 	if sc.jobsDue > 0 && now >= sc.jobsDue {
-		sc.jobsDue = 0
+		sc.jobsDue, sc.jobsEnded = 0, true
 		s.endJobs()
 	}
 	return nil
@@ -152,7 +153,7 @@ func (s *Sim) timers(ctx context.Context, e *env, sc *scriptState, now time.Dura
 // prune (see Config.Prune).
 func (s *Sim) converge(st fleetStatus, sc *scriptState, now time.Duration) bool {
 	ready := st.hosts == s.cfg.Hosts && len(st.notReady) == 0
-	if !ready || sc.jobsDue > 0 || sc.windowDue > 0 {
+	if !ready || sc.jobsDue > 0 || sc.windowDue > 0 || (sc.jobsEnded && !s.jobsReported()) {
 		return false
 	}
 	checked := len(st.prunable) == 0
@@ -183,6 +184,21 @@ func (s *Sim) converge(st fleetStatus, sc *scriptState, now time.Duration) bool 
 	}
 	s.emit(Event{Kind: KindConverged, Text: fmt.Sprintf("converged: %d/%d hosts ready on the final spec, %s (fleet time %s, %s of wall-clock time)",
 		st.hosts, s.cfg.Hosts, left, s.cfg.Fleet(now), now.Round(time.Millisecond))})
+	return true
+}
+
+// jobsReported tells whether, once the jobs ended, every busy host has
+// reported its VM stopped: until then the cleanup rules still protect it
+// and "nothing to prune" would be premature.
+func (s *Sim) jobsReported() bool {
+	for _, h := range s.hosts {
+		if h.busy == "" {
+			continue
+		}
+		if vm, ok := s.view.vm(h.token, h.busy); ok && vm.Busy() {
+			return false
+		}
+	}
 	return true
 }
 

@@ -56,7 +56,7 @@ func New(cfg Config, opts ...Option) (*Sim, error) {
 	s.makeHosts()
 	s.ledger.needKeys(spec.Images, s.hosts)
 	s.res = Result{Hosts: cfg.Hosts, Releases: cfg.Releases, Registry: cfg.Registry, Scale: cfg.Scale, Bump: cfg.Bump,
-		Target: Seconds(cfg.QueueTime + cfg.BuildTime + cfg.PullTime + 2*cfg.CheckInterval)}
+		Target: Seconds(cfg.target())}
 	return s, nil
 }
 
@@ -100,8 +100,12 @@ func (s *Sim) run(ctx context.Context, e *env, dir string) error {
 	g.Go(func() error { return s.consume(gctx, e.msgs) })
 	g.Go(func() error { return e.serve(gctx) })
 	g.Go(func() error {
-		if err := e.o.Run(gctx); err != nil {
+		err := e.o.Run(gctx)
+		switch {
+		case err != nil:
 			return fmt.Errorf("orchestrator: %w", err)
+		case gctx.Err() == nil:
+			return errors.New("the orchestrator stopped on its own")
 		}
 		return nil
 	})

@@ -116,8 +116,9 @@ func TestSmallFleetConverges(t *testing.T) {
 			if res.Pulls != tt.wantPul {
 				t.Errorf("Got(pulls) = %d, want %d", res.Pulls, tt.wantPul)
 			}
-			if res.PruneCommands > 0 && !res.PruneChecked {
-				t.Errorf("Got(prune checked) = false after %d prune commands, want true", res.PruneCommands)
+			// After the bootstrap bump every host's two 3.6 images are outdated.
+			if !res.PruneChecked || res.Deleted != 4*2 {
+				t.Errorf("Got(prune checked, deleted) = %v, %d, want true, 8", res.PruneChecked, res.Deleted)
 			}
 			if got := <-api; len(got) != 4 {
 				t.Errorf("Got(GET /api/v1/hosts during the run) = %d hosts, want 4", len(got))
@@ -129,7 +130,7 @@ func TestSmallFleetConverges(t *testing.T) {
 			if missing < 0 || build < missing || ready < build {
 				t.Errorf("Got(story positions missing, build, ready) = %d, %d, %d, want in that order", missing, build, ready)
 			}
-			if st.index("bun bump: 1.2.16 → 1.2.17") < 0 || st.index("converged: 4/4 hosts ready") < 0 {
+			if st.index("bootstrap bump: 3.6 → 3.7") < 0 || st.index("converged: 4/4 hosts ready") < 0 {
 				t.Errorf("Got(story) without the bump or the convergence")
 			}
 		})

@@ -185,6 +185,20 @@ func (hv *hostView) judge(spec events.Spec) {
 	hv.prunable = res.PruneNames()
 }
 
+// vm returns a VM from the host's last report.
+func (v *view) vm(host, name string) (events.VM, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if hv := v.hosts[host]; hv != nil {
+		for _, vm := range hv.h.VMs {
+			if vm.Name == name {
+				return vm, true
+			}
+		}
+	}
+	return events.VM{}, false
+}
+
 // counts returns the commands and prune outcomes seen.
 func (v *view) counts() (pulls, prunes int, results map[events.PruneResult]int) {
 	v.mu.Lock()
