@@ -195,6 +195,8 @@ func TestAgentsConfig(t *testing.T) {
 		{name: "pause without Buildkite", cfg: Config{Pause: true}},
 		{name: "pause with listing off", cfg: Config{Pause: true, AgentsInterval: -1}, bk: &BuildkiteClient{}},
 		{name: "pause timeout too long", cfg: Config{Pause: true, PauseTimeout: 8 * 24 * time.Hour}, bk: &BuildkiteClient{}},
+		{name: "pause timeout under 4 intervals", cfg: Config{Pause: true, PauseTimeout: 3 * time.Minute}, bk: &BuildkiteClient{}},
+		{name: "pause", cfg: Config{Pause: true, PauseTimeout: 4 * time.Minute}, bk: &BuildkiteClient{}, ok: true, on: true},
 		{name: "listing off", cfg: Config{AgentsInterval: -1}, bk: &BuildkiteClient{}, ok: true},
 		{name: "drift check on", cfg: Config{}, bk: &BuildkiteClient{}, ok: true, on: true},
 		{name: "builds only", cfg: Config{}, bk: &fakeBK{}, ok: true},

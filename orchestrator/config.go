@@ -159,6 +159,9 @@ func (c Config) validate() error {
 	if c.Pause && (c.PauseTimeout < time.Minute || c.PauseTimeout > 7*24*time.Hour) {
 		return bad("buildkite.pause_timeout", fmt.Sprintf("%s: must be between 1m and 168h (Buildkite's range)", c.PauseTimeout))
 	}
+	if c.Pause && c.PauseTimeout < 4*c.AgentsInterval {
+		return bad("buildkite.pause_timeout", fmt.Sprintf("%s: must be at least 4 × buildkite.agents_interval (%s), so a pause is renewed before it lapses", c.PauseTimeout, c.AgentsInterval))
+	}
 	if c.BackoffMax < c.BackoffBase {
 		return bad("builds.backoff_max", fmt.Sprintf("%s is less than builds.backoff_base %s", c.BackoffMax, c.BackoffBase))
 	}
