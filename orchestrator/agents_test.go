@@ -168,11 +168,10 @@ func TestPauseAndResumeErrors(t *testing.T) {
 			t.Errorf("Got(%s) = %v, want %v", tt.name, err, tt.want)
 		}
 	}
-	got, _ := e.bk.GetAgent(agentsOrg, a.ID)
 	if err := e.api.PauseAgent(ctx, a.ID, "n", 30*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = e.bk.GetAgent(agentsOrg, a.ID)
+	got, _ := e.bk.GetAgent(agentsOrg, a.ID)
 	if !got.PausedUntil.Equal(t0.Add(30*time.Minute)) || got.PausedNote != "n" {
 		t.Errorf("Got(pause) = until %s note %q, want until t0+30m note n", got.PausedUntil, got.PausedNote)
 	}
