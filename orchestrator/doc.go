@@ -21,7 +21,12 @@
 //   - the Buildkite client (go-buildkite v3 with a transport that turns 429
 //     into a typed error, so no call blocks for minutes);
 //   - the read API (/healthz, /readyz, /metrics, /api/v1/...) and the
-//     Buildkite webhook receiver;
+//     Buildkite webhook receiver, behind one guard (api_auth.go): bearer
+//     tokens by route class, bodies bounded;
+//   - the drift check and the pause lever (agents*.go): the leader lists
+//     Buildkite's agents, flags hosts whose tags disagree with their report
+//     for longer than a grace, and pauses the agents of hosts ready for no
+//     release;
 //   - the spec: published to KV (the config file's, unless an operator's
 //     `vmfleet spec set` overrides a section the config did not change) and
 //     set through the API; build lifecycle events and fleet readiness.
