@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
 )
 
@@ -51,5 +52,33 @@ func TestSpecSetSurvivesRestarts(t *testing.T) {
 		if sp.Images.BootstrapVersion != st.bootstrap || len(sp.Images.Releases) != st.releases || sp.Cleanup.Windows[0].Schedule != st.window {
 			t.Errorf("Got(%s: spec) = %+v, want bootstrap %s, %d releases, window %q", st.name, sp, st.bootstrap, st.releases, st.window)
 		}
+	}
+}
+
+// TestSpecSetUnblocksItsImages: a spec set whose images include a blocked
+// build key starts that key again from attempt 1.
+func TestSpecSetUnblocksItsImages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, buildkitefake.WithOutcome(func(buildkitefake.Build) buildkitefake.State { return buildkitefake.StateFailed }))
+	spec := testSpec("")
+	cfg := h.config(spec)
+	cfg.MaxAttempts = 1
+	cfg.MaxBuildsPerHost = 2 // the 3.7 build may still be live when 3.6 comes back
+	h.start(cfg)
+	ag := h.addAgents(1, "mac", spec.Images)[0]
+	key := orchestrator.RecordKey(spec.Images.ImageName("14"), ag.host)
+	h.waitFor("the build", func() bool { return h.bk.CreatedCount(key) == 1 })
+	h.bk.Step()
+	h.bk.Step()
+	h.waitState(key, events.BuildBlocked)
+
+	for _, bootstrap := range []string{"3.7", "3.6"} {
+		if got := h.post("/api/v1/spec", apiToken, orchestrator.SpecUpdate{BootstrapVersion: ptr(bootstrap)}, nil); got != http.StatusOK {
+			t.Fatalf("Got(spec set %s) = %d, want 200", bootstrap, got)
+		}
+	}
+	h.waitFor("the key built again", func() bool { return h.bk.CreatedCount(key) == 2 })
+	if r, _ := h.record(key); r.Attempt != 1 || !r.State.Live() {
+		t.Errorf("Got(record) = %+v, want attempt 1, live", r)
 	}
 }
