@@ -29,6 +29,7 @@ const reasonGone = "already_gone"
 type pruneWant struct {
 	host   string
 	vms    []string
+	why    []string // each VM's candidate reason, for the log
 	reason string
 	boot   string
 	seq    uint64
@@ -99,7 +100,7 @@ func (p *pruneManager) dispatch(ctx context.Context, wants []pruneWant, full boo
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			p.log.Info("pruning VMs", "host", w.host, "vms", w.vms, "reason", w.reason)
+			p.log.Info("pruning VMs", "host", w.host, "vms", w.vms, "why", w.why, "reason", w.reason)
 			rep, err := p.send(ctx, w.host, req)
 			p.finish(w.host, w.boot, w.seq, rep, err)
 		}()

@@ -51,6 +51,7 @@ type planEntry struct {
 	candidates bool // some VM has a candidate reason
 	res        cleanup.Result
 	names      []string // res.PruneNames(), shared by the wants (read-only)
+	why        []string // each pruned VM's reason, likewise
 	gen        uint64
 }
 
@@ -69,6 +70,9 @@ func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntr
 	*e = planEntry{h: hs.h, spec: pv.spec, open: pv.window.Open, gen: o.planGen}
 	e.res = cleanup.Plan(planInput(hs.h, pv.spec, pv.window, pv.now))
 	e.names = e.res.PruneNames()
+	for _, d := range e.res.Prune {
+		e.why = append(e.why, string(d.Reason))
+	}
 	e.candidates = len(e.res.Prune) > 0
 	for _, d := range e.res.Keep {
 		e.candidates = e.candidates || d.Reason != ""
@@ -99,7 +103,7 @@ func (o *Orchestrator) derivePrune(host string, hs *hostState, w *wants) {
 	if e.res.DiskEmergency && !e.res.WindowOpen {
 		reason = PruneReasonEmergency
 	}
-	w.prunes = append(w.prunes, pruneWant{host: host, vms: e.names, reason: reason, boot: hs.h.BootID, seq: hs.h.Seq})
+	w.prunes = append(w.prunes, pruneWant{host: host, vms: e.names, why: e.why, reason: reason, boot: hs.h.BootID, seq: hs.h.Seq})
 }
 
 // sweepPlans drops cached plans of hosts a full pass did not visit.
