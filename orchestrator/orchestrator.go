@@ -310,7 +310,9 @@ func (l *rateLog) allow(source string, now time.Time) bool {
 	return true
 }
 
-// group runs sibling loops; the first error cancels the others.
+// group runs sibling loops; the first error cancels the others. A loop that
+// returns nil (nothing to do, e.g. no Buildkite agents API) leaves its
+// siblings running.
 type group struct {
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -327,7 +329,11 @@ func (g *group) Go(f func() error) {
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+		err := f()
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, context.Canceled) {
 			g.once.Do(func() { g.err = err })
 		}
 		g.cancel()
