@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,6 +35,7 @@ type natsNode struct {
 	port, cport int
 	dir         string
 	routes      []string
+	conf        string // a config file, if any
 	p           *proc
 }
 
@@ -40,6 +43,20 @@ type natsNode struct {
 func startNATS(t *testing.T) *natsNode {
 	t.Helper()
 	n := &natsNode{t: t, name: "nats", port: freePort(t), dir: t.TempDir()}
+	n.start()
+	n.waitJetStream(20 * time.Second)
+	return n
+}
+
+// startNATSConf starts a lone nats-server with a config file holding conf
+// (e.g. "max_payload: 2MB").
+func startNATSConf(t *testing.T, conf string) *natsNode {
+	t.Helper()
+	n := &natsNode{t: t, name: "nats", port: freePort(t), dir: t.TempDir()}
+	n.conf = filepath.Join(t.TempDir(), "nats.conf")
+	if err := os.WriteFile(n.conf, []byte(conf+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	n.start()
 	n.waitJetStream(20 * time.Second)
 	return n
@@ -68,7 +85,11 @@ func (n *natsNode) url() string { return "nats://127.0.0.1:" + strconv.Itoa(n.po
 
 func (n *natsNode) start() {
 	natsBin, _, _ := binaries(n.t)
-	args := []string{"-a", "127.0.0.1", "-p", strconv.Itoa(n.port), "-js", "-sd", n.dir, "--server_name", n.name}
+	var args []string
+	if n.conf != "" {
+		args = append(args, "-c", n.conf)
+	}
+	args = append(args, "-a", "127.0.0.1", "-p", strconv.Itoa(n.port), "-js", "-sd", n.dir, "--server_name", n.name)
 	if n.cport != 0 {
 		args = append(args, "--cluster_name", "vmfleet", "--cluster", fmt.Sprintf("nats://127.0.0.1:%d", n.cport),
 			"--routes", strings.Join(n.routes, ","))
