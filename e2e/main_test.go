@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -34,10 +33,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// repoRoot is the module root (this file's directory's parent).
+// repoRoot is the module root: go test runs a package's tests in its
+// directory, and this package sits at the root's first level.
 func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(file))
+	wd, err := os.Getwd()
+	if err != nil {
+		return ".."
+	}
+	return filepath.Dir(wd)
 }
 
 // binaries builds nats-server (the version go.mod pins) and vmfleet once,
