@@ -27,12 +27,17 @@
 //     Buildkite's agents, flags hosts whose tags disagree with their report
 //     for longer than a grace, and pauses the agents of hosts ready for no
 //     release;
+//   - the leader lease (lease*.go): one key in KV bucket vmfleet_leader,
+//     renewed every TTL/3 at its revision; the holder acts only before its
+//     own monotonic deadline (TTL − TTL/4 after its last renew), in a term
+//     context cancelled when leadership ends; a new term begins with build
+//     adoption; shutdown drains work in flight, then hands the lease back;
 //   - the spec: published to KV (the config file's, unless an operator's
 //     `vmfleet spec set` overrides a section the config did not change) and
 //     set through the API; build lifecycle events and fleet readiness.
 //
 // It must not run tart, touch a host's files, or act while it is not the
-// leader (the isLeader seam, WithLeader); only this package talks to
+// leader (the isLeader seam: WithLease, or WithLeader); only this package talks to
 // Buildkite. It decides what to prune from reports; the agent re-checks
 // every rule against its live VMs before deleting anything.
 package orchestrator
