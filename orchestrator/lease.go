@@ -134,9 +134,12 @@ func (l *Lease) Run(ctx context.Context) error {
 		_ = l.Release(rctx)
 	}()
 	updates := l.watch(ctx)
+	next := time.Now()
 	for {
-		wait := l.Step(ctx)
-		t := time.NewTimer(wait)
+		if !time.Now().Before(next) {
+			next = time.Now().Add(l.Step(ctx))
+		}
+		t := time.NewTimer(time.Until(next))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -144,11 +147,12 @@ func (l *Lease) Run(ctx context.Context) error {
 		case <-t.C:
 		case e, ok := <-updates:
 			t.Stop()
-			if !ok {
+			switch {
+			case !ok:
 				updates = nil // the watch ended: polling alone still works
-				continue
+			case l.seen(e):
+				next = time.Now() // handed back: try at once
 			}
-			l.seen(e)
 		}
 	}
 }
@@ -168,18 +172,22 @@ func (l *Lease) watch(ctx context.Context) <-chan jetstream.KeyValueEntry {
 	return w.Updates()
 }
 
-// seen records a holder read from the watch.
-func (l *Lease) seen(e jetstream.KeyValueEntry) {
-	if e == nil || e.Operation() != jetstream.KeyValuePut {
-		return
+// seen records a holder read from the watch; it reports whether the key was
+// deleted (handed back), so a follower should try at once.
+func (l *Lease) seen(e jetstream.KeyValueEntry) bool {
+	if e == nil {
+		return false
+	}
+	if e.Operation() != jetstream.KeyValuePut {
+		return true
 	}
 	var v LeaderInfo
-	if json.Unmarshal(e.Value(), &v) != nil {
-		return
+	if json.Unmarshal(e.Value(), &v) == nil {
+		l.mu.Lock()
+		l.holder, l.holderAt = v, time.Now()
+		l.mu.Unlock()
 	}
-	l.mu.Lock()
-	l.holder, l.holderAt = v, time.Now()
-	l.mu.Unlock()
+	return false
 }
 
 // Step makes one attempt — renew when held and due, else take the lease if
