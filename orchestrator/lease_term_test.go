@@ -197,3 +197,29 @@ func TestReadyzAndLeaderAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestRunDrainIsBounded: at shutdown Run waits for a pull in flight, but no
+// longer than DrainTimeout, then abandons it.
+func TestRunDrainIsBounded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	spec := testSpec("ghcr.io/acme/bun-build-macos-{release}:{bun}-bootstrap-{bootstrap}")
+	cfg := h.config(spec)
+	cfg.DrainTimeout = 300 * time.Millisecond
+	cfg.PullTimeout = time.Minute
+	// A host that takes every pull and never answers.
+	pulls := h.collectMsgs("vmfleet.cmd.silent-000.pull")
+	h.start(cfg)
+	h.publishHealth("silent-000", 1, spec.Images, false)
+	h.waitFor("the registry build", func() bool { return len(h.bk.Builds()) == 1 })
+	h.bk.Step()
+	h.bk.Step()
+	h.waitFor("the pull sent", func() bool { return len(pulls()) == 1 })
+	start := time.Now()
+	h.stopO()
+	took := time.Since(start)
+	t.Logf("Run returned %s after cancel with a pull in flight (drain timeout %s)", took, cfg.DrainTimeout)
+	if took < cfg.DrainTimeout || took > cfg.DrainTimeout+2*time.Second {
+		t.Errorf("Got(Run returned after) = %s, want about the drain timeout %s", took, cfg.DrainTimeout)
+	}
+}
