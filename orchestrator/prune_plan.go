@@ -95,6 +95,12 @@ func (o *Orchestrator) derivePrune(host string, hs *hostState, w *wants) {
 	if pv.spec == nil || len(hs.h.VMs) == 0 {
 		return
 	}
+	if hs.h.SpecRevision < pv.spec.Revision {
+		// The host checked against an older spec: it would re-apply the
+		// rules with that spec and refuse (or keep what the new spec no
+		// longer expects). Wait for its report on the current spec.
+		return
+	}
 	e := o.plan(host, hs, pv)
 	if len(e.res.Prune) == 0 {
 		return
