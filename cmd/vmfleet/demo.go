@@ -116,7 +116,13 @@ func runDemo(cmd *cobra.Command, g *globalFlags, cfg demoConfig) error {
 	}
 	out := cmd.OutOrStdout()
 	n := fleetsim.NewNarrator(out, isTerminal(out))
-	sim, err := fleetsim.New(cfg.sim(), fleetsim.WithObserver(n.Observe), fleetsim.WithLogger(log), fleetsim.WithComponentLogger(compLog))
+	observe := func(e fleetsim.Event) {
+		n.Observe(e)
+		if e.Kind == fleetsim.KindConverged && !cfg.ExitWhenConverged {
+			n.Observe(fleetsim.Event{At: e.At, Kind: fleetsim.KindNote, Text: "the fleet keeps running and the API stays up: press Ctrl-C to stop"})
+		}
+	}
+	sim, err := fleetsim.New(cfg.sim(), fleetsim.WithObserver(observe), fleetsim.WithLogger(log), fleetsim.WithComponentLogger(compLog))
 	if err != nil {
 		return fmt.Errorf("%w: %w", errConfig, err)
 	}

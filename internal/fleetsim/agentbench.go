@@ -78,15 +78,23 @@ func AgentBench(ctx context.Context, cfg AgentBenchConfig) (AgentBenchResult, er
 	if err != nil {
 		return res, fmt.Errorf("tart list through %s: %w", cfg.Tart, err)
 	}
-	if res.Check, err = measureCheck(ctx, client, spec, filepath.Join(dir, "process"), cfg.Iterations); err != nil {
+	check, err := newChecker(client, spec, filepath.Join(dir, "process"))
+	if err != nil {
 		return res, err
 	}
-	if res.List, err = measure(cfg.Iterations, func() error { _, err := client.List(ctx); return err }); err != nil {
+	list := func() error { _, err := client.List(ctx); return err }
+	// Interleaved, so that both see the same machine (other processes,
+	// page cache) and the difference is the agent's own cost.
+	if res.Check, res.List, err = measurePair(cfg.Iterations, func() error { return check(ctx) }, list); err != nil {
 		return res, err
 	}
 	fake := tarttest.NewFake("")
 	fake.Add(vms...)
-	res.InMemory, err = measureCheck(ctx, fake, spec, filepath.Join(dir, "memory"), cfg.Iterations)
+	inMem, err := newChecker(fake, spec, filepath.Join(dir, "memory"))
+	if err != nil {
+		return res, err
+	}
+	res.InMemory, _, err = measurePair(cfg.Iterations, func() error { return inMem(ctx) }, nil)
 	return res, err
 }
 
@@ -123,49 +131,73 @@ func seedFakeTart(env []string, spec events.ImageSpec, n int) error {
 	return nil
 }
 
-// measureCheck times agent checks against t after a first, untimed one
-// (which also asks tart --version).
-func measureCheck(ctx context.Context, t agentd.Tart, spec events.ImageSpec, dir string, n int) (AgentStat, error) {
+// newChecker makes an agent over t and runs its first check (which also
+// asks tart --version); the check it returns is the timed one.
+func newChecker(t agentd.Tart, spec events.ImageSpec, dir string) (func(context.Context) error, error) {
 	a, err := agentd.New(agentd.Config{Hostname: "bench", Images: spec, TartHome: filepath.Join(dir, "tart"), StateDir: filepath.Join(dir, "state")}, t)
 	if err != nil {
-		return AgentStat{}, err
+		return nil, err
 	}
-	check := func() error {
+	check := func(ctx context.Context) error {
 		h, err := a.Check(ctx)
 		if err == nil && h.TartError != "" {
 			err = fmt.Errorf("check: tart failed: %s", h.TartError)
 		}
 		return err
 	}
-	if err := check(); err != nil {
-		return AgentStat{}, err
-	}
-	return measure(n, check)
+	return check, check(context.Background())
 }
 
-// measure times n calls of f and counts their allocations.
-func measure(n int, f func() error) (AgentStat, error) {
-	d := make([]time.Duration, n)
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	for i := range d {
-		start := time.Now()
-		if err := f(); err != nil {
-			return AgentStat{}, err
+// measurePair times n calls of f and of g (nil: none), alternately, and
+// counts their allocations.
+func measurePair(n int, f, g func() error) (AgentStat, AgentStat, error) {
+	var a, b sampleSet
+	for range n {
+		if err := a.time(f); err != nil {
+			return AgentStat{}, AgentStat{}, err
 		}
-		d[i] = time.Since(start)
+		if g != nil {
+			if err := b.time(g); err != nil {
+				return AgentStat{}, AgentStat{}, err
+			}
+		}
 	}
+	return a.stat(), b.stat(), nil
+}
+
+// sampleSet is the durations and allocations of one timed operation.
+type sampleSet struct {
+	d              []time.Duration
+	mallocs, bytes uint64
+}
+
+func (s *sampleSet) time(f func() error) error {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	err := f()
+	d := time.Since(start)
 	runtime.ReadMemStats(&after)
+	s.d = append(s.d, d)
+	s.mallocs += after.Mallocs - before.Mallocs
+	s.bytes += after.TotalAlloc - before.TotalAlloc
+	return err
+}
+
+func (s *sampleSet) stat() AgentStat {
+	n := len(s.d)
+	if n == 0 {
+		return AgentStat{}
+	}
 	var sum time.Duration
-	for _, x := range d {
+	for _, x := range s.d {
 		sum += x
 	}
-	slices.Sort(d)
+	d := slices.Sorted(slices.Values(s.d))
 	return AgentStat{
 		Mean: Seconds(sum / time.Duration(n)), P50: Seconds(d[n/2]), P99: Seconds(d[min(n-1, n*99/100)]),
-		AllocsPerOp: (after.Mallocs - before.Mallocs) / uint64(n), BytesPerOp: (after.TotalAlloc - before.TotalAlloc) / uint64(n),
-	}, nil
+		AllocsPerOp: s.mallocs / uint64(n), BytesPerOp: s.bytes / uint64(n),
+	}
 }
 
 // BuildFakeTart builds the fake tart executable (tart/tarttest/faketart)

@@ -47,7 +47,13 @@ type IngestResult struct {
 	Paced      *IngestPhase `json:"paced,omitempty"`
 	Flood      *IngestPhase `json:"flood,omitempty"`
 	Known      int          `json:"hosts_known"`
-	Machine    string       `json:"machine"`
+	// HostsHeapBytes is how much the Go heap (after GC) grew when every
+	// host's first event was ingested: the orchestrator's fleet state and
+	// nats-server's per-subject state. SeededRSSBytes is the process's
+	// peak RSS at that point, before the timed phases.
+	HostsHeapBytes int64  `json:"hosts_heap_bytes"`
+	SeededRSSBytes int64  `json:"seeded_peak_rss_bytes"`
+	Machine        string `json:"machine"`
 }
 
 // IngestPhase is one phase's figures. Latency is from the publish time
@@ -89,9 +95,12 @@ func Ingest(ctx context.Context, cfg IngestConfig) (IngestResult, error) {
 	}
 	defer b.close()
 	res := IngestResult{Hosts: cfg.Hosts, EventBytes: len(b.events[0].data), Machine: machine()}
+	before := heapInUse()
 	if err := b.seed(ctx); err != nil {
 		return res, err
 	}
+	res.HostsHeapBytes = int64(heapInUse()) - int64(before)
+	res.SeededRSSBytes = peakRSS()
 	if cfg.Rate > 0 {
 		p, err := b.phase(ctx, "paced", cfg.Rate)
 		if err != nil {
@@ -108,6 +117,14 @@ func Ingest(ctx context.Context, cfg IngestConfig) (IngestResult, error) {
 	}
 	res.Known = len(b.o.Hosts())
 	return res, nil
+}
+
+// heapInUse is the Go heap in use after a GC.
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
 }
 
 // machine names the machine a figure comes from.

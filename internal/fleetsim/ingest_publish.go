@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -118,10 +117,7 @@ func (b *ingestBench) phase(ctx context.Context, name string, rate int) (IngestP
 	p.Samples, p.P50, p.P99, p.Max = sm.stats()
 	p.CPUSeconds = cpuSeconds() - cpu0
 	p.PeakRSSBytes = peakRSS()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	p.HeapBytes = ms.HeapInuse
+	p.HeapBytes = heapInUse()
 	return p, err
 }
 
