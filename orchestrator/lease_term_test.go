@@ -122,6 +122,7 @@ func TestLeaseTakeoverAdoptsLiveBuild(t *testing.T) {
 	t.Logf("takeover after hand-back: %s", time.Since(start))
 	h.bk.Step() // scheduled → running, webhook lost
 	h.waitFor("b polled the running build", func() bool {
+		h.clock.Add(cfg.PollInterval) // b may have polled once before the step
 		r, _ := h.recordOn(b.o, key)
 		return r.State == events.BuildRunning
 	})

@@ -162,8 +162,10 @@ func TestLeaseOneLeaderAndHandBack(t *testing.T) {
 	if n := stopWatch(); n != 0 {
 		t.Errorf("Got(instants with two leaders) = %d, want 0", n)
 	}
-	if a.changes.Load() != 2 || b.changes.Load() != 1 {
-		t.Errorf("Got(notifications a, b) = %d, %d, want 2 (led, stopped), 1 (led)", a.changes.Load(), b.changes.Load())
+	// a: led, stopped (and, on a starved machine, perhaps a lapse and a
+	// recovery between); b: led.
+	if na, nb := a.changes.Load(), b.changes.Load(); na < 2 || na%2 != 0 || nb%2 != 1 {
+		t.Errorf("Got(notifications a, b) = %d, %d, want an even number ≥ 2 (ending stopped), an odd one (ending leading)", na, nb)
 	}
 }
 
