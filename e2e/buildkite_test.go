@@ -81,8 +81,8 @@ func TestBuildkiteOutage(t *testing.T) {
 	t.Logf("FIGURE Buildkite outage: %d faults (429: %d, 500: %d, 502 after create: %d), %d webhooks lost; converged in %s; slowest /readyz %s",
 		faults, w.bk.RequestCount("", "", http.StatusTooManyRequests), w.bk.RequestCount("", "", http.StatusInternalServerError),
 		after502.Load(), dropped(w.bk), time.Since(start).Round(time.Millisecond), slowest.Round(time.Millisecond))
-	if slowest > time.Second {
-		t.Errorf("Got(slowest /readyz) = %s, want under 1 s", slowest)
+	if slowest > 2*time.Second {
+		t.Errorf("Got(slowest /readyz) = %s, want under 2 s (no call waits on Buildkite)", slowest)
 	}
 	if after502.Load() != 2 || w.bk.RequestCount("", "", http.StatusTooManyRequests) != 3 {
 		t.Errorf("Got(faults served) = 502: %d, 429: %d, want 2 and 3", after502.Load(), w.bk.RequestCount("", "", http.StatusTooManyRequests))
