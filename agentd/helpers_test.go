@@ -2,9 +2,9 @@ package agentd
 
 import (
 	"context"
+	"github.com/vmfleet/vmfleet/internal/testlog"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,27 +14,7 @@ import (
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
-// tlog routes slog to t.Log; it stops logging once the test ended.
-type tlog struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-}
-
-func (w *tlog) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	w := &tlog{t: t}
-	t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+func testLogger(t testing.TB) *slog.Logger { return testlog.New(t, slog.LevelDebug) }
 
 // testSpec is two releases with the seed's versions.
 func testSpec() events.ImageSpec {
