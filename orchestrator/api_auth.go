@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -34,6 +35,10 @@ func (o *Orchestrator) classify(r *http.Request) routeClass {
 		return classOpen
 	case p == "/webhooks/buildkite" && r.Method == http.MethodPost:
 		return classOpen
+	case p == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		// The dashboard page holds no data (it reads the API, which is
+		// guarded); with a read token it asks for it and keeps it in a cookie.
+		return classOpen
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		if p == "/metrics" && !o.cfg.MetricsAuth {
 			return classOpen
@@ -52,7 +57,8 @@ func (o *Orchestrator) guard(next http.Handler) http.Handler {
 		}
 		switch o.classify(r) {
 		case classRead:
-			if o.cfg.APIReadToken != "" && !bearerIs(r, o.cfg.APIReadToken) && !bearerIs(r, o.cfg.APIToken) {
+			if o.cfg.APIReadToken != "" && !bearerIs(r, o.cfg.APIReadToken) && !bearerIs(r, o.cfg.APIToken) &&
+				!cookieIs(r, o.cfg.APIReadToken) {
 				o.deny(w, r, "read", http.StatusUnauthorized, errBadToken)
 				return
 			}
@@ -86,6 +92,25 @@ func (o *Orchestrator) deny(w http.ResponseWriter, r *http.Request, class string
 	writeError(w, status, err)
 }
 
+// ReadTokenCookie carries the read token for browsers: EventSource (the
+// dashboard's live updates) cannot send an Authorization header. It is
+// accepted for reads only, never for mutating endpoints, so it gives a
+// cross-site request nothing to forge.
+const ReadTokenCookie = "vmfleet_read_token"
+
+// cookieIs reports whether the request's read-token cookie is want (non-empty).
+func cookieIs(r *http.Request, want string) bool {
+	c, err := r.Cookie(ReadTokenCookie)
+	if err != nil || want == "" {
+		return false
+	}
+	got, err := url.PathUnescape(c.Value)
+	if err != nil {
+		return false
+	}
+	return tokenEqual(got, want)
+}
+
 // bearerIs reports whether the request's bearer token is want (non-empty),
 // comparing digests in constant time so neither content nor length leaks.
 func bearerIs(r *http.Request, want string) bool {
@@ -96,6 +121,12 @@ func bearerIs(r *http.Request, want string) bool {
 	if !ok {
 		return false
 	}
+	return tokenEqual(got, want)
+}
+
+// tokenEqual compares digests in constant time so neither content nor
+// length leaks.
+func tokenEqual(got, want string) bool {
 	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }

@@ -22,6 +22,7 @@ func TestGuardTokens(t *testing.T) {
 		cfg         Config
 		method, url string
 		token       string
+		cookie      string
 		want        int
 	}{
 		{name: "retry without a configured token", cfg: Config{}, method: "POST", url: "/api/v1/builds/k/retry", want: 403},
@@ -42,6 +43,10 @@ func TestGuardTokens(t *testing.T) {
 		{name: "metrics open by default", cfg: Config{APIReadToken: read}, method: "GET", url: "/metrics", want: 200},
 		{name: "metrics guarded when asked", cfg: Config{APIReadToken: read, MetricsAuth: true}, method: "GET", url: "/metrics", want: 401},
 		{name: "metrics with the read token", cfg: Config{APIReadToken: read, MetricsAuth: true}, method: "GET", url: "/metrics", token: read, want: 200},
+		{name: "dashboard page open", cfg: Config{APIReadToken: read}, method: "GET", url: "/", want: 200},
+		{name: "read with the read-token cookie", cfg: Config{APIReadToken: read}, method: "GET", url: "/api/v1/hosts", cookie: read, want: 200},
+		{name: "read with a wrong cookie", cfg: Config{APIReadToken: read}, method: "GET", url: "/api/v1/hosts", cookie: "nope", want: 401},
+		{name: "cookie never authorizes a mutation", cfg: Config{APIToken: write, APIReadToken: read}, method: "POST", url: "/api/v1/spec", cookie: write, want: 401},
 		{name: "webhook has its own auth", cfg: Config{APIReadToken: read, APIToken: write, WebhookToken: "wh"}, method: "POST", url: "/webhooks/buildkite", want: 401},
 	}
 	for _, tt := range tests {
@@ -51,6 +56,9 @@ func TestGuardTokens(t *testing.T) {
 			req := httptest.NewRequest(tt.method, tt.url, strings.NewReader("{}"))
 			if tt.token != "" {
 				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			if tt.cookie != "" {
+				req.AddCookie(&http.Cookie{Name: ReadTokenCookie, Value: tt.cookie})
 			}
 			rec := httptest.NewRecorder()
 			o.Handler().ServeHTTP(rec, req)
