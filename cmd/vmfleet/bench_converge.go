@@ -19,19 +19,20 @@ const benchConvergeEnv = "VMFLEET_BENCH_CONVERGE_CONFIG"
 
 // benchConvergeConfig is `vmfleet bench converge`'s configuration.
 type benchConvergeConfig struct {
-	Hosts         int           `yaml:"hosts" flag:"hosts" env:"VMFLEET_BENCH_CONVERGE_HOSTS" help:"simulated hosts"`
-	Releases      []string      `yaml:"releases" flag:"releases" env:"VMFLEET_BENCH_CONVERGE_RELEASES" help:"macOS releases every host needs (repeat, or comma separated)"`
-	Registry      bool          `yaml:"registry" flag:"registry" env:"VMFLEET_BENCH_CONVERGE_REGISTRY" help:"build each image once and pull it on every host"`
-	Bump          string        `yaml:"bump" flag:"bump" env:"VMFLEET_BENCH_CONVERGE_BUMP" help:"what the measured spec change moves on: bootstrap or bun"`
-	BuildTime     time.Duration `yaml:"build_time" flag:"build-time" env:"VMFLEET_BENCH_CONVERGE_BUILD_TIME" help:"fleet time one image build takes"`
-	PullTime      time.Duration `yaml:"pull_time" flag:"pull-time" env:"VMFLEET_BENCH_CONVERGE_PULL_TIME" help:"fleet time one pull takes"`
-	CheckInterval time.Duration `yaml:"check_interval" flag:"check-interval" env:"VMFLEET_BENCH_CONVERGE_CHECK_INTERVAL" help:"fleet time between two timed checks of an agent"`
-	Scale         float64       `yaml:"scale" flag:"scale" env:"VMFLEET_BENCH_CONVERGE_SCALE" help:"wall-clock seconds per fleet second"`
-	MaxBuilds     int           `yaml:"max_builds" flag:"max-builds" env:"VMFLEET_BENCH_CONVERGE_MAX_BUILDS" help:"the orchestrator's cap on live builds (0: hosts × releases, no cap)"`
-	MaxPulls      int           `yaml:"max_pulls" flag:"max-pulls" env:"VMFLEET_BENCH_CONVERGE_MAX_PULLS" help:"the orchestrator's cap on pulls in flight (0: hosts × releases, no cap)"`
-	ExpectPrune   string        `yaml:"expect_prune" flag:"expect-prune" env:"VMFLEET_BENCH_CONVERGE_EXPECT_PRUNE" help:"require, auto or ignore: whether convergence waits for outdated images to be pruned"`
-	Timeout       time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_BENCH_CONVERGE_TIMEOUT" help:"wall-clock limit"`
-	JSON          bool          `yaml:"json" flag:"json" env:"VMFLEET_BENCH_CONVERGE_JSON" help:"print one JSON object instead of a table"`
+	Hosts            int           `yaml:"hosts" flag:"hosts" env:"VMFLEET_BENCH_CONVERGE_HOSTS" help:"simulated hosts"`
+	Releases         []string      `yaml:"releases" flag:"releases" env:"VMFLEET_BENCH_CONVERGE_RELEASES" help:"macOS releases every host needs (repeat, or comma separated)"`
+	Registry         bool          `yaml:"registry" flag:"registry" env:"VMFLEET_BENCH_CONVERGE_REGISTRY" help:"build each image once and pull it on every host"`
+	Bump             string        `yaml:"bump" flag:"bump" env:"VMFLEET_BENCH_CONVERGE_BUMP" help:"what the measured spec change moves on: bootstrap or bun"`
+	BuildTime        time.Duration `yaml:"build_time" flag:"build-time" env:"VMFLEET_BENCH_CONVERGE_BUILD_TIME" help:"fleet time one image build takes"`
+	PullTime         time.Duration `yaml:"pull_time" flag:"pull-time" env:"VMFLEET_BENCH_CONVERGE_PULL_TIME" help:"fleet time one pull takes"`
+	CheckInterval    time.Duration `yaml:"check_interval" flag:"check-interval" env:"VMFLEET_BENCH_CONVERGE_CHECK_INTERVAL" help:"fleet time between two timed checks of an agent"`
+	Scale            float64       `yaml:"scale" flag:"scale" env:"VMFLEET_BENCH_CONVERGE_SCALE" help:"wall-clock seconds per fleet second"`
+	MaxBuilds        int           `yaml:"max_builds" flag:"max-builds" env:"VMFLEET_BENCH_CONVERGE_MAX_BUILDS" help:"the orchestrator's cap on live builds (0: hosts × releases, no cap)"`
+	MaxPulls         int           `yaml:"max_pulls" flag:"max-pulls" env:"VMFLEET_BENCH_CONVERGE_MAX_PULLS" help:"the orchestrator's cap on pulls in flight (0: hosts × releases, no cap)"`
+	NATSMaxConsumers int           `yaml:"nats_max_consumers" flag:"nats-max-consumers" env:"VMFLEET_BENCH_CONVERGE_NATS_MAX_CONSUMERS" help:"the embedded nats-server's default_max_consumers per stream (0: its default, 1000; -1: unlimited); every agent's spec watch is one consumer"`
+	ExpectPrune      string        `yaml:"expect_prune" flag:"expect-prune" env:"VMFLEET_BENCH_CONVERGE_EXPECT_PRUNE" help:"require, auto or ignore: whether convergence waits for outdated images to be pruned"`
+	Timeout          time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_BENCH_CONVERGE_TIMEOUT" help:"wall-clock limit"`
+	JSON             bool          `yaml:"json" flag:"json" env:"VMFLEET_BENCH_CONVERGE_JSON" help:"print one JSON object instead of a table"`
 }
 
 func defaultBenchConvergeConfig() benchConvergeConfig {
@@ -50,7 +51,7 @@ func (c benchConvergeConfig) sim() fleetsim.Config {
 	s.Hosts, s.Releases, s.Registry, s.Bump = c.Hosts, c.Releases, c.Registry, c.Bump
 	s.Missing, s.Busy, s.BumpAfter, s.WindowAfter, s.QueueTime = 0, 0, time.Minute, 0, 0
 	s.BuildTime, s.PullTime, s.CheckInterval, s.Scale = c.BuildTime, c.PullTime, c.CheckInterval, c.Scale
-	s.MaxBuilds, s.MaxPulls = c.MaxBuilds, c.MaxPulls
+	s.MaxBuilds, s.MaxPulls, s.NATSMaxConsumers = c.MaxBuilds, c.MaxPulls, c.NATSMaxConsumers
 	if s.MaxBuilds == 0 {
 		s.MaxBuilds = max(1, c.Hosts*len(c.Releases))
 	}

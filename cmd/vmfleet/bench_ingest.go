@@ -78,7 +78,7 @@ func printIngest(w io.Writer, r fleetsim.IngestResult) {
 	if p := r.Paced; p != nil {
 		rows = append(rows,
 			benchRow{fmt.Sprintf("paced %d/s: events received", p.TargetRate), fmt.Sprintf("%d of %d in %s (%.0f/s)", p.Received, p.Published, p.Elapsed, p.EventsPerSec), ""},
-			benchRow{"paced: latency p50 / p99 / max", fmt.Sprintf("%s / %s / %s (%d samples)", ms(p.P50), ms(p.P99), ms(p.Max), p.Samples), "p99 < 10 ms at 10,000/s: " + verdict(p.P99.D() < 10*time.Millisecond)},
+			benchRow{"paced: latency p50 / p99 / max", fmt.Sprintf("%s / %s / %s (%d samples)", ms(p.P50), ms(p.P99), ms(p.Max), p.Samples), latencyTarget(p)},
 			benchRow{"paced: CPU, peak RSS, Go heap", fmt.Sprintf("%.1f s, %s, %s", p.CPUSeconds, mb(p.PeakRSSBytes), mb(int64(p.HeapBytes))), ""})
 	}
 	if p := r.Flood; p != nil {
@@ -88,4 +88,12 @@ func printIngest(w io.Writer, r fleetsim.IngestResult) {
 			benchRow{"flood: CPU, peak RSS, Go heap", fmt.Sprintf("%.1f s, %s, %s", p.CPUSeconds, mb(p.PeakRSSBytes), mb(int64(p.HeapBytes))), ""})
 	}
 	writeTable(w, fmt.Sprintf("vmfleet bench ingest: %d hosts (%d known to the orchestrator), %d-byte events; %s", r.Hosts, r.Known, r.EventBytes, r.Machine), rows)
+}
+
+// latencyTarget judges the paced phase's p99 when it ran at the target's rate.
+func latencyTarget(p *fleetsim.IngestPhase) string {
+	if p.TargetRate < 10000 {
+		return "(the target is for 10,000/s)"
+	}
+	return "p99 < 10 ms at 10,000/s: " + verdict(p.P99.D() < 10*time.Millisecond)
 }

@@ -70,6 +70,12 @@ type Config struct {
 	// MaxBuilds and MaxPulls are the orchestrator's fleet-wide caps;
 	// MaxBuildsPerHost its per-host cap.
 	MaxBuilds, MaxBuildsPerHost, MaxPulls int
+	// NATSMaxConsumers, when not 0, is the embedded nats-server's
+	// jetstream.limits.default_max_consumers (-1: unlimited). nats-server
+	// caps consumers per stream at 1,000 by default, and every agent's
+	// watch of the spec bucket is one: past ~1,000 hosts on one server the
+	// last agents never see the spec. 0 keeps the server's default.
+	NATSMaxConsumers int
 	// HTTPAddr is where the orchestrator's API is served ("127.0.0.1:0": a
 	// free loopback port).
 	HTTPAddr string

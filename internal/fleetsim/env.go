@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -77,8 +78,15 @@ func (s *Sim) setup(ctx context.Context, dir string) (e *env, err error) {
 		}
 	}()
 	clog := s.opts.compLog
-	if e.ns, err = bus.StartServer(bus.ServerConfig{Listen: "127.0.0.1:-1", DataDir: filepath.Join(dir, "nats"), Name: "vmfleet-sim"},
-		clog.With("component", "nats-server")); err != nil {
+	sc := bus.ServerConfig{Listen: "127.0.0.1:-1", DataDir: filepath.Join(dir, "nats"), Name: "vmfleet-sim"}
+	if n := s.cfg.NATSMaxConsumers; n != 0 {
+		sc.ConfigFile = filepath.Join(dir, "nats-server.conf")
+		conf := fmt.Sprintf("jetstream {\n  limits {\n    default_max_consumers: %d\n  }\n}\n", n)
+		if err := os.WriteFile(sc.ConfigFile, []byte(conf), 0o600); err != nil {
+			return e, err
+		}
+	}
+	if e.ns, err = bus.StartServer(sc, clog.With("component", "nats-server")); err != nil {
 		return e, err
 	}
 	if e.nc, err = bus.Connect(bus.ConnConfig{URLs: []string{e.ns.ClientURL()}, Name: "vmfleet-sim"}, s.opts.log); err != nil {

@@ -215,6 +215,9 @@ func (s *Sim) setStatus(st fleetStatus) {
 	}
 	if len(st.notReady) > 0 {
 		parts = append(parts, fmt.Sprintf("%d of %d hosts not ready on the final spec (%s)", len(st.notReady), s.cfg.Hosts, first(st.notReady, 5)))
+		for _, host := range st.notReadyHosts[:min(3, len(st.notReadyHosts))] {
+			parts = append(parts, s.agentDiag(host))
+		}
 	}
 	if len(st.prunable) > 0 {
 		parts = append(parts, fmt.Sprintf("%d outdated images not pruned (%s)", len(st.prunable), first(st.prunable, 5)))
@@ -225,6 +228,29 @@ func (s *Sim) setStatus(st fleetStatus) {
 	s.resMu.Lock()
 	s.status = strings.Join(parts, "; ")
 	s.resMu.Unlock()
+}
+
+// agentDiag says what a host's agent itself reports, next to what the
+// event stream last said: which spec it checks against, its last check.
+func (s *Sim) agentDiag(host string) string {
+	h := s.byToken[host]
+	if h == nil || h.agent.Load() == nil {
+		return host + ": no agent"
+	}
+	a := h.agent.Load()
+	_, rev := a.Spec()
+	spec, _ := s.world.current()
+	out := fmt.Sprintf("agent %s checks against spec revision %d (the simulation wrote revision %d)", host, rev, spec.Revision)
+	if rev == 0 && spec.Revision > 0 {
+		out += " — its watch of the spec bucket never started: nats-server allows 1,000 consumers per stream by default and every agent's watch is one (see --nats-max-consumers)"
+	}
+	if l, ok := a.Latest(); ok {
+		out += fmt.Sprintf(", last check seq %d at %s (ready %v)", l.Seq, l.CheckedAt.Format(time.TimeOnly), l.Ready)
+	}
+	if seq, ok := s.view.seq(host); ok {
+		out += fmt.Sprintf(", last report on the stream seq %d", seq)
+	}
+	return out
 }
 
 func first(xs []string, n int) string {

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Seconds is a duration written in JSON as a number of seconds (three
-// decimals), for scripts reading `--json` output.
+// Seconds is a duration written in JSON as a number of seconds (to the
+// microsecond), for scripts reading `--json` output.
 type Seconds time.Duration
 
 // D returns the time.Duration.
@@ -16,7 +16,7 @@ func (s Seconds) D() time.Duration { return time.Duration(s) }
 
 // MarshalJSON writes the seconds.
 func (s Seconds) MarshalJSON() ([]byte, error) {
-	return []byte(strconv.FormatFloat(math.Round(time.Duration(s).Seconds()*1000)/1000, 'f', -1, 64)), nil
+	return []byte(strconv.FormatFloat(math.Round(time.Duration(s).Seconds()*1e6)/1e6, 'f', -1, 64)), nil
 }
 
 // UnmarshalJSON reads a number of seconds.

@@ -131,7 +131,9 @@ func (v *view) readiness(at time.Duration, r events.FleetReadiness) {
 type fleetStatus struct {
 	hosts    int      // hosts heard from
 	notReady []string // "mac-03 (release 14 image missing)"
-	prunable []string // "mac-01: bun-build-..."
+	// notReadyHosts are the same hosts' tokens.
+	notReadyHosts []string
+	prunable      []string // "mac-01: bun-build-..."
 }
 
 // status judges every host's last report against spec: ready for every
@@ -152,6 +154,7 @@ func (v *view) status(spec events.Spec) fleetStatus {
 		st.hosts++
 		if !hv.ready {
 			st.notReady = append(st.notReady, host+" ("+hv.why+")")
+			st.notReadyHosts = append(st.notReadyHosts, host)
 		}
 		for _, vm := range hv.prunable {
 			st.prunable = append(st.prunable, host+": "+vm)
@@ -183,6 +186,16 @@ func (hv *hostView) judge(spec events.Spec) {
 		Window: cleanup.WindowState{Open: true}, PruneNow: true,
 	})
 	hv.prunable = res.PruneNames()
+}
+
+// seq is the sequence number of the host's last report.
+func (v *view) seq(host string) (uint64, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if hv := v.hosts[host]; hv != nil {
+		return hv.h.Seq, true
+	}
+	return 0, false
 }
 
 // vm returns a VM from the host's last report.

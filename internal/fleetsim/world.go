@@ -66,6 +66,8 @@ func (s *Sim) writeSpec(ctx context.Context, e *env, spec events.Spec, open bool
 	if err != nil {
 		return 0, fmt.Errorf("write spec to KV %s: %w", events.BucketSpec, err)
 	}
+	spec.Revision = rev
+	s.world.set(spec, open)
 	return rev, nil
 }
 
