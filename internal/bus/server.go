@@ -54,6 +54,13 @@ func StartServer(cfg ServerConfig, log *slog.Logger) (*server.Server, error) {
 		opts.ServerName = "vmfleet"
 	}
 	opts.JetStream = true
+	// Every agent's watch of the spec bucket is a consumer of its stream;
+	// nats-server caps consumers per stream at 1,000 by default, which
+	// would leave the 1,000th host deaf to spec changes. A config file's
+	// jetstream.limits.default_max_consumers still wins.
+	if opts.JetStreamLimits.DefaultMaxConsumers == 0 {
+		opts.JetStreamLimits.DefaultMaxConsumers = -1
+	}
 	if cfg.DataDir != "" {
 		opts.StoreDir = cfg.DataDir
 	}
