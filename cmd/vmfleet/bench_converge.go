@@ -29,7 +29,7 @@ type benchConvergeConfig struct {
 	Scale            float64       `yaml:"scale" flag:"scale" env:"VMFLEET_BENCH_CONVERGE_SCALE" help:"wall-clock seconds per fleet second"`
 	MaxBuilds        int           `yaml:"max_builds" flag:"max-builds" env:"VMFLEET_BENCH_CONVERGE_MAX_BUILDS" help:"the orchestrator's cap on live builds (0: hosts × releases, no cap)"`
 	MaxPulls         int           `yaml:"max_pulls" flag:"max-pulls" env:"VMFLEET_BENCH_CONVERGE_MAX_PULLS" help:"the orchestrator's cap on pulls in flight (0: hosts × releases, no cap)"`
-	NATSMaxConsumers int           `yaml:"nats_max_consumers" flag:"nats-max-consumers" env:"VMFLEET_BENCH_CONVERGE_NATS_MAX_CONSUMERS" help:"the embedded nats-server's default_max_consumers per stream (0: its default, 1000; -1: unlimited); every agent's spec watch is one consumer"`
+	NATSMaxConsumers int           `yaml:"nats_max_consumers" flag:"nats-max-consumers" env:"VMFLEET_BENCH_CONVERGE_NATS_MAX_CONSUMERS" help:"cap on consumers per stream of the embedded nats-server (0: vmfleet's default, unlimited; 1000 is nats-server's own); every agent's spec watch is one consumer"`
 	ExpectPrune      string        `yaml:"expect_prune" flag:"expect-prune" env:"VMFLEET_BENCH_CONVERGE_EXPECT_PRUNE" help:"require, auto or ignore: whether convergence waits for outdated images to be pruned"`
 	Timeout          time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_BENCH_CONVERGE_TIMEOUT" help:"wall-clock limit"`
 	JSON             bool          `yaml:"json" flag:"json" env:"VMFLEET_BENCH_CONVERGE_JSON" help:"print one JSON object instead of a table"`

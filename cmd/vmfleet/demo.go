@@ -39,7 +39,7 @@ type demoConfig struct {
 	MaxBuilds         int           `yaml:"max_builds" flag:"max-builds" env:"VMFLEET_DEMO_MAX_BUILDS" help:"the orchestrator's cap on live builds"`
 	MaxPulls          int           `yaml:"max_pulls" flag:"max-pulls" env:"VMFLEET_DEMO_MAX_PULLS" help:"the orchestrator's cap on pulls in flight"`
 	ExpectPrune       string        `yaml:"expect_prune" flag:"expect-prune" env:"VMFLEET_DEMO_EXPECT_PRUNE" help:"require (converged only once outdated images are pruned), auto (require once the orchestrator prunes at all) or ignore"`
-	NATSMaxConsumers  int           `yaml:"nats_max_consumers" flag:"nats-max-consumers" env:"VMFLEET_DEMO_NATS_MAX_CONSUMERS" help:"the embedded nats-server's default_max_consumers per stream (0: its default, 1000; -1: unlimited); every agent's spec watch is one consumer"`
+	NATSMaxConsumers  int           `yaml:"nats_max_consumers" flag:"nats-max-consumers" env:"VMFLEET_DEMO_NATS_MAX_CONSUMERS" help:"cap on consumers per stream of the embedded nats-server (0: vmfleet's default, unlimited; 1000 is nats-server's own); every agent's spec watch is one consumer"`
 	HTTPAddr          string        `yaml:"http_addr" flag:"http-addr" env:"VMFLEET_DEMO_HTTP_ADDR" help:"host:port of the orchestrator's API and dashboard (port 0: a free one)"`
 	ExitWhenConverged bool          `yaml:"exit_when_converged" flag:"exit-when-converged" env:"VMFLEET_DEMO_EXIT_WHEN_CONVERGED" help:"exit 0 once converged (1 on a timeout or a safety violation) instead of running until interrupted"`
 	Timeout           time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_DEMO_TIMEOUT" help:"wall-clock limit with --exit-when-converged"`

@@ -71,10 +71,11 @@ type Config struct {
 	// MaxBuildsPerHost its per-host cap.
 	MaxBuilds, MaxBuildsPerHost, MaxPulls int
 	// NATSMaxConsumers, when not 0, is the embedded nats-server's
-	// jetstream.limits.default_max_consumers (-1: unlimited). nats-server
-	// caps consumers per stream at 1,000 by default, and every agent's
-	// watch of the spec bucket is one: past ~1,000 hosts on one server the
-	// last agents never see the spec. 0 keeps the server's default.
+	// jetstream.limits.default_max_consumers (-1: unlimited). Every agent's
+	// watch of the spec bucket is a consumer of its stream, so a cap below
+	// the fleet's size leaves the last agents deaf to spec changes (1,000
+	// is nats-server's own default; internal/bus lifts it). 0 keeps
+	// internal/bus's default: unlimited.
 	NATSMaxConsumers int
 	// HTTPAddr is where the orchestrator's API is served ("127.0.0.1:0": a
 	// free loopback port).

@@ -242,7 +242,7 @@ func (s *Sim) agentDiag(host string) string {
 	spec, _ := s.world.current()
 	out := fmt.Sprintf("agent %s checks against spec revision %d (the simulation wrote revision %d)", host, rev, spec.Revision)
 	if rev == 0 && spec.Revision > 0 {
-		out += " — its watch of the spec bucket never started: nats-server allows 1,000 consumers per stream by default and every agent's watch is one (see --nats-max-consumers)"
+		out += " — its watch of the spec bucket never started: is the server's cap on consumers per stream (nats-server's own default: 1,000) below the fleet's size? Every agent's watch is one (see --nats-max-consumers)"
 	}
 	if l, ok := a.Latest(); ok {
 		out += fmt.Sprintf(", last check seq %d at %s (ready %v)", l.Seq, l.CheckedAt.Format(time.TimeOnly), l.Ready)
