@@ -38,6 +38,12 @@ func (c *apiClient) do(ctx context.Context, method, path string, out any) error 
 	if err != nil {
 		return err
 	}
+	return c.exchange(req, method, path, out)
+}
+
+// exchange adds the token, sends req and decodes a 2xx JSON answer into out;
+// other answers become errors carrying the server's message.
+func (c *apiClient) exchange(req *http.Request, method, path string, out any) error {
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
