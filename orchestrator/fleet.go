@@ -226,6 +226,7 @@ type healthEnvelope struct {
 	ID          string             `json:"id"`
 	Source      string             `json:"source"`
 	Type        string             `json:"type"`
+	Time        time.Time          `json:"time"` // parsed only so a bad time fails here as it does in events.Decode
 	Subject     string             `json:"subject"`
 	Data        *events.HostHealth `json:"data"`
 }
