@@ -207,6 +207,9 @@ func TestClusterConfig(t *testing.T) {
 		t.Errorf("Got(parsed) = server %q cluster %q:%d port %d store %q, want n2 vmfleet:6223 4223 and the store dir",
 			opts.ServerName, opts.Cluster.Name, opts.Cluster.Port, opts.Port, opts.StoreDir)
 	}
+	if got := opts.JetStreamLimits.DefaultMaxConsumers; got != -1 {
+		t.Errorf("Got(jetstream default_max_consumers) = %d, want -1 (one spec-watch consumer per host)", got)
+	}
 	if opts.Cluster.Username != natsauth.RouteUser || len(opts.Cluster.Password) < 40 {
 		t.Errorf("Got(route auth) = %q/%d chars, want %s and a long password", opts.Cluster.Username, len(opts.Cluster.Password), natsauth.RouteUser)
 	}

@@ -72,6 +72,9 @@ func Render(w io.Writer, s Server) error {
 	if s.JetStreamDir != "" {
 		fmt.Fprintf(b, "  store_dir: %s\n", quote(s.JetStreamDir))
 	}
+	b.WriteString("  # Every agent's watch of the spec bucket is one consumer; nats-server's default cap of\n")
+	b.WriteString("  # 1,000 consumers per stream would leave the 1,000th host deaf to spec changes.\n")
+	b.WriteString("  limits {\n    default_max_consumers: -1\n  }\n")
 	b.WriteString("}\n\n")
 	if t := s.TLS; t != nil {
 		b.WriteString("tls {\n")
