@@ -33,5 +33,6 @@
 //
 // It must not: talk to the real Buildkite, sleep in tests' stead (time moves
 // only through Tick/Step, or Run for demos), or be imported by production
-// code other than `vmfleet demo`.
+// code other than internal/fleetsim (the simulated fleet behind `vmfleet demo`
+// and `vmfleet bench`).
 package buildkitefake

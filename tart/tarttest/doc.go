@@ -8,5 +8,6 @@
 //     codes are exactly those of the chosen tart version (Versions), for
 //     process-level tests of tart.Client and of the vmfleet binary.
 //
-// It must not be imported by non-test code other than faketart.
+// It must not be imported by production code: only by tests, faketart and
+// internal/fleetsim (the simulated fleet behind `vmfleet demo` and `vmfleet bench`).
 package tarttest
