@@ -234,7 +234,7 @@ func cell(host string, st events.ReleaseStatus, stale, forced bool, ix *dashInde
 func (o *Orchestrator) dashFleet(now time.Time) DashboardFleet {
 	sp := o.Spec()
 	f := DashboardFleet{Readiness: o.readiness.Load(), Spec: sp, CaughtUp: o.caughtUp.Load(), Leader: o.opts.isLeader(),
-		Cleanup: CleanupView{Windows: sp.Cleanup.Windows}, Prunes: o.hub.prunes.list()}
+		Cleanup: CleanupView{Windows: sp.Cleanup.Windows}, Prunes: recentForDashboard(o.RecentPrunes())}
 	if f.Cleanup.Windows == nil {
 		f.Cleanup.Windows = []events.Window{}
 	}
@@ -242,4 +242,11 @@ func (o *Orchestrator) dashFleet(now time.Time) DashboardFleet {
 		f.Cleanup.WindowState = ws.State(now)
 	}
 	return f
+}
+
+// dashPrunes is how many recent prune outcomes the dashboard shows.
+const dashPrunes = 50
+
+func recentForDashboard(all []events.PruneOutcome) []events.PruneOutcome {
+	return all[:min(len(all), dashPrunes)]
 }

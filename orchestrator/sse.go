@@ -90,7 +90,6 @@ type hub struct {
 	heartbeat time.Duration
 	buffer    int
 	metrics   sseMetrics
-	prunes    *pruneRing
 	wake      chan struct{}
 
 	mu      sync.Mutex
@@ -103,7 +102,7 @@ type hub struct {
 func newHub(o *Orchestrator, reg prometheus.Registerer) (*hub, error) {
 	const ns, sub = "vmfleet", "orchestrator"
 	h := &hub{o: o, log: o.log, interval: defaultSSEInterval, heartbeat: defaultSSEHeartbeat, buffer: defaultSSEBuffer,
-		prunes: newPruneRing(50), wake: make(chan struct{}, 1), clients: map[*sseClient]struct{}{}}
+		wake: make(chan struct{}, 1), clients: map[*sseClient]struct{}{}}
 	h.metrics = sseMetrics{
 		clients: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "sse_clients", Help: "Clients connected to /api/v1/events."}),
@@ -122,8 +121,6 @@ func newHub(o *Orchestrator, reg prometheus.Registerer) (*hub, error) {
 
 // run derives and broadcasts deltas until ctx ends, then drops every client.
 func (h *hub) run(ctx context.Context) error {
-	unsub := h.followPrunes()
-	defer unsub()
 	t := time.NewTicker(h.interval)
 	defer t.Stop()
 	defer h.closeAll()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/vmfleet/vmfleet/events"
 )
@@ -246,5 +247,45 @@ func TestEventsStopWithTheOrchestrator(t *testing.T) {
 	case <-ended:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Got(stream) still open 10 s after the orchestrator stopped, want it ended")
+	}
+}
+
+// A prune outcome an agent publishes reaches the dashboard in the next delta,
+// from the orchestrator's own outcome log.
+func TestEventsCarryPruneOutcomes(t *testing.T) {
+	f := newStreamFixture(t, nil)
+	f.ingest(t, health("mac-01", "b", 1, t0))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // ends the read if the prune never shows
+	defer cancel()
+	s := f.connect(t, ctx)
+	if e := s.nextEvent(t); e.name != SSESnapshot {
+		t.Fatalf("Got(first event) = %q, want a snapshot", e.name)
+	}
+
+	out := events.PruneOutcome{Host: "mac-01", VM: "bun-build-macos-14-1.2.16-bootstrap-3.6",
+		Result: events.PruneDeleted, Reason: "bootstrap_outdated", At: t0}
+	data, err := events.Encode(events.TypePrune, "/vmfleet/agent/mac-01", "", "", t0, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.o.recordOutcome(f.o.subj.Prune(out.Host, out.Result), data)
+
+	for {
+		e := s.nextEvent(t)
+		var d struct {
+			Fleet *struct {
+				Prunes []events.PruneOutcome `json:"prunes"`
+			} `json:"fleet"`
+		}
+		if err := json.Unmarshal([]byte(e.data), &d); err != nil {
+			t.Fatalf("Got(event %s) = %v, want JSON", e.name, err)
+		}
+		if d.Fleet == nil {
+			continue // a delta without the fleet header
+		}
+		if diff := cmp.Diff([]events.PruneOutcome{out}, d.Fleet.Prunes); diff != "" {
+			t.Fatalf("Got(delta prunes) diff (-want +got):\n%s", diff)
+		}
+		return
 	}
 }
