@@ -62,7 +62,8 @@ func TestAgentDrivesSupervisor(t *testing.T) {
 	st.WaitFor("job", 10*time.Second, func(evs []bk.Event) bool { return bk.Has(evs, 1, bk.KindJob) })
 	tt.Add(events.VM{Name: spec.ImageName("14"), Source: "local"})
 	if h, _ = a.Check(ctx); !slices.Contains(h.BuildkiteTags, "vm-ready-macos-14=false") {
-		t.Errorf("Got(tags while the job runs) = %v, want still vm-ready-macos-14=false (what Buildkite sees)", h.BuildkiteTags)
+		t.Errorf("Got(tags while the job runs) = %v, want still vm-ready-macos-14=false (what Buildkite sees); fake events %v",
+			h.BuildkiteTags, st.Events())
 	}
 	st.Release()
 	st.WaitFor("restart", 10*time.Second, func(evs []bk.Event) bool { return bk.Has(evs, 2, bk.KindJob) })
