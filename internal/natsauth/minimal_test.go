@@ -89,13 +89,17 @@ func TestSpecReadSubjectsAreMinimal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := startWithHostPermissions(t, tt.perms)
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
+			// Writing is setup, with room for a loaded machine; the read has
+			// its own, shorter deadline, which a denied subject runs into.
+			put, cancelPut := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancelPut()
 			for i := 0; i < 10; i++ {
-				if _, err := f.bkts.Spec.Put(ctx, events.SpecKey, value); err != nil {
+				if _, err := f.bkts.Spec.Put(put, events.SpecKey, value); err != nil {
 					t.Fatal(err)
 				}
 			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
 			host := f.connect(t, a)
 			err := readSpec(ctx, f, host, value)
 			if err == nil {
