@@ -184,6 +184,18 @@ func (f *fleet) get(host string) *hostState {
 	return sh.hosts[host]
 }
 
+// HostSeq returns the sequence number and boot id of a host's latest
+// accepted health event: a lock and a map lookup, cheap enough to poll (the
+// ingest benchmark does, to time events into the state), unlike Host, which
+// builds the host's whole view and prune plan.
+func (o *Orchestrator) HostSeq(host string) (seq uint64, bootID string, ok bool) {
+	hs := o.fleet.get(host)
+	if hs == nil {
+		return 0, "", false
+	}
+	return hs.h.Seq, hs.h.BootID, true
+}
+
 // each calls fn for every host, one shard at a time under its read lock; fn
 // must be quick and must not call back into the fleet.
 func (f *fleet) each(fn func(host string, hs *hostState)) {
