@@ -131,7 +131,10 @@ func overlapWatch(a, b *orchestrator.Lease) (stop func() int) {
 
 func TestLeaseOneLeaderAndHandBack(t *testing.T) {
 	t.Parallel()
-	w := newLeaseWorld(t, time.Second)
+	// A TTL long enough that a machine busy with other tests does not let the
+	// lease lapse while the test waits for renewals (each KV call must finish
+	// within TTL/3).
+	w := newLeaseWorld(t, 3*time.Second)
 	a := w.replica("a")
 	waitUntil(t, "a leads", 5*time.Second, a.l.IsLeader)
 	b := w.replica("b")
@@ -139,7 +142,7 @@ func TestLeaseOneLeaderAndHandBack(t *testing.T) {
 	// b reads a as the holder and does not lead through several renewals.
 	waitUntil(t, "b sees a", 5*time.Second, func() bool { v, ok := b.l.Leader(); return ok && v.ID == "a" })
 	// Let the TTL pass more than once: renewals must keep a in place.
-	waitUntil(t, "a renewed past 1.5 TTL", 5*time.Second, func() bool {
+	waitUntil(t, "a renewed past 1.5 TTL", 4*w.ttl, func() bool {
 		v, ok := w.holder()
 		return ok && v.Renewed.Sub(v.Since) > 3*w.ttl/2
 	})
