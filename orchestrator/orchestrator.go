@@ -3,7 +3,6 @@ package orchestrator
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/rungroup"
 )
 
 // Orchestrator keeps the fleet state, reconciles it towards the spec, and
@@ -149,7 +149,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		return err
 	}
 	o.started.Store(true)
-	g, gctx := newGroup(ctx)
+	g, gctx := rungroup.New(ctx)
 	g.Go(func() error { return o.followHealth(gctx, js) })
 	g.Go(func() error { return o.watchSpec(gctx, specKV) })
 	g.Go(func() error { return o.followPrunes(gctx) })
@@ -308,40 +308,4 @@ func (l *rateLog) allow(source string, now time.Time) bool {
 	}
 	l.last[source] = now
 	return true
-}
-
-// group runs sibling loops; the first error cancels the others. A loop that
-// returns nil (nothing to do, e.g. no Buildkite agents API) leaves its
-// siblings running.
-type group struct {
-	wg     sync.WaitGroup
-	cancel context.CancelFunc
-	once   sync.Once
-	err    error
-}
-
-func newGroup(ctx context.Context) (*group, context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	return &group{cancel: cancel}, ctx
-}
-
-func (g *group) Go(f func() error) {
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		err := f()
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, context.Canceled) {
-			g.once.Do(func() { g.err = err })
-		}
-		g.cancel()
-	}()
-}
-
-func (g *group) Wait() error {
-	g.wg.Wait()
-	g.cancel()
-	return g.err
 }
