@@ -1,74 +1,13 @@
 package main
 
 import (
-	"os"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 )
-
-// agentDocsSection is the `vmfleet agent` section of docs/configuration.md.
-func agentDocsSection(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile("../../docs/configuration.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
-	start := strings.Index(s, "## `vmfleet agent`")
-	if start < 0 {
-		t.Fatal("docs/configuration.md has no `vmfleet agent` section")
-	}
-	s = s[start:]
-	if end := strings.Index(s[1:], "\n## "); end >= 0 {
-		s = s[:end+1]
-	}
-	return s
-}
-
-// TestAgentConfigDocumented checks every agent config field has a flag (or
-// is a secret), an env name and a row naming its key, flag and env names.
-func TestAgentConfigDocumented(t *testing.T) {
-	docs := agentDocsSection(t)
-	cfg := defaultAgentConfig()
-	b := bindConfig(&cobra.Command{Use: "x"}, &cfg, agentConfigEnv)
-	for _, f := range b.fields {
-		if len(f.envs) == 0 {
-			t.Errorf("field %s has no env name", f.key())
-		}
-		if f.flag == "" || (f.flag == "-" && f.path[len(f.path)-1] != "-") {
-			t.Errorf("field %s has no flag", f.key())
-		}
-		row := ""
-		for _, line := range strings.Split(docs, "\n") {
-			if strings.Contains(line, "`"+f.envs[0]+"`") {
-				row = line
-			}
-		}
-		if row == "" {
-			t.Errorf("docs/configuration.md: no row for %s (env %s)", f.key(), f.envs[0])
-			continue
-		}
-		if f.path[len(f.path)-1] != "-" && !strings.HasPrefix(row, "| `"+f.key()+"` |") {
-			t.Errorf("docs row for %s does not start with its key: %s", f.key(), row)
-		}
-		if f.flag != "-" && !strings.Contains(row, "`--"+f.flag+"`") {
-			t.Errorf("docs row for %s lacks its flag --%s", f.key(), f.flag)
-		}
-		for _, e := range f.envs {
-			if !strings.Contains(row, "`"+e+"`") {
-				t.Errorf("docs row for %s lacks env %s", f.key(), e)
-			}
-		}
-	}
-	if _, ok := configDocs["agent"]; !ok {
-		t.Error(`configDocs has no "agent" entry`)
-	}
-}
 
 func TestAgentConfigSeedEnv(t *testing.T) {
 	tests := []struct {

@@ -41,43 +41,6 @@ func TestDemoAndBenchConfigDocumented(t *testing.T) {
 	}
 }
 
-// subsection is one ### section of a docs section.
-func subsection(t *testing.T, docs, heading string) string {
-	t.Helper()
-	start := strings.Index(docs, heading)
-	if start < 0 {
-		t.Fatalf("docs/configuration.md has no %s section", heading)
-	}
-	s := docs[start:]
-	if end := strings.Index(s[1:], "\n### "); end >= 0 {
-		s = s[:end+1]
-	}
-	return s
-}
-
-func checkDocRow(t *testing.T, docs string, f *configField) {
-	t.Helper()
-	if len(f.envs) == 0 || f.flag == "" || f.flag == "-" {
-		t.Errorf("field %s lacks an env name or a flag", f.key())
-		return
-	}
-	row := ""
-	for _, line := range strings.Split(docs, "\n") {
-		if strings.HasPrefix(line, "| `"+f.key()+"` |") {
-			row = line
-			break
-		}
-	}
-	switch {
-	case row == "":
-		t.Errorf("docs: no row for %s", f.key())
-	case !strings.Contains(row, "`--"+f.flag+"`"):
-		t.Errorf("docs row for %s lacks its flag --%s", f.key(), f.flag)
-	case !strings.Contains(row, "`"+f.envs[0]+"`"):
-		t.Errorf("docs row for %s lacks env %s", f.key(), f.envs[0])
-	}
-}
-
 func TestDemoConvergesAndSaysWhereTheAPIIs(t *testing.T) {
 	t.Parallel()
 	code, out, errOut := run(t.Context(), "demo", "--exit-when-converged", "--hosts", "4", "--missing", "2", "--busy", "1",

@@ -14,72 +14,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
 )
-
-// docsSection is one command's section of docs/configuration.md.
-func docsSection(t *testing.T, heading string) string {
-	t.Helper()
-	b, err := os.ReadFile("../../docs/configuration.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
-	start := strings.Index(s, heading)
-	if start < 0 {
-		t.Fatalf("docs/configuration.md has no %s section", heading)
-	}
-	s = s[start:]
-	if end := strings.Index(s[1:], "\n## "); end >= 0 {
-		s = s[:end+1]
-	}
-	return s
-}
-
-// TestOrchestratorConfigDocumented checks every orchestrator config field has
-// a flag (or is a secret), an env name and a row naming them.
-func TestOrchestratorConfigDocumented(t *testing.T) {
-	docs := docsSection(t, "## `vmfleet orchestrator`")
-	cfg := defaultOrchestratorConfig()
-	b := bindConfig(&cobra.Command{Use: "x"}, &cfg, orchestratorConfigEnv)
-	for _, f := range b.fields {
-		if len(f.envs) == 0 {
-			t.Errorf("field %s has no env name", f.key())
-			continue
-		}
-		if f.flag == "" || (f.flag == "-" && f.path[len(f.path)-1] != "-") {
-			t.Errorf("field %s has no flag", f.key())
-		}
-		row := ""
-		for _, line := range strings.Split(docs, "\n") {
-			if strings.HasPrefix(line, "|") && strings.Contains(line, "`"+f.envs[0]+"`") {
-				row = line
-				break
-			}
-		}
-		if row == "" {
-			t.Errorf("docs/configuration.md: no row for %s (env %s)", f.key(), f.envs[0])
-			continue
-		}
-		if f.path[len(f.path)-1] != "-" && !strings.HasPrefix(row, "| `"+f.key()+"` |") {
-			t.Errorf("docs row for %s does not start with its key: %s", f.key(), row)
-		}
-		if f.flag != "-" && !strings.Contains(row, "`--"+f.flag+"`") {
-			t.Errorf("docs row for %s lacks its flag --%s", f.key(), f.flag)
-		}
-		for _, e := range f.envs {
-			if !strings.Contains(row, "`"+e+"`") {
-				t.Errorf("docs row for %s lacks env %s", f.key(), e)
-			}
-		}
-	}
-	if _, ok := configDocs["orchestrator"]; !ok {
-		t.Error(`configDocs has no "orchestrator" entry`)
-	}
-}
 
 func TestWindowsList(t *testing.T) {
 	var w windowsList
