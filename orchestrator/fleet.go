@@ -246,16 +246,17 @@ type healthEnvelope struct {
 var nonEmptyData = json.RawMessage(`{}`)
 
 // decodeHealth decodes and validates a health event exactly as events.Decode
-// plus events.DecodeData would, in one JSON pass when the event is good; any
+// plus events.DecodeData would: with scanHealth when the event is in the
+// shape agents write, else in one encoding/json pass when it is good; any
 // failure is decoded again by those two so the error is the contract's own.
 func decodeHealth(b []byte) (*events.HostHealth, string, error) {
 	if len(b) <= events.MaxEventBytes {
-		var e healthEnvelope
-		if json.Unmarshal(b, &e) == nil && e.Data != nil && e.Type == events.TypeHostHealth {
-			env := events.Envelope{SpecVersion: e.SpecVersion, ID: e.ID, Source: e.Source, Type: e.Type, Data: nonEmptyData}
-			if env.Validate() == nil && e.Data.Validate() == nil {
-				return e.Data, e.Source, nil
+		if env, h, ok := scanHealth(b); ok {
+			if env.Type == events.TypeHostHealth && env.Validate() == nil && h.Validate() == nil {
+				return h, env.Source, nil
 			}
+		} else if h, source, ok := decodeHealthOnePass(b); ok {
+			return h, source, nil
 		}
 	}
 	env, err := events.Decode(b)
@@ -267,6 +268,20 @@ func decodeHealth(b []byte) (*events.HostHealth, string, error) {
 		return nil, env.Source, err
 	}
 	return &h, env.Source, nil
+}
+
+// decodeHealthOnePass decodes envelope and payload in one encoding/json
+// pass, for good events that scanHealth leaves out (unknown fields,
+// escapes...).
+func decodeHealthOnePass(b []byte) (*events.HostHealth, string, bool) {
+	var e healthEnvelope
+	if json.Unmarshal(b, &e) == nil && e.Data != nil && e.Type == events.TypeHostHealth {
+		env := events.Envelope{SpecVersion: e.SpecVersion, ID: e.ID, Source: e.Source, Type: e.Type, Data: nonEmptyData}
+		if env.Validate() == nil && e.Data.Validate() == nil {
+			return e.Data, e.Source, true
+		}
+	}
+	return nil, "", false
 }
 
 // classify maps a decode error to a reject reason.
