@@ -21,7 +21,7 @@ type benchIngestConfig struct {
 	Hosts    int           `yaml:"hosts" flag:"hosts" env:"VMFLEET_BENCH_INGEST_HOSTS" help:"hosts whose health events are published"`
 	Duration time.Duration `yaml:"duration" flag:"duration" env:"VMFLEET_BENCH_INGEST_DURATION" help:"length of each phase"`
 	Rate     int           `yaml:"rate" flag:"rate" env:"VMFLEET_BENCH_INGEST_RATE" help:"events per second of the paced phase (0: skip it)"`
-	Flood    bool          `yaml:"flood" flag:"flood" env:"VMFLEET_BENCH_INGEST_FLOOD" help:"also run the flood phase (publish as fast as JetStream acknowledges)"`
+	Flood    bool          `yaml:"flood" flag:"flood" env:"VMFLEET_BENCH_INGEST_FLOOD" help:"also run the flood phase (publish as fast as the orchestrator takes events in)"`
 	VMs      int           `yaml:"vms" flag:"vms" env:"VMFLEET_BENCH_INGEST_VMS" help:"VMs in each host's inventory (event size)"`
 	JSON     bool          `yaml:"json" flag:"json" env:"VMFLEET_BENCH_INGEST_JSON" help:"print one JSON object instead of a table"`
 }
@@ -39,8 +39,9 @@ func newBenchIngestCmd(*globalFlags) *cobra.Command {
 		Long: `Starts an embedded nats-server (JetStream on a temporary directory) and an
 orchestrator, publishes one health event per host, then runs two phases of
 --duration each: paced (--rate events/s, core NATS with Nats-Msg-Id, as agents
-publish) and flood (async JetStream publishes as fast as they are
-acknowledged). For each: events/s the orchestrator received, p50/p99 latency
+publish) and flood (core NATS without Nats-Msg-Id, as fast as the
+orchestrator takes the events in, at most 20,000 ahead of it). For each:
+events/s the orchestrator received, p50/p99 latency
 from the publish time carried in sampled events (checked_at) to the
 orchestrator's state showing them, CPU seconds and the process's peak RSS
 (orchestrator, nats-server and publisher share the process and the cores).`,

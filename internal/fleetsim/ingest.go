@@ -27,8 +27,9 @@ type IngestConfig struct {
 	// Rate is the paced phase's events per second, published as agents do
 	// (core NATS, Nats-Msg-Id set); 0 skips it.
 	Rate int
-	// Flood runs a phase publishing as fast as JetStream acknowledges
-	// (async publish, no Nats-Msg-Id) to find the ingest ceiling.
+	// Flood runs a phase publishing as fast as the orchestrator takes
+	// events in (core NATS as agents publish, no Nats-Msg-Id, at most
+	// 20,000 events ahead of the orchestrator) to find the ingest ceiling.
 	Flood bool
 	// Releases and VMs shape each event (every release ready; VMs local VMs).
 	Releases []string
