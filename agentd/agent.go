@@ -59,8 +59,10 @@ type Agent struct {
 
 	settle    time.Duration
 	specRetry time.Duration
+	noWatch   bool // WithoutFileWatch
 
-	checkMu  sync.Mutex // one check (and its publish) at a time
+	checkMu  sync.Mutex    // one check (and its publish) at a time
+	turn     chan struct{} // capacity 1: this agent's holder of the host lock (lockHost)
 	hookOnce sync.Once
 
 	mu          sync.Mutex // guards the fields below
@@ -95,7 +97,7 @@ func New(cfg Config, t Tart, opts ...Option) (*Agent, error) {
 		bootID: events.NewID(), store: stateStore{dir: cfg.StateDir},
 		source: "/vmfleet/agent/" + host, spec: cfg.Images,
 		settle: 150 * time.Millisecond, specRetry: 10 * time.Second,
-		wake: make(chan struct{}, 1), republishCh: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), republishCh: make(chan struct{}, 1), turn: make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		if err := o(a); err != nil {

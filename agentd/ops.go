@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/tart"
@@ -35,11 +36,11 @@ func (a *Agent) PublishImage(ctx context.Context, from, to string) (events.HostH
 	if from == to {
 		return events.HostHealth{}, &events.FieldError{Field: "from", Reason: fmt.Sprintf("%q is already the final name", from)}
 	}
-	lock, err := LockHost(ctx, a.cfg.TartHome)
+	unlock, err := a.lockHost(ctx)
 	if err != nil {
 		return events.HostHealth{}, err
 	}
-	defer func() { _ = lock.Unlock() }()
+	defer unlock()
 	rctx, cancel := context.WithTimeout(ctx, a.cfg.TartTimeout)
 	err = a.tart.Rename(rctx, from, to)
 	cancel()
@@ -63,11 +64,11 @@ func (a *Agent) Pull(ctx context.Context, req events.PullRequest) (events.HostHe
 	if err := a.ours("name", req.Name); err != nil {
 		return events.HostHealth{}, err
 	}
-	lock, err := LockHost(ctx, a.cfg.TartHome)
+	unlock, err := a.lockHost(ctx)
 	if err != nil {
 		return events.HostHealth{}, err
 	}
-	defer func() { _ = lock.Unlock() }()
+	defer unlock()
 	cctx, cancel := context.WithTimeout(ctx, a.cfg.PullTimeout)
 	err = a.tart.Clone(cctx, req.Source, req.Name)
 	cancel()
@@ -80,4 +81,26 @@ func (a *Agent) Pull(ctx context.Context, req events.PullRequest) (events.HostHe
 		a.log.Info("image pulled", "vm", req.Name, "image", req.Source)
 	}
 	return a.CheckAndPublish(ctx)
+}
+
+// lockHost takes this agent's turn, then the host lock (LockHost), until ctx
+// ends. The agent's own commands (two pulls, a pull and a prune) queue on
+// the turn and the next one starts the moment the previous one ends; on the
+// flock alone they would poll for it, up to 250ms apart. The flock still
+// keeps other processes (publish-image, another agent) out.
+func (a *Agent) lockHost(ctx context.Context) (unlock func(), err error) {
+	select {
+	case a.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s: %w: %w", filepath.Join(a.cfg.TartHome, LockFile), ErrLockBusy, context.Cause(ctx))
+	}
+	lock, err := LockHost(ctx, a.cfg.TartHome)
+	if err != nil {
+		<-a.turn
+		return nil, err
+	}
+	return func() {
+		_ = lock.Unlock()
+		<-a.turn
+	}, nil
 }

@@ -113,3 +113,29 @@ func WithSpecRetry(d time.Duration) Option {
 		return nil
 	}
 }
+
+// WithMemoryState keeps the forced state and the last check in memory instead
+// of files under Config.StateDir: nothing is written there, `vmfleet agent
+// status` and `force-*` run as other processes cannot see or set them, and a
+// restart forgets them. For simulated hosts (package fleetsim), where a
+// thousand agents writing their last check every check would only load the
+// disk; a real agent keeps its files.
+func WithMemoryState() Option {
+	return func(a *Agent) error {
+		a.store.mem = &memState{}
+		return nil
+	}
+}
+
+// WithoutFileWatch makes Run watch nothing under $TART_HOME/vms or the state
+// dir (no fsnotify watcher, so no inotify instance): changes made outside the
+// agent are seen at the next timed check. Changes the agent makes itself
+// (pull, prune, publish-image) and Trigger still check at once. For
+// simulated hosts whose tart is in memory and wakes the agent through
+// Trigger; a real agent keeps its watch.
+func WithoutFileWatch() Option {
+	return func(a *Agent) error {
+		a.noWatch = true
+		return nil
+	}
+}

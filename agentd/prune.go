@@ -23,11 +23,11 @@ func (a *Agent) Prune(ctx context.Context, req events.PruneRequest) ([]events.Pr
 	if err := req.Validate(); err != nil {
 		return nil, events.HostHealth{}, err
 	}
-	lock, err := LockHost(ctx, a.cfg.TartHome)
+	unlock, err := a.lockHost(ctx)
 	if err != nil {
 		return nil, events.HostHealth{}, err
 	}
-	defer func() { _ = lock.Unlock() }()
+	defer unlock()
 	plan, sizes, err := a.planPrune(ctx, req)
 	if err != nil {
 		return nil, events.HostHealth{}, err

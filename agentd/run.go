@@ -47,7 +47,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.hookReconnect()
 	// Watches and subscriptions are in place before the first check, so that
 	// anything after the first health event is seen.
-	w := a.newWatcher()
+	var w *fileWatch
+	if !a.noWatch {
+		w = a.newWatcher()
+	}
 	var cmds *commandSub
 	if a.nc != nil {
 		var err error

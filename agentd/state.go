@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/vmfleet/vmfleet/events"
 )
@@ -19,12 +20,33 @@ const (
 
 // stateStore keeps the agent's small state files: written 0600, atomically
 // (temp file, fsync, rename), so a crash leaves the old or the new file.
-type stateStore struct{ dir string }
+// With mem set (WithMemoryState) it keeps them in memory instead and touches
+// no file.
+type stateStore struct {
+	dir string
+	mem *memState
+}
+
+// memState is the state files' contents kept in memory.
+type memState struct {
+	mu     sync.Mutex
+	forced *events.Forced
+	last   *events.HostHealth
+}
 
 func (s stateStore) path(name string) string { return filepath.Join(s.dir, name) }
 
 // loadForced returns the forced state on disk, or nil. It does not judge the TTL.
 func (s stateStore) loadForced() (*events.Forced, error) {
+	if s.mem != nil {
+		s.mem.mu.Lock()
+		defer s.mem.mu.Unlock()
+		if s.mem.forced == nil {
+			return nil, nil
+		}
+		f := *s.mem.forced
+		return &f, nil
+	}
 	var f events.Forced
 	ok, err := s.read(forcedFile, &f)
 	if err != nil || !ok {
@@ -38,6 +60,16 @@ func (s stateStore) loadForced() (*events.Forced, error) {
 
 // saveForced writes f, or removes the file when f is nil.
 func (s stateStore) saveForced(f *events.Forced) error {
+	if s.mem != nil {
+		s.mem.mu.Lock()
+		defer s.mem.mu.Unlock()
+		s.mem.forced = nil
+		if f != nil {
+			c := *f
+			s.mem.forced = &c
+		}
+		return nil
+	}
 	if f == nil {
 		err := os.Remove(s.path(forcedFile))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -49,6 +81,15 @@ func (s stateStore) saveForced(f *events.Forced) error {
 }
 
 func (s stateStore) loadLast() (*events.HostHealth, error) {
+	if s.mem != nil {
+		s.mem.mu.Lock()
+		defer s.mem.mu.Unlock()
+		if s.mem.last == nil {
+			return nil, nil
+		}
+		h := *s.mem.last
+		return &h, nil
+	}
 	var h events.HostHealth
 	ok, err := s.read(lastFile, &h)
 	if err != nil || !ok {
@@ -58,8 +99,17 @@ func (s stateStore) loadLast() (*events.HostHealth, error) {
 }
 
 // saveLast records the last check. It skips fsync: losing it in a crash only
-// loses what `status` shows as the previous check.
-func (s stateStore) saveLast(h events.HostHealth) error { return s.write(lastFile, h, false) }
+// loses what `status` shows as the previous check. In memory it keeps h
+// itself: a check's result is never modified once made.
+func (s stateStore) saveLast(h events.HostHealth) error {
+	if s.mem != nil {
+		s.mem.mu.Lock()
+		defer s.mem.mu.Unlock()
+		s.mem.last = &h
+		return nil
+	}
+	return s.write(lastFile, h, false)
+}
 
 func (s stateStore) read(name string, v any) (bool, error) {
 	b, err := os.ReadFile(s.path(name))
