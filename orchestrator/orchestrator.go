@@ -230,31 +230,6 @@ func (o *Orchestrator) publish(_ context.Context, subject, typ, subjAttr string,
 	}
 }
 
-// sendPull sends a pull command to a host and waits for its reply.
-func (o *Orchestrator) sendPull(ctx context.Context, host string, req events.PullRequest) error {
-	if o.nc == nil {
-		return ErrNoNATS
-	}
-	data, err := events.Encode(events.CommandType(events.VerbPull), o.opts.source, host, "", o.now(), req)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, o.cfg.PullTimeout)
-	defer cancel()
-	msg, err := o.nc.RequestWithContext(ctx, o.subj.Command(host, events.VerbPull), data)
-	if err != nil {
-		return fmt.Errorf("pull %s on %s: %w", req.Name, host, err)
-	}
-	rep, err := decodeReply(msg.Data)
-	if err != nil {
-		return fmt.Errorf("pull %s on %s: bad reply: %w", req.Name, host, err)
-	}
-	if !rep.OK {
-		return fmt.Errorf("pull %s on %s: %s (%s)", req.Name, host, rep.Error, rep.Code)
-	}
-	return nil
-}
-
 // decodeReply reads an agent's reply: a CloudEvent, or the bare Reply JSON.
 func decodeReply(b []byte) (events.Reply, error) {
 	if env, err := events.Decode(b); err == nil {

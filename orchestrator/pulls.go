@@ -23,14 +23,19 @@ type pullState struct {
 	failures int
 	nextTry  time.Time
 	// doneBoot/doneSeq: the pull succeeded; a report after this one is
-	// needed before pulling again.
+	// needed before pulling again. It is the check the agent made right
+	// after pulling, as its reply says: health events reach the
+	// orchestrator through the stream, after the reply, and one the agent
+	// published while pulling (a heartbeat, the other release's pull) still
+	// says the image is missing.
 	doneBoot string
 	doneSeq  uint64
 	gen      uint64
 }
 
-// pullSender sends one pull command and waits for the agent's reply.
-type pullSender func(ctx context.Context, host string, req events.PullRequest) error
+// pullSender sends one pull command and waits for the agent's reply; on
+// success it returns the check the agent made right after the pull.
+type pullSender func(ctx context.Context, host string, req events.PullRequest) (pullCheck, error)
 
 // pullManager sends pull commands with a fleet-wide concurrency cap, tracks
 // the ones in flight, and backs off per host and image after a failure.
@@ -98,7 +103,7 @@ func (p *pullManager) dispatch(ctx context.Context, wants []pullWant, full bool)
 func (p *pullManager) run(ctx context.Context, w pullWant, ps *pullState) {
 	defer p.wg.Done()
 	p.log.Info("pulling image", "host", w.host, "image", w.image, "source", w.ref)
-	err := p.send(ctx, w.host, events.PullRequest{Source: w.ref, Name: w.image})
+	after, err := p.send(ctx, w.host, events.PullRequest{Source: w.ref, Name: w.image})
 	boot, seq := p.current(w.host)
 	now := p.now()
 	p.mu.Lock()
@@ -107,10 +112,7 @@ func (p *pullManager) run(ctx context.Context, w pullWant, ps *pullState) {
 	p.inFlight--
 	if err == nil {
 		ps.failures, ps.nextTry = 0, time.Time{}
-		ps.doneBoot, ps.doneSeq = w.boot, w.seq
-		if boot == w.boot && seq > ps.doneSeq {
-			ps.doneSeq = seq
-		}
+		ps.doneBoot, ps.doneSeq = doneAfter(w, boot, seq, after)
 	} else {
 		ps.failures++
 		ps.nextTry = now.Add(backoff(p.cfg.BackoffBase, p.cfg.BackoffMax, ps.failures))
@@ -129,3 +131,17 @@ func (p *pullManager) inFlightCount() int {
 }
 
 func (p *pullManager) wait() { p.wg.Wait() }
+
+// doneAfter is the last report that may still say the pulled image is
+// missing: the agent's check right after the pull when its reply names one
+// (on the boot the pull was asked of), else the latest report seen when the
+// reply came (an agent whose reply carries no health).
+func doneAfter(w pullWant, boot string, seq uint64, after pullCheck) (string, uint64) {
+	switch {
+	case after.boot != "" && (after.boot != w.boot || after.seq >= w.seq):
+		return after.boot, after.seq
+	case boot == w.boot && seq > w.seq:
+		return w.boot, seq
+	}
+	return w.boot, w.seq
+}
