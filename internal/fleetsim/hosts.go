@@ -3,6 +3,7 @@ package fleetsim
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -85,12 +86,22 @@ func (s *Sim) startAgents(ctx context.Context, g *group, natsURL, dir string) er
 			return err
 		}
 		home := filepath.Join(dir, "hosts", h.name)
+		// tart makes $TART_HOME on a real host; without it every check
+		// would look for the nearest directory to measure the disk of.
+		if err := os.MkdirAll(filepath.Join(home, "tart"), 0o755); err != nil {
+			conn.Close()
+			return err
+		}
 		a, err := agentd.New(agentd.Config{
 			Hostname: h.name, Images: s.cfg.spec(),
 			TartHome: filepath.Join(home, "tart"), StateDir: filepath.Join(home, "state"),
 			Interval: s.tm.CheckInterval, Heartbeat: s.tm.Heartbeat,
 			TartTimeout: 30 * time.Second, PullTimeout: max(10*s.tm.Pull, time.Minute),
-		}, h.tart, agentd.WithConn(conn), agentd.WithLogger(log), agentd.WithSettle(0), agentd.WithSpecRetry(100*time.Millisecond))
+		}, h.tart, agentd.WithConn(conn), agentd.WithLogger(log), agentd.WithSettle(0), agentd.WithSpecRetry(100*time.Millisecond),
+			// Nothing outside the process reads a simulated host's state
+			// files, and its in-memory tart wakes the agent itself
+			// (OnChange): no state files, no inotify watcher per host.
+			agentd.WithMemoryState(), agentd.WithoutFileWatch())
 		if err != nil {
 			conn.Close()
 			return fmt.Errorf("agent %s: %w", h.name, err)
