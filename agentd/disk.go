@@ -13,20 +13,18 @@ import (
 // diskUsage measures the filesystem holding path (or its nearest existing
 // ancestor, before tart created it). It returns nil when it cannot tell.
 func diskUsage(path string) *events.Disk {
-	p := path
-	for {
+	var st syscall.Statfs_t
+	// One statfs when path exists (every check but the first on a new
+	// host); else walk up to the nearest directory that does.
+	for p := path; syscall.Statfs(p, &st) != nil; {
 		if _, err := os.Stat(p); err == nil {
-			break
+			return nil // it exists, yet statfs fails: cannot tell
 		}
 		parent := filepath.Dir(p)
 		if parent == p {
 			return nil
 		}
 		p = parent
-	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(p, &st); err != nil {
-		return nil
 	}
 	bs := int64(st.Bsize) // int64 on linux, uint32 on darwin
 	return &events.Disk{Path: path, FreeBytes: int64(st.Bavail) * bs, TotalBytes: int64(st.Blocks) * bs}

@@ -66,13 +66,16 @@ type ourVM struct {
 
 func indexInventory(spec events.ImageSpec, vms []events.VM) inventory {
 	inv := inventory{local: make(map[string]bool, len(vms)), ours: map[string][]ourVM{}, oci: map[string]bool{}}
+	// One compile of the template per check, not one per VM. A bad
+	// template gives the zero parser, which parses nothing, as ParseName.
+	parser, _ := spec.NameParser()
 	for _, v := range vms {
 		if !strings.EqualFold(v.Source, sourceLocal) {
 			inv.oci[v.Name] = true
 			continue
 		}
 		inv.local[v.Name] = true
-		if ref, ok := spec.ParseName(v.Name); ok {
+		if ref, ok := parser.Parse(v.Name); ok {
 			inv.ours[ref.Release] = append(inv.ours[ref.Release], ourVM{v.Name, ref})
 		} else {
 			inv.foreign = append(inv.foreign, v.Name)

@@ -68,10 +68,11 @@ func (a *Agent) Pull(ctx context.Context, req events.PullRequest) (events.HostHe
 	if err != nil {
 		return events.HostHealth{}, err
 	}
-	defer unlock()
 	cctx, cancel := context.WithTimeout(ctx, a.cfg.PullTimeout)
 	err = a.tart.Clone(cctx, req.Source, req.Name)
 	cancel()
+	// The check reads only: the host's next command need not wait for it.
+	unlock()
 	switch {
 	case errors.Is(err, tart.ErrExists):
 		a.log.Info("pull: image already present", "vm", req.Name)

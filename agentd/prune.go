@@ -27,10 +27,21 @@ func (a *Agent) Prune(ctx context.Context, req events.PruneRequest) ([]events.Pr
 	if err != nil {
 		return nil, events.HostHealth{}, err
 	}
-	defer unlock()
-	plan, sizes, err := a.planPrune(ctx, req)
+	out, err := a.pruneLocked(ctx, req)
+	// The check reads only: the host's next command need not wait for it.
+	unlock()
 	if err != nil {
 		return nil, events.HostHealth{}, err
+	}
+	h, err := a.CheckAndPublish(ctx)
+	return out, h, err
+}
+
+// pruneLocked plans against the live inventory and deletes, under the host lock.
+func (a *Agent) pruneLocked(ctx context.Context, req events.PruneRequest) ([]events.PruneOutcome, error) {
+	plan, sizes, err := a.planPrune(ctx, req)
+	if err != nil {
+		return nil, err
 	}
 	var out []events.PruneOutcome
 	for _, d := range plan.Prune {
@@ -46,8 +57,7 @@ func (a *Agent) Prune(ctx context.Context, req events.PruneRequest) ([]events.Pr
 	for _, name := range plan.Gone {
 		out = append(out, a.publishOutcome(a.outcome(name, events.PruneSkipped, reasonGone, req.DryRun)))
 	}
-	h, err := a.CheckAndPublish(ctx)
-	return out, h, err
+	return out, nil
 }
 
 // planPrune re-lists and plans against the live inventory; it also returns
