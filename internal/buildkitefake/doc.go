@@ -11,7 +11,8 @@
 // register agents and change their tags, bearer-token auth, RateLimit-* headers
 // on every response, fault injection (429 with RateLimit-Reset, 5xx, latency),
 // a build lifecycle driven by a clock the test controls (Tick, Step), state
-// change hooks, HMAC-signed build webhooks delivered off the request path, and
+// change hooks, HMAC-signed build webhooks delivered off the request path (one
+// at a time, or from several workers as Buildkite does, each build's in order), and
 // counters tests assert on (builds per vmfleet-key, live builds, requests).
 //
 // Behaviour copied from the real API (docs and go-buildkite v3.13.0):

@@ -23,6 +23,7 @@ type config struct {
 	webhookSecret  string
 	webhookToken   string
 	webhookTimeout time.Duration
+	webhookWorkers int
 
 	rateLimit  int
 	rateWindow time.Duration
@@ -35,6 +36,7 @@ func defaultConfig() config {
 		outcome:        func(Build) State { return StatePassed },
 		logger:         slog.New(slog.DiscardHandler),
 		webhookTimeout: 5 * time.Second,
+		webhookWorkers: 1,
 		rateLimit:      200,
 		rateWindow:     time.Minute,
 	}
@@ -170,6 +172,20 @@ func WithLogger(l *slog.Logger) Option {
 			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
 		}
 		c.logger = l
+		return nil
+	}
+}
+
+// WithWebhookWorkers delivers webhooks from n workers at once (default 1:
+// one at a time, in the order of the changes). Buildkite sends them from a
+// pool of background workers; with n > 1, as there, webhooks of different
+// builds may arrive out of order, and each build's still arrive in order.
+func WithWebhookWorkers(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > 64 {
+			return fmt.Errorf("%w: webhook workers %d: want 1 to 64", ErrInvalidOption, n)
+		}
+		c.webhookWorkers = n
 		return nil
 	}
 }

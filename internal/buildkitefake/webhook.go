@@ -32,9 +32,13 @@ type pendingHook struct {
 }
 
 type webhookQueue struct {
-	mu       sync.Mutex
-	pending  []pendingHook
-	inflight bool
+	mu      sync.Mutex
+	pending []pendingHook
+	// busy is the builds with a webhook in flight, by buildKey: a build's
+	// next webhook waits for its previous one, so each build's webhooks
+	// arrive in order even with several workers.
+	busy     map[string]bool
+	inflight int
 	closed   bool
 	drop     int
 	done     []Delivery
@@ -44,6 +48,7 @@ type webhookQueue struct {
 }
 
 func (q *webhookQueue) init() {
+	q.busy = map[string]bool{}
 	q.wake = make(chan struct{}, 1)
 	q.changed = make(chan struct{})
 	q.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
@@ -92,10 +97,7 @@ func (s *Server) queueWebhookLocked(b Build) {
 	s.wh.mu.Lock()
 	s.wh.pending = append(s.wh.pending, pendingHook{event: event, build: b, body: body})
 	s.wh.mu.Unlock()
-	select {
-	case s.wh.wake <- struct{}{}:
-	default:
-	}
+	s.wakeWebhooks()
 }
 
 // DropWebhooks makes the next n webhooks vanish unsent (recorded as Dropped).
@@ -117,7 +119,7 @@ func (s *Server) Deliveries() []Delivery {
 func (s *Server) FlushWebhooks(ctx context.Context) error {
 	for {
 		s.wh.mu.Lock()
-		idle, closed, ch := len(s.wh.pending) == 0 && !s.wh.inflight, s.wh.closed, s.wh.changed
+		idle, closed, ch := len(s.wh.pending) == 0 && s.wh.inflight == 0, s.wh.closed, s.wh.changed
 		s.wh.mu.Unlock()
 		switch {
 		case idle:
@@ -133,12 +135,27 @@ func (s *Server) FlushWebhooks(ctx context.Context) error {
 	}
 }
 
-// webhookLoop delivers queued webhooks one at a time, in order, until ctx ends.
+// webhookLoop runs the delivery workers (WithWebhookWorkers) until ctx ends.
 func (s *Server) webhookLoop(ctx context.Context) {
-	defer s.finishWebhook(nil, true)
+	var wg sync.WaitGroup
+	for range s.cfg.webhookWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.webhookWorker(ctx)
+		}()
+	}
+	wg.Wait()
+	s.finishWebhook(nil, "", true)
+}
+
+// webhookWorker delivers queued webhooks, oldest first, skipping those of a
+// build whose previous webhook is still in flight, until ctx ends.
+func (s *Server) webhookWorker(ctx context.Context) {
 	for {
 		s.wh.mu.Lock()
-		if len(s.wh.pending) == 0 {
+		i := slices.IndexFunc(s.wh.pending, func(p pendingHook) bool { return !s.wh.busy[buildKey(p.build)] })
+		if i < 0 {
 			s.wh.mu.Unlock()
 			select {
 			case <-ctx.Done():
@@ -147,33 +164,53 @@ func (s *Server) webhookLoop(ctx context.Context) {
 			}
 			continue
 		}
-		p := s.wh.pending[0]
-		s.wh.pending = s.wh.pending[1:]
+		p := s.wh.pending[i]
+		s.wh.pending = slices.Delete(s.wh.pending, i, i+1)
 		drop := s.wh.drop > 0
 		if drop {
 			s.wh.drop--
 		}
-		s.wh.inflight = true
+		key := buildKey(p.build)
+		s.wh.busy[key] = true
+		s.wh.inflight++
+		more := len(s.wh.pending) > 0
 		s.wh.mu.Unlock()
+		if more {
+			s.wakeWebhooks() // another worker may take the next one
+		}
 
 		d := Delivery{Event: p.event, Build: p.build, Dropped: drop}
 		if !drop {
 			d = s.deliver(ctx, p)
 		}
-		s.finishWebhook(&d, false)
+		s.finishWebhook(&d, key, false)
 	}
 }
 
-func (s *Server) finishWebhook(d *Delivery, closed bool) {
+func (s *Server) wakeWebhooks() {
+	select {
+	case s.wh.wake <- struct{}{}:
+	default:
+	}
+}
+
+func buildKey(b Build) string { return b.Org + "/" + b.Pipeline + "#" + strconv.Itoa(b.Number) }
+
+func (s *Server) finishWebhook(d *Delivery, key string, closed bool) {
 	s.wh.mu.Lock()
-	defer s.wh.mu.Unlock()
 	if d != nil {
 		s.wh.done = append(s.wh.done, *d)
+		delete(s.wh.busy, key)
+		s.wh.inflight--
 	}
-	s.wh.inflight = false
 	s.wh.closed = s.wh.closed || closed
 	close(s.wh.changed)
 	s.wh.changed = make(chan struct{})
+	more := len(s.wh.pending) > 0
+	s.wh.mu.Unlock()
+	if more && !closed {
+		s.wakeWebhooks() // the build's next webhook may go now
+	}
 }
 
 // deliver POSTs one webhook, bounded by the webhook timeout and ctx.

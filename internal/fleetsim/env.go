@@ -23,6 +23,8 @@ import (
 const (
 	bkOrg      = "vmfleet-demo"
 	bkPipeline = "build-macos-vm"
+	// webhookWorkers is how many webhooks the fake Buildkite has in flight at once.
+	webhookWorkers = 8
 )
 
 // env is one run's infrastructure: the nats-server, the simulation's own
@@ -136,6 +138,10 @@ func (s *Sim) startOrchestrator(ctx context.Context, e *env) error {
 		buildkitefake.WithToken(token), buildkitefake.WithPipelines(bkOrg, bkPipeline),
 		buildkitefake.WithWebhook(e.url+"webhooks/buildkite", secret),
 		buildkitefake.WithTimings(s.tm.Queue, s.tm.Build), buildkitefake.WithOutcome(s.outcome),
+		// Buildkite sends webhooks from a pool of workers, not one at a
+		// time: a thousand builds finishing together do not queue behind
+		// one another's receipt.
+		buildkitefake.WithWebhookWorkers(webhookWorkers),
 		buildkitefake.WithLogger(s.opts.compLog.With("component", "buildkite-fake")))
 	if err != nil {
 		return err
