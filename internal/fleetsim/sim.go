@@ -23,6 +23,7 @@ type Sim struct {
 	hosts   []*simHost
 	byToken map[string]*simHost
 	reg     registry
+	pubs    publishes
 	world   world
 	ledger  ledger
 	view    *view
