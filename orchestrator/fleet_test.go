@@ -158,6 +158,7 @@ func contractDecode(b []byte) (*events.HostHealth, error) {
 func FuzzDecodeHealth(f *testing.F) {
 	good := encode(f, health("mac-01", "b", 1, t0))
 	f.Add(good)
+	f.Add(encode(f, fullHealth())) // every field the scanner reads
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/x","type":"dev.vmfleet.host.health.v1","data":{}}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/x","type":"dev.vmfleet.host.health.v1","data":null}`))
 	f.Add([]byte(`{"specversion":"0.3","data":{"host":"a"}}`))
