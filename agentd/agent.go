@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
 )
 
@@ -65,10 +67,17 @@ type Agent struct {
 	turn     chan struct{} // capacity 1: this agent's holder of the host lock (lockHost)
 	hookOnce sync.Once
 
-	mu          sync.Mutex // guards the fields below
-	spec        events.ImageSpec
-	specRev     uint64
-	fullSpec    *events.Spec // the KV spec with its cleanup policy, nil when local
+	mu       sync.Mutex // guards the fields below
+	spec     events.ImageSpec
+	specRev  uint64
+	fullSpec *events.Spec // the KV spec with its cleanup policy, nil when local
+	// pollRejected is the last invalid spec revision a read found (said once).
+	pollRejected atomic.Uint64
+	// specCheck, when set (tests), is how often a read checks the spec watch
+	// is not behind (default five heartbeats).
+	specCheck time.Duration
+	// specWatch, when set (tests), replaces the bucket's Watch.
+	specWatch   func(jetstream.KeyValue) func(context.Context, string, ...jetstream.WatchOpt) (jetstream.KeyWatcher, error)
 	seq         uint64
 	last        *events.HostHealth
 	lastPub     *events.HostHealth // last health published

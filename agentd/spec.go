@@ -16,6 +16,9 @@ import (
 // errWatchEnded means the KV watcher stopped delivering (connection closed).
 var errWatchEnded = errors.New("spec watch ended")
 
+// errWatchStalled means the KV watcher is open but missed a revision.
+var errWatchStalled = errors.New("spec watch stalled")
+
 // hookReconnect makes the agent republish its latest health after every
 // reconnect, keeping the handler already set.
 func (a *Agent) hookReconnect() {
@@ -64,6 +67,9 @@ func (a *Agent) watchSpec(ctx context.Context) error {
 			a.log.Warn("spec watch failed; retrying", "err", err)
 		}
 		quiet = errors.Is(err, jetstream.ErrBucketNotFound)
+		// No watch (e.g. the server's cap on consumers per stream is
+		// reached): a plain read keeps the spec current meanwhile.
+		a.pollSpec(ctx, js)
 		t := time.NewTimer(a.specRetry)
 		select {
 		case <-ctx.Done():
@@ -79,33 +85,112 @@ func (a *Agent) followSpec(ctx context.Context, js jetstream.JetStream) error {
 	if err != nil {
 		return err
 	}
-	w, err := kv.Watch(ctx, events.SpecKey)
+	watch := kv.Watch
+	if a.specWatch != nil {
+		watch = a.specWatch(kv)
+	}
+	w, err := watch(ctx, events.SpecKey)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = w.Stop() }()
+	// A watch that stops delivering without closing would leave the host on
+	// an old spec: every five heartbeats a read compares the key's revision
+	// with the last one delivered, and a watch behind at two reads in a row
+	// is made again (a new watch starts with the current value). Five: a
+	// fleet of 10,000 hosts on 60 s heartbeats reads 33 times a second.
+	every := a.specCheck
+	if every <= 0 {
+		every = max(5*a.cfg.Heartbeat, time.Second)
+	}
+	check := time.NewTicker(every)
+	defer check.Stop()
+	var delivered, behind uint64
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-check.C:
+			e, err := a.readSpec(ctx, js)
+			if err != nil || e == nil || e.Revision() <= delivered {
+				behind = 0
+				continue
+			}
+			if behind == e.Revision() {
+				return fmt.Errorf("%w: revision %d is in KV, the watch delivered %d", errWatchStalled, e.Revision(), delivered)
+			}
+			behind = e.Revision()
 		case e, ok := <-w.Updates():
 			if !ok {
 				return errWatchEnded
 			}
 			if e != nil {
+				delivered = max(delivered, e.Revision())
 				a.applySpecEntry(e)
 			}
 		}
 	}
 }
 
-func (a *Agent) applySpecEntry(e jetstream.KeyValueEntry) {
+// readSpec reads the spec key once: nil, nil when the key does not exist
+// (or was deleted). A missing bucket is an error: it says nothing of the
+// spec (the orchestrator may not have made it yet).
+func (a *Agent) readSpec(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValueEntry, error) {
+	ctx, cancel := context.WithTimeout(ctx, max(a.specRetry, 5*time.Second))
+	defer cancel()
+	kv, err := js.KeyValue(ctx, events.BucketSpec)
+	if err != nil {
+		return nil, err
+	}
+	e, err := kv.Get(ctx, events.SpecKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil
+	}
+	return e, err
+}
+
+// pollSpec stands in for the watch while none can be made (e.g. the server's
+// cap on consumers per stream is reached): it reads the spec and applies it
+// when its revision is not the one in force; a missing key brings the local
+// spec back, as a delete seen by the watch does.
+func (a *Agent) pollSpec(ctx context.Context, js jetstream.JetStream) {
+	e, err := a.readSpec(ctx, js)
+	_, cur := a.Spec()
+	switch {
+	case err != nil:
+		a.log.Debug("cannot read the spec", "err", err)
+	case e == nil && cur != 0:
+		a.useLocalSpec()
+	case e != nil && e.Revision() != cur && e.Revision() != a.pollRejected.Load():
+		if !a.applySpecEntry(e) {
+			a.pollRejected.Store(e.Revision()) // invalid: said once, not on every retry
+		}
+	}
+}
+
+// useLocalSpec goes back to the configured image spec.
+func (a *Agent) useLocalSpec() {
+	a.mu.Lock()
+	changed := a.specRev != 0
+	a.fullSpec, a.spec, a.specRev = nil, a.cfg.Images, 0
+	a.mu.Unlock()
+	if changed {
+		a.log.Info("image spec changed: back to the local spec", "releases", a.cfg.Images.Releases,
+			"bun", a.cfg.Images.BunVersion, "bootstrap", a.cfg.Images.BootstrapVersion)
+		a.trigger()
+	}
+}
+
+// applySpecEntry applies a KV entry of the spec key (a delete brings the
+// local spec back); false when the entry holds an invalid spec, which is
+// ignored.
+func (a *Agent) applySpecEntry(e jetstream.KeyValueEntry) bool {
 	images, rev := a.cfg.Images, uint64(0)
 	if e.Operation() == jetstream.KeyValuePut {
 		s, err := DecodeSpec(e.Value())
 		if err != nil {
 			a.log.Warn("ignoring invalid spec in KV", "bucket", events.BucketSpec, "revision", e.Revision(), "err", err)
-			return
+			return false
 		}
 		images, rev = s.Images, e.Revision()
 		a.mu.Lock()
@@ -124,6 +209,7 @@ func (a *Agent) applySpecEntry(e jetstream.KeyValueEntry) {
 		a.log.Info("image spec changed", "revision", rev, "releases", images.Releases, "bun", images.BunVersion, "bootstrap", images.BootstrapVersion)
 		a.trigger()
 	}
+	return true
 }
 
 // DecodeSpec reads the spec as stored in KV: a CloudEvent of type
