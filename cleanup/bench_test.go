@@ -48,6 +48,9 @@ func BenchmarkWindowsState(b *testing.B) {
 	}{
 		{"nightly", []events.Window{win("CRON_TZ=Europe/Berlin 0 2 * * *", 4*time.Hour), win("CRON_TZ=America/New_York 0 1 * * 6", 6*time.Hour)}},
 		{"always open", []events.Window{win("*/5 * * * *", 6*time.Hour)}},
+		// The simulation's window: every minute for a minute, so State
+		// follows 64 chained openings.
+		{"chained", []events.Window{win("* * * * *", time.Minute)}},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			w := mustWindows(b, bm.ws...)

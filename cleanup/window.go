@@ -163,6 +163,33 @@ func (w *Windows) State(now time.Time) WindowState {
 	return WindowState{Open: !closes.IsZero(), Opens: w.Next(now), Closes: closes}
 }
 
+// StateUntil is State(now) together with the instant until which it holds:
+// State(t) equals it for every t in [now, until). until is the first instant
+// after now at which a window opens or an occurrence covering now ends, the
+// only instants where an answer of State can change. It is now itself (an
+// empty range: ask again) when there is no window, or when a schedule does not
+// fire within five years, so that no bound is known. A caller asking often,
+// such as one reconcile pass after another, can keep the state until then:
+// two Next calls per window instead of State's chain of openings.
+func (w *Windows) StateUntil(now time.Time) (WindowState, time.Time) {
+	st := w.State(now)
+	if w.Len() == 0 {
+		return st, now
+	}
+	var until time.Time
+	for _, x := range w.ws {
+		// The next opening, and the end of the earliest occurrence that
+		// covers now (or, if none does, of the next one): the set of
+		// occurrences in (t-dur, t] is the same for every t before both.
+		opens, first := x.sched.Next(now), x.sched.Next(now.Add(-x.dur))
+		if opens.IsZero() || first.IsZero() {
+			return st, now
+		}
+		until = earliest(until, earliest(opens, first.Add(x.dur)))
+	}
+	return st, until
+}
+
 // closes returns when the windows open at now close, or zero when none is.
 // Cost: per window and round, a few Next calls (O(log) when a schedule fires
 // many times within its duration).

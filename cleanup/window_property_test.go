@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/robfig/cron/v3"
 	"github.com/vmfleet/vmfleet/events"
 	"pgregory.net/rapid"
@@ -105,6 +106,47 @@ func TestWindowsProperties(t *testing.T) {
 		case !st.Opens.IsZero():
 			if !st.Opens.After(now) || !covered(w, st.Opens) || covered(w, st.Opens.Add(-time.Nanosecond)) {
 				t.Fatalf("Got(State(%v)) = %+v: Opens is not the next opening", now, st)
+			}
+		}
+	})
+}
+
+// TestStateUntilProperties checks that StateUntil's state is State's and
+// holds at every instant of [now, until): at its ends, in its middle and at
+// random points, around DST changes in several zones.
+func TestStateUntilProperties(t *testing.T) {
+	t.Parallel()
+	transitions := []time.Time{
+		utc("2025-03-09T07:00:00Z"), utc("2025-11-02T06:00:00Z"), // New York
+		utc("2025-03-30T01:00:00Z"), utc("2025-10-26T01:00:00Z"), // Berlin
+		utc("2025-03-09T05:30:00Z"), utc("2025-11-02T04:30:00Z"), // St John's (UTC-3:30)
+		utc("2025-06-10T12:00:00Z"),
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		ws := drawWindows(t)
+		w, err := ParseWindows(ws)
+		if err != nil {
+			t.Fatalf("ParseWindows(%v) = %v", ws, err)
+		}
+		now := rapid.SampledFrom(transitions).Draw(t, "around").
+			Add(time.Duration(rapid.IntRange(-3*86400, 3*86400).Draw(t, "seconds")) * time.Second).
+			Add(time.Duration(rapid.SampledFrom([]int{0, 1, 999_999_999}).Draw(t, "nanos")))
+		st, until := w.StateUntil(now)
+		if diff := cmp.Diff(w.State(now), st); diff != "" {
+			t.Fatalf("Got(StateUntil(%v)) differs from State (-State +StateUntil):\n%s", now, diff)
+		}
+		if !until.After(now) {
+			t.Fatalf("Got(StateUntil(%v) until) = %v, want after now", now, until)
+		}
+		span := until.Sub(now)
+		ats := []time.Time{until.Add(-time.Nanosecond), until.Add(-time.Second), now.Add(span / 2),
+			now.Add(time.Duration(rapid.Int64Range(0, int64(span-1)).Draw(t, "offset")))}
+		for _, at := range ats {
+			if at.Before(now) {
+				continue
+			}
+			if diff := cmp.Diff(st, w.State(at)); diff != "" {
+				t.Fatalf("Got(State(%v)) differs from StateUntil(%v) = (%+v, until %v) (-want +got):\n%s", at, now, st, until, diff)
 			}
 		}
 	})

@@ -192,3 +192,39 @@ func TestParseWindowsAccepts(t *testing.T) {
 		}
 	}
 }
+
+func TestStateUntil(t *testing.T) {
+	t.Parallel()
+	daily := win("0 2 * * *", 4*time.Hour)
+	tests := []struct {
+		name  string
+		ws    []events.Window
+		now   string
+		until string // "" for now itself
+	}{
+		{"no windows: no bound", nil, "2025-06-10T02:00:00Z", ""},
+		{"closed: until the opening", []events.Window{daily}, "2025-06-10T01:00:00Z", "2025-06-10T02:00:00Z"},
+		{"open: until the occurrence ends", []events.Window{daily}, "2025-06-10T03:00:00Z", "2025-06-10T06:00:00Z"},
+		{"always open, chained: until the next opening moves the state on", []events.Window{win("* * * * *", time.Minute)}, "2025-06-10T03:00:20.5Z", "2025-06-10T03:01:00Z"},
+		{"overlapping: until the first covering occurrence ends", []events.Window{win("0 * * * *", 90*time.Minute)}, "2025-06-10T03:10:00Z", "2025-06-10T03:30:00Z"},
+		{"two windows: the earlier change", []events.Window{daily, win("CRON_TZ=Europe/Berlin 0 5 * * *", time.Hour)}, "2025-06-10T02:30:00Z", "2025-06-10T03:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := mustWindows(t, tt.ws...)
+			now := utc(tt.now)
+			want := now
+			if tt.until != "" {
+				want = utc(tt.until)
+			}
+			st, until := w.StateUntil(now)
+			if diff := cmp.Diff(w.State(now), st); diff != "" {
+				t.Errorf("Got(StateUntil(%v)) differs from State (-State +StateUntil):\n%s", now, diff)
+			}
+			if !until.Equal(want) {
+				t.Errorf("Got(StateUntil(%v) until) = %v, want %v", now, until, want)
+			}
+		})
+	}
+}
