@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/vmfleet/vmfleet/cleanup"
@@ -18,27 +19,51 @@ type pruneView struct {
 // windows returns the spec's parsed cleanup windows, parsed once per spec.
 // A spec whose windows do not parse (ValidateSpec refuses them, but a spec
 // may come from KV) has none: nothing is pruned outside a disk emergency.
-func (o *Orchestrator) windows(sp *events.Spec) *cleanup.Windows {
+func (o *Orchestrator) windows(sp *events.Spec) *parsedWindows {
 	if c := o.pruneWins.Load(); c != nil && c.spec == sp {
-		return c.wins
+		return c
 	}
 	wins, err := cleanup.ParseWindows(sp.Cleanup.Windows)
 	if err != nil {
 		o.log.Warn("cleanup windows do not parse: no window opens", "err", err)
 		wins = nil
 	}
-	o.pruneWins.Store(&parsedWindows{spec: sp, wins: wins})
-	return wins
+	c := &parsedWindows{spec: sp, wins: wins}
+	o.pruneWins.Store(c)
+	return c
 }
 
+// parsedWindows is a spec's parsed windows and their last computed state.
 type parsedWindows struct {
-	spec *events.Spec
-	wins *cleanup.Windows
+	spec  *events.Spec
+	wins  *cleanup.Windows
+	state atomic.Pointer[windowState]
+}
+
+// windowState is the windows' state over [from, until), where it cannot
+// change (cleanup.Windows.StateUntil).
+type windowState struct {
+	st          cleanup.WindowState
+	from, until time.Time
+}
+
+// stateAt is the windows' state at now: the state kept from an earlier pass
+// while now is in the span where it holds, else computed again. Passes come
+// many times a second in a busy fleet, and State follows up to 64 chained
+// openings of an always-open window such as "* * * * *" for 1m, while its
+// state changes at most once a minute.
+func (c *parsedWindows) stateAt(now time.Time) cleanup.WindowState {
+	if k := c.state.Load(); k != nil && !now.Before(k.from) && now.Before(k.until) {
+		return k.st
+	}
+	st, until := c.wins.StateUntil(now)
+	c.state.Store(&windowState{st: st, from: now, until: until})
+	return st
 }
 
 func (o *Orchestrator) pruneView(now time.Time) pruneView {
 	sp := o.spec.Load()
-	return pruneView{spec: sp, window: o.windows(sp).State(now), now: now}
+	return pruneView{spec: sp, window: o.windows(sp).stateAt(now), now: now}
 }
 
 // planEntry caches one host's plan: a host whose report and spec did not
