@@ -3,39 +3,10 @@ package agentd
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
+
+	"github.com/vmfleet/vmfleet/internal/rungroup"
 )
-
-// group runs sibling goroutines bound to one context: the first error cancels
-// the others, Wait returns it after all have ended (errgroup, without x/sync).
-type group struct {
-	wg     sync.WaitGroup
-	cancel context.CancelFunc
-	once   sync.Once
-	err    error
-}
-
-func newGroup(ctx context.Context) (*group, context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	return &group{cancel: cancel}, ctx
-}
-
-func (g *group) Go(f func() error) {
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		if err := f(); err != nil {
-			g.once.Do(func() { g.err = err; g.cancel() })
-		}
-	}()
-}
-
-func (g *group) Wait() error {
-	g.wg.Wait()
-	g.cancel()
-	return g.err
-}
 
 // Run is the daemon: it checks at once, then on every trigger (the timer or
 // cron schedule, a change under $TART_HOME/vms or of the forced state, a spec
@@ -43,7 +14,7 @@ func (g *group) Wait() error {
 // least every heartbeat. With a NATS connection it also watches the spec and
 // serves commands. It returns nil when ctx ends, after every goroutine ended.
 func (a *Agent) Run(ctx context.Context) error {
-	g, ctx := newGroup(ctx)
+	g, ctx := rungroup.New(ctx)
 	a.hookReconnect()
 	// Watches and subscriptions are in place before the first check, so that
 	// anything after the first health event is seen.

@@ -11,3 +11,6 @@ var ErrNotConverged = errors.New("fleet did not converge")
 
 // ErrViolations means the run ended with safety violations (Result.Violations).
 var ErrViolations = errors.New("safety violations")
+
+// errConverged ends a run that stops once the fleet converged.
+var errConverged = errors.New("converged")

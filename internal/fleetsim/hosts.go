@@ -12,6 +12,7 @@ import (
 	"github.com/vmfleet/vmfleet/agentd"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
+	"github.com/vmfleet/vmfleet/internal/rungroup"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -78,7 +79,7 @@ func (s *Sim) makeHosts() {
 }
 
 // startAgents starts every host's agent in g, each on its own connection.
-func (s *Sim) startAgents(ctx context.Context, g *group, natsURL, dir string) error {
+func (s *Sim) startAgents(ctx context.Context, g *rungroup.Group, natsURL, dir string) error {
 	log := s.opts.compLog.With("component", "agent")
 	for _, h := range s.hosts {
 		conn, err := bus.Connect(bus.ConnConfig{URLs: []string{natsURL}, Name: "vmfleet-agent " + h.name, ReconnectWait: 100 * time.Millisecond}, log)

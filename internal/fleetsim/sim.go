@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/rungroup"
 )
 
 // Sim is one simulated fleet. Make it with New and run it once with Run.
@@ -96,7 +97,7 @@ func (s *Sim) Run(ctx context.Context) error {
 
 // run starts every part in one group and waits for them all.
 func (s *Sim) run(ctx context.Context, e *env, dir string) error {
-	g, gctx := newGroup(ctx)
+	g, gctx := rungroup.New(ctx)
 	s.ctx.Store(&gctx)
 	g.Go(func() error { return s.consume(gctx, e.msgs) })
 	g.Go(func() error { return e.serve(gctx) })
