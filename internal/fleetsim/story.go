@@ -71,7 +71,10 @@ func (n *Narrator) Observe(e Event) {
 		if e.Stale > 0 {
 			line += fmt.Sprintf(", %d stale", e.Stale)
 		}
-		if e.Live > 0 {
+		switch {
+		case e.Live == 1:
+			line += ", 1 build running"
+		case e.Live > 1:
 			line += fmt.Sprintf(", %d builds running", e.Live)
 		}
 		n.setProgress(line, e.At)

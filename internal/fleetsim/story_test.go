@@ -17,6 +17,7 @@ func TestNarratorPipeAndTerminal(t *testing.T) {
 		{At: 3 * time.Minute, Kind: KindProgress, Ready: 9, Total: 12, Live: 3},
 		{At: 4 * time.Minute, Kind: KindProgress, Ready: 9, Total: 12, Live: 3},
 		{At: time.Hour + 5*time.Second, Kind: KindBuild, Text: "build #12 passed"},
+		{At: time.Hour + 6*time.Second, Kind: KindProgress, Ready: 11, Total: 12, Live: 1},
 	}
 	tests := []struct {
 		name     string
@@ -26,12 +27,14 @@ func TestNarratorPipeAndTerminal(t *testing.T) {
 		{"pipe: plain lines, progress only when it changes", false,
 			"[00:02:00]  host mac-03 not ready: release 14 image missing\n" +
 				"[00:03:00]  fleet 9/12 ready, 3 builds running\n" +
-				"[01:00:05]  build #12 passed\n"},
+				"[01:00:05]  build #12 passed\n" +
+				"[01:00:06]  fleet 11/12 ready, 1 build running\n"},
 		{"terminal: the progress line redraws in place under the story", true,
 			"[00:02:00]  host mac-03 not ready: release 14 image missing\n" +
 				clearLine + "[00:03:00]  fleet 9/12 ready, 3 builds running" +
 				clearLine + "[00:04:00]  fleet 9/12 ready, 3 builds running" +
-				clearLine + "[01:00:05]  build #12 passed\n[00:04:00]  fleet 9/12 ready, 3 builds running\n"},
+				clearLine + "[01:00:05]  build #12 passed\n[00:04:00]  fleet 9/12 ready, 3 builds running" +
+				clearLine + "[01:00:06]  fleet 11/12 ready, 1 build running\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
