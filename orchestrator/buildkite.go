@@ -20,6 +20,10 @@ import (
 // a create in doubt is matched to its own attempt.
 const metaAttempt = "vmfleet-attempt"
 
+// buildkiteConns bounds the default transport's connections to Buildkite,
+// each kept alive for the next call.
+const buildkiteConns = 32
+
 // DefaultBuildkiteURL is the Buildkite REST API.
 const DefaultBuildkiteURL = "https://api.buildkite.com/"
 
@@ -132,6 +136,15 @@ func NewBuildkiteClient(cfg BuildkiteConfig) (*BuildkiteClient, error) {
 		t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 		t.TLSHandshakeTimeout = 10 * time.Second
 		t.ResponseHeaderTimeout = cfg.Timeout
+		// A bump sends a create for every host missing an image at once,
+		// and the poll fallback reads every live build: with the default 2
+		// idle connections per host, all but two of those requests dial (and
+		// shake hands) anew and close after. Keep a pool instead, bounded so
+		// a thousand concurrent calls queue for a connection rather than
+		// open a thousand sockets (HTTP/2 multiplexes them over one).
+		t.MaxConnsPerHost = buildkiteConns
+		t.MaxIdleConnsPerHost = buildkiteConns
+		t.MaxIdleConns = buildkiteConns
 		base = t
 	}
 	hc := &http.Client{Transport: rateLimitTransport{base: base}, Timeout: cfg.Timeout}
