@@ -85,6 +85,7 @@ func BenchmarkCreateBuilds(b *testing.B) {
 		b.Run(bm.name, func(b *testing.B) {
 			c := newCreateBench(b, bm.transport())
 			ctx := context.Background()
+			b.ReportAllocs()
 			for b.Loop() {
 				b.StopTimer()
 				wants := c.wants(hosts)

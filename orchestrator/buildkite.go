@@ -195,14 +195,34 @@ func (c *BuildkiteClient) do(ctx context.Context, method, path string, body, out
 	return resp, err
 }
 
+// buildFields are the fields of a Buildkite build the orchestrator reads.
+// Responses are decoded into it rather than into buildkite.Build, whose
+// pipeline, creator and jobs (each with its own pointers) are allocated for
+// nothing on every create, poll and listing.
+type buildFields struct {
+	Number     *int                 `json:"number"`
+	State      *string              `json:"state"`
+	WebURL     *string              `json:"web_url"`
+	MetaData   map[string]string    `json:"meta_data"`
+	CreatedAt  *buildkite.Timestamp `json:"created_at"`
+	FinishedAt *buildkite.Timestamp `json:"finished_at"`
+}
+
+func (b *buildFields) info() BuildInfo {
+	return buildInfo(buildkite.Build{
+		Number: b.Number, State: b.State, WebURL: b.WebURL, MetaData: b.MetaData,
+		CreatedAt: b.CreatedAt, FinishedAt: b.FinishedAt,
+	})
+}
+
 // CreateBuild creates a build with the request's env and meta-data.
 func (c *BuildkiteClient) CreateBuild(ctx context.Context, req BuildRequest) (BuildInfo, error) {
-	var b buildkite.Build
+	var b buildFields
 	body := &buildkite.CreateBuild{Commit: c.commit, Branch: c.branch, Message: req.Message, Env: req.Env, MetaData: req.MetaData}
 	if _, err := c.do(ctx, http.MethodPost, c.path(""), body, &b); err != nil {
 		return BuildInfo{}, fmt.Errorf("create build for %s: %w", req.Key, err)
 	}
-	return buildInfo(b), nil
+	return b.info(), nil
 }
 
 // ListBuilds lists builds by meta-data vmfleet-key, newest first (up to 300).
@@ -213,13 +233,13 @@ func (c *BuildkiteClient) ListBuilds(ctx context.Context, key string) ([]BuildIn
 		q.Set("meta_data["+events.MetaKey+"]", key)
 		q.Set("per_page", "100")
 		q.Set("page", strconv.Itoa(page))
-		var bs []buildkite.Build
+		var bs []buildFields
 		resp, err := c.do(ctx, http.MethodGet, c.path("?"+q.Encode()), nil, &bs)
 		if err != nil {
 			return nil, fmt.Errorf("list builds for %s: %w", key, err)
 		}
-		for _, b := range bs {
-			out = append(out, buildInfo(b))
+		for i := range bs {
+			out = append(out, bs[i].info())
 		}
 		page = resp.NextPage
 	}
@@ -228,11 +248,11 @@ func (c *BuildkiteClient) ListBuilds(ctx context.Context, key string) ([]BuildIn
 
 // GetBuild reads one build of the pipeline.
 func (c *BuildkiteClient) GetBuild(ctx context.Context, number int) (BuildInfo, error) {
-	var b buildkite.Build
+	var b buildFields
 	if _, err := c.do(ctx, http.MethodGet, c.path("/"+strconv.Itoa(number)), nil, &b); err != nil {
 		return BuildInfo{}, fmt.Errorf("get build %d: %w", number, err)
 	}
-	return buildInfo(b), nil
+	return b.info(), nil
 }
 
 // CancelBuild cancels one build of the pipeline.
