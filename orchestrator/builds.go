@@ -35,6 +35,7 @@ type buildManager struct {
 	recs        map[string]*Record
 	busy        map[string]bool
 	lastPoll    map[string]time.Time
+	polls       pollBudget
 	gate        time.Time // no Buildkite call before (RateLimit-Reset)
 	live        int
 	livePerHost map[string]int
@@ -234,20 +235,64 @@ func (m *buildManager) sweep(ctx context.Context, wanted map[string]bool) {
 	if now.Before(m.gate) {
 		return
 	}
+	var due []pollDue
 	for key, r := range m.recs {
 		if m.busy[key] || !r.State.Live() {
 			continue
 		}
 		switch {
 		case r.Number != 0 && !now.Before(m.lastPoll[key].Add(m.cfg.PollInterval)):
-			m.lastPoll[key] = now
-			number := r.Number
-			m.startLocked(ctx, key, func(ctx context.Context) { m.poll(ctx, key, number) })
+			due = append(due, pollDue{key: key, number: r.Number, last: m.lastPoll[key]})
 		case r.Number == 0 && !wanted[key] && !now.Before(r.CheckAfter):
 			rec := r.clone()
 			m.startLocked(ctx, key, func(ctx context.Context) { m.resolve(ctx, rec, nil) })
 		}
 	}
+	// The least recently polled first, within the budget; the rest wait
+	// for the next pass.
+	slices.SortFunc(due, func(a, b pollDue) int {
+		if c := a.last.Compare(b.last); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	n := m.polls.take(now, m.cfg.MaxPollsPerMinute, len(due))
+	for _, d := range due[:n] {
+		m.lastPoll[d.key] = now
+		m.startLocked(ctx, d.key, func(ctx context.Context) { m.poll(ctx, d.key, d.number) })
+	}
+}
+
+// pollDue is a live build whose poll is due.
+type pollDue struct {
+	key    string
+	number int
+	last   time.Time
+}
+
+// pollBudget spreads the webhook fallback's polls over time, perMinute at
+// most, so that many live builds do not spend Buildkite's rate limit (200
+// REST requests a minute for a whole organization) on polls: a token bucket
+// holding at most a minute's worth.
+type pollBudget struct {
+	tokens float64
+	at     time.Time
+}
+
+// take returns how many of want polls may go now and spends them.
+func (b *pollBudget) take(now time.Time, perMinute, want int) int {
+	switch {
+	case b.at.IsZero():
+		b.tokens = float64(perMinute)
+	case now.After(b.at):
+		b.tokens = min(float64(perMinute), b.tokens+now.Sub(b.at).Minutes()*float64(perMinute))
+	}
+	if now.After(b.at) {
+		b.at = now
+	}
+	n := min(want, int(b.tokens))
+	b.tokens -= float64(n)
+	return n
 }
 
 // counts returns records by state and the blocked keys.

@@ -25,6 +25,9 @@ type Config struct {
 	// PollInterval is how often a live build is polled when no webhook
 	// arrives (default 30 s).
 	PollInterval time.Duration
+	// MaxPollsPerMinute caps those polls, the least recently polled first
+	// (default 60: Buildkite allows an organization 200 REST requests a minute).
+	MaxPollsPerMinute int
 	// StaleHeartbeats: a host silent this many heartbeats is stale (default 3).
 	StaleHeartbeats int
 	// DefaultHeartbeat is used for hosts that do not say theirs (default 60 s).
@@ -108,6 +111,7 @@ func (c Config) withDefaults() (Config, error) {
 	seti(&c.MaxBuilds, 10)
 	seti(&c.MaxBuildsPerHost, 1)
 	seti(&c.MaxAttempts, 5)
+	seti(&c.MaxPollsPerMinute, 60)
 	seti(&c.PullConcurrency, 10)
 	seti(&c.PruneConcurrency, 10)
 	set(&c.Tick, 10*time.Second)
@@ -147,7 +151,7 @@ func (c Config) validate() error {
 	for name, v := range map[string]int{
 		"replicas": c.Replicas, "stale_heartbeats": c.StaleHeartbeats, "builds.max_concurrent": c.MaxBuilds,
 		"builds.max_per_host": c.MaxBuildsPerHost, "builds.max_attempts": c.MaxAttempts, "pulls.max_concurrent": c.PullConcurrency,
-		"prunes.max_concurrent": c.PruneConcurrency,
+		"prunes.max_concurrent": c.PruneConcurrency, "builds.max_polls_per_minute": c.MaxPollsPerMinute,
 	} {
 		if v < 1 {
 			return bad(name, fmt.Sprintf("%d: must be 1 or more", v))

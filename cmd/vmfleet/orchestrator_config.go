@@ -93,6 +93,7 @@ type orchBuilds struct {
 	BackoffBase   time.Duration `yaml:"backoff_base" flag:"backoff-base" env:"VMFLEET_BACKOFF_BASE" help:"wait after the first failure, doubling after each"`
 	BackoffMax    time.Duration `yaml:"backoff_max" flag:"backoff-max" env:"VMFLEET_BACKOFF_MAX" help:"longest wait between attempts"`
 	PollInterval  time.Duration `yaml:"poll_interval" flag:"poll-interval" env:"VMFLEET_POLL_INTERVAL" help:"how often a live build is polled (webhook fallback)"`
+	MaxPolls      int           `yaml:"max_polls_per_minute" flag:"max-polls-per-minute" env:"VMFLEET_MAX_POLLS_PER_MINUTE" help:"cap on those polls, least recently polled first (Buildkite allows an organization 200 REST requests a minute)"`
 	DoubtDelay    time.Duration `yaml:"doubt_delay" flag:"doubt-delay" env:"VMFLEET_DOUBT_DELAY" help:"wait before checking a create that may have gone through"`
 	PassedGrace   time.Duration `yaml:"passed_grace" flag:"passed-grace" env:"VMFLEET_PASSED_GRACE" help:"host mode: a passed build whose host still lacks the image this long after counts as failed"`
 }
@@ -161,7 +162,7 @@ func defaultOrchestratorConfig() orchestratorConfig {
 		Buildkite: orchBuildkite{APIURL: orchestrator.DefaultBuildkiteURL, Pipeline: "build-macos-vm", Branch: "main", Commit: "HEAD", Timeout: 30 * time.Second,
 			AgentsInterval: time.Minute, DriftGrace: 5 * time.Minute, PauseTimeout: 30 * time.Minute},
 		Builds: orchBuilds{MaxConcurrent: 10, MaxPerHost: 1, MaxAttempts: 5, BackoffBase: time.Minute, BackoffMax: time.Hour,
-			PollInterval: 30 * time.Second, DoubtDelay: 30 * time.Second, PassedGrace: 10 * time.Minute},
+			PollInterval: 30 * time.Second, MaxPolls: 60, DoubtDelay: 30 * time.Second, PassedGrace: 10 * time.Minute},
 		Pulls: orchPulls{MaxConcurrent: 10, Timeout: 2 * time.Hour}, Prunes: orchPrunes{MaxConcurrent: 10, Timeout: 10 * time.Minute},
 	}
 }
@@ -196,7 +197,7 @@ func (c orchestratorConfig) spec() events.Spec {
 func (c orchestratorConfig) orchestratorCfg(instance, apiToken, whSecret, whToken string) orchestrator.Config {
 	return orchestrator.Config{
 		Prefix: c.NATS.Prefix, Instance: instance, Replicas: c.NATS.Replicas, Spec: c.spec(),
-		Tick: c.Tick, PollInterval: c.Builds.PollInterval, DefaultHeartbeat: c.Heartbeat,
+		Tick: c.Tick, PollInterval: c.Builds.PollInterval, MaxPollsPerMinute: c.Builds.MaxPolls, DefaultHeartbeat: c.Heartbeat,
 		MaxBuilds: c.Builds.MaxConcurrent, MaxBuildsPerHost: c.Builds.MaxPerHost, MaxAttempts: c.Builds.MaxAttempts,
 		BackoffBase: c.Builds.BackoffBase, BackoffMax: c.Builds.BackoffMax, DoubtDelay: c.Builds.DoubtDelay,
 		PassedGrace: c.Builds.PassedGrace, PullConcurrency: c.Pulls.MaxConcurrent, PullTimeout: c.Pulls.Timeout,
