@@ -68,27 +68,37 @@ func drawWindows(t *rapid.T) []events.Window {
 	return ws
 }
 
+// dstTransitions are instants where clocks change in the zones drawWindows
+// uses, and one ordinary instant.
+var dstTransitions = []time.Time{
+	utc("2025-03-09T07:00:00Z"), utc("2025-11-02T06:00:00Z"), // New York
+	utc("2025-03-30T01:00:00Z"), utc("2025-10-26T01:00:00Z"), // Berlin
+	utc("2025-03-09T05:30:00Z"), utc("2025-11-02T04:30:00Z"), // St John's (UTC-3:30)
+	utc("2025-06-10T12:00:00Z"),
+}
+
+// drawWindowsAndInstant draws parsed windows and an instant within three
+// days of a DST change, on, just after or just before a whole second.
+func drawWindowsAndInstant(t *rapid.T) (*Windows, time.Time) {
+	ws := drawWindows(t)
+	w, err := ParseWindows(ws)
+	if err != nil {
+		t.Fatalf("ParseWindows(%v) = %v", ws, err)
+	}
+	now := rapid.SampledFrom(dstTransitions).Draw(t, "around").
+		Add(time.Duration(rapid.IntRange(-3*86400, 3*86400).Draw(t, "seconds")) * time.Second).
+		Add(time.Duration(rapid.SampledFrom([]int{0, 1, 999_999_999}).Draw(t, "nanos")))
+	return w, now
+}
+
 // TestWindowsProperties checks State against a brute-force oracle, around
 // DST changes in several zones. Not Australia/Lord_Howe: its DST shift is 30
 // minutes and robfig/cron, which assumes whole hours, answers inconsistently
 // there (see ParseWindows).
 func TestWindowsProperties(t *testing.T) {
 	t.Parallel()
-	transitions := []time.Time{
-		utc("2025-03-09T07:00:00Z"), utc("2025-11-02T06:00:00Z"), // New York
-		utc("2025-03-30T01:00:00Z"), utc("2025-10-26T01:00:00Z"), // Berlin
-		utc("2025-03-09T05:30:00Z"), utc("2025-11-02T04:30:00Z"), // St John's (UTC-3:30)
-		utc("2025-06-10T12:00:00Z"),
-	}
 	rapid.Check(t, func(t *rapid.T) {
-		ws := drawWindows(t)
-		w, err := ParseWindows(ws)
-		if err != nil {
-			t.Fatalf("ParseWindows(%v) = %v", ws, err)
-		}
-		now := rapid.SampledFrom(transitions).Draw(t, "around").
-			Add(time.Duration(rapid.IntRange(-3*86400, 3*86400).Draw(t, "seconds")) * time.Second).
-			Add(time.Duration(rapid.SampledFrom([]int{0, 1, 999_999_999}).Draw(t, "nanos")))
+		w, now := drawWindowsAndInstant(t)
 		st := w.State(now)
 		open := covered(w, now)
 		if st.Open != open {
@@ -116,21 +126,8 @@ func TestWindowsProperties(t *testing.T) {
 // random points, around DST changes in several zones.
 func TestStateUntilProperties(t *testing.T) {
 	t.Parallel()
-	transitions := []time.Time{
-		utc("2025-03-09T07:00:00Z"), utc("2025-11-02T06:00:00Z"), // New York
-		utc("2025-03-30T01:00:00Z"), utc("2025-10-26T01:00:00Z"), // Berlin
-		utc("2025-03-09T05:30:00Z"), utc("2025-11-02T04:30:00Z"), // St John's (UTC-3:30)
-		utc("2025-06-10T12:00:00Z"),
-	}
 	rapid.Check(t, func(t *rapid.T) {
-		ws := drawWindows(t)
-		w, err := ParseWindows(ws)
-		if err != nil {
-			t.Fatalf("ParseWindows(%v) = %v", ws, err)
-		}
-		now := rapid.SampledFrom(transitions).Draw(t, "around").
-			Add(time.Duration(rapid.IntRange(-3*86400, 3*86400).Draw(t, "seconds")) * time.Second).
-			Add(time.Duration(rapid.SampledFrom([]int{0, 1, 999_999_999}).Draw(t, "nanos")))
+		w, now := drawWindowsAndInstant(t)
 		st, until := w.StateUntil(now)
 		if diff := cmp.Diff(w.State(now), st); diff != "" {
 			t.Fatalf("Got(StateUntil(%v)) differs from State (-State +StateUntil):\n%s", now, diff)
