@@ -127,13 +127,21 @@ func (l *Lease) Release(ctx context.Context) error {
 	defer l.op.Unlock()
 	defer l.report()
 	l.mu.Lock()
-	rev := l.rev
+	rev, since := l.rev, l.since
 	l.rev = 0
 	l.mu.Unlock()
 	if rev == 0 {
 		return nil
 	}
-	if err := l.kv.Delete(ctx, LeaseKey, jetstream.LastRevision(rev)); err != nil {
+	err := l.kv.Delete(ctx, LeaseKey, jetstream.LastRevision(rev))
+	if lostRace(err) {
+		// A renew cut short by the shutdown may have gone through without
+		// its answer: the key is still this term's, at a later revision.
+		if r, ok := l.ownRevision(ctx, since); ok {
+			err = l.kv.Delete(ctx, LeaseKey, jetstream.LastRevision(r))
+		}
+	}
+	if err != nil {
 		l.log.Warn("cannot hand the lease back; it expires with its TTL", "err", err)
 		return fmt.Errorf("hand back the lease: %w", err)
 	}

@@ -249,6 +249,47 @@ func TestLeaseOwnIDTakesBackItsKey(t *testing.T) {
 	}
 }
 
+// A renew that went through while its answer was lost (the shutdown cut it
+// short) leaves the key at a later revision of this term: the hand-back
+// still deletes it, so a follower need not wait for the TTL.
+func TestLeaseHandsBackAfterARenewWithoutAnswer(t *testing.T) {
+	t.Parallel()
+	w := newLeaseWorld(t, 10*time.Second)
+	l, err := orchestrator.NewLease(w.kv, "a", w.ttl, orchestrator.WithLeaseLogger(testLogger(t, slog.LevelInfo)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Step(t.Context())
+	if !l.IsLeader() {
+		t.Fatal("a did not lead")
+	}
+	e, err := w.kv.Get(t.Context(), orchestrator.LeaseKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The renew the lease never heard back from: the same term, rewritten.
+	if _, err := w.kv.Update(t.Context(), orchestrator.LeaseKey, e.Value(), e.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Release(t.Context()); err != nil {
+		t.Fatalf("Got(Release) = %v, want the key handed back", err)
+	}
+	if v, ok := w.holder(); ok {
+		t.Errorf("Got(holder after the hand-back) = %+v, want none", v)
+	}
+	// Another replica's key is never deleted by a late hand-back.
+	if _, err := w.kv.Put(t.Context(), orchestrator.LeaseKey, []byte(`{"id":"b"}`)); err != nil {
+		t.Fatal(err)
+	}
+	l.Step(t.Context()) // a cannot take it: b holds it
+	if err := l.Release(t.Context()); err != nil {
+		t.Fatalf("Got(Release while not leading) = %v, want nil", err)
+	}
+	if v, ok := w.holder(); !ok || v.ID != "b" {
+		t.Errorf("Got(holder) = %+v, %v, want b's key kept", v, ok)
+	}
+}
+
 func TestLeaseLosesKeyOverwritten(t *testing.T) {
 	t.Parallel()
 	w := newLeaseWorld(t, time.Second)
