@@ -57,6 +57,33 @@ func startProc(t *testing.T, name, bin string, args, env []string) *proc {
 	return p
 }
 
+// lingerDir is a temporary directory for files that processes outliving
+// the test's own children (grandchildren in process groups of their own)
+// may still write for a moment: it is removed when the test ends, retrying
+// while new entries appear, where t.TempDir would fail the test.
+func lingerDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "vmfleet-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := os.RemoveAll(dir)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("remove %s: %v", dir, err)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	return dir
+}
+
 func (p *proc) copyLines(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)

@@ -226,8 +226,11 @@ func (w *world) startAgent(name string, extra ...string) *agentProc {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	home := w.t.TempDir()
-	a := &agentProc{w: w, host: host, state: tarttest.NewState(w.t, "", "")}
+	// The agent runs tart in a process group of its own (so a tart
+	// timeout kills all of it); a tart started just before the agent is
+	// killed can outlive it by a moment and still write here.
+	home := lingerDir(w.t)
+	a := &agentProc{w: w, host: host, state: tarttest.NewState(w.t, lingerDir(w.t), "")}
 	a.args = append([]string{"agent", "run", "--log-format", "json", "--host", name,
 		"--nats-url", strings.Join(w.urls, ","), "--interval", "1s", "--heartbeat", "1s",
 		"--state-dir", filepath.Join(home, "state"), "--release", "14", "--tart-timeout", "5s", "--pull-timeout", "3s",
