@@ -89,10 +89,7 @@ Exit status: 0 when every release is ready, 1 when any is not, 2 on error.`,
 
 // openAgent loads the config and builds the agent for one command.
 func openAgent(cmd *cobra.Command, g *globalFlags, b *binder, cfg *agentConfig) (*agentEnv, error) {
-	if err := b.load(); err != nil {
-		return nil, err
-	}
-	log, err := g.newLogger(cmd.ErrOrStderr())
+	log, err := g.loadWithLogger(cmd, b)
 	if err != nil {
 		return nil, err
 	}

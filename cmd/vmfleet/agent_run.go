@@ -33,10 +33,7 @@ SIGINT stops it gracefully.`,
 	}
 	b := bindConfig(cmd, &cfg, agentConfigEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := b.load(); err != nil {
-			return err
-		}
-		log, err := g.newLogger(cmd.ErrOrStderr())
+		log, err := g.loadWithLogger(cmd, b)
 		if err != nil {
 			return err
 		}

@@ -71,10 +71,7 @@ otherwise.`,
 	}
 	b := bindConfig(cmd, &cfg, eventsConfigEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := b.load(); err != nil {
-			return err
-		}
-		log, err := g.newLogger(cmd.ErrOrStderr())
+		log, err := g.loadWithLogger(cmd, b)
 		if err != nil {
 			return err
 		}

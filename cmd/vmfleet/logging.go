@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lmittmann/tint"
+	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/internal/redact"
 )
 
@@ -38,6 +39,15 @@ func (g *globalFlags) newLogger(w io.Writer) (*slog.Logger, error) {
 		return nil, err
 	}
 	return slog.New(redact.NewHandler(l.Handler(), secretEnvValues(os.Environ())...)), nil
+}
+
+// loadWithLogger loads a command's config (flags, env, file) and builds its
+// logger on the command's stderr: what every long-running command does first.
+func (g *globalFlags) loadWithLogger(cmd *cobra.Command, b *binder) (*slog.Logger, error) {
+	if err := b.load(); err != nil {
+		return nil, err
+	}
+	return g.newLogger(cmd.ErrOrStderr())
 }
 
 func (g *globalFlags) newPlainLogger(w io.Writer) (*slog.Logger, error) {

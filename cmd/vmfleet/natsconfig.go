@@ -89,10 +89,7 @@ See docs/security.md.`,
 	}
 	b := bindConfig(cmd, &cfg, natsConfigEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := b.load(); err != nil {
-			return err
-		}
-		log, err := g.newLogger(cmd.ErrOrStderr())
+		log, err := g.loadWithLogger(cmd, b)
 		if err != nil {
 			return err
 		}

@@ -43,10 +43,7 @@ API, /metrics and the Buildkite webhook on --http-addr.`,
 	}
 	b := bindConfig(cmd, &cfg, orchestratorConfigEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := b.load(); err != nil {
-			return err
-		}
-		log, err := g.newLogger(cmd.ErrOrStderr())
+		log, err := g.loadWithLogger(cmd, b)
 		if err != nil {
 			return err
 		}
