@@ -160,7 +160,7 @@ func (a *Agent) pollSpec(ctx context.Context, js jetstream.JetStream) {
 	case err != nil:
 		a.log.Debug("cannot read the spec", "err", err)
 	case e == nil && cur != 0:
-		a.useLocalSpec()
+		a.useSpec(nil, 0) // the key is gone: the local spec again
 	case e != nil && e.Revision() != cur && e.Revision() != a.pollRejected.Load():
 		if !a.applySpecEntry(e) {
 			a.pollRejected.Store(e.Revision()) // invalid: said once, not on every retry
@@ -168,48 +168,38 @@ func (a *Agent) pollSpec(ctx context.Context, js jetstream.JetStream) {
 	}
 }
 
-// useLocalSpec goes back to the configured image spec.
-func (a *Agent) useLocalSpec() {
-	a.mu.Lock()
-	changed := a.specRev != 0
-	a.fullSpec, a.spec, a.specRev = nil, a.cfg.Images, 0
-	a.mu.Unlock()
-	if changed {
-		a.log.Info("image spec changed: back to the local spec", "releases", a.cfg.Images.Releases,
-			"bun", a.cfg.Images.BunVersion, "bootstrap", a.cfg.Images.BootstrapVersion)
-		a.trigger()
-	}
-}
-
 // applySpecEntry applies a KV entry of the spec key (a delete brings the
 // local spec back); false when the entry holds an invalid spec, which is
 // ignored.
 func (a *Agent) applySpecEntry(e jetstream.KeyValueEntry) bool {
-	images, rev := a.cfg.Images, uint64(0)
-	if e.Operation() == jetstream.KeyValuePut {
-		s, err := DecodeSpec(e.Value())
-		if err != nil {
-			a.log.Warn("ignoring invalid spec in KV", "bucket", events.BucketSpec, "revision", e.Revision(), "err", err)
-			return false
-		}
-		images, rev = s.Images, e.Revision()
-		a.mu.Lock()
-		a.fullSpec = &s
-		a.mu.Unlock()
-	} else {
-		a.mu.Lock()
-		a.fullSpec = nil
-		a.mu.Unlock()
+	if e.Operation() != jetstream.KeyValuePut {
+		a.useSpec(nil, 0)
+		return true
+	}
+	s, err := DecodeSpec(e.Value())
+	if err != nil {
+		a.log.Warn("ignoring invalid spec in KV", "bucket", events.BucketSpec, "revision", e.Revision(), "err", err)
+		return false
+	}
+	a.useSpec(&s, e.Revision())
+	return true
+}
+
+// useSpec puts the KV spec s at revision rev in force, or the configured
+// image spec when s is nil; a change of revision triggers a check.
+func (a *Agent) useSpec(s *events.Spec, rev uint64) {
+	images := a.cfg.Images
+	if s != nil {
+		images = s.Images
 	}
 	a.mu.Lock()
 	changed := rev != a.specRev
-	a.spec, a.specRev = images, rev
+	a.fullSpec, a.spec, a.specRev = s, images, rev
 	a.mu.Unlock()
 	if changed {
 		a.log.Info("image spec changed", "revision", rev, "releases", images.Releases, "bun", images.BunVersion, "bootstrap", images.BootstrapVersion)
 		a.trigger()
 	}
-	return true
 }
 
 // DecodeSpec reads the spec as stored in KV: a CloudEvent of type
