@@ -88,7 +88,7 @@ func (a *Agent) planPrune(ctx context.Context, req events.PruneRequest) (cleanup
 	return cleanup.Plan(cleanup.Input{
 		Spec: spec, Policy: policy, VMs: vms,
 		Releases: evaluate(spec, vms, nil, nil, now),
-		Disk:     diskUsage(a.cfg.TartHome), Now: now, Window: wins.State(now),
+		Disk:     a.disk(a.cfg.TartHome), Now: now, Window: wins.State(now),
 		PruneNow: req.Now, Only: req.VMs,
 	}), sizes, nil
 }
