@@ -2,7 +2,6 @@ package orchestrator
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -161,7 +160,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	g.Go(func() error { return o.hub.run(gctx) })
 	err = g.Wait()
 	o.workers.Wait()
-	o.drain(cancelWork, o.builds.wait, o.pulls.wait, o.prunes.wait)
+	o.drain(cancelWork, o.builds.wait, o.pulls.Wait, o.prunes.Wait)
 	return err
 }
 
@@ -228,18 +227,6 @@ func (o *Orchestrator) publish(_ context.Context, subject, typ, subjAttr string,
 	if err != nil {
 		o.log.Warn("cannot publish event", "subject", subject, "err", err)
 	}
-}
-
-// decodeReply reads an agent's reply: a CloudEvent, or the bare Reply JSON.
-func decodeReply(b []byte) (events.Reply, error) {
-	if env, err := events.Decode(b); err == nil {
-		return events.DecodeData[events.Reply](env, "")
-	}
-	var r events.Reply
-	if err := json.Unmarshal(b, &r); err != nil {
-		return r, err
-	}
-	return r, nil
 }
 
 func (o *Orchestrator) currentSeq(host string) (string, uint64) {
