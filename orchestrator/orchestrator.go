@@ -149,18 +149,10 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	}
 	o.started.Store(true)
 	g, gctx := rungroup.New(ctx)
-	g.Go(func() error { return o.followHealth(gctx, js) })
-	g.Go(func() error { return o.watchSpec(gctx, specKV) })
-	g.Go(func() error { return o.followPrunes(gctx) })
-	g.Go(func() error { return o.runAgents(gctx) })
-	if kv, ok := o.builds.store.(kvStore); ok {
-		g.Go(func() error { return o.watchBuilds(gctx, kv.kv) })
-	}
-	g.Go(func() error { return o.loop(gctx) })
-	g.Go(func() error { return o.hub.run(gctx) })
+	startLoops(gctx, g, o.loops(js, specKV))
 	err = g.Wait()
 	o.workers.Wait()
-	o.drain(cancelWork, o.builds.wait, o.pulls.Wait, o.prunes.Wait)
+	o.drain(cancelWork, o.waiters()...)
 	return err
 }
 
