@@ -90,12 +90,13 @@ func (o TagOptions) Validate() error {
 	return nil
 }
 
-// ReleaseReady reports whether jobs may run a release's image. A tart_error
-// release is never ready, whatever Ready says: the image cannot be confirmed.
-// (The agent already reports tart_error as not ready; a forced_ready override
-// has its own reason and stays ready.)
+// ReleaseReady reports whether jobs may run a release's image. A release
+// whose reason is an error (events.ReasonInfo: tart_error) is never ready,
+// whatever Ready says: the image cannot be confirmed. (The agent already
+// reports tart_error as not ready; a forced_ready override has its own
+// reason and stays ready.)
 func ReleaseReady(st events.ReleaseStatus) bool {
-	return st.Ready && st.Reason != events.ReasonTartError
+	return st.Ready && !st.Reason.Info().Error
 }
 
 // Tags computes the Buildkite agent tags for a check's result, sorted by key:
