@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // driftRec is one host's open disagreement.
@@ -21,7 +22,7 @@ type driftRec struct {
 // judgeDrift compares a host's reported tags with its agents. decided is
 // false when no agent can be judged: all are busy (a running job holds the
 // old tags until agentd's restart) or stopping.
-func judgeDrift(reported []string, agents []AgentInfo) (reason events.DriftReason, bk []string, decided bool) {
+func judgeDrift(reported []string, agents []buildkite.AgentInfo) (reason events.DriftReason, bk []string, decided bool) {
 	if len(agents) == 0 {
 		return events.DriftNoAgent, nil, true
 	}
