@@ -12,18 +12,6 @@ import (
 	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
 )
 
-// Prune request reasons (events.PruneRequest.Reason): why the orchestrator
-// asked.
-const (
-	PruneReasonWindow    = "cleanup_window"
-	PruneReasonEmergency = "disk_emergency"
-	PruneReasonOperator  = "operator"
-)
-
-// reasonGone is the agent's skipped outcome of a requested VM that no longer
-// exists (agentd): done, not a failure.
-const reasonGone = "already_gone"
-
 // pruneWant is a prune the reconcile pass asks for: the exact names its plan
 // pruned, from the health report (boot, seq) it planned with.
 type pruneWant struct {
@@ -59,7 +47,7 @@ func newPruneManager(cfg Config, log *slog.Logger, now func() time.Time, send pr
 		Key:     func(w pruneWant) string { return w.host },
 		From:    func(w pruneWant) hostcmd.Report { return hostcmd.Report{Boot: w.boot, Seq: w.seq} },
 		Send: func(ctx context.Context, w pruneWant) (events.Reply, error) {
-			req := events.PruneRequest{VMs: w.vms, Reason: w.reason, DiskEmergency: w.reason == PruneReasonEmergency}
+			req := events.PruneRequest{VMs: w.vms, Reason: w.reason, DiskEmergency: w.reason == events.PruneReasonEmergency}
 			log.Info("pruning VMs", "host", w.host, "vms", w.vms, "why", w.why, "reason", w.reason)
 			return send(ctx, w.host, req)
 		},
@@ -122,7 +110,7 @@ func pruneFailure(rep events.Reply, err error) string {
 		switch {
 		case o.Result == events.PruneFailed:
 			return fmt.Sprintf("delete %s: %s", o.VM, o.Reason)
-		case o.Result == events.PruneSkipped && o.Reason != reasonGone:
+		case o.Result == events.PruneSkipped && o.Reason != events.PruneReasonGone:
 			return fmt.Sprintf("%s kept by the agent: %s", o.VM, o.Reason)
 		}
 	}

@@ -2,7 +2,6 @@ package hostcmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -82,13 +81,4 @@ func (c Client) Send(ctx context.Context, cmd Command) (events.Reply, error) {
 }
 
 // decodeReply reads an agent's reply: a CloudEvent, or the bare Reply JSON.
-func decodeReply(b []byte) (events.Reply, error) {
-	if env, err := events.Decode(b); err == nil {
-		return events.DecodeData[events.Reply](env, "")
-	}
-	var r events.Reply
-	if err := json.Unmarshal(b, &r); err != nil {
-		return r, err
-	}
-	return r, nil
-}
+func decodeReply(b []byte) (events.Reply, error) { return events.DecodeEither[events.Reply](b, "") }
