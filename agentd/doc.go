@@ -1,10 +1,10 @@
-// Package agentd is vmfleet's host agent (DESIGN §2–4, §6): it evaluates the
+// Package agentd is vmfleet's host agent (docs/agent.md): it evaluates the
 // image spec against the host's tart inventory, publishes HostHealth events to
 // NATS, and serves the host's commands (check, force, pull, prune).
 //
 // It owns:
 //   - Check: one `tart list` per check, whatever the number of releases, turned
-//     into per-release readiness with the reason codes of DESIGN §3;
+//     into per-release readiness with the reason codes of docs/agent.md;
 //   - forced readiness states, persisted in the state directory with a TTL;
 //   - the host lock (flock on $TART_HOME/.vmfleet.lock) around renames, pulls
 //     and prunes;

@@ -12,7 +12,7 @@ import (
 // readiness (an OCI cache entry must be cloned before a job can use it).
 const sourceLocal = "local"
 
-// evaluate decides every release's readiness from one tart listing (DESIGN §3).
+// evaluate decides every release's readiness from one tart listing (docs/agent.md).
 //
 // Per release r, with expected name E = spec.ImageName(r):
 //   - listErr != nil: tart_error, with the cause in Detail (never image_missing:

@@ -24,8 +24,8 @@ func (a *Agent) ours(field, name string) error {
 }
 
 // PublishImage renames a finished build from its temporary name to its final
-// image name under the host lock, then checks and publishes at once (DESIGN
-// §3). to must parse with the spec's name template; from must not.
+// image name under the host lock, then checks and publishes at once
+// (docs/agent.md). to must parse with the spec's name template; from must not.
 func (a *Agent) PublishImage(ctx context.Context, from, to string) (events.HostHealth, error) {
 	if err := events.ValidateVMName(from); err != nil {
 		return events.HostHealth{}, &events.FieldError{Field: "from", Reason: err.Error()}

@@ -13,8 +13,8 @@ import (
 // reasonGone is the skipped outcome of a requested VM that no longer exists.
 const reasonGone = "already_gone"
 
-// Prune deletes the requested VMs that the cleanup rules still allow (DESIGN
-// §6): under the host lock it re-lists, plans again with cleanup.Plan (Only =
+// Prune deletes the requested VMs that the cleanup rules still allow
+// (docs/orchestrator.md#cleanup): under the host lock it re-lists, plans again with cleanup.Plan (Only =
 // the requested names, the spec's cleanup policy and windows at the agent's
 // clock, the live disk), deletes one VM at a time, and publishes each outcome
 // on <prefix>.prune.<host>.<result>. A dry run deletes nothing and reports

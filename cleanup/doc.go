@@ -1,4 +1,4 @@
-// Package cleanup is vmfleet's pruning policy (DESIGN §6): which VMs of a host
+// Package cleanup is vmfleet's pruning policy (docs/orchestrator.md#cleanup): which VMs of a host
 // may be deleted, and when (cleanup windows).
 //
 // It owns two things:

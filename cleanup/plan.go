@@ -60,7 +60,7 @@ func (r Result) PruneNames() []string {
 }
 
 // Plan decides, for every VM in the inventory, whether it is pruned (and
-// why) or kept (and by which rule). The rules are DESIGN §6; see Rule and
+// why) or kept (and by which rule). The rules are docs/orchestrator.md#cleanup; see Rule and
 // Reason for each, in the order they apply.
 //
 // A release's replacement is ready when the host reports it ready with reason

@@ -162,7 +162,7 @@ func (o oracle) replacementReady(release string) bool {
 	})
 }
 
-// mayPrune is every "never" of DESIGN §6 and this package's extra guards.
+// mayPrune is every "never" of docs/orchestrator.md#cleanup and this package's extra guards.
 func (o oracle) mayPrune(t *rapid.T, d Decision) {
 	es := o.entries(d.VM)
 	if len(es) != 1 {

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// BuildState is a build's lifecycle state (DESIGN §4).
+// BuildState is a build's lifecycle state (docs/events.md).
 type BuildState string
 
 // Build states.

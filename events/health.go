@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Reason says why a release is, or is not, ready on a host (DESIGN §3).
+// Reason says why a release is, or is not, ready on a host (docs/agent.md).
 type Reason string
 
 // Reason codes.

@@ -1,6 +1,6 @@
 package events
 
-// Names of the JetStream stream and KV buckets vmfleet uses (DESIGN §4).
+// Names of the JetStream stream and KV buckets vmfleet uses (docs/events.md).
 const (
 	// StreamName keeps host, build and prune events for replay.
 	StreamName = "VMFLEET"
@@ -16,7 +16,7 @@ const (
 	DefaultPrefix = "vmfleet"
 )
 
-// Buildkite build meta-data keys and environment variables of the build contract (DESIGN §8).
+// Buildkite build meta-data keys and environment variables of the build contract (docs/orchestrator.md#builds).
 const (
 	MetaKey   = "vmfleet-key"
 	MetaImage = "vmfleet-image"

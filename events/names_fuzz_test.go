@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// FuzzParseName: names are parsed back exactly (DESIGN §2): a name that
+// FuzzParseName: names are parsed back exactly (docs/agent.md): a name that
 // parses is the very name the template gives for what it parsed to, so a
 // look-alike ("...-bootstrap-3.60", a suffix, a prefix) is never ours.
 func FuzzParseName(f *testing.F) {

@@ -18,7 +18,7 @@ const (
 	PhBootstrap = "{bootstrap}"
 )
 
-// ImageSpec is the desired state of every host's images (DESIGN §2).
+// ImageSpec is the desired state of every host's images (docs/configuration.md).
 type ImageSpec struct {
 	NameTemplate     string   `json:"name_template" yaml:"name_template"`
 	Releases         []string `json:"releases" yaml:"releases"`
@@ -36,7 +36,7 @@ type Window struct {
 	Duration Duration `json:"duration" yaml:"duration"`
 }
 
-// CleanupPolicy is what the cleanup rules need besides the image spec (DESIGN §6).
+// CleanupPolicy is what the cleanup rules need besides the image spec (docs/orchestrator.md#cleanup).
 type CleanupPolicy struct {
 	KeepBunVersions        int      `json:"keep_bun_versions" yaml:"keep_bun_versions"`
 	DiskEmergencyFreeBytes int64    `json:"disk_emergency_free_bytes" yaml:"disk_emergency_free_bytes"`

@@ -10,7 +10,7 @@ import (
 // Kind is the family a subject belongs to.
 type Kind string
 
-// Subject kinds (DESIGN §4).
+// Subject kinds (docs/events.md).
 const (
 	KindHealth    Kind = "host"
 	KindCommand   Kind = "cmd"

@@ -22,7 +22,7 @@ const tagHost = "vmfleet-host"
 // in the next passes.
 const maxAgentCallsPerPass = 50
 
-// agentsManager is the drift check and the pause lever (DESIGN §7): every
+// agentsManager is the drift check and the pause lever (docs/routing.md): every
 // AgentsInterval the leader lists Buildkite's agents, matches them to hosts,
 // flags hosts whose tags disagree with their report for longer than
 // DriftGrace, and pauses the agents of hosts ready for no release.

@@ -68,7 +68,7 @@ func (m *buildManager) callCreate(ctx context.Context, rec *Record) {
 	}
 }
 
-// buildRequest is the Buildkite build for a record (DESIGN §8).
+// buildRequest is the Buildkite build for a record (docs/orchestrator.md#builds).
 func buildRequest(r *Record) BuildRequest {
 	env := map[string]string{
 		events.EnvImage: r.Image, events.EnvKey: r.Key, events.EnvRelease: r.Release,

@@ -1,4 +1,4 @@
-// Package orchestrator is vmfleet's control plane (DESIGN §4, §5, §8, §9).
+// Package orchestrator is vmfleet's control plane (docs/orchestrator.md).
 //
 // It owns:
 //   - fleet state: every host's latest health, rebuilt at start from a durable
@@ -9,7 +9,7 @@
 //     capacity-1 wake channel) and on a tick (a full pass), deriving from the
 //     current state which builds must exist, which hosts must pull and which
 //     must prune;
-//   - pruning (DESIGN §5 item 4, §6): each host's plan by package cleanup
+//   - pruning (docs/orchestrator.md#cleanup): each host's plan by package cleanup
 //     from its last report, prune commands inside cleanup windows (or in a
 //     disk emergency) once the replacement is ready, at most one in flight
 //     per host and none again before the host reported the last one's

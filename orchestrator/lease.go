@@ -27,7 +27,7 @@ type LeaderInfo struct {
 	Deadline time.Time `json:"deadline"`
 }
 
-// Lease is the orchestrators' leader election (DESIGN §5): one key in a KV
+// Lease is the orchestrators' leader election (docs/reliability.md): one key in a KV
 // bucket whose TTL (the bucket's max age) expires a holder that stopped
 // renewing. It is taken with Create, kept with Update at the held revision
 // every TTL/3, and handed back with a Delete at that revision. The holder

@@ -94,8 +94,8 @@ func (o *Orchestrator) termContext(fallback context.Context) (context.Context, b
 	return t.ctx, lead
 }
 
-// beginTerm is a new leader's adoption (DESIGN §5 item 2, "on start and on
-// doubt"): it re-reads every build record from KV (the cache follows KV,
+// beginTerm is a new leader's adoption (docs/reliability.md, the
+// leader lease): it re-reads every build record from KV (the cache follows KV,
 // but a watch may have missed writes), marks records whose create the last
 // leader may have had in flight as in doubt, so Buildkite is asked (builds
 // listed by vmfleet-key meta-data) before anything is created again, and

@@ -112,7 +112,7 @@ func planInput(h *events.HostHealth, sp *events.Spec, w cleanup.WindowState, now
 	}
 }
 
-// derivePrune adds a host's prune (DESIGN §5 item 4) when its plan prunes
+// derivePrune adds a host's prune (docs/orchestrator.md#cleanup) when its plan prunes
 // something: inside a window once the replacement is ready, or in a disk
 // emergency. The caller skipped stale hosts.
 func (o *Orchestrator) derivePrune(host string, hs *hostState, w *wants) {

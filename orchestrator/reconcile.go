@@ -72,7 +72,7 @@ func (w *wants) addBuild(b buildWant) {
 	}
 }
 
-// deriveHost adds what one host needs (DESIGN §5 items 1, 4 and 5): its
+// deriveHost adds what one host needs (docs/orchestrator.md#reconcile): its
 // prune (prune_plan.go), and for each release missing its image (reason
 // image_missing or bootstrap_mismatch) a pull (registry set, image pushed),
 // the fleet's build (registry set, not pushed) or the host's own build (no

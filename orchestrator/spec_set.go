@@ -175,7 +175,7 @@ func (o *Orchestrator) handleSpecSet(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// mergeConfigSpec decides the spec at start (DESIGN §2: the orchestrator
+// mergeConfigSpec decides the spec at start (docs/orchestrator.md: the orchestrator
 // owns the spec, from its config file or `vmfleet spec set`). Per section
 // (images, cleanup): the configuration's when it changed since it was last
 // published (seed) or when nothing is known; otherwise the stored one, so

@@ -8,7 +8,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 )
 
-// Lever is how a host's readiness reaches Buildkite's job routing (DESIGN §7).
+// Lever is how a host's readiness reaches Buildkite's job routing (docs/routing.md).
 type Lever string
 
 // Levers.

@@ -1,5 +1,5 @@
 // Package bkagent makes Buildkite send macOS jobs only to hosts whose VM image
-// is ready (DESIGN §7). Agent tags cannot change while buildkite-agent runs,
+// is ready (docs/routing.md). Agent tags cannot change while buildkite-agent runs,
 // and `buildkite-agent meta-data set` writes build meta-data, not tags; so
 // this package computes the tags from a check's HostHealth and restarts the
 // Buildkite agent, gracefully, when they change.

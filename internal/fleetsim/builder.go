@@ -16,7 +16,7 @@ func tmpName(b buildkitefake.Build) string {
 	return b.Env[events.EnvImage] + "-tmp-" + itoa(b.Number)
 }
 
-// outcome is the end of a build step (DESIGN §8), run by the fake Buildkite
+// outcome is the end of a build step (docs/routing.md), run by the fake Buildkite
 // as the build finishes, before anyone can see it passed: in registry mode
 // the image is pushed; in host mode `vmfleet agent publish-image` renames the
 // temporary VM to the image's name on the pinned host (started when the build

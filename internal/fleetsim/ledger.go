@@ -9,7 +9,8 @@ import (
 	"github.com/vmfleet/vmfleet/orchestrator"
 )
 
-// Violation kinds: each is a broken invariant of DESIGN §5 and §6.
+// Violation kinds: each is a broken invariant of docs/orchestrator.md
+// (Builds, Cleanup).
 const (
 	// VDuplicateBuild: more builds created for one key than it needed (every
 	// simulated build passes, so one per key is enough).

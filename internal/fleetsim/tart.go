@@ -77,7 +77,7 @@ func (t *hostTart) Delete(ctx context.Context, name string) error {
 
 // deleteViolations is every rule a delete of name breaks, judged on the live
 // inventory, the spec in force and whether a cleanup window is open
-// (DESIGN §6). It is written apart from package cleanup on purpose: it checks
+// (docs/orchestrator.md#cleanup). It is written apart from package cleanup on purpose: it checks
 // the rules, not the code that applies them.
 func deleteViolations(spec events.ImageSpec, windowOpen bool, vms []events.VM, name string) []Violation {
 	local := map[string]bool{}

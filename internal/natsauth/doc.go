@@ -1,5 +1,5 @@
 // Package natsauth generates vmfleet's least-privilege nats-server
-// configuration (DESIGN §10): one NKey user per host, one for the
+// configuration (docs/security.md): one NKey user per host, one for the
 // orchestrator and optional read-only consumers, each with the publish and
 // subscribe permissions its role needs and no more, plus the seed files the
 // clients authenticate with.

@@ -68,7 +68,7 @@ func SpecReadSubjects() []string {
 	}
 }
 
-// HostPermissions are a host's permissions (DESIGN §10): publish its own
+// HostPermissions are a host's permissions (docs/security.md): publish its own
 // health and prune results, read the spec bucket, answer requests only
 // through their reply subject; subscribe only to its own commands and its
 // own inbox. host is the host's subject token (events.HostToken).
