@@ -23,15 +23,6 @@ const (
 	ReasonNoSpace Reason = "no_space"
 )
 
-// Valid reports whether r is a known reason.
-func (r Reason) Valid() bool {
-	switch r {
-	case ReasonReady, ReasonImageMissing, ReasonBootstrapMismatch, ReasonTartError, ReasonForcedReady, ReasonForcedNotReady, ReasonNoSpace:
-		return true
-	}
-	return false
-}
-
 // ForcedState is an operator's override of readiness.
 type ForcedState string
 

@@ -138,19 +138,6 @@ func (o *Orchestrator) dashIndex() *dashIndex {
 	return ix
 }
 
-// inFlightSet is the (host, image) pairs whose pull is in flight.
-func (p *pullManager) inFlightSet() map[string]bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := map[string]bool{}
-	for k, ps := range p.states {
-		if ps.inFlight {
-			out[k] = true
-		}
-	}
-	return out
-}
-
 func (o *Orchestrator) dashHost(host string, hs *hostState, now time.Time, ix *dashIndex) DashboardHost {
 	v := o.hostView(host, hs, now)
 	v.Releases, v.Health = nil, nil
@@ -209,14 +196,15 @@ func cell(host string, st events.ReleaseStatus, stale, forced bool, ix *dashInde
 	if rec != nil && rec.State != events.BuildPassed {
 		c.Build = &BuildRef{Key: rec.Key, State: rec.State, Number: rec.Number, URL: rec.URL, Attempt: rec.Attempt}
 	}
+	reason := st.Reason.Info()
 	switch {
 	case stale:
 		c.State = CellStale
-	case forced || st.Reason == events.ReasonForcedReady || st.Reason == events.ReasonForcedNotReady:
+	case forced || reason.Forced:
 		c.State = CellForced
 	case st.Ready:
 		c.State = CellReady
-	case st.Reason == events.ReasonTartError:
+	case reason.Error:
 		c.State = CellError
 	case ix.pulling[host+"\x00"+st.ExpectedImage]:
 		c.State = CellPulling

@@ -73,8 +73,8 @@ func (w *wants) addBuild(b buildWant) {
 }
 
 // deriveHost adds what one host needs (docs/orchestrator.md#reconcile): its
-// prune (prune_plan.go), and for each release missing its image (reason
-// image_missing or bootstrap_mismatch) a pull (registry set, image pushed),
+// prune (prune_plan.go), and for each release missing its image (a reason
+// whose events.ReasonInfo says Missing) a pull (registry set, image pushed),
 // the fleet's build (registry set, not pushed) or the host's own build (no
 // registry). Stale hosts and hosts checking against another spec get nothing.
 func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now time.Time, w *wants) {
@@ -84,9 +84,10 @@ func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now t
 	o.derivePrune(host, hs, w)
 	for i := range hs.h.Releases {
 		st := &hs.h.Releases[i]
-		// bootstrap_mismatch: the host has the release's image for another
-		// bootstrap; the expected one is missing all the same.
-		if st.Ready || (st.Reason != events.ReasonImageMissing && st.Reason != events.ReasonBootstrapMismatch) {
+		// Missing (events.ReasonInfo): image_missing, or bootstrap_mismatch
+		// (the release's image for another bootstrap; the expected one is
+		// missing all the same).
+		if st.Ready || !st.Reason.Info().Missing {
 			continue
 		}
 		rv := v.release(st.Release)
@@ -133,8 +134,9 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 	// the moment leadership ends, drained at shutdown.
 	if ctx, lead := o.termContext(ctx); lead && o.caughtUp.Load() {
 		o.builds.ensure(ctx, w.builds)
-		o.pulls.dispatch(ctx, w.pulls, full)
-		o.prunes.dispatch(ctx, w.prunes, full)
+		for _, v := range o.verbs {
+			v.dispatch(ctx, w, full)
+		}
 		if full {
 			o.builds.sweep(ctx, w.seen)
 		}
@@ -189,7 +191,7 @@ func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
 		o.metrics.builds.WithLabelValues(string(st)).Set(float64(by[st]))
 	}
 	o.metrics.blocked.Set(float64(blocked))
-	o.metrics.pullsInFlight.Set(float64(o.pulls.inFlightCount()))
+	o.metrics.pullsInFlight.Set(float64(o.pulls.InFlight()))
 
 	prev := o.readiness.Load()
 	if prev != nil && sameReadiness(*prev, r) {
