@@ -25,9 +25,3 @@ func (h HostHealth) StagedStatus(r string) (ReleaseStatus, bool) {
 	}
 	return ReleaseStatus{}, false
 }
-
-// ImageTagKey is the Buildkite agent tag key saying a host holds image name
-// ready: "vm-image-" + name, set to "true" for every image of an active spec
-// (current or staged) the host holds, so a job can target one exact image
-// while two specs are active (docs/routing.md).
-func ImageTagKey(name string) string { return "vm-image-" + name }
