@@ -71,6 +71,7 @@ func (a *Agent) planPrune(ctx context.Context, req events.PruneRequest) (cleanup
 		sizes[v.Name] = v.SizeGB
 	}
 	spec, _ := a.Spec()
+	next, _ := a.Next()
 	var policy events.CleanupPolicy
 	a.mu.Lock()
 	if a.fullSpec != nil {
@@ -86,7 +87,7 @@ func (a *Agent) planPrune(ctx context.Context, req events.PruneRequest) (cleanup
 		Spec: spec, Policy: policy, VMs: vms,
 		Releases: evaluate(spec, vms, nil, nil, now),
 		Disk:     a.disk(a.cfg.TartHome), Now: now, Window: wins.State(now),
-		PruneNow: req.Now, Only: req.VMs,
+		PruneNow: req.Now, Only: req.VMs, Next: next,
 	}), sizes, nil
 }
 

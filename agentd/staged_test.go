@@ -302,3 +302,25 @@ func TestRunFollowsStagedSpec(t *testing.T) {
 		t.Errorf("Got(after the staged spec was deleted) = %+v tags %v, want no staged image and its tag gone", h.Staged, h.BuildkiteTags)
 	}
 }
+
+// A prune request naming a staged image is re-planned by the agent with the
+// staged spec: the image is kept (staged_image), even with --now.
+func TestPruneKeepsStagedImages(t *testing.T) {
+	t.Parallel()
+	f := tarttest.NewFake("")
+	staged := name("14", "1.2.16", "3.7")
+	f.Add(local(name("13", "1.2.16", "3.6")), local(name("14", "1.2.16", "3.6")), local(staged))
+	a := newAgent(t, testConfig(t), f, WithMemoryState())
+	req := events.PruneRequest{VMs: []string{staged}, Now: true}
+
+	a.useNext(stagedSpec("3.7", "14"), 4)
+	out, _, err := a.Prune(context.Background(), req)
+	if err != nil || len(out) != 1 || out[0].Result != events.PruneSkipped || !strings.Contains(out[0].Reason, "staged_image") || !f.Has(staged) {
+		t.Fatalf("Got(prune of a staged image) = %+v, %v, want skipped by staged_image and the VM kept", out, err)
+	}
+	// Without the rollout the same request deletes it: the staged spec kept it.
+	a.useNext(nil, 0)
+	if out, _, err := a.Prune(context.Background(), req); err != nil || len(out) != 1 || out[0].Result != events.PruneDeleted {
+		t.Errorf("Got(prune once the rollout ended) = %+v, %v, want deleted", out, err)
+	}
+}
