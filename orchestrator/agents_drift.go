@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // vmfleetTagKeys are the tag keys agentd computes (agentd/bkagent): a tag
@@ -35,7 +36,7 @@ type driftRec struct {
 // judgeDrift compares a host's reported tags with its agents. decided is
 // false when no agent can be judged: all are busy (a running job holds the
 // old tags until agentd's restart) or stopping.
-func judgeDrift(reported []string, agents []AgentInfo) (reason events.DriftReason, bk []string, decided bool) {
+func judgeDrift(reported []string, agents []buildkite.AgentInfo) (reason events.DriftReason, bk []string, decided bool) {
 	if len(agents) == 0 {
 		return events.DriftNoAgent, nil, true
 	}

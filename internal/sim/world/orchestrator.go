@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // ErrStopTimeout is returned by Orchestrator.Stop when Run did not return in time.
@@ -32,7 +33,7 @@ type Orchestrator struct {
 // world's token, organization and pipeline). It does not run it: Start
 // does, or the caller runs it itself and calls Close at the end.
 func (w *World) NewOrchestrator(cfg orchestrator.Config, opts ...orchestrator.Option) (*Orchestrator, error) {
-	client, err := orchestrator.NewBuildkiteClient(orchestrator.BuildkiteConfig{
+	client, err := buildkite.New(buildkite.Config{
 		APIURL: w.BuildkiteAPI, Token: w.Token, Org: w.Org, Pipeline: w.Pipeline, Timeout: w.opts.bkTimeout,
 	})
 	if err != nil {
