@@ -35,6 +35,7 @@ type Orchestrator struct {
 	cleanupParts // pruning and spec set (prune*.go, spec_set.go)
 
 	spec      atomic.Pointer[events.Spec]
+	next      atomic.Pointer[events.Spec] // the staged spec (spec_stage.go), nil: no rollout
 	readiness atomic.Pointer[events.FleetReadiness]
 	caughtUp  atomic.Bool
 	running   atomic.Bool
