@@ -19,6 +19,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -195,12 +196,12 @@ func (o *orchProc) hosts() map[string]orchestrator.HostView {
 	return out
 }
 
-func (o *orchProc) builds() map[string]orchestrator.Record {
+func (o *orchProc) builds() map[string]builds.Record {
 	var resp orchestrator.BuildsResponse
 	if _, err := o.get("/api/v1/builds", &resp); err != nil {
 		return nil
 	}
-	out := map[string]orchestrator.Record{}
+	out := map[string]builds.Record{}
 	for _, r := range resp.Builds {
 		out[r.Key] = r
 	}
@@ -252,7 +253,7 @@ func (a *agentProc) start() {
 func image14() string { return events.DefaultImageSpec().ImageName("14") }
 
 // hostKey is the host-mode build key of release 14 on host.
-func hostKey(host string) string { return orchestrator.RecordKey(image14(), host) }
+func hostKey(host string) string { return builds.RecordKey(image14(), host) }
 
 // allReady reports whether o sees every listed host ready.
 func allReady(o *orchProc, hosts ...string) bool {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 func init() { register(newBuildCmd) }
@@ -63,7 +64,7 @@ func newBuildListCmd() *cobra.Command {
 	return cmd
 }
 
-func printBuilds(w io.Writer, recs []orchestrator.Record, now time.Time) error {
+func printBuilds(w io.Writer, recs []builds.Record, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tSTATE\tATTEMPT\tBUILD\tNEXT ATTEMPT\tERROR")
 	for _, r := range recs {
@@ -100,7 +101,7 @@ from attempt 1. The API's bearer token comes from --token-file or VMFLEET_API_TO
 				}
 				token = strings.TrimSpace(string(b))
 			}
-			var rec orchestrator.Record
+			var rec builds.Record
 			path := "/api/v1/builds/" + url.PathEscape(args[0]) + "/retry"
 			if err := newAPIClient(server, token).do(cmd.Context(), http.MethodPost, path, &rec); err != nil {
 				return err
