@@ -28,8 +28,8 @@ type BuildkiteAgents interface {
 	ResumeAgent(ctx context.Context, id string) error
 }
 
-// tagHost is the agent tag naming its vmfleet host (agentd/bkagent.KeyHost).
-const tagHost = "vmfleet-host"
+// tagHost is the agent tag naming its vmfleet host.
+const tagHost = events.TagKeyHost
 
 // maxAgentCallsPerPass bounds pause and resume calls in one pass, so a
 // fleet-wide flip stays inside Buildkite's REST rate limit; the rest follow

@@ -9,20 +9,6 @@ import (
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
-// vmfleetTagKeys are the tag keys agentd computes (agentd/bkagent): a tag
-// with one of these keys, or its "-macos-<release>" form, that a host does
-// not report is drift; other keys in Buildkite are the operator's business.
-var vmfleetTagKeys = []string{tagHost, "vm-ready", "vm-image", "vm-bootstrap-version", "vm-bun-version"}
-
-func isVMFleetKey(key string) bool {
-	for _, k := range vmfleetTagKeys {
-		if key == k || strings.HasPrefix(key, k+"-macos-") {
-			return true
-		}
-	}
-	return false
-}
-
 // driftRec is one host's open disagreement.
 type driftRec struct {
 	since     time.Time
@@ -53,7 +39,7 @@ func judgeDrift(reported []string, agents []buildkite.AgentInfo) (reason events.
 		differ := false
 		for _, t := range a.Tags {
 			have[t] = true
-			if k, _, _ := strings.Cut(t, "="); isVMFleetKey(k) && !want[t] {
+			if k, _, _ := strings.Cut(t, "="); events.IsComputedTagKey(k) && !want[t] {
 				differ = true
 			}
 		}
