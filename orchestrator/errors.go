@@ -1,6 +1,10 @@
 package orchestrator
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
+)
 
 // ErrInvalidOption is wrapped by every error an Option or a bad Config returns.
 var ErrInvalidOption = errors.New("invalid option")
@@ -12,5 +16,6 @@ var ErrNotLeader = errors.New("not the leader")
 // ErrStarting means the orchestrator has not loaded its build records yet; retry shortly.
 var ErrStarting = errors.New("orchestrator is starting")
 
-// ErrNoNATS means Run was called on an orchestrator made without a NATS connection.
-var ErrNoNATS = errors.New("no NATS connection")
+// ErrNoNATS means Run was called on an orchestrator made without a NATS
+// connection (or a host command was to be sent without one).
+var ErrNoNATS = hostcmd.ErrNoNATS
