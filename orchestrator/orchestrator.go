@@ -30,6 +30,7 @@ type Orchestrator struct {
 	fleet   *fleet
 	builds  *builds.Manager
 	pulls   *pullManager
+	verbs   []hostVerb     // every host command verb (loops.go)
 	agents  *agentsManager // nil: no drift check, no pause lever
 
 	cleanupParts // pruning and spec set (prune*.go, spec_set.go)
@@ -99,6 +100,7 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 	if err := o.initCleanup(); err != nil {
 		return nil, err
 	}
+	o.verbs = o.hostVerbs()
 	if err := o.initAgents(bk); err != nil {
 		return nil, err
 	}

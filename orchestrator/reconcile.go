@@ -131,12 +131,13 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 	}
 	// Act only on a complete picture: until the stream is replayed, a host
 	// not yet seen would look like a host that needs nothing.
-	// Actions run in the leader's term context (lease_term.go): cancelled
+	// Actions run in the leader's term context (term.go): cancelled
 	// the moment leadership ends, drained at shutdown.
 	if ctx, lead := o.termContext(ctx); lead && o.caughtUp.Load() {
 		o.builds.Ensure(ctx, w.builds)
-		o.pulls.Dispatch(ctx, w.pulls, full)
-		o.prunes.Dispatch(ctx, w.prunes, full)
+		for _, v := range o.verbs {
+			v.dispatch(ctx, w, full)
+		}
 		if full {
 			o.builds.Sweep(ctx, w.seen)
 		}
