@@ -6,6 +6,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/internal/rungroup"
+	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
 )
 
 // namedLoop is one of Run's goroutines: it runs until ctx ends. Returning
@@ -35,11 +36,40 @@ func (o *Orchestrator) loops(js jetstream.JetStream, specKV jetstream.KeyValue) 
 	)
 }
 
+// hostVerb is one host command verb as the reconcile pass and the drain see
+// it: each pass hands it its wants; the drain waits for its commands.
+type hostVerb struct {
+	dispatch func(ctx context.Context, w *wants, full bool)
+	wait     func()
+}
+
+// verbOf feeds dispatcher d with the wants of(w) of every pass.
+func verbOf[W, R any](d *hostcmd.Dispatcher[W, R], of func(*wants) []W) hostVerb {
+	return hostVerb{
+		dispatch: func(ctx context.Context, w *wants, full bool) { d.Dispatch(ctx, of(w), full) },
+		wait:     d.Wait,
+	}
+}
+
+// hostVerbs lists every host command verb, in the order a pass dispatches
+// them; a new verb adds one entry (its wants come from the pass's derive
+// step). New keeps the list in o.verbs.
+func (o *Orchestrator) hostVerbs() []hostVerb {
+	return []hostVerb{
+		verbOf(o.pulls.Dispatcher, func(w *wants) []pullWant { return w.pulls }),
+		verbOf(o.prunes.Dispatcher, func(w *wants) []pruneWant { return w.prunes }),
+	}
+}
+
 // waiters lists what the drain after Run waits for: the work in flight of
 // every part (build calls, host commands); a part with work of its own adds
 // one entry.
 func (o *Orchestrator) waiters() []func() {
-	return []func(){o.builds.wait, o.pulls.Wait, o.prunes.Wait}
+	ws := []func(){o.builds.wait}
+	for _, v := range o.verbs {
+		ws = append(ws, v.wait)
+	}
+	return ws
 }
 
 // startLoops starts every loop of ls in g, with ctx.

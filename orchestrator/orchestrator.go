@@ -29,6 +29,7 @@ type Orchestrator struct {
 	fleet   *fleet
 	builds  *buildManager
 	pulls   *pullManager
+	verbs   []hostVerb     // every host command verb (loops.go)
 	agents  *agentsManager // nil: no drift check, no pause lever
 
 	cleanupParts // pruning and spec set (prune*.go, spec_set.go)
@@ -98,6 +99,7 @@ func New(nc *nats.Conn, bk Buildkite, cfg Config, opts ...Option) (*Orchestrator
 	if err := o.initCleanup(); err != nil {
 		return nil, err
 	}
+	o.verbs = o.hostVerbs()
 	if err := o.initAgents(bk); err != nil {
 		return nil, err
 	}

@@ -134,8 +134,9 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 	// the moment leadership ends, drained at shutdown.
 	if ctx, lead := o.termContext(ctx); lead && o.caughtUp.Load() {
 		o.builds.ensure(ctx, w.builds)
-		o.pulls.Dispatch(ctx, w.pulls, full)
-		o.prunes.Dispatch(ctx, w.prunes, full)
+		for _, v := range o.verbs {
+			v.dispatch(ctx, w, full)
+		}
 		if full {
 			o.builds.sweep(ctx, w.seen)
 		}

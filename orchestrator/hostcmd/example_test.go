@@ -14,13 +14,15 @@ import (
 )
 
 // This file is a whole third verb, "echo", end to end over a real
-// nats-server. A real verb puts each part in its place, four files in all:
-//   - the request type and the verb's name: package events (command.go,
-//     subjects.go's Verbs);
-//   - the handler: agentd (its command handlers);
+// nats-server: the request type, the agent's handler, the orchestrator's
+// want and the Verb that sends it. A real verb puts each part in its place:
+//   - the request type and the verb's name: package events (command.go;
+//     the name in subjects.go's Verbs);
+//   - the handler: agentd (a case in its command handler);
 //   - the want: the orchestrator's reconcile pass derives echoWants from
-//     each host's report, and a Dispatcher with the Verb below sends them
-//     (one entry in the pass's dispatch list and one in the drain's waiters).
+//     each host's report into its wants, a Dispatcher with a Verb like
+//     echoVerb sends them (a file beside pulls.go), and one entry in the
+//     orchestrator's hostVerbs registers it with the pass and the drain.
 
 const verbEcho = "echo"
 
