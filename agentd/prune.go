@@ -75,6 +75,7 @@ func (a *Agent) planPrune(ctx context.Context, req events.PruneRequest) (cleanup
 		sizes[v.Name] = v.SizeGB
 	}
 	spec, _ := a.Spec()
+	next, _ := a.Next()
 	var policy events.CleanupPolicy
 	a.mu.Lock()
 	if a.fullSpec != nil {
@@ -86,16 +87,19 @@ func (a *Agent) planPrune(ctx context.Context, req events.PruneRequest) (cleanup
 		return cleanup.Result{}, nil, fmt.Errorf("prune: spec cleanup windows: %w", err)
 	}
 	now := a.now()
-	next, retain, err := a.retention(ctx, now)
+	staged, retain, err := a.retention(ctx, now)
 	if err != nil {
 		return cleanup.Result{}, nil, fmt.Errorf("prune: %w", err)
+	}
+	if next == nil {
+		// A staged spec the watch has not delivered yet: the history's.
+		next = staged
 	}
 	return cleanup.Plan(cleanup.Input{
 		Spec: spec, Policy: policy, VMs: vms,
 		Releases: evaluate(spec, vms, nil, nil, now),
-		Disk:     diskUsage(a.cfg.TartHome), Now: now, Window: wins.State(now),
-		PruneNow: req.Now, Only: req.VMs,
-		Next: next, Retain: retain,
+		Disk:     a.disk(a.cfg.TartHome), Now: now, Window: wins.State(now),
+		PruneNow: req.Now, Only: req.VMs, Next: next, Retain: retain,
 	}), sizes, nil
 }
 
