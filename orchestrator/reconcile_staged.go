@@ -45,13 +45,13 @@ func (o *Orchestrator) deriveStaged(host string, hs *hostState, v *stagedView, n
 		}
 		switch {
 		case v.registry && rv.pushed:
-			w.stagedPulls = append(w.stagedPulls, pullWant{host: host, image: rv.image, ref: rv.want.registryRef, boot: hs.h.BootID, seq: hs.h.Seq})
+			w.stagedPulls = append(w.stagedPulls, pullWant{host: host, image: rv.image, ref: rv.want.RegistryRef, boot: hs.h.BootID, seq: hs.h.Seq})
 		case v.registry:
 			w.stagedBuilds = append(w.stagedBuilds, rv.want)
 		default:
 			b := rv.want
-			b.host = host
-			b.key = rv.want.key + "/" + host
+			b.Host = host
+			b.Key = rv.want.Key + "/" + host
 			w.stagedBuilds = append(w.stagedBuilds, b)
 		}
 	}
@@ -120,7 +120,7 @@ func (c *rolloutCounter) finish(o *Orchestrator) *events.Rollout {
 	for i, sr := range c.r.Releases {
 		idx[sr.Image] = i
 	}
-	for _, rec := range o.builds.records() {
+	for _, rec := range o.builds.Records() {
 		if i, ok := idx[rec.Image]; ok && liveBuild(rec.State) {
 			c.r.Releases[i].Builds++
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // The staged spec's builds come after every current need of the pass, only
@@ -48,14 +49,14 @@ func TestDeriveStagedQueuesAfterCurrent(t *testing.T) {
 	w.queueStaged()
 	var got []string
 	for _, b := range w.builds {
-		got = append(got, b.key)
+		got = append(got, b.Key)
 	}
 	want := []string{
-		RecordKey(im.ImageName("14"), "mac-01"), RecordKey(im.ImageName("14"), "mac-02"),
-		RecordKey(im.ImageName("14"), "mac-03"), RecordKey(im.ImageName("14"), "mac-04"),
+		builds.RecordKey(im.ImageName("14"), "mac-01"), builds.RecordKey(im.ImageName("14"), "mac-02"),
+		builds.RecordKey(im.ImageName("14"), "mac-03"), builds.RecordKey(im.ImageName("14"), "mac-04"),
 	}
 	for _, r := range next.Images.Releases {
-		want = append(want, RecordKey(next.Images.ImageName(r), "mac-01"))
+		want = append(want, builds.RecordKey(next.Images.ImageName(r), "mac-01"))
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Got(builds) diff (-want +got):\n%s", diff)

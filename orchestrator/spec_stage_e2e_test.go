@@ -8,8 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // TestStagedRollout: through the real server, a staged bootstrap bump is
@@ -56,7 +56,7 @@ func TestStagedRollout(t *testing.T) {
 	}
 	next := staged.Images.ImageName("14")
 	for _, ag := range agents {
-		key := orchestrator.RecordKey(next, ag.host)
+		key := builds.RecordKey(next, ag.host)
 		h.waitFor("a build of the staged image on "+ag.host, func() bool { return h.bk.CreatedCount(key) == 1 })
 	}
 	r, err := c.Hosts(ctx)
@@ -81,7 +81,7 @@ func TestStagedRollout(t *testing.T) {
 	}
 	for _, ag := range agents {
 		h.waitFor("host ready on the promoted spec", func() bool { return h.hostReady(ag.host) })
-		if n := h.bk.CreatedCount(orchestrator.RecordKey(next, ag.host)); n != 1 {
+		if n := h.bk.CreatedCount(builds.RecordKey(next, ag.host)); n != 1 {
 			t.Errorf("Got(builds of %s on %s) = %d, want 1 (none after promotion)", next, ag.host, n)
 		}
 	}
@@ -114,7 +114,7 @@ func TestStagedSpecPromoteByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := orchestrator.RecordKey(staged.Images.ImageName("14"), ag.host)
+	key := builds.RecordKey(staged.Images.ImageName("14"), ag.host)
 	h.waitFor("the staged build", func() bool { return h.bk.CreatedCount(key) == 1 })
 	promoted, err := c.PromoteSpec(ctx, api.SpecPromote{By: "bob"})
 	if err != nil || promoted.Images.BunVersion != "1.2.17" || promoted.UpdatedBy != "bob" || promoted.AutoPromote != 0 {
