@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/buildkitefake"
+	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 )
 
 // proxyCreateFailures puts a proxy in front of the fake Buildkite that lets

@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/buildkitefake"
+	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 )
 
 func TestJudgeDrift(t *testing.T) {

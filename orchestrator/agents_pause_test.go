@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/vmfleet/vmfleet/internal/buildkitefake"
+	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 )
 
 func TestPauseLever(t *testing.T) {

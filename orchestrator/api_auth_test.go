@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/buildkitefake"
+	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 )
 
 func TestGuardTokens(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/lease"
 )
 
 // Config is what the orchestrator needs besides its connections. Zero fields
@@ -124,7 +125,7 @@ func (c Config) withDefaults() (Config, error) {
 	set(&c.PullTimeout, 2*time.Hour)
 	set(&c.PruneTimeout, 10*time.Minute)
 	set(&c.RequestTimeout, 10*time.Second)
-	set(&c.LeaderTTL, 15*time.Second)
+	set(&c.LeaderTTL, lease.DefaultTTL)
 	set(&c.DrainTimeout, 10*time.Second)
 	set(&c.AgentsInterval, time.Minute)
 	set(&c.DriftGrace, 5*time.Minute)

@@ -27,9 +27,8 @@
 //     Buildkite's agents, flags hosts whose tags disagree with their report
 //     for longer than a grace, and pauses the agents of hosts ready for no
 //     release;
-//   - the leader lease (lease*.go): one key in KV bucket vmfleet_leader,
-//     renewed every TTL/3 at its revision; the holder acts only before its
-//     own monotonic deadline (TTL − TTL/4 after its last renew), in a term
+//   - leadership (term.go): with the leader lease of package
+//     orchestrator/lease it acts only while it holds the lease, in a term
 //     context cancelled when leadership ends; a new term begins with build
 //     adoption; shutdown drains work in flight, then hands the lease back;
 //   - the spec: published to KV (the config file's, unless an operator's

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vmfleet/vmfleet/orchestrator/lease"
 )
 
 // Option configures an Orchestrator.
@@ -18,7 +19,7 @@ type options struct {
 	isLeader func() bool
 	source   string
 	store    recordStore // tests: build records without NATS
-	lease    *Lease
+	lease    *lease.Lease
 	agents   BuildkiteAgents
 }
 
@@ -83,7 +84,7 @@ func WithLeader(isLeader func() bool) Option {
 // (isLeader = l.IsLeader), run l for the life of Run, hand it back at the
 // end, begin each term with build adoption, and say who leads in /readyz
 // and the API. It replaces WithLeader.
-func WithLease(l *Lease) Option {
+func WithLease(l *lease.Lease) Option {
 	return func(o *options) error {
 		if l == nil {
 			return fmt.Errorf("%w: nil lease", ErrInvalidOption)

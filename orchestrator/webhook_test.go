@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/buildkitefake"
+	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 )
 
 func TestWebhookAuth(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/vmfleet/vmfleet/internal/fleetsim"
+	"github.com/vmfleet/vmfleet/internal/sim/fleetsim"
 )
 
 func init() {

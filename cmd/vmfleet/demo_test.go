@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
-	"github.com/vmfleet/vmfleet/internal/fleetsim"
+	"github.com/vmfleet/vmfleet/internal/sim/fleetsim"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/lease"
 )
 
 // exitInterrupted is the exit code of a second SIGINT/SIGTERM during shutdown.
@@ -32,7 +32,7 @@ func defaultInstance() string {
 }
 
 // newLease makes the replica's leader lease on KV bucket vmfleet_leader.
-func newLease(ctx context.Context, nc *nats.Conn, instance string, ttl time.Duration, log *slog.Logger) (*orchestrator.Lease, error) {
+func newLease(ctx context.Context, nc *nats.Conn, instance string, ttl time.Duration, log *slog.Logger) (*lease.Lease, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
@@ -41,7 +41,7 @@ func newLease(ctx context.Context, nc *nats.Conn, instance string, ttl time.Dura
 	if err != nil {
 		return nil, fmt.Errorf("KV bucket %s: %w", events.BucketLeader, err)
 	}
-	l, err := orchestrator.NewLease(kv, instance, ttl, orchestrator.WithLeaseLogger(log.With("component", "lease")))
+	l, err := lease.New(kv, instance, ttl, lease.WithLogger(log.With("component", "lease")))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errConfig, err)
 	}

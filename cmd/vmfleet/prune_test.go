@@ -12,8 +12,8 @@ import (
 	"github.com/vmfleet/vmfleet/agentd"
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/buildkitefake"
 	"github.com/vmfleet/vmfleet/internal/bus"
+	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )

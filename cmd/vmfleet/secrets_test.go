@@ -21,7 +21,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/agentd/bkagent/bkagenttest"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/buildkitefake"
+	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 

@@ -17,9 +17,9 @@ import (
 	"github.com/vmfleet/vmfleet/agentd"
 	"github.com/vmfleet/vmfleet/agentd/bkagent"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/buildkitefake"
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/internal/bus/bustest"
+	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )

@@ -9,5 +9,5 @@
 //     process-level tests of tart.Client and of the vmfleet binary.
 //
 // It must not be imported by production code: only by tests, faketart and
-// internal/fleetsim (the simulated fleet behind `vmfleet demo` and `vmfleet bench`).
+// internal/sim/fleetsim (the simulated fleet behind `vmfleet demo` and `vmfleet bench`).
 package tarttest

@@ -1,4 +1,4 @@
-package orchestrator
+package lease
 
 import (
 	"context"
@@ -14,8 +14,12 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 )
 
-// LeaseKey is the key of the leader lease in KV bucket events.BucketLeader.
-const LeaseKey = "leader"
+// Key is the key of the leader lease in KV bucket events.BucketLeader.
+const Key = "leader"
+
+// DefaultTTL is the lease TTL a replica is configured with unless told
+// otherwise (the bucket's TTL wins when shorter).
+const DefaultTTL = 15 * time.Second
 
 // LeaderInfo is the lease's value: who holds it, since when, and when the
 // key expires unless renewed (wall clock, for people and other replicas; the
@@ -57,10 +61,10 @@ type Lease struct {
 	op        sync.Mutex // one Step or Release at a time
 }
 
-// NewLease makes a lease on kv (the events.BucketLeader bucket, which must
+// New makes a lease on kv (the events.BucketLeader bucket, which must
 // have a TTL) for the replica named id. ttl is the lease TTL the replica
 // was configured with (0: the bucket's).
-func NewLease(kv jetstream.KeyValue, id string, ttl time.Duration, opts ...LeaseOption) (*Lease, error) {
+func New(kv jetstream.KeyValue, id string, ttl time.Duration, opts ...Option) (*Lease, error) {
 	if kv == nil {
 		return nil, fmt.Errorf("%w: nil lease bucket", ErrInvalidOption)
 	}
@@ -83,7 +87,7 @@ func NewLease(kv jetstream.KeyValue, id string, ttl time.Duration, opts ...Lease
 func (l *Lease) ID() string { return l.id }
 
 // IsLeader reports whether this replica holds the lease and its local
-// deadline has not passed. It is the orchestrator's WithLeader seam.
+// deadline has not passed. It is what the orchestrator's WithLease acts on.
 func (l *Lease) IsLeader() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -112,9 +116,9 @@ func (l *Lease) Leader() (LeaderInfo, bool) {
 	return h, true
 }
 
-// onChange registers fn, called after every change of IsLeader as seen by
+// OnChange registers fn, called after every change of IsLeader as seen by
 // the lease's own loop. Register before Run.
-func (l *Lease) onChange(fn func(leader bool)) {
+func (l *Lease) OnChange(fn func(leader bool)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.notify = append(l.notify, fn)
@@ -160,7 +164,7 @@ func (l *Lease) Run(ctx context.Context) error {
 // watch follows the lease key, so a follower tries at once when the leader
 // hands the lease back. nil when the watch cannot start (polling remains).
 func (l *Lease) watch(ctx context.Context) <-chan jetstream.KeyValueEntry {
-	w, err := l.kv.Watch(ctx, LeaseKey, jetstream.UpdatesOnly())
+	w, err := l.kv.Watch(ctx, Key, jetstream.UpdatesOnly())
 	if err != nil {
 		l.log.Warn("cannot watch the lease; polling only", "err", err)
 		return nil

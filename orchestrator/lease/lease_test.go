@@ -1,4 +1,4 @@
-package orchestrator_test
+package lease_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/internal/bus/bustest"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/lease"
 )
 
 // leaseWorld is one NATS server with the lease bucket at a short TTL.
@@ -42,14 +42,14 @@ func newLeaseWorld(t *testing.T, ttl time.Duration) *leaseWorld {
 
 // replica is one lease on its own connection, run until stop.
 type replica struct {
-	l    *orchestrator.Lease
+	l    *lease.Lease
 	nc   *nats.Conn
 	stop func()
 	// changes counts notifications.
 	changes atomic.Int32
 }
 
-func (w *leaseWorld) replica(id string, opts ...orchestrator.LeaseOption) *replica {
+func (w *leaseWorld) replica(id string, opts ...lease.Option) *replica {
 	w.t.Helper()
 	nc, err := nats.Connect(w.ns.ClientURL(), nats.ReconnectWait(20*time.Millisecond))
 	if err != nil {
@@ -62,11 +62,11 @@ func (w *leaseWorld) replica(id string, opts ...orchestrator.LeaseOption) *repli
 		w.t.Fatal(err)
 	}
 	r := &replica{nc: nc}
-	opts = append([]orchestrator.LeaseOption{
-		orchestrator.WithLeaseLogger(testLogger(w.t, slog.LevelInfo).With("lease", id)),
-		orchestrator.WithLeaseNotify(func(bool) { r.changes.Add(1) }),
+	opts = append([]lease.Option{
+		lease.WithLogger(testLogger(w.t, slog.LevelInfo).With("lease", id)),
+		lease.WithNotify(func(bool) { r.changes.Add(1) }),
 	}, opts...)
-	if r.l, err = orchestrator.NewLease(kv, id, w.ttl, opts...); err != nil {
+	if r.l, err = lease.New(kv, id, w.ttl, opts...); err != nil {
 		w.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -84,12 +84,12 @@ func (w *leaseWorld) replica(id string, opts ...orchestrator.LeaseOption) *repli
 }
 
 // holder reads the lease value as stored.
-func (w *leaseWorld) holder() (orchestrator.LeaderInfo, bool) {
-	e, err := w.kv.Get(context.Background(), orchestrator.LeaseKey)
+func (w *leaseWorld) holder() (lease.LeaderInfo, bool) {
+	e, err := w.kv.Get(context.Background(), lease.Key)
 	if err != nil {
-		return orchestrator.LeaderInfo{}, false
+		return lease.LeaderInfo{}, false
 	}
-	var v orchestrator.LeaderInfo
+	var v lease.LeaderInfo
 	return v, json.Unmarshal(e.Value(), &v) == nil
 }
 
@@ -107,7 +107,7 @@ func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool
 
 // overlapWatch samples both replicas until stopped and counts instants at
 // which both believed they lead.
-func overlapWatch(a, b *orchestrator.Lease) (stop func() int) {
+func overlapWatch(a, b *lease.Lease) (stop func() int) {
 	var n atomic.Int32
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -203,7 +203,7 @@ func TestLeaseLocalDeadlineOnInjectedClock(t *testing.T) {
 	t.Parallel()
 	w := newLeaseWorld(t, 2*time.Second)
 	c := &clock{t: t0}
-	a := w.replica("a", orchestrator.WithLeaseClock(c.Now), orchestrator.WithLeaseMargin(500*time.Millisecond))
+	a := w.replica("a", lease.WithClock(c.Now), lease.WithMargin(500*time.Millisecond))
 	waitUntil(t, "a leads", 5*time.Second, a.l.IsLeader)
 	// Whatever the server thinks, a stops once its own clock says the TTL
 	// minus the margin has passed since its last renewal was sent.
@@ -233,7 +233,7 @@ func TestLeaseOwnIDTakesBackItsKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A crashed run of replica "a" left its key, alive for 10 s more.
-	crashed, err := orchestrator.NewLease(kv, "a", w.ttl)
+	crashed, err := lease.New(kv, "a", w.ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestLeaseOwnIDTakesBackItsKey(t *testing.T) {
 func TestLeaseHandsBackAfterARenewWithoutAnswer(t *testing.T) {
 	t.Parallel()
 	w := newLeaseWorld(t, 10*time.Second)
-	l, err := orchestrator.NewLease(w.kv, "a", w.ttl, orchestrator.WithLeaseLogger(testLogger(t, slog.LevelInfo)))
+	l, err := lease.New(w.kv, "a", w.ttl, lease.WithLogger(testLogger(t, slog.LevelInfo)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,12 +263,12 @@ func TestLeaseHandsBackAfterARenewWithoutAnswer(t *testing.T) {
 	if !l.IsLeader() {
 		t.Fatal("a did not lead")
 	}
-	e, err := w.kv.Get(t.Context(), orchestrator.LeaseKey)
+	e, err := w.kv.Get(t.Context(), lease.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The renew the lease never heard back from: the same term, rewritten.
-	if _, err := w.kv.Update(t.Context(), orchestrator.LeaseKey, e.Value(), e.Revision()); err != nil {
+	if _, err := w.kv.Update(t.Context(), lease.Key, e.Value(), e.Revision()); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Release(t.Context()); err != nil {
@@ -278,7 +278,7 @@ func TestLeaseHandsBackAfterARenewWithoutAnswer(t *testing.T) {
 		t.Errorf("Got(holder after the hand-back) = %+v, want none", v)
 	}
 	// Another replica's key is never deleted by a late hand-back.
-	if _, err := w.kv.Put(t.Context(), orchestrator.LeaseKey, []byte(`{"id":"b"}`)); err != nil {
+	if _, err := w.kv.Put(t.Context(), lease.Key, []byte(`{"id":"b"}`)); err != nil {
 		t.Fatal(err)
 	}
 	l.Step(t.Context()) // a cannot take it: b holds it
@@ -297,7 +297,7 @@ func TestLeaseLosesKeyOverwritten(t *testing.T) {
 	waitUntil(t, "a leads", 5*time.Second, a.l.IsLeader)
 	// Someone else wrote the key (an operator, a split): a's next renewal
 	// at its revision fails and a stops at once.
-	if _, err := w.kv.Put(t.Context(), orchestrator.LeaseKey, []byte(`{"id":"intruder"}`)); err != nil {
+	if _, err := w.kv.Put(t.Context(), lease.Key, []byte(`{"id":"intruder"}`)); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "a stops", w.ttl, func() bool { return !a.l.IsLeader() })
@@ -322,8 +322,8 @@ func TestNewLeaseRejectsBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := orchestrator.NewLease(tt.kv, tt.id, tt.ttl); err == nil {
-				t.Errorf("Got(NewLease %s) = nil error, want ErrInvalidOption", tt.name)
+			if _, err := lease.New(tt.kv, tt.id, tt.ttl); err == nil {
+				t.Errorf("Got(New %s) = nil error, want ErrInvalidOption", tt.name)
 			}
 		})
 	}

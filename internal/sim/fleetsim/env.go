@@ -14,8 +14,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/buildkitefake"
 	"github.com/vmfleet/vmfleet/internal/bus"
+	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
 )
 

@@ -1,4 +1,4 @@
-package orchestrator
+package lease
 
 import (
 	"context"
@@ -18,7 +18,7 @@ func (l *Lease) acquire(ctx context.Context) time.Duration {
 		l.log.Warn("cannot read the lease bucket", "err", err)
 		return l.pollWait()
 	}
-	e, err := l.kv.Get(ctx, LeaseKey)
+	e, err := l.kv.Get(ctx, Key)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
 		return l.take(ctx, 0)
@@ -52,9 +52,9 @@ func (l *Lease) take(ctx context.Context, rev uint64) time.Duration {
 	}
 	var nrev uint64
 	if rev == 0 {
-		nrev, err = l.kv.Create(ctx, LeaseKey, b)
+		nrev, err = l.kv.Create(ctx, Key, b)
 	} else {
-		nrev, err = l.kv.Update(ctx, LeaseKey, b, rev)
+		nrev, err = l.kv.Update(ctx, Key, b, rev)
 	}
 	if err != nil {
 		if !lostRace(err) {
@@ -78,7 +78,7 @@ func (l *Lease) renew(ctx context.Context) time.Duration {
 	now, sent := l.now(), time.Now()
 	v := LeaderInfo{ID: l.id, Since: since.UTC(), Renewed: now.UTC(), Deadline: now.Add(eff).UTC()}
 	b, _ := json.Marshal(v)
-	nrev, err := l.kv.Update(ctx, LeaseKey, b, rev)
+	nrev, err := l.kv.Update(ctx, Key, b, rev)
 	switch {
 	case err == nil:
 		l.mu.Lock()
@@ -108,7 +108,7 @@ func (l *Lease) renew(ctx context.Context) time.Duration {
 // ownRevision reads the key and reports its revision when it is still this
 // replica's term.
 func (l *Lease) ownRevision(ctx context.Context, since time.Time) (uint64, bool) {
-	e, err := l.kv.Get(ctx, LeaseKey)
+	e, err := l.kv.Get(ctx, Key)
 	if err != nil {
 		return 0, false
 	}
@@ -133,12 +133,12 @@ func (l *Lease) Release(ctx context.Context) error {
 	if rev == 0 {
 		return nil
 	}
-	err := l.kv.Delete(ctx, LeaseKey, jetstream.LastRevision(rev))
+	err := l.kv.Delete(ctx, Key, jetstream.LastRevision(rev))
 	if lostRace(err) {
 		// A renew cut short by the shutdown may have gone through without
 		// its answer: the key is still this term's, at a later revision.
 		if r, ok := l.ownRevision(ctx, since); ok {
-			err = l.kv.Delete(ctx, LeaseKey, jetstream.LastRevision(r))
+			err = l.kv.Delete(ctx, Key, jetstream.LastRevision(r))
 		}
 	}
 	if err != nil {
@@ -158,7 +158,7 @@ func (l *Lease) refreshTTL(ctx context.Context) error {
 	}
 	bt := st.TTL()
 	if bt <= 0 {
-		return fmt.Errorf("%w: KV bucket %s has none", ErrLeaseNoTTL, events.BucketLeader)
+		return fmt.Errorf("%w: KV bucket %s has none", ErrNoTTL, events.BucketLeader)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

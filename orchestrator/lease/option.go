@@ -1,21 +1,16 @@
-package orchestrator
+package lease
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 )
 
-// ErrLeaseNoTTL means the lease bucket has no TTL, so a crashed leader's
-// lease would never expire: create it with bus.EnsureBuckets.
-var ErrLeaseNoTTL = errors.New("lease bucket needs a TTL")
+// Option configures a Lease.
+type Option func(*Lease) error
 
-// LeaseOption configures a Lease.
-type LeaseOption func(*Lease) error
-
-// WithLeaseLogger sets the lease's logger (default: discard).
-func WithLeaseLogger(log *slog.Logger) LeaseOption {
+// WithLogger sets the lease's logger (default: discard).
+func WithLogger(log *slog.Logger) Option {
 	return func(l *Lease) error {
 		if log == nil {
 			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
@@ -25,10 +20,10 @@ func WithLeaseLogger(log *slog.Logger) LeaseOption {
 	}
 }
 
-// WithLeaseClock sets the clock of the holder's local deadline (default
+// WithClock sets the clock of the holder's local deadline (default
 // time.Now, whose monotonic reading is what a deadline wants). The renew
 // cadence runs on real timers, and the key's TTL on the server's clock.
-func WithLeaseClock(now func() time.Time) LeaseOption {
+func WithClock(now func() time.Time) Option {
 	return func(l *Lease) error {
 		if now == nil {
 			return fmt.Errorf("%w: nil clock", ErrInvalidOption)
@@ -38,9 +33,9 @@ func WithLeaseClock(now func() time.Time) LeaseOption {
 	}
 }
 
-// WithLeaseMargin sets how long before the TTL the holder stops acting
+// WithMargin sets how long before the TTL the holder stops acting
 // (default TTL/4). It covers clock rate differences and a renew's transit.
-func WithLeaseMargin(d time.Duration) LeaseOption {
+func WithMargin(d time.Duration) Option {
 	return func(l *Lease) error {
 		if d <= 0 {
 			return fmt.Errorf("%w: lease margin %v", ErrInvalidOption, d)
@@ -50,9 +45,9 @@ func WithLeaseMargin(d time.Duration) LeaseOption {
 	}
 }
 
-// WithLeaseNotify calls fn after every change of IsLeader seen by the
+// WithNotify calls fn after every change of IsLeader seen by the
 // lease's loop (taken, lost, deadline passed, handed back).
-func WithLeaseNotify(fn func(leader bool)) LeaseOption {
+func WithNotify(fn func(leader bool)) Option {
 	return func(l *Lease) error {
 		if fn == nil {
 			return fmt.Errorf("%w: nil notify func", ErrInvalidOption)

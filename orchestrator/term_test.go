@@ -15,13 +15,14 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/lease"
 )
 
 // replicaO is one orchestrator replica with its lease, in the harness's world.
 type replicaO struct {
 	id    string
 	o     *orchestrator.Orchestrator
-	lease *orchestrator.Lease
+	lease *lease.Lease
 	stop  func()
 }
 
@@ -44,20 +45,20 @@ func (h *harness) startReplica(cfg orchestrator.Config, id string, ttl time.Dura
 		h.t.Fatal(err)
 	}
 	log := testLogger(h.t, slog.LevelInfo).With("component", "orchestrator", "replica", id)
-	lease, err := orchestrator.NewLease(b.Leader, id, ttl, orchestrator.WithLeaseLogger(log))
+	l, err := lease.New(b.Leader, id, ttl, lease.WithLogger(log))
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	cfg.Instance = id
 	o, err := orchestrator.New(conn, client, cfg, orchestrator.WithClock(h.clock.Now), orchestrator.WithRegistry(prometheus.NewRegistry()),
-		orchestrator.WithLogger(log), orchestrator.WithLease(lease), orchestrator.WithSource("/vmfleet/orchestrator/"+id))
+		orchestrator.WithLogger(log), orchestrator.WithLease(l), orchestrator.WithSource("/vmfleet/orchestrator/"+id))
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- o.Run(ctx) }()
-	r := &replicaO{id: id, o: o, lease: lease}
+	r := &replicaO{id: id, o: o, lease: l}
 	var once sync.Once
 	r.stop = func() {
 		once.Do(func() {

@@ -34,6 +34,7 @@
 //
 // It must not: talk to the real Buildkite, sleep in tests' stead (time moves
 // only through Tick/Step, or Run for demos), or be imported by production
-// code other than internal/fleetsim (the simulated fleet behind `vmfleet demo`
-// and `vmfleet bench`).
+// code other than the rest of the top floor (internal/sim: the simulated fleet
+// behind `vmfleet demo` and `vmfleet bench`); tests of any package may use it,
+// but agentd and orchestrator never import it outside their tests.
 package buildkitefake

@@ -1,7 +1,7 @@
 // Package fleetsim runs the whole of vmfleet on one machine: a real embedded
 // nats-server, a real orchestrator (package orchestrator), N simulated hosts
 // each running a real agent (package agentd) over an in-memory tart
-// (tarttest.Fake), and the fake Buildkite API (internal/buildkitefake) whose
+// (tarttest.Fake), and the fake Buildkite API (internal/sim/buildkitefake) whose
 // builds "build" the image on the target host, or push it to a simulated
 // registry from which hosts pull. It is what `vmfleet demo` and `vmfleet
 // bench converge` run; it also holds `vmfleet bench ingest` and `bench agent`.
@@ -24,6 +24,7 @@
 //
 // It must not reach into the orchestrator's or the agents' internals: it
 // drives them through their public APIs, NATS and the fake Buildkite only, so
-// that what it measures is what a real fleet would do. It must not be
-// imported by production code other than cmd/vmfleet's demo and bench.
+// that what it measures is what a real fleet would do. It lives on the top
+// floor (internal/sim): it must not be imported by production code other than
+// cmd/vmfleet's demo and bench, and never by agentd or orchestrator.
 package fleetsim

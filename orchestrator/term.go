@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/lease"
 )
 
 // term is this orchestrator's time as the leader: the context its actions
@@ -18,7 +19,7 @@ type term struct {
 	ctx    context.Context // the current term's; nil while not leading
 	cancel context.CancelFunc
 	began  prometheus.Counter
-	lease  *Lease // nil: leadership comes from WithLeader alone
+	lease  *lease.Lease // nil: leadership comes from WithLeader alone
 }
 
 // initTerm registers the leadership metrics and hooks the lease's changes to
@@ -42,7 +43,7 @@ func (o *Orchestrator) initTerm() error {
 	}
 	if l := o.opts.lease; l != nil {
 		o.term.lease = l
-		l.onChange(func(bool) { o.Trigger() })
+		l.OnChange(func(bool) { o.Trigger() })
 	}
 	return nil
 }
