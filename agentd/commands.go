@@ -2,7 +2,6 @@ package agentd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -120,26 +119,7 @@ func decodeRequest[T any, PT interface {
 	if trimmed == "" {
 		return v, PT(&v).Validate()
 	}
-	var probe struct {
-		SpecVersion string `json:"specversion"`
-	}
-	if err := json.Unmarshal([]byte(trimmed), &probe); err != nil {
-		if json.Valid([]byte(trimmed)) {
-			return v, &events.FieldError{Field: "data", Reason: fmt.Sprintf("%s: want a JSON object, got %.32s", verb, trimmed)}
-		}
-		return v, &events.FieldError{Field: "command", Reason: fmt.Sprintf("%s: not JSON: %v", verb, err)}
-	}
-	if probe.SpecVersion != "" {
-		env, err := events.Decode(data)
-		if err != nil {
-			return v, err
-		}
-		return events.DecodeData[T, PT](env, events.CommandType(verb))
-	}
-	if err := json.Unmarshal([]byte(trimmed), &v); err != nil {
-		return v, &events.FieldError{Field: "data", Reason: err.Error()}
-	}
-	return v, PT(&v).Validate()
+	return events.DecodeEither[T, PT]([]byte(trimmed), events.CommandType(verb))
 }
 
 func healthReply(h events.HostHealth, err error) events.Reply {

@@ -137,7 +137,7 @@ func TestPruneCommand(t *testing.T) {
 				{old13, events.PruneSkipped, "replacement_not_ready"},
 				{cur14, events.PruneSkipped, "expected_image"},
 				{"ubuntu", events.PruneSkipped, "not_ours"},
-				{"gone", events.PruneSkipped, reasonGone},
+				{"gone", events.PruneSkipped, events.PruneReasonGone},
 			}, deleted: []string{old14}},
 		{name: "dry run", req: events.PruneRequest{VMs: []string{old14}, Now: true, DryRun: true},
 			want: []outcome{{old14, events.PrunePlanned, "bootstrap_outdated"}}},

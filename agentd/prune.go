@@ -10,9 +10,6 @@ import (
 	"github.com/vmfleet/vmfleet/tart"
 )
 
-// reasonGone is the skipped outcome of a requested VM that no longer exists.
-const reasonGone = "already_gone"
-
 // Prune deletes the requested VMs that the cleanup rules still allow
 // (docs/orchestrator.md#cleanup): under the host lock it re-lists, plans again with cleanup.Plan (Only =
 // the requested names, the spec's cleanup policy and windows at the agent's
@@ -55,7 +52,7 @@ func (a *Agent) pruneLocked(ctx context.Context, req events.PruneRequest) ([]eve
 		}
 	}
 	for _, name := range plan.Gone {
-		out = append(out, a.publishOutcome(a.outcome(name, events.PruneSkipped, reasonGone, req.DryRun)))
+		out = append(out, a.publishOutcome(a.outcome(name, events.PruneSkipped, events.PruneReasonGone, req.DryRun)))
 	}
 	return out, nil
 }
@@ -103,7 +100,7 @@ func (a *Agent) pruneOne(ctx context.Context, d cleanup.Decision, dryRun bool) e
 	cancel()
 	switch {
 	case errors.Is(err, tart.ErrNotFound):
-		return a.outcome(d.VM, events.PruneSkipped, reasonGone, false)
+		return a.outcome(d.VM, events.PruneSkipped, events.PruneReasonGone, false)
 	case err != nil:
 		return a.outcome(d.VM, events.PruneFailed, err.Error(), false)
 	}

@@ -1,15 +1,14 @@
 package agentd
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
 )
 
@@ -176,7 +175,7 @@ func (a *Agent) applySpecEntry(e jetstream.KeyValueEntry) bool {
 		a.useSpec(nil, 0)
 		return true
 	}
-	s, err := DecodeSpec(e.Value())
+	s, err := decodeSpec(e.Value())
 	if err != nil {
 		a.log.Warn("ignoring invalid spec in KV", "bucket", events.BucketSpec, "revision", e.Revision(), "err", err)
 		return false
@@ -202,34 +201,17 @@ func (a *Agent) useSpec(s *events.Spec, rev uint64) {
 	}
 }
 
-// DecodeSpec reads the spec as stored in KV: a CloudEvent of type
-// events.TypeSpec, or the bare events.Spec JSON. It fills a missing name
-// template with the default and validates the result.
-func DecodeSpec(b []byte) (events.Spec, error) {
-	var s events.Spec
-	var probe struct {
-		SpecVersion string `json:"specversion"`
+// decodeSpec reads the spec as stored in KV (events.DecodeSpec) and checks,
+// as the orchestrator does, that its cleanup windows' schedules parse.
+func decodeSpec(b []byte) (events.Spec, error) {
+	s, err := events.DecodeSpec(b)
+	if err != nil {
+		return s, err
 	}
-	if err := json.Unmarshal(b, &probe); err != nil {
-		return s, &events.FieldError{Field: "spec", Reason: "not JSON: " + err.Error()}
+	if _, err := cleanup.ParseWindows(s.Cleanup.Windows); err != nil {
+		return s, &events.FieldError{Field: "cleanup.windows", Reason: err.Error()}
 	}
-	if probe.SpecVersion != "" {
-		env, err := events.Decode(b)
-		if err != nil {
-			return s, err
-		}
-		b = env.Data
-		if env.Type != events.TypeSpec {
-			return s, &events.FieldError{Field: "type", Reason: fmt.Sprintf("%q, want %q", env.Type, events.TypeSpec)}
-		}
-	}
-	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
-		return s, &events.FieldError{Field: "spec", Reason: err.Error()}
-	}
-	if s.Images.NameTemplate == "" {
-		s.Images.NameTemplate = events.DefaultNameTemplate
-	}
-	return s, s.Validate()
+	return s, nil
 }
 
 // SyncSpec reads the spec from KV once, for one-shot commands (`vmfleet

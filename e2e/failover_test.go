@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 // TestKillLeaderMidBuild: kill -9 of the leading orchestrator while its
@@ -66,7 +66,7 @@ func TestKillLeaderMidBuild(t *testing.T) {
 	if got := w.noDuplicates(); got != len(hosts) {
 		t.Errorf("Got(builds created) = %d, want %d", got, len(hosts))
 	}
-	if v := b.hosts()[hosts[0]]; v.State != orchestrator.HostReady {
+	if v := b.hosts()[hosts[0]]; v.State != api.HostReady {
 		t.Errorf("Got(host state) = %s, want ready", v.State)
 	}
 }

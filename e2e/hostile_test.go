@@ -13,7 +13,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator"
 )
 
 // hostileHealth is the mix of messages sent on health subjects, by what the
@@ -179,8 +178,10 @@ type hostile struct {
 func newHostile(t *testing.T, o *orchProc, nc *nats.Conn, host string) *hostile {
 	t.Helper()
 	g := &hostile{t: t, nc: nc, rnd: rand.New(rand.NewPCG(7, 7)), host: host, sent: map[string]int{}}
-	var v orchestrator.HostView
-	if _, err := o.get("/api/v1/hosts/"+host, &v); err != nil || v.Health == nil {
+	c, ctx, cancel := o.api()
+	v, err := c.Host(ctx, host)
+	cancel()
+	if err != nil || v.Health == nil {
 		t.Fatalf("host %s: %v", host, err)
 	}
 	g.boot, g.seq = v.Health.BootID, v.Health.Seq

@@ -2,27 +2,22 @@ package e2e
 
 import (
 	"bufio"
-	"context"
-	"net/http"
+	"bytes"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // metric sums the samples of a Prometheus metric whose label set contains
 // every label given as "name=value" (from the orchestrator's /metrics).
 func (o *orchProc) metric(name string, labels ...string) float64 {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	c, ctx, cancel := o.api()
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.base()+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+apiToken)
-	resp, err := http.DefaultClient.Do(req)
+	text, err := c.Metrics(ctx)
 	if err != nil {
 		return -1
 	}
-	defer resp.Body.Close()
 	sum := 0.0
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(bytes.NewReader(text))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()

@@ -15,6 +15,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/bus/bustest"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // fakeClock is a clock the test moves by hand.
@@ -57,7 +58,7 @@ func TestHostOfflineTenMinutesOnTestClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(bk.Close)
-	client, err := orchestrator.NewBuildkiteClient(orchestrator.BuildkiteConfig{APIURL: bk.URL(), Token: bkToken, Org: bkOrg, Pipeline: bkPipeline})
+	client, err := buildkite.New(buildkite.Config{APIURL: bk.URL(), Token: bkToken, Org: bkOrg, Pipeline: bkPipeline})
 	if err != nil {
 		t.Fatal(err)
 	}

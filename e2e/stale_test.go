@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 // TestAgentOfflineIsStale: an agent that goes silent (SIGSTOP: the process
@@ -39,7 +39,7 @@ func TestAgentOfflineIsStale(t *testing.T) {
 
 	down.p.signal(syscall.SIGSTOP)
 	stopped := time.Now()
-	took := waitFor(t, "mac-1 stale", 20*time.Second, func() bool { return a.hosts()[down.host].State == orchestrator.HostStale })
+	took := waitFor(t, "mac-1 stale", 20*time.Second, func() bool { return a.hosts()[down.host].State == api.HostStale })
 	t.Logf("FIGURE agent silent: stale after %s (heartbeat 1 s, stale after 3)", took.Round(time.Millisecond))
 	if took < 2*time.Second {
 		t.Errorf("Got(stale after) = %s, want about three heartbeats", took)
@@ -54,13 +54,13 @@ func TestAgentOfflineIsStale(t *testing.T) {
 	if n := commands.Load(); n != 0 {
 		t.Errorf("Got(commands to the stale host) = %d, want 0", n)
 	}
-	if s := a.hosts()[down.host].State; s != orchestrator.HostStale {
+	if s := a.hosts()[down.host].State; s != api.HostStale {
 		t.Errorf("Got(mac-1 state) = %s after %s silent, want stale", s, time.Since(stopped))
 	}
 
 	down.p.signal(syscall.SIGCONT)
 	cont := time.Now()
-	fresh := waitFor(t, "mac-1 fresh", 20*time.Second, func() bool { return a.hosts()[down.host].State != orchestrator.HostStale })
+	fresh := waitFor(t, "mac-1 fresh", 20*time.Second, func() bool { return a.hosts()[down.host].State != api.HostStale })
 	waitFor(t, "mac-1 pulled and ready", 20*time.Second, func() bool { return allReady(a, down.host) })
 	t.Logf("FIGURE agent back: fresh after %s, ready (pulled) after %s", fresh.Round(time.Millisecond), time.Since(cont).Round(time.Millisecond))
 	if commands.Load() == 0 {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -148,33 +148,17 @@ func (o *orchProc) restart() { o.start() }
 
 func (o *orchProc) base() string { return "http://127.0.0.1:" + strconv.Itoa(o.port) }
 
-// get decodes GET path's JSON answer (any status) into out; it returns the status.
-func (o *orchProc) get(path string, out any) (int, error) {
+// api is a client of o's API with the API token; each call has 2s.
+func (o *orchProc) api() (*api.Client, context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	return api.NewClient(o.base(), apiToken), ctx, cancel
+}
+
+func (o *orchProc) readyz() (api.ReadyResponse, bool) {
+	c, ctx, cancel := o.api()
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.base()+path, nil)
-	req.Header.Set("Authorization", "Bearer "+apiToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		return resp.StatusCode, nil
-	}
-	return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
-}
-
-// ready is /readyz: caught up, and who leads.
-type ready struct {
-	Status string `json:"status"`
-	orchestrator.LeaderStatus
-}
-
-func (o *orchProc) readyz() (ready, bool) {
-	var r ready
-	code, err := o.get("/readyz", &r)
-	return r, err == nil && code == http.StatusOK
+	r, err := c.Ready(ctx)
+	return r, err == nil
 }
 
 // leads reports whether the orchestrator is ready and says it leads.
@@ -183,24 +167,28 @@ func (o *orchProc) leads() bool {
 	return ok && r.IsLeader
 }
 
-func (o *orchProc) hosts() map[string]orchestrator.HostView {
-	var resp orchestrator.HostsResponse
-	if _, err := o.get("/api/v1/hosts", &resp); err != nil {
+func (o *orchProc) hosts() map[string]api.HostView {
+	c, ctx, cancel := o.api()
+	defer cancel()
+	resp, err := c.Hosts(ctx)
+	if err != nil {
 		return nil
 	}
-	out := map[string]orchestrator.HostView{}
+	out := map[string]api.HostView{}
 	for _, h := range resp.Hosts {
 		out[h.Host] = h
 	}
 	return out
 }
 
-func (o *orchProc) builds() map[string]orchestrator.Record {
-	var resp orchestrator.BuildsResponse
-	if _, err := o.get("/api/v1/builds", &resp); err != nil {
+func (o *orchProc) builds() map[string]api.Record {
+	c, ctx, cancel := o.api()
+	defer cancel()
+	resp, err := c.Builds(ctx)
+	if err != nil {
 		return nil
 	}
-	out := map[string]orchestrator.Record{}
+	out := map[string]api.Record{}
 	for _, r := range resp.Builds {
 		out[r.Key] = r
 	}
@@ -258,7 +246,7 @@ func hostKey(host string) string { return orchestrator.RecordKey(image14(), host
 func allReady(o *orchProc, hosts ...string) bool {
 	hs := o.hosts()
 	for _, h := range hosts {
-		if hs[h].State != orchestrator.HostReady {
+		if hs[h].State != api.HostReady {
 			return false
 		}
 	}

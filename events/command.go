@@ -38,6 +38,13 @@ func (p PruneRequest) Validate() error {
 	return nil
 }
 
+// Prune request reasons (PruneRequest.Reason): why the orchestrator asked.
+const (
+	PruneReasonWindow    = "cleanup_window"
+	PruneReasonEmergency = "disk_emergency"
+	PruneReasonOperator  = "operator"
+)
+
 // PullRequest asks an agent to clone an image from a registry to a local name.
 type PullRequest struct {
 	Source string `json:"source"`

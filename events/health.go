@@ -18,15 +18,6 @@ const (
 	ReasonForcedNotReady    Reason = "forced_not_ready"
 )
 
-// Valid reports whether r is a known reason.
-func (r Reason) Valid() bool {
-	switch r {
-	case ReasonReady, ReasonImageMissing, ReasonBootstrapMismatch, ReasonTartError, ReasonForcedReady, ReasonForcedNotReady:
-		return true
-	}
-	return false
-}
-
 // ForcedState is an operator's override of readiness.
 type ForcedState string
 

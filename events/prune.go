@@ -17,6 +17,10 @@ const (
 	PrunePlanned PruneResult = "planned"
 )
 
+// PruneReasonGone is the reason of a skipped outcome for a requested VM
+// that no longer exists: done, not a failure.
+const PruneReasonGone = "already_gone"
+
 // PruneOutcome is published on <prefix>.prune.<host>.<result>, one per VM.
 type PruneOutcome struct {
 	Host   string      `json:"host"`

@@ -53,8 +53,28 @@ type Spec struct {
 	Revision uint64 `json:"-"`
 }
 
-// Validate checks the spec.
-func (s Spec) Validate() error {
+// DecodeSpec reads a spec as stored in KV bucket vmfleet_spec: a CloudEvent
+// of type TypeSpec, or the bare Spec JSON. It fills a missing name template
+// with the default and validates the result with ValidateSpec.
+func DecodeSpec(b []byte) (Spec, error) {
+	s, err := DecodeEither[Spec](b, TypeSpec)
+	if err != nil {
+		return s, err
+	}
+	if s.Images.NameTemplate == "" {
+		s.Images.NameTemplate = DefaultNameTemplate
+	}
+	return s, nil
+}
+
+// Validate checks the spec (ValidateSpec).
+func (s Spec) Validate() error { return ValidateSpec(s) }
+
+// ValidateSpec checks every field of a spec, naming the field and the rule
+// it breaks. Every way a spec comes in (the orchestrator's config, `vmfleet
+// spec set`, the API, a KV value) goes through it; the orchestrator and the
+// agent add only the cron syntax of cleanup windows on top (package cleanup).
+func ValidateSpec(s Spec) error {
 	if err := s.Images.Validate(); err != nil {
 		return err
 	}
@@ -118,6 +138,13 @@ func (s ImageSpec) Validate() error {
 	}
 	if s.Registry != "" && strings.ContainsAny(s.Registry, " \t\n'\"`$;|&") {
 		return fieldErr("images.registry", fmt.Sprintf("%q is not a valid OCI reference template", s.Registry))
+	}
+	for _, r := range s.Releases {
+		if ref := s.RegistryRef(r); ref != "" {
+			if err := ValidateOCIRef(ref); err != nil {
+				return fieldErr("images.registry", err.Error())
+			}
+		}
 	}
 	return nil
 }

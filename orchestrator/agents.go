@@ -12,10 +12,23 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
-// tagHost is the agent tag naming its vmfleet host (agentd/bkagent.KeyHost).
-const tagHost = "vmfleet-host"
+// BuildkiteAgents is what the drift check and the pause lever ask of
+// Buildkite; *buildkite.Client implements it. Listing needs a token with
+// read_agents, pausing write_agents.
+type BuildkiteAgents interface {
+	// ListAgents lists the organization's connected agents, every page.
+	ListAgents(ctx context.Context) ([]buildkite.AgentInfo, error)
+	// PauseAgent pauses one agent for timeout; buildkite.ErrAgentAlreadyPaused when it is.
+	PauseAgent(ctx context.Context, id, note string, timeout time.Duration) error
+	// ResumeAgent resumes one agent; buildkite.ErrAgentNotPaused when it is not paused.
+	ResumeAgent(ctx context.Context, id string) error
+}
+
+// tagHost is the agent tag naming its vmfleet host.
+const tagHost = events.TagKeyHost
 
 // maxAgentCallsPerPass bounds pause and resume calls in one pass, so a
 // fleet-wide flip stays inside Buildkite's REST rate limit; the rest follow
@@ -67,7 +80,7 @@ type hostMatch struct {
 	host   string
 	hs     *hostState
 	stale  bool
-	agents []AgentInfo
+	agents []buildkite.AgentInfo
 }
 
 // runAgents lists agents every AgentsInterval until ctx ends.
@@ -122,7 +135,7 @@ func (o *Orchestrator) agentsPass(ctx context.Context) {
 
 // matchAgents gives every known host its agents: by the vmfleet-host tag,
 // else by hostname (the host's reported hostname or its token, ignoring case).
-func (o *Orchestrator) matchAgents(list []AgentInfo, now time.Time) []*hostMatch {
+func (o *Orchestrator) matchAgents(list []buildkite.AgentInfo, now time.Time) []*hostMatch {
 	var all []*hostMatch
 	o.fleet.each(func(host string, hs *hostState) { all = append(all, &hostMatch{host: host, hs: hs}) })
 	slices.SortFunc(all, func(a, b *hostMatch) int { return strings.Compare(a.host, b.host) })
@@ -177,7 +190,7 @@ func (m *agentsManager) reset() {
 
 // apiError logs a failed Buildkite call; rate limits once a minute.
 func (m *agentsManager) apiError(what string, err error, now time.Time) {
-	var rl *RateLimitError
+	var rl *buildkite.RateLimitError
 	if errors.As(err, &rl) {
 		m.mu.Lock()
 		quiet := now.Sub(m.lastRL) < time.Minute
@@ -190,7 +203,7 @@ func (m *agentsManager) apiError(what string, err error, now time.Time) {
 		}
 		return
 	}
-	var ae *APIError
+	var ae *buildkite.APIError
 	if errors.As(err, &ae) && (ae.Status == 401 || ae.Status == 403) {
 		m.log.Error(what+": the Buildkite token lacks a scope (read_agents; write_agents for buildkite.pause)", "err", err)
 		return

@@ -6,21 +6,8 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
-
-// vmfleetTagKeys are the tag keys agentd computes (agentd/bkagent): a tag
-// with one of these keys, or its "-macos-<release>" form, that a host does
-// not report is drift; other keys in Buildkite are the operator's business.
-var vmfleetTagKeys = []string{tagHost, "vm-ready", "vm-image", "vm-bootstrap-version", "vm-bun-version"}
-
-func isVMFleetKey(key string) bool {
-	for _, k := range vmfleetTagKeys {
-		if key == k || strings.HasPrefix(key, k+"-macos-") {
-			return true
-		}
-	}
-	return false
-}
 
 // driftRec is one host's open disagreement.
 type driftRec struct {
@@ -35,7 +22,7 @@ type driftRec struct {
 // judgeDrift compares a host's reported tags with its agents. decided is
 // false when no agent can be judged: all are busy (a running job holds the
 // old tags until agentd's restart) or stopping.
-func judgeDrift(reported []string, agents []AgentInfo) (reason events.DriftReason, bk []string, decided bool) {
+func judgeDrift(reported []string, agents []buildkite.AgentInfo) (reason events.DriftReason, bk []string, decided bool) {
 	if len(agents) == 0 {
 		return events.DriftNoAgent, nil, true
 	}
@@ -52,7 +39,7 @@ func judgeDrift(reported []string, agents []AgentInfo) (reason events.DriftReaso
 		differ := false
 		for _, t := range a.Tags {
 			have[t] = true
-			if k, _, _ := strings.Cut(t, "="); isVMFleetKey(k) && !want[t] {
+			if k, _, _ := strings.Cut(t, "="); events.IsComputedTagKey(k) && !want[t] {
 				differ = true
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // pauseRec is a pause this leader made.
@@ -63,7 +65,7 @@ func (m *agentsManager) pausePass(ctx context.Context, matches []*hostMatch, now
 				budget--
 				err = m.resume(ctx, hm.host, a)
 			}
-			var rl *RateLimitError
+			var rl *buildkite.RateLimitError
 			if errors.As(err, &rl) {
 				m.apiError("pause lever", err, now)
 				return
@@ -94,9 +96,9 @@ func (m *agentsManager) forgetGone(matches []*hostMatch) {
 	m.recountLocked()
 }
 
-func (m *agentsManager) pause(ctx context.Context, hm *hostMatch, a AgentInfo, refresh bool, now time.Time) error {
+func (m *agentsManager) pause(ctx context.Context, hm *hostMatch, a buildkite.AgentInfo, refresh bool, now time.Time) error {
 	if refresh {
-		if err := m.api.ResumeAgent(ctx, a.ID); err != nil && !errors.Is(err, ErrAgentNotPaused) {
+		if err := m.api.ResumeAgent(ctx, a.ID); err != nil && !errors.Is(err, buildkite.ErrAgentNotPaused) {
 			m.actions.WithLabelValues("resume", "error").Inc()
 			return err
 		}
@@ -107,7 +109,7 @@ func (m *agentsManager) pause(ctx context.Context, hm *hostMatch, a AgentInfo, r
 	}
 	note := fmt.Sprintf("vmfleet: %s has no ready VM image (macOS %s)", hm.host, strings.Join(rels, ", "))
 	err := m.api.PauseAgent(ctx, a.ID, note, m.cfg.PauseTimeout)
-	if err != nil && !errors.Is(err, ErrAgentAlreadyPaused) {
+	if err != nil && !errors.Is(err, buildkite.ErrAgentAlreadyPaused) {
 		m.actions.WithLabelValues("pause", "error").Inc()
 		return err
 	}
@@ -122,9 +124,9 @@ func (m *agentsManager) pause(ctx context.Context, hm *hostMatch, a AgentInfo, r
 	return nil
 }
 
-func (m *agentsManager) resume(ctx context.Context, host string, a AgentInfo) error {
+func (m *agentsManager) resume(ctx context.Context, host string, a buildkite.AgentInfo) error {
 	err := m.api.ResumeAgent(ctx, a.ID)
-	if err != nil && !errors.Is(err, ErrAgentNotPaused) {
+	if err != nil && !errors.Is(err, buildkite.ErrAgentNotPaused) {
 		m.actions.WithLabelValues("resume", "error").Inc()
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 const (
@@ -41,7 +42,7 @@ type agentsEnv struct {
 	t      *testing.T
 	clock  *agentClock
 	bk     *buildkitefake.Server
-	api    *BuildkiteClient
+	api    *buildkite.Client
 	o      *Orchestrator
 	seq    map[string]uint64
 	mu     sync.Mutex
@@ -58,7 +59,7 @@ func newAgentsEnv(t *testing.T, cfg Config, opts ...Option) *agentsEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.bk.Close)
-	e.api, err = NewBuildkiteClient(BuildkiteConfig{APIURL: e.bk.URL(), Token: agentsToken, Org: agentsOrg, Pipeline: "build-macos-vm", Timeout: 10 * time.Second})
+	e.api, err = buildkite.New(buildkite.Config{APIURL: e.bk.URL(), Token: agentsToken, Org: agentsOrg, Pipeline: "build-macos-vm", Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,59 +129,6 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	return -1
 }
 
-func TestListAgentsPagesAndRateLimit(t *testing.T) {
-	t.Parallel()
-	e := newAgentsEnv(t, Config{})
-	for range 250 {
-		e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: "a", Hostname: "h"})
-	}
-	e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: "gone", ConnectionState: "disconnected"})
-	got, err := e.api.ListAgents(t.Context())
-	if err != nil || len(got) != 250 {
-		t.Errorf("Got(ListAgents) = %d agents, %v, want 250 connected over 3 pages", len(got), err)
-	}
-	e.bk.AddFault(buildkitefake.Fault{Route: buildkitefake.RouteAgents, Status: http.StatusTooManyRequests, Reset: 30 * time.Second})
-	_, err = e.api.ListAgents(t.Context())
-	var rl *RateLimitError
-	if !errors.As(err, &rl) || rl.Reset != 30*time.Second {
-		t.Errorf("Got(ListAgents on 429) = %v, want a *RateLimitError resetting in 30s", err)
-	}
-}
-
-func TestPauseAndResumeErrors(t *testing.T) {
-	t.Parallel()
-	e := newAgentsEnv(t, Config{})
-	a := e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: "mac-01-1", Hostname: "mac-01"})
-	ctx := t.Context()
-	tests := []struct {
-		name string
-		call func() error
-		want error // nil: success
-	}{
-		{"pause", func() error { return e.api.PauseAgent(ctx, a.ID, "n", 30*time.Minute) }, nil},
-		{"pause again", func() error { return e.api.PauseAgent(ctx, a.ID, "n", 30*time.Minute) }, ErrAgentAlreadyPaused},
-		{"resume", func() error { return e.api.ResumeAgent(ctx, a.ID) }, nil},
-		{"resume again", func() error { return e.api.ResumeAgent(ctx, a.ID) }, ErrAgentNotPaused},
-	}
-	for _, tt := range tests {
-		err := tt.call()
-		if (tt.want == nil && err != nil) || (tt.want != nil && !errors.Is(err, tt.want)) {
-			t.Errorf("Got(%s) = %v, want %v", tt.name, err, tt.want)
-		}
-	}
-	if err := e.api.PauseAgent(ctx, a.ID, "n", 30*time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := e.bk.GetAgent(agentsOrg, a.ID)
-	if !got.PausedUntil.Equal(t0.Add(30*time.Minute)) || got.PausedNote != "n" {
-		t.Errorf("Got(pause) = until %s note %q, want until t0+30m note n", got.PausedUntil, got.PausedNote)
-	}
-	var ae *APIError
-	if err := e.api.PauseAgent(ctx, "nope", "n", time.Minute); !errors.As(err, &ae) || ae.Status != 404 || errors.Is(err, ErrAgentAlreadyPaused) {
-		t.Errorf("Got(pause unknown agent) = %v, want a 404 APIError", err)
-	}
-}
-
 func TestAgentsConfig(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -192,12 +140,12 @@ func TestAgentsConfig(t *testing.T) {
 	}{
 		{name: "no Buildkite", cfg: Config{}, ok: true},
 		{name: "pause without Buildkite", cfg: Config{Pause: true}},
-		{name: "pause with listing off", cfg: Config{Pause: true, AgentsInterval: -1}, bk: &BuildkiteClient{}},
-		{name: "pause timeout too long", cfg: Config{Pause: true, PauseTimeout: 8 * 24 * time.Hour}, bk: &BuildkiteClient{}},
-		{name: "pause timeout under 4 intervals", cfg: Config{Pause: true, PauseTimeout: 3 * time.Minute}, bk: &BuildkiteClient{}},
-		{name: "pause", cfg: Config{Pause: true, PauseTimeout: 4 * time.Minute}, bk: &BuildkiteClient{}, ok: true, on: true},
-		{name: "listing off", cfg: Config{AgentsInterval: -1}, bk: &BuildkiteClient{}, ok: true},
-		{name: "drift check on", cfg: Config{}, bk: &BuildkiteClient{}, ok: true, on: true},
+		{name: "pause with listing off", cfg: Config{Pause: true, AgentsInterval: -1}, bk: &buildkite.Client{}},
+		{name: "pause timeout too long", cfg: Config{Pause: true, PauseTimeout: 8 * 24 * time.Hour}, bk: &buildkite.Client{}},
+		{name: "pause timeout under 4 intervals", cfg: Config{Pause: true, PauseTimeout: 3 * time.Minute}, bk: &buildkite.Client{}},
+		{name: "pause", cfg: Config{Pause: true, PauseTimeout: 4 * time.Minute}, bk: &buildkite.Client{}, ok: true, on: true},
+		{name: "listing off", cfg: Config{AgentsInterval: -1}, bk: &buildkite.Client{}, ok: true},
+		{name: "drift check on", cfg: Config{}, bk: &buildkite.Client{}, ok: true, on: true},
 		{name: "builds only", cfg: Config{}, bk: &fakeBK{}, ok: true},
 	}
 	for _, tt := range tests {

@@ -15,10 +15,11 @@ import (
 	"github.com/vmfleet/vmfleet/internal/bus/bustest"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/internal/testlog"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // createBench is a build manager on the vmfleet_builds bucket of an
-// embedded nats-server and a BuildkiteClient on the fake Buildkite API: the
+// embedded nats-server and a buildkite.Client on the fake Buildkite API: the
 // path of a build create, record writes and HTTP included.
 type createBench struct {
 	m     *buildManager
@@ -45,7 +46,7 @@ func newCreateBench(b *testing.B, transport http.RoundTripper) *createBench {
 		b.Fatal(err)
 	}
 	b.Cleanup(fake.Close)
-	client, err := NewBuildkiteClient(BuildkiteConfig{APIURL: fake.URL(), Token: "t", Org: "acme", Pipeline: "vm", Timeout: 10 * time.Second, Transport: transport})
+	client, err := buildkite.New(buildkite.Config{APIURL: fake.URL(), Token: "t", Org: "acme", Pipeline: "vm", Timeout: 10 * time.Second, Transport: transport})
 	if err != nil {
 		b.Fatal(err)
 	}

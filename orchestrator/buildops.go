@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // create writes the record for a new attempt (Create, or Update at prev's
@@ -51,7 +52,7 @@ func (m *buildManager) create(ctx context.Context, w buildWant, attempt int, pre
 func (m *buildManager) callCreate(ctx context.Context, rec *Record) {
 	info, err := m.bk.CreateBuild(ctx, buildRequest(rec))
 	now := m.now()
-	var rl *RateLimitError
+	var rl *buildkite.RateLimitError
 	switch {
 	case err == nil:
 		m.log.Info("build created", "build", rec.Key, "number", info.Number, "attempt", rec.Attempt)
@@ -59,7 +60,7 @@ func (m *buildManager) callCreate(ctx context.Context, rec *Record) {
 	case errors.As(err, &rl):
 		m.setGate(now.Add(rl.Reset))
 		m.note(ctx, rec.Key, func(r *Record) { r.CheckAfter = now.Add(rl.Reset); r.Error = err.Error() })
-	case mayHaveCreated(err):
+	case buildkite.MayHaveCreated(err):
 		m.log.Warn("build create in doubt; will check Buildkite before creating again", "build", rec.Key, "err", err)
 		m.note(ctx, rec.Key, func(r *Record) { r.Doubt = true; r.CheckAfter = now.Add(m.cfg.DoubtDelay); r.Error = err.Error() })
 	default:
@@ -69,7 +70,7 @@ func (m *buildManager) callCreate(ctx context.Context, rec *Record) {
 }
 
 // buildRequest is the Buildkite build for a record (docs/orchestrator.md#builds).
-func buildRequest(r *Record) BuildRequest {
+func buildRequest(r *Record) buildkite.BuildRequest {
 	env := map[string]string{
 		events.EnvImage: r.Image, events.EnvKey: r.Key, events.EnvRelease: r.Release,
 		events.EnvBun: r.Bun, events.EnvBootstrap: r.Bootstrap,
@@ -83,9 +84,9 @@ func buildRequest(r *Record) BuildRequest {
 		env[events.EnvRegistryRef] = r.RegistryRef
 		msg += " and push " + r.RegistryRef
 	}
-	return BuildRequest{
+	return buildkite.BuildRequest{
 		Key: r.Key, Attempt: r.Attempt, Message: fmt.Sprintf("%s (attempt %d)", msg, r.Attempt), Env: env,
-		MetaData: map[string]string{events.MetaKey: r.Key, events.MetaImage: r.Image, metaAttempt: strconv.Itoa(r.Attempt)},
+		MetaData: map[string]string{events.MetaKey: r.Key, events.MetaImage: r.Image, buildkite.MetaAttempt: strconv.Itoa(r.Attempt)},
 	}
 }
 
@@ -97,7 +98,7 @@ func buildRequest(r *Record) BuildRequest {
 func (m *buildManager) resolve(ctx context.Context, rec *Record, w *buildWant) {
 	now := m.now()
 	builds, err := m.bk.ListBuilds(ctx, rec.Key)
-	var rl *RateLimitError
+	var rl *buildkite.RateLimitError
 	switch {
 	case errors.As(err, &rl):
 		m.setGate(now.Add(rl.Reset))
@@ -132,7 +133,7 @@ func (m *buildManager) resolve(ctx context.Context, rec *Record, w *buildWant) {
 }
 
 // pick chooses the build to adopt: this attempt's, else any live one.
-func pick(builds []BuildInfo, attempt int) (BuildInfo, bool) {
+func pick(builds []buildkite.BuildInfo, attempt int) (buildkite.BuildInfo, bool) {
 	for _, b := range builds {
 		if b.Attempt == attempt {
 			return b, true
@@ -143,12 +144,12 @@ func pick(builds []BuildInfo, attempt int) (BuildInfo, bool) {
 			return b, true
 		}
 	}
-	return BuildInfo{}, false
+	return buildkite.BuildInfo{}, false
 }
 
 // cancelExtra cancels live builds of one key other than keep: the invariant
 // is one live build per key, whatever happened before.
-func (m *buildManager) cancelExtra(ctx context.Context, builds []BuildInfo, keep int) {
+func (m *buildManager) cancelExtra(ctx context.Context, builds []buildkite.BuildInfo, keep int) {
 	for _, b := range builds {
 		if b.Number != keep && b.State.Live() {
 			m.log.Warn("cancelling duplicate build", "build", b.Key, "number", b.Number, "kept", keep)
@@ -162,7 +163,7 @@ func (m *buildManager) cancelExtra(ctx context.Context, builds []BuildInfo, keep
 // poll reads one live build (the webhook fallback).
 func (m *buildManager) poll(ctx context.Context, key string, number int) {
 	info, err := m.bk.GetBuild(ctx, number)
-	var rl *RateLimitError
+	var rl *buildkite.RateLimitError
 	switch {
 	case errors.As(err, &rl):
 		m.setGate(m.now().Add(rl.Reset))

@@ -10,7 +10,18 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
+
+// Buildkite is everything the build manager asks of Buildkite;
+// *buildkite.Client implements it, tests may pass a fake.
+type Buildkite interface {
+	CreateBuild(ctx context.Context, req buildkite.BuildRequest) (buildkite.BuildInfo, error)
+	// ListBuilds lists the builds whose meta-data vmfleet-key is key, newest first.
+	ListBuilds(ctx context.Context, key string) ([]buildkite.BuildInfo, error)
+	GetBuild(ctx context.Context, number int) (buildkite.BuildInfo, error)
+	CancelBuild(ctx context.Context, number int) error
+}
 
 // buildWant is a build the fleet needs: one per image (registry mode) or per
 // image and host (host mode).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // The webhook fallback polls live builds within builds.max_polls_per_minute,
@@ -20,7 +21,7 @@ func TestSweepPollsWithinTheBudget(t *testing.T) {
 	keys := make([]string, 100)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("key-%03d", i)
-		bk.builds = append(bk.builds, BuildInfo{Number: i + 1, State: events.BuildRunning, RawState: "running", Key: keys[i], Attempt: 1})
+		bk.builds = append(bk.builds, buildkite.BuildInfo{Number: i + 1, State: events.BuildRunning, RawState: "running", Key: keys[i], Attempt: 1})
 		r := &Record{Key: keys[i], Image: "img", Release: "14", State: events.BuildRunning, Attempt: 1, Number: i + 1}
 		r.Revision, _ = store.create(context.Background(), r)
 		o.builds.setLocked(r)

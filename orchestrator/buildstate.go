@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // mutate applies fn to the current record and writes it with a
@@ -74,7 +75,7 @@ func (m *buildManager) reload(ctx context.Context, key string) *Record {
 // poll, adoption). A finished record never goes back to live, and a build
 // other than the record's is ignored unless adopt is set for a record that
 // has none yet.
-func (m *buildManager) observe(ctx context.Context, info BuildInfo, adopt bool) {
+func (m *buildManager) observe(ctx context.Context, info buildkite.BuildInfo, adopt bool) {
 	if info.Key == "" || info.Number == 0 {
 		return
 	}

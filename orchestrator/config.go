@@ -182,22 +182,15 @@ func (c Config) validate() error {
 	return nil
 }
 
-// ValidateSpec checks a spec the orchestrator would publish: the image spec,
-// the cleanup policy, and that every cleanup window's schedule parses. Errors
-// name the key at fault.
+// ValidateSpec checks a spec the orchestrator would publish:
+// events.ValidateSpec, and on top that every cleanup window's schedule
+// parses. Errors name the key at fault.
 func ValidateSpec(s events.Spec) error {
-	if err := s.Validate(); err != nil {
+	if err := events.ValidateSpec(s); err != nil {
 		return err
 	}
 	if _, err := cleanup.ParseWindows(s.Cleanup.Windows); err != nil {
-		return fmt.Errorf("cleanup.windows: %w", err)
-	}
-	for _, r := range s.Images.Releases {
-		if ref := s.Images.RegistryRef(r); ref != "" {
-			if err := events.ValidateOCIRef(ref); err != nil {
-				return &events.FieldError{Field: "images.registry", Reason: err.Error()}
-			}
-		}
+		return &events.FieldError{Field: "cleanup.windows", Reason: err.Error()}
 	}
 	return nil
 }

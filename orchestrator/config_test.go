@@ -55,11 +55,11 @@ func TestSameSpec(t *testing.T) {
 		t.Errorf("Got(sameSpec with another registry) = true, want false")
 	}
 	enc, _ := events.Encode(events.TypeSpec, "/x", "current", "", t0, a)
-	got, err := DecodeSpec(enc)
+	got, err := decodeSpec(enc)
 	if err != nil || !sameSpec(got, a) {
-		t.Errorf("Got(DecodeSpec(envelope)) = %v, %v, want the spec", got, err)
+		t.Errorf("Got(decodeSpec(envelope)) = %v, %v, want the spec", got, err)
 	}
-	if _, err := DecodeSpec([]byte(`{"images":{"releases":[]}}`)); err == nil {
-		t.Errorf("Got(DecodeSpec(invalid)) = nil, want an error")
+	if _, err := decodeSpec([]byte(`{"images":{"releases":[]}}`)); err == nil {
+		t.Errorf("Got(decodeSpec(invalid)) = nil, want an error")
 	}
 }

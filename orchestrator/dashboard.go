@@ -209,14 +209,15 @@ func cell(host string, st events.ReleaseStatus, stale, forced bool, ix *dashInde
 	if rec != nil && rec.State != events.BuildPassed {
 		c.Build = &BuildRef{Key: rec.Key, State: rec.State, Number: rec.Number, URL: rec.URL, Attempt: rec.Attempt}
 	}
+	reason := st.Reason.Info()
 	switch {
 	case stale:
 		c.State = CellStale
-	case forced || st.Reason == events.ReasonForcedReady || st.Reason == events.ReasonForcedNotReady:
+	case forced || reason.Forced:
 		c.State = CellForced
 	case st.Ready:
 		c.State = CellReady
-	case st.Reason == events.ReasonTartError:
+	case reason.Error:
 		c.State = CellError
 	case ix.pulling[host+"\x00"+st.ExpectedImage]:
 		c.State = CellPulling

@@ -18,8 +18,6 @@
 //     any Buildkite call, idempotency keys sent as build meta-data, adoption of
 //     live builds at start and on doubt, webhook and polling tracking,
 //     exponential backoff, blocked keys, fleet-wide and per-host caps;
-//   - the Buildkite client (go-buildkite v3 with a transport that turns 429
-//     into a typed error, so no call blocks for minutes);
 //   - the read API (/healthz, /readyz, /metrics, /api/v1/...) and the
 //     Buildkite webhook receiver, behind one guard (api_auth.go): bearer
 //     tokens by route class, bodies bounded;
@@ -36,7 +34,7 @@
 //     set through the API; build lifecycle events and fleet readiness.
 //
 // It must not run tart, touch a host's files, or act while it is not the
-// leader (the isLeader seam: WithLease, or WithLeader); only this package talks to
-// Buildkite. It decides what to prune from reports; the agent re-checks
+// leader (the isLeader seam: WithLease, or WithLeader); it talks to
+// Buildkite only through orchestrator/buildkite's client. It decides what to prune from reports; the agent re-checks
 // every rule against its live VMs before deleting anything.
 package orchestrator

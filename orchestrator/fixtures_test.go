@@ -182,14 +182,6 @@ func (h *harness) proxyCreateFailures(n int) {
 // retry posts an operator's retry of key with a bearer token; it returns the status.
 func (h *harness) retry(key, token string) int {
 	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, h.hookURL+"/api/v1/builds/"+url.PathEscape(key)+"/retry", nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	return resp.StatusCode
+	_, err := h.api(token).Retry(h.t.Context(), key)
+	return h.status(err)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/bus/bustest"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -168,7 +169,7 @@ func (h *harness) config(spec events.Spec) orchestrator.Config {
 // start runs an orchestrator with cfg until stop or the test's end.
 func (h *harness) start(cfg orchestrator.Config) {
 	h.t.Helper()
-	client, err := orchestrator.NewBuildkiteClient(orchestrator.BuildkiteConfig{
+	client, err := buildkite.New(buildkite.Config{
 		APIURL: h.bkURL, Token: bkToken, Org: bkOrg, Pipeline: bkPipeline, Timeout: 5 * time.Second,
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -52,25 +53,25 @@ func encode(t testing.TB, h events.HostHealth) []byte {
 // fakeBK is an in-memory Buildkite for unit tests and benchmarks.
 type fakeBK struct {
 	mu      sync.Mutex
-	builds  []BuildInfo
+	builds  []buildkite.BuildInfo
 	creates int
 	gets    int
 }
 
-func (f *fakeBK) CreateBuild(_ context.Context, req BuildRequest) (BuildInfo, error) {
+func (f *fakeBK) CreateBuild(_ context.Context, req buildkite.BuildRequest) (buildkite.BuildInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.creates++
-	b := BuildInfo{Number: len(f.builds) + 1, State: events.BuildScheduled, RawState: "scheduled", Key: req.Key, Attempt: req.Attempt,
+	b := buildkite.BuildInfo{Number: len(f.builds) + 1, State: events.BuildScheduled, RawState: "scheduled", Key: req.Key, Attempt: req.Attempt,
 		URL: fmt.Sprintf("https://buildkite.com/acme/build-macos-vm/builds/%d", len(f.builds)+1)}
 	f.builds = append(f.builds, b)
 	return b, nil
 }
 
-func (f *fakeBK) ListBuilds(_ context.Context, key string) ([]BuildInfo, error) {
+func (f *fakeBK) ListBuilds(_ context.Context, key string) ([]buildkite.BuildInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []BuildInfo
+	var out []buildkite.BuildInfo
 	for _, b := range f.builds {
 		if b.Key == key {
 			out = append(out, b)
@@ -79,12 +80,12 @@ func (f *fakeBK) ListBuilds(_ context.Context, key string) ([]BuildInfo, error) 
 	return out, nil
 }
 
-func (f *fakeBK) GetBuild(_ context.Context, number int) (BuildInfo, error) {
+func (f *fakeBK) GetBuild(_ context.Context, number int) (buildkite.BuildInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gets++
 	if number < 1 || number > len(f.builds) {
-		return BuildInfo{}, &APIError{Status: 404, Message: "Not Found"}
+		return buildkite.BuildInfo{}, &buildkite.APIError{Status: 404, Message: "Not Found"}
 	}
 	return f.builds[number-1], nil
 }

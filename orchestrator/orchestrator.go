@@ -2,7 +2,6 @@ package orchestrator
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -231,16 +230,7 @@ func (o *Orchestrator) publish(_ context.Context, subject, typ, subjAttr string,
 }
 
 // decodeReply reads an agent's reply: a CloudEvent, or the bare Reply JSON.
-func decodeReply(b []byte) (events.Reply, error) {
-	if env, err := events.Decode(b); err == nil {
-		return events.DecodeData[events.Reply](env, "")
-	}
-	var r events.Reply
-	if err := json.Unmarshal(b, &r); err != nil {
-		return r, err
-	}
-	return r, nil
-}
+func decodeReply(b []byte) (events.Reply, error) { return events.DecodeEither[events.Reply](b, "") }
 
 func (o *Orchestrator) currentSeq(host string) (string, uint64) {
 	if hs := o.fleet.get(host); hs != nil {

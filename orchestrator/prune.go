@@ -12,18 +12,6 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 )
 
-// Prune request reasons (events.PruneRequest.Reason): why the orchestrator
-// asked.
-const (
-	PruneReasonWindow    = "cleanup_window"
-	PruneReasonEmergency = "disk_emergency"
-	PruneReasonOperator  = "operator"
-)
-
-// reasonGone is the agent's skipped outcome of a requested VM that no longer
-// exists (agentd): done, not a failure.
-const reasonGone = "already_gone"
-
 // pruneWant is a prune the reconcile pass asks for: the exact names its plan
 // pruned, from the health report (boot, seq) it planned with.
 type pruneWant struct {
@@ -96,7 +84,7 @@ func (p *pruneManager) dispatch(ctx context.Context, wants []pruneWant, full boo
 			continue
 		}
 		p.startLocked(st, w.vms, now)
-		req := events.PruneRequest{VMs: w.vms, Reason: w.reason, DiskEmergency: w.reason == PruneReasonEmergency}
+		req := events.PruneRequest{VMs: w.vms, Reason: w.reason, DiskEmergency: w.reason == events.PruneReasonEmergency}
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
@@ -213,7 +201,7 @@ func pruneFailure(rep events.Reply, err error) string {
 		switch {
 		case o.Result == events.PruneFailed:
 			return fmt.Sprintf("delete %s: %s", o.VM, o.Reason)
-		case o.Result == events.PruneSkipped && o.Reason != reasonGone:
+		case o.Result == events.PruneSkipped && o.Reason != events.PruneReasonGone:
 			return fmt.Sprintf("%s kept by the agent: %s", o.VM, o.Reason)
 		}
 	}

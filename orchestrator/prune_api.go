@@ -102,7 +102,7 @@ func (o *Orchestrator) PruneHost(ctx context.Context, host string, req PruneHost
 	if len(resp.Plan.Prune) == 0 {
 		return resp, nil
 	}
-	preq := events.PruneRequest{VMs: resp.Plan.PruneNames(), Reason: PruneReasonOperator, DryRun: req.DryRun,
+	preq := events.PruneRequest{VMs: resp.Plan.PruneNames(), Reason: events.PruneReasonOperator, DryRun: req.DryRun,
 		Now: req.Now, DiskEmergency: resp.Plan.DiskEmergency}
 	rep, err := o.prunes.run(ctx, host, hs.h.BootID, hs.h.Seq, preq)
 	if err != nil {

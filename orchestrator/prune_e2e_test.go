@@ -13,6 +13,7 @@ import (
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 // beforeWindow is 1h30 before the 03:00 UTC cleanup window opens: hosts
@@ -54,8 +55,40 @@ func readyAgents(h *harness, n int, im events.ImageSpec, extra ...events.VM) []*
 	return agents
 }
 
-// post sends an operator's JSON request with the API token; it returns the
-// status and decodes a 200 answer into out.
+// api is a client of the orchestrator's API with token.
+func (h *harness) api(token string) *api.Client { return api.NewClient(h.hookURL, token) }
+
+// status is the HTTP status of an API call's answer.
+func (h *harness) status(err error) int {
+	h.t.Helper()
+	if err == nil {
+		return http.StatusOK
+	}
+	code := api.StatusCode(err)
+	if code == 0 {
+		h.t.Fatal(err)
+	}
+	return code
+}
+
+// setSpec is an operator's spec set with token; it returns the status and
+// the spec in force.
+func (h *harness) setSpec(token string, u api.SpecUpdate) (events.Spec, int) {
+	h.t.Helper()
+	s, err := h.api(token).SetSpec(h.t.Context(), u)
+	return s, h.status(err)
+}
+
+// prune is an operator's prune of host with token; it returns the answer
+// and the status.
+func (h *harness) prune(host, token string, req api.PruneHostRequest) (api.PruneHostResponse, int) {
+	h.t.Helper()
+	resp, err := h.api(token).Prune(h.t.Context(), host, req)
+	return resp, h.status(err)
+}
+
+// post sends a raw JSON body (one the API's types could not spell) with
+// token; it returns the status and decodes a 200 answer into out.
 func (h *harness) post(path, token string, body, out any) int {
 	h.t.Helper()
 	b, err := json.Marshal(body)
@@ -124,11 +157,11 @@ func TestPruneAfterBootstrapChange(t *testing.T) {
 		h.waitFor(a.host+" ready", func() bool { return h.hostReady(a.host) })
 	}
 
-	if got := h.post("/api/v1/spec", "", orchestrator.SpecUpdate{BootstrapVersion: ptr("3.7")}, nil); got != http.StatusUnauthorized {
+	if _, got := h.setSpec("", api.SpecUpdate{BootstrapVersion: ptr("3.7")}); got != http.StatusUnauthorized {
 		t.Errorf("Got(spec set without token) = %d, want 401", got)
 	}
-	var set events.Spec
-	if got := h.post("/api/v1/spec", apiToken, orchestrator.SpecUpdate{BootstrapVersion: ptr("3.7"), By: "test"}, &set); got != http.StatusOK {
+	set, got := h.setSpec(apiToken, api.SpecUpdate{BootstrapVersion: ptr("3.7"), By: "test"})
+	if got != http.StatusOK {
 		t.Fatalf("Got(spec set) = %d, want 200", got)
 	}
 	next := spec.Images

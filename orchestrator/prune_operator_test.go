@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 // outdatedFleet starts n agents ready on pruneSpec's images that also hold
@@ -35,12 +35,11 @@ func TestOperatorPrune(t *testing.T) {
 	spec := pruneSpec()
 	h, agents, old := outdatedFleet(t, 2, spec)
 	a := agents[0]
-	path := "/api/v1/hosts/" + a.host + "/prune"
 	cmds := h.collect("vmfleet.cmd.*.prune")
 
 	tests := []struct {
 		name     string
-		req      orchestrator.PruneHostRequest
+		req      api.PruneHostRequest
 		token    string
 		status   int
 		sent     bool
@@ -51,9 +50,9 @@ func TestOperatorPrune(t *testing.T) {
 		{name: "no token", token: "wrong", status: http.StatusUnauthorized, has: true},
 		{name: "outside the window", status: http.StatusOK, has: true,
 			keep: []cleanup.Decision{{VM: old, Release: "14", Reason: cleanup.ReasonBunOutdated, Rule: cleanup.RuleOutsideWindow}}},
-		{name: "dry run, now", req: orchestrator.PruneHostRequest{DryRun: true, Now: true}, status: http.StatusOK, sent: true, has: true,
+		{name: "dry run, now", req: api.PruneHostRequest{DryRun: true, Now: true}, status: http.StatusOK, sent: true, has: true,
 			outcomes: []events.PruneOutcome{{Host: a.host, VM: old, Result: events.PrunePlanned, Reason: string(cleanup.ReasonBunOutdated), DryRun: true}}},
-		{name: "now", req: orchestrator.PruneHostRequest{Now: true}, status: http.StatusOK, sent: true,
+		{name: "now", req: api.PruneHostRequest{Now: true}, status: http.StatusOK, sent: true,
 			outcomes: []events.PruneOutcome{{Host: a.host, VM: old, Result: events.PruneDeleted, Reason: string(cleanup.ReasonBunOutdated)}}},
 	}
 	for _, tt := range tests {
@@ -62,8 +61,8 @@ func TestOperatorPrune(t *testing.T) {
 			if tt.token != "" {
 				token = tt.token
 			}
-			var resp orchestrator.PruneHostResponse
-			if got := h.post(path, token, tt.req, &resp); got != tt.status {
+			resp, got := h.prune(a.host, token, tt.req)
+			if got != tt.status {
 				t.Fatalf("Got(status) = %d, want %d", got, tt.status)
 			}
 			if tt.status != http.StatusOK {
@@ -97,7 +96,7 @@ func TestOperatorPrune(t *testing.T) {
 	if !agents[1].tart.Has(old) {
 		t.Errorf("Got(%s has %s) = false, want true: nobody asked", agents[1].host, old)
 	}
-	if got := h.post("/api/v1/hosts/nope/prune", apiToken, orchestrator.PruneHostRequest{Now: true}, nil); got != http.StatusNotFound {
+	if _, got := h.prune("nope", apiToken, api.PruneHostRequest{Now: true}); got != http.StatusNotFound {
 		t.Errorf("Got(prune of an unknown host) = %d, want 404", got)
 	}
 }
@@ -127,8 +126,8 @@ func TestDiskEmergencyPrunes(t *testing.T) {
 
 	// A bootstrap bump: the host's only image of the spec's bootstrap is
 	// outdated, its replacement not built; the emergency prunes it anyway.
-	var set events.Spec
-	if got := h.post("/api/v1/spec", apiToken, orchestrator.SpecUpdate{BootstrapVersion: ptr("3.7")}, &set); got != http.StatusOK {
+	_, got := h.setSpec(apiToken, api.SpecUpdate{BootstrapVersion: ptr("3.7")})
+	if got != http.StatusOK {
 		t.Fatalf("Got(spec set) = %d, want 200", got)
 	}
 	h.waitFor("the 3.6 image pruned", func() bool { return !a.tart.Has(spec.Images.ImageName("14")) })

@@ -130,9 +130,9 @@ func (o *Orchestrator) derivePrune(host string, hs *hostState, w *wants) {
 	if len(e.res.Prune) == 0 {
 		return
 	}
-	reason := PruneReasonWindow
+	reason := events.PruneReasonWindow
 	if e.res.DiskEmergency && !e.res.WindowOpen {
-		reason = PruneReasonEmergency
+		reason = events.PruneReasonEmergency
 	}
 	w.prunes = append(w.prunes, pruneWant{host: host, vms: e.names, why: e.why, reason: reason, boot: hs.h.BootID, seq: hs.h.Seq})
 }

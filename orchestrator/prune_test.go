@@ -66,7 +66,7 @@ func newTestPrunes(t *testing.T, now func() time.Time, agent *fakePruneAgent, co
 }
 
 func want(host string, seq uint64) pruneWant {
-	return pruneWant{host: host, vms: []string{"bun-build-macos-14-1.2.15-bootstrap-3.6"}, reason: PruneReasonWindow, boot: "b", seq: seq}
+	return pruneWant{host: host, vms: []string{"bun-build-macos-14-1.2.15-bootstrap-3.6"}, reason: events.PruneReasonWindow, boot: "b", seq: seq}
 }
 
 // TestPruneManagerResends: a prune is sent again only after the host
@@ -172,7 +172,7 @@ func TestPruneFailure(t *testing.T) {
 		fail bool
 	}{
 		{name: "all deleted", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PruneDeleted}}}},
-		{name: "already gone", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PruneSkipped, Reason: reasonGone}}}},
+		{name: "already gone", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PruneSkipped, Reason: events.PruneReasonGone}}}},
 		{name: "dry run", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PrunePlanned}}}},
 		{name: "kept", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PruneSkipped, Reason: "busy"}}}, fail: true},
 		{name: "delete failed", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PruneFailed}}}, fail: true},

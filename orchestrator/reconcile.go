@@ -73,8 +73,8 @@ func (w *wants) addBuild(b buildWant) {
 }
 
 // deriveHost adds what one host needs (docs/orchestrator.md#reconcile): its
-// prune (prune_plan.go), and for each release missing its image (reason
-// image_missing or bootstrap_mismatch) a pull (registry set, image pushed),
+// prune (prune_plan.go), and for each release missing its image (a reason
+// whose events.ReasonInfo says Missing) a pull (registry set, image pushed),
 // the fleet's build (registry set, not pushed) or the host's own build (no
 // registry). Stale hosts and hosts checking against another spec get nothing.
 func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now time.Time, w *wants) {
@@ -84,9 +84,10 @@ func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now t
 	o.derivePrune(host, hs, w)
 	for i := range hs.h.Releases {
 		st := &hs.h.Releases[i]
-		// bootstrap_mismatch: the host has the release's image for another
-		// bootstrap; the expected one is missing all the same.
-		if st.Ready || (st.Reason != events.ReasonImageMissing && st.Reason != events.ReasonBootstrapMismatch) {
+		// Missing (events.ReasonInfo): image_missing, or bootstrap_mismatch
+		// (the release's image for another bootstrap; the expected one is
+		// missing all the same).
+		if st.Ready || !st.Reason.Info().Missing {
 			continue
 		}
 		rv := v.release(st.Release)

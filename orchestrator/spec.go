@@ -23,7 +23,7 @@ func (o *Orchestrator) syncSpec(ctx context.Context, kv jetstream.KeyValue) erro
 	case err != nil:
 		return fmt.Errorf("read spec from KV %s: %w", events.BucketSpec, err)
 	default:
-		stored, derr := DecodeSpec(e.Value())
+		stored, derr := decodeSpec(e.Value())
 		if derr == nil {
 			want = mergeConfigSpec(o.cfg.Spec, &stored, seed)
 		}
@@ -85,7 +85,7 @@ func (o *Orchestrator) watchSpec(ctx context.Context, kv jetstream.KeyValue) err
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue
 			}
-			s, err := DecodeSpec(e.Value())
+			s, err := decodeSpec(e.Value())
 			if err != nil {
 				o.log.Warn("ignoring invalid spec in KV", "revision", e.Revision(), "err", err)
 				continue
@@ -102,22 +102,12 @@ func (o *Orchestrator) watchSpec(ctx context.Context, kv jetstream.KeyValue) err
 
 func (o *Orchestrator) setSpec(s events.Spec) { o.spec.Store(&s) }
 
-// DecodeSpec reads a spec as stored in KV: a CloudEvent of type
-// events.TypeSpec, or the bare events.Spec JSON; it fills the default name
-// template and validates.
-func DecodeSpec(b []byte) (events.Spec, error) {
-	var s events.Spec
-	if env, err := events.Decode(b); err == nil {
-		if env.Type != events.TypeSpec {
-			return s, &events.FieldError{Field: "type", Reason: fmt.Sprintf("%q, want %q", env.Type, events.TypeSpec)}
-		}
-		b = env.Data
-	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return s, &events.FieldError{Field: "spec", Reason: err.Error()}
-	}
-	if s.Images.NameTemplate == "" {
-		s.Images.NameTemplate = events.DefaultNameTemplate
+// decodeSpec reads a spec as stored in KV (events.DecodeSpec) and adds the
+// orchestrator's checks (ValidateSpec).
+func decodeSpec(b []byte) (events.Spec, error) {
+	s, err := events.DecodeSpec(b)
+	if err != nil {
+		return s, err
 	}
 	return s, ValidateSpec(s)
 }

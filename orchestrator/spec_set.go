@@ -112,7 +112,7 @@ func (o *Orchestrator) storedSpec(ctx context.Context) (events.Spec, uint64, err
 	case err != nil:
 		return events.Spec{}, 0, fmt.Errorf("read spec from KV %s: %w", events.BucketSpec, err)
 	}
-	s, err := DecodeSpec(e.Value())
+	s, err := decodeSpec(e.Value())
 	if err != nil {
 		// Replace what cannot be read, at its revision.
 		s = o.Spec()
@@ -204,7 +204,7 @@ func readSeed(ctx context.Context, kv jetstream.KeyValue) *events.Spec {
 	if err != nil {
 		return nil
 	}
-	s, err := DecodeSpec(e.Value())
+	s, err := decodeSpec(e.Value())
 	if err != nil {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 // TestSpecSetSurvivesRestarts: an operator's `spec set` stays in force
@@ -19,14 +20,14 @@ func TestSpecSetSurvivesRestarts(t *testing.T) {
 	h := newHarness(t)
 	cfg := h.config(pruneSpec())
 	h.start(cfg)
-	if got := h.post("/api/v1/spec", apiToken, orchestrator.SpecUpdate{BunVersion: ptr("1-2")}, nil); got != http.StatusBadRequest {
+	if _, got := h.setSpec(apiToken, api.SpecUpdate{BunVersion: ptr("1-2")}); got != http.StatusBadRequest {
 		t.Errorf("Got(invalid spec set) = %d, want 400", got)
 	}
 	if got := h.post("/api/v1/spec", apiToken, map[string]any{"bootstrap": "3.7"}, nil); got != http.StatusBadRequest {
 		t.Errorf("Got(spec set with an unknown field) = %d, want 400", got)
 	}
-	var set events.Spec
-	if got := h.post("/api/v1/spec", apiToken, orchestrator.SpecUpdate{BootstrapVersion: ptr("3.7"), Releases: []string{"13", "14"}}, &set); got != http.StatusOK {
+	_, got := h.setSpec(apiToken, api.SpecUpdate{BootstrapVersion: ptr("3.7"), Releases: []string{"13", "14"}})
+	if got != http.StatusOK {
 		t.Fatalf("Got(spec set) = %d, want 200", got)
 	}
 
@@ -73,7 +74,7 @@ func TestSpecSetUnblocksItsImages(t *testing.T) {
 	h.waitState(key, events.BuildBlocked)
 
 	for _, bootstrap := range []string{"3.7", "3.6"} {
-		if got := h.post("/api/v1/spec", apiToken, orchestrator.SpecUpdate{BootstrapVersion: ptr(bootstrap)}, nil); got != http.StatusOK {
+		if _, got := h.setSpec(apiToken, api.SpecUpdate{BootstrapVersion: ptr(bootstrap)}); got != http.StatusOK {
 			t.Fatalf("Got(spec set %s) = %d, want 200", bootstrap, got)
 		}
 	}

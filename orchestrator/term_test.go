@@ -15,6 +15,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 	"github.com/vmfleet/vmfleet/orchestrator/lease"
 )
 
@@ -29,7 +30,7 @@ type replicaO struct {
 // startReplica runs an orchestrator that leads only while it holds the lease.
 func (h *harness) startReplica(cfg orchestrator.Config, id string, ttl time.Duration) *replicaO {
 	h.t.Helper()
-	client, err := orchestrator.NewBuildkiteClient(orchestrator.BuildkiteConfig{
+	client, err := buildkite.New(buildkite.Config{
 		APIURL: h.bkURL, Token: bkToken, Org: bkOrg, Pipeline: bkPipeline, Timeout: 5 * time.Second,
 	})
 	if err != nil {

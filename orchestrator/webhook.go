@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -14,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/buildkite/go-buildkite/v3/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 const (
@@ -124,16 +123,13 @@ func (o *Orchestrator) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, err)
 		return
 	}
-	var hook struct {
-		Event string          `json:"event"`
-		Build buildkite.Build `json:"build"`
-	}
-	if err := json.Unmarshal(body, &hook); err != nil {
+	hook, err := buildkite.DecodeWebhook(body)
+	if err != nil {
 		o.metrics.webhooks.WithLabelValues("bad_request").Inc()
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	info := buildInfo(hook.Build)
+	info := hook.Build
 	if !strings.HasPrefix(hook.Event, "build.") || info.Key == "" || info.Number == 0 || !o.opts.isLeader() || !o.started.Load() {
 		o.metrics.webhooks.WithLabelValues("ignored").Inc()
 		writeJSON(w, http.StatusOK, map[string]string{"result": "ignored"})

@@ -11,23 +11,22 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 )
 
-// Tag keys. The readiness keys are the seed's meta-data field names
-// (vm-ready, vm-image, vm-bootstrap-version, vm-bun-version), per release
-// with the suffix "-macos-<release>" (see ReleaseKey).
+// Tag keys (events.TagKey*; per release with the suffix "-macos-<release>",
+// see ReleaseKey).
 const (
 	// KeyHost pins a job to one host (the VM build step); its value is the
 	// host token (events.HostToken of the hostname), stable across checks.
-	KeyHost      = "vmfleet-host"
-	KeyQueue     = "queue"
-	KeyReady     = "vm-ready"
-	KeyImage     = "vm-image"
-	KeyBootstrap = "vm-bootstrap-version"
-	KeyBun       = "vm-bun-version"
+	KeyHost      = events.TagKeyHost
+	KeyQueue     = events.TagKeyQueue
+	KeyReady     = events.TagKeyReady
+	KeyImage     = events.TagKeyImage
+	KeyBootstrap = events.TagKeyBootstrap
+	KeyBun       = events.TagKeyBun
 )
 
 // ReleaseKey is base's per-release key: ReleaseKey(KeyReady, "14") is
 // "vm-ready-macos-14".
-func ReleaseKey(base, release string) string { return base + "-macos-" + release }
+func ReleaseKey(base, release string) string { return events.ReleaseTagKey(base, release) }
 
 // QueueWhen says when a host counts as ready for queue routing.
 type QueueWhen string
@@ -91,12 +90,13 @@ func (o TagOptions) Validate() error {
 	return nil
 }
 
-// ReleaseReady reports whether jobs may run a release's image. A tart_error
-// release is never ready, whatever Ready says: the image cannot be confirmed.
-// (The agent already reports tart_error as not ready; a forced_ready override
-// has its own reason and stays ready.)
+// ReleaseReady reports whether jobs may run a release's image. A release
+// whose reason is an error (events.ReasonInfo: tart_error) is never ready,
+// whatever Ready says: the image cannot be confirmed. (The agent already
+// reports tart_error as not ready; a forced_ready override has its own
+// reason and stays ready.)
 func ReleaseReady(st events.ReleaseStatus) bool {
-	return st.Ready && st.Reason != events.ReasonTartError
+	return st.Ready && !st.Reason.Info().Error
 }
 
 // Tags computes the Buildkite agent tags for a check's result, sorted by key:

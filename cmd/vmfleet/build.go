@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -13,7 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 func init() { register(newBuildCmd) }
@@ -45,9 +43,9 @@ func newBuildListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var resp orchestrator.BuildsResponse
-			if err := newAPIClient(server, token).do(cmd.Context(), http.MethodGet, "/api/v1/builds", &resp); err != nil {
-				return err
+			resp, err := newAPIClient(server, token).Builds(cmd.Context())
+			if err != nil {
+				return apiError(err)
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -63,7 +61,7 @@ func newBuildListCmd() *cobra.Command {
 	return cmd
 }
 
-func printBuilds(w io.Writer, recs []orchestrator.Record, now time.Time) error {
+func printBuilds(w io.Writer, recs []api.Record, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tSTATE\tATTEMPT\tBUILD\tNEXT ATTEMPT\tERROR")
 	for _, r := range recs {
@@ -100,10 +98,9 @@ from attempt 1. The API's bearer token comes from --token-file or VMFLEET_API_TO
 				}
 				token = strings.TrimSpace(string(b))
 			}
-			var rec orchestrator.Record
-			path := "/api/v1/builds/" + url.PathEscape(args[0]) + "/retry"
-			if err := newAPIClient(server, token).do(cmd.Context(), http.MethodPost, path, &rec); err != nil {
-				return err
+			rec, err := newAPIClient(server, token).Retry(cmd.Context(), args[0])
+			if err != nil {
+				return apiError(err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: retrying from attempt 1\n", rec.Key)
 			return nil

@@ -30,7 +30,7 @@ func describe(prefix, subject string, env events.Envelope, color bool) (kind, wh
 		if err != nil {
 			return "health", subject, "invalid: " + err.Error()
 		}
-		return "health", h.Host, healthLine(h, p)
+		return "health", h.Host, healthLine(h, color)
 	case events.TypeBuild:
 		b, err := events.DecodeData[events.BuildEvent](env, env.Type)
 		if err != nil {
@@ -81,14 +81,15 @@ func describe(prefix, subject string, env events.Envelope, color bool) (kind, wh
 	return "event", subject, env.Type + " " + compactJSON(env.Data)
 }
 
-func healthLine(h events.HostHealth, p func(string) string) string {
+func healthLine(h events.HostHealth, color bool) string {
+	p := func(st string) string { return paint(st, color) }
 	state := p("ready")
 	if !h.Ready {
 		state = p("not ready")
 	}
 	var rels []string
 	for _, r := range h.Releases {
-		rels = append(rels, r.Release+" "+p(string(r.Reason)))
+		rels = append(rels, r.Release+" "+paintReason(r.Reason, color))
 	}
 	s := state + ": " + strings.Join(rels, ", ")
 	extra := []string{fmt.Sprintf("seq %d", h.Seq), fmt.Sprintf("%d VMs", len(h.VMs))}
@@ -134,13 +135,29 @@ func paint(s string, color bool) string {
 	switch s {
 	case "ready", "passed", "deleted", "ended":
 		code = "32"
-	case "not ready", "failed", "image_missing", "tart_error", "drift", "blocked", "canceled":
+	case "not ready", "failed", "drift", "blocked", "canceled":
 		code = "31"
 	case "requested", "scheduled", "running", "planned":
 		code = "36"
-	case "bootstrap_mismatch", "forced_ready", "forced_not_ready", "skipped":
+	case "skipped":
 		code = "33"
 	}
+	return colorize(s, code)
+}
+
+// classColors are the terminal colours of the readiness reasons' classes.
+var classColors = map[string]string{events.ClassOK: "32", events.ClassBad: "31", events.ClassWarn: "33"}
+
+// paintReason colours a readiness reason by its class (events.ReasonInfo)
+// on a terminal.
+func paintReason(r events.Reason, color bool) string {
+	if !color {
+		return string(r)
+	}
+	return colorize(string(r), classColors[r.Info().Class])
+}
+
+func colorize(s, code string) string {
 	if code == "" {
 		return s
 	}

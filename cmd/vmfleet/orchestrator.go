@@ -18,6 +18,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/internal/redact"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 func init() { register(newOrchestratorCmd) }
@@ -147,12 +148,12 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 }
 
 // buildkite makes the Buildkite client; without an organization builds are off.
-func (c orchestratorConfig) buildkite(token string, log *slog.Logger) (*orchestrator.BuildkiteClient, error) {
+func (c orchestratorConfig) buildkite(token string, log *slog.Logger) (*buildkite.Client, error) {
 	if c.Buildkite.Org == "" {
 		log.Warn("no Buildkite organization: builds are off (set --buildkite-org and --buildkite-token-file)")
 		return nil, nil
 	}
-	bk, err := orchestrator.NewBuildkiteClient(orchestrator.BuildkiteConfig{
+	bk, err := buildkite.New(buildkite.Config{
 		APIURL: c.Buildkite.APIURL, Token: token, Org: c.Buildkite.Org, Pipeline: c.Buildkite.Pipeline,
 		Branch: c.Buildkite.Branch, Commit: c.Buildkite.Commit, Timeout: c.Buildkite.Timeout,
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // orchestratorConfigEnv names the orchestrator's config file.
@@ -159,7 +160,7 @@ func defaultOrchestratorConfig() orchestratorConfig {
 		Cleanup: orchCleanup{KeepBunVersions: 1},
 		NATS: orchNATS{Listen: "127.0.0.1:4222", DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"),
 			Replicas: 1, Prefix: events.DefaultPrefix},
-		Buildkite: orchBuildkite{APIURL: orchestrator.DefaultBuildkiteURL, Pipeline: "build-macos-vm", Branch: "main", Commit: "HEAD", Timeout: 30 * time.Second,
+		Buildkite: orchBuildkite{APIURL: buildkite.DefaultURL, Pipeline: "build-macos-vm", Branch: "main", Commit: "HEAD", Timeout: 30 * time.Second,
 			AgentsInterval: time.Minute, DriftGrace: 5 * time.Minute, PauseTimeout: 30 * time.Minute},
 		Builds: orchBuilds{MaxConcurrent: 10, MaxPerHost: 1, MaxAttempts: 5, BackoffBase: time.Minute, BackoffMax: time.Hour,
 			PollInterval: 30 * time.Second, MaxPolls: 60, DoubtDelay: 30 * time.Second, PassedGrace: 10 * time.Minute},

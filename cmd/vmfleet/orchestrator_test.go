@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 func TestWindowsList(t *testing.T) {
@@ -96,13 +96,10 @@ func TestOrchestratorCommand(t *testing.T) {
 	if code, out, _ = run(t.Context(), "build", "list", "--server", server); code != 0 || !strings.Contains(out, "KEY") {
 		t.Errorf("Got(build list) = %d %q, want 0 and a table", code, out)
 	}
-	resp, err := http.Get(server + "/api/v1/spec")
+	spec, err := api.NewClient(server, "").Spec(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var spec events.Spec
-	_ = json.NewDecoder(resp.Body).Decode(&spec)
-	resp.Body.Close()
 	if got := spec.Images.Releases; !cmp.Equal(got, []string{"13", "14"}) || len(spec.Cleanup.Windows) != 1 {
 		t.Errorf("Got(spec) = %+v, want releases 13, 14 and one window", spec)
 	}
@@ -124,12 +121,9 @@ func TestOrchestratorCommand(t *testing.T) {
 func waitReady(server string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
-		resp, err := http.Get(server + "/readyz")
+		_, err := api.NewClient(server, "").Ready(context.Background())
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+			return nil
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("orchestrator not ready within %s: %v", within, err)

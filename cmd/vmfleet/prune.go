@@ -4,14 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 func init() { register(newPruneCmd) }
@@ -19,7 +17,7 @@ func init() { register(newPruneCmd) }
 func newPruneCmd(*globalFlags) *cobra.Command {
 	var f opFlags
 	var host string
-	var req orchestrator.PruneHostRequest
+	var req api.PruneHostRequest
 	cmd := &cobra.Command{
 		Use:   "prune --host HOST",
 		Short: "Prune a host's outdated VMs now (POST /api/v1/hosts/HOST/prune)",
@@ -47,9 +45,9 @@ VMFLEET_API_TOKEN). Exits 1 when a delete failed or the agent answered an error.
 			if err != nil {
 				return err
 			}
-			var resp orchestrator.PruneHostResponse
-			if err := c.send(cmd.Context(), http.MethodPost, "/api/v1/hosts/"+url.PathEscape(tok)+"/prune", req, &resp); err != nil {
-				return err
+			resp, err := c.Prune(cmd.Context(), tok, req)
+			if err != nil {
+				return apiError(err)
 			}
 			if f.asJSON {
 				if err := printJSON(cmd.OutOrStdout(), resp); err != nil {
@@ -72,7 +70,7 @@ VMFLEET_API_TOKEN). Exits 1 when a delete failed or the agent answered an error.
 
 // printPrune writes the agent's outcome for every VM it was asked about, or,
 // when nothing was sent, why not: the candidates and the rules keeping them.
-func printPrune(w io.Writer, resp orchestrator.PruneHostResponse, req orchestrator.PruneHostRequest, now time.Time) error {
+func printPrune(w io.Writer, resp api.PruneHostResponse, req api.PruneHostRequest, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if resp.Sent {
 		fmt.Fprintln(tw, "VM\tRESULT\tREASON\tSIZE")
@@ -110,7 +108,7 @@ func printPrune(w io.Writer, resp orchestrator.PruneHostResponse, req orchestrat
 	return tw.Flush()
 }
 
-func nextWindow(resp orchestrator.PruneHostResponse, now time.Time) string {
+func nextWindow(resp api.PruneHostResponse, now time.Time) string {
 	if resp.Window.Opens.IsZero() {
 		return " (none is configured)"
 	}
@@ -118,7 +116,7 @@ func nextWindow(resp orchestrator.PruneHostResponse, now time.Time) string {
 }
 
 // pruneExit is exit 1 when a delete failed or the agent answered an error.
-func pruneExit(resp orchestrator.PruneHostResponse) error {
+func pruneExit(resp api.PruneHostResponse) error {
 	if resp.Error != "" {
 		return exitCode(1, errors.New("the agent answered an error (see above)"))
 	}

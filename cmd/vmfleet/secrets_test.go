@@ -22,6 +22,7 @@ import (
 	"github.com/vmfleet/vmfleet/agentd/bkagent/bkagenttest"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -209,23 +210,15 @@ func secretsScenario(t *testing.T, format string) {
 		"--api-read-token-file", r.file("read-token", s["read token"]),
 		"--webhook-secret-file", r.file("wh-secret", s["webhook secret"]), "--release", "14")
 	secretsWaitFor(t, "orchestrator ready", 30*time.Second, func() bool {
-		resp, err := http.Get(r.server + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
+		_, err := api.NewClient(r.server, "").Ready(t.Context())
+		return err == nil
 	})
 
 	msgs := r.observe()
 	r.startAgent(other)
 	secretsWaitFor(t, "host mac-sec in the read API", 30*time.Second, func() bool {
-		req, _ := http.NewRequest(http.MethodGet, r.server+"/api/v1/hosts/mac-sec", nil)
-		req.Header.Set("Authorization", "Bearer "+s["read token"])
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
+		_, err := api.NewClient(r.server, s["read token"]).Host(t.Context(), "mac-sec")
+		return err == nil
 	})
 	r.driveHTTP()
 	r.driveCLI()

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/user"
 	"strings"
@@ -14,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 func init() { register(newSpecCmd) }
@@ -51,7 +48,7 @@ func (f *opFlags) bind(cmd *cobra.Command) {
 }
 
 // client reads the bearer token (the file, else VMFLEET_API_TOKEN).
-func (f *opFlags) client() (*apiClient, error) {
+func (f *opFlags) client() (*api.Client, error) {
 	token := os.Getenv("VMFLEET_API_TOKEN")
 	if f.tokenFile != "" {
 		b, err := os.ReadFile(f.tokenFile)
@@ -81,9 +78,9 @@ func newSpecShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var s events.Spec
-			if err := c.do(cmd.Context(), http.MethodGet, "/api/v1/spec", &s); err != nil {
-				return err
+			s, err := c.Spec(cmd.Context())
+			if err != nil {
+				return apiError(err)
 			}
 			if f.asJSON {
 				return printJSON(cmd.OutOrStdout(), s)
@@ -147,7 +144,7 @@ API's bearer token (--token-file or VMFLEET_API_TOKEN).`,
   vmfleet spec set --registry ""      # back to building on each host`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var u orchestrator.SpecUpdate
+			var u api.SpecUpdate
 			fl := cmd.Flags()
 			set := func(name string, v string, dst **string) {
 				if fl.Changed(name) {
@@ -168,9 +165,9 @@ API's bearer token (--token-file or VMFLEET_API_TOKEN).`,
 			if err != nil {
 				return err
 			}
-			var s events.Spec
-			if err := c.send(cmd.Context(), http.MethodPost, "/api/v1/spec", u, &s); err != nil {
-				return err
+			s, err := c.SetSpec(cmd.Context(), u)
+			if err != nil {
+				return apiError(err)
 			}
 			if f.asJSON {
 				return printJSON(cmd.OutOrStdout(), s)
@@ -198,18 +195,4 @@ func operatorName() string {
 		name += "@" + h
 	}
 	return name
-}
-
-// send is do with a JSON request body.
-func (c *apiClient) send(ctx context.Context, method, path string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.server+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	return c.exchange(req, method, path, out)
 }

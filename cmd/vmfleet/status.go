@@ -1,18 +1,18 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 func init() { register(newStatusCmd) }
@@ -20,52 +20,15 @@ func init() { register(newStatusCmd) }
 // defaultServer is where `vmfleet status` and `vmfleet build` find the orchestrator.
 const defaultServer = "http://127.0.0.1:8080"
 
-// apiClient talks to the orchestrator's HTTP API.
-type apiClient struct {
-	server string
-	token  string
-	hc     *http.Client
-}
+// newAPIClient returns a client of the orchestrator's API at server.
+func newAPIClient(server, token string) *api.Client { return api.NewClient(server, token) }
 
-func newAPIClient(server, token string) *apiClient {
-	return &apiClient{server: strings.TrimRight(server, "/"), token: token, hc: &http.Client{Timeout: 30 * time.Second}}
-}
-
-// do sends a request and decodes a 2xx JSON answer into out; other answers
-// become errors carrying the server's message.
-func (c *apiClient) do(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.server+path, nil)
-	if err != nil {
-		return err
+// apiError adds a hint to an error of a request that got no answer.
+func apiError(err error) error {
+	if _, ok := errors.AsType[*url.Error](err); ok {
+		return fmt.Errorf("%w (is it running? set --server or VMFLEET_SERVER)", err)
 	}
-	return c.exchange(req, method, path, out)
-}
-
-// exchange adds the token, sends req and decodes a 2xx JSON answer into out;
-// other answers become errors carrying the server's message.
-func (c *apiClient) exchange(req *http.Request, method, path string, out any) error {
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("orchestrator at %s: %w (is it running? set --server or VMFLEET_SERVER)", c.server, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s %s: %s (%s)", method, path, e.Error, resp.Status)
-		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-	}
-	return json.Unmarshal(body, out)
+	return err
 }
 
 func serverFlag(cmd *cobra.Command, dst *string) {
@@ -94,9 +57,9 @@ GET /api/v1/hosts from the orchestrator's API.`,
 			if watch {
 				return watchStatus(cmd.Context(), newAPIClient(server, token), cmd.OutOrStdout(), interval, asJSON)
 			}
-			var resp orchestrator.HostsResponse
-			if err := newAPIClient(server, token).do(cmd.Context(), http.MethodGet, "/api/v1/hosts", &resp); err != nil {
-				return err
+			resp, err := newAPIClient(server, token).Hosts(cmd.Context())
+			if err != nil {
+				return apiError(err)
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -116,7 +79,7 @@ GET /api/v1/hosts from the orchestrator's API.`,
 
 // printHosts writes the fleet as a table: host, state, one column per
 // release, the reason of anything not ready, and when it was last seen.
-func printHosts(w io.Writer, resp orchestrator.HostsResponse, now time.Time) error {
+func printHosts(w io.Writer, resp api.HostsResponse, now time.Time) error {
 	var releases []string
 	for _, h := range resp.Hosts {
 		for _, r := range h.Releases {
@@ -166,7 +129,7 @@ func printHosts(w io.Writer, resp orchestrator.HostsResponse, now time.Time) err
 }
 
 // leaderLine says who leads, as the answering orchestrator knows it.
-func leaderLine(l orchestrator.LeaderStatus) string {
+func leaderLine(l api.LeaderStatus) string {
 	switch {
 	case l.IsLeader:
 		return fmt.Sprintf("leader: %s (answered by the leader)", l.Leader)

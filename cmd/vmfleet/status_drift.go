@@ -3,11 +3,11 @@ package main
 import (
 	"time"
 
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 // stateCell is a host's state, marked when the pause lever holds its agents.
-func stateCell(h orchestrator.HostView) string {
+func stateCell(h api.HostView) string {
 	if h.Paused {
 		return h.State + " (paused)"
 	}
@@ -16,7 +16,7 @@ func stateCell(h orchestrator.HostView) string {
 
 // driftCell says whether the host's Buildkite agent tags disagree with its
 // report: "-", or the reason and for how long.
-func driftCell(now time.Time, h orchestrator.HostView) string {
+func driftCell(now time.Time, h api.HostView) string {
 	if !h.Drift || h.DriftSince == nil {
 		return "-"
 	}

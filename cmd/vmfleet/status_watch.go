@@ -6,10 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"time"
 
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 // watchStatus redraws the fleet table every interval until ctx ends. On a
@@ -17,7 +16,7 @@ import (
 // separated by a blank line, and with asJSON each poll is one JSON line. An
 // unreachable orchestrator is reported and retried, not fatal: operators
 // keep watching through a restart.
-func watchStatus(ctx context.Context, c *apiClient, out io.Writer, interval time.Duration, asJSON bool) error {
+func watchStatus(ctx context.Context, c *api.Client, out io.Writer, interval time.Duration, asJSON bool) error {
 	if interval <= 0 {
 		return fmt.Errorf("%w: --interval %s: must be positive", errConfig, interval)
 	}
@@ -26,8 +25,8 @@ func watchStatus(ctx context.Context, c *apiClient, out io.Writer, interval time
 	defer t.Stop()
 	for first := true; ; first = false {
 		var buf bytes.Buffer
-		var resp orchestrator.HostsResponse
-		err := c.do(ctx, http.MethodGet, "/api/v1/hosts", &resp)
+		resp, err := c.Hosts(ctx)
+		err = apiError(err)
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -43,7 +42,7 @@ func watchStatus(ctx context.Context, c *apiClient, out io.Writer, interval time
 			} else if !first {
 				buf.WriteByte('\n')
 			}
-			fmt.Fprintf(&buf, "Every %s: vmfleet status --server %s    %s\n\n", interval, c.server, time.Now().Format("15:04:05"))
+			fmt.Fprintf(&buf, "Every %s: vmfleet status --server %s    %s\n\n", interval, c.BaseURL(), time.Now().Format("15:04:05"))
 			if err != nil {
 				fmt.Fprintf(&buf, "error: %v\n", err)
 			} else if perr := printHosts(&buf, resp, time.Now()); perr != nil {

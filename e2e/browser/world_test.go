@@ -21,6 +21,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/bus/bustest"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -70,7 +71,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.bk.Close)
-	client, err := orchestrator.NewBuildkiteClient(orchestrator.BuildkiteConfig{
+	client, err := buildkite.New(buildkite.Config{
 		APIURL: w.bk.URL(), Token: "bk-token", Org: "acme", Pipeline: "build-macos-vm", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)

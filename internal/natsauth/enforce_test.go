@@ -2,7 +2,6 @@ package natsauth_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -341,9 +340,18 @@ func TestReplyReflection(t *testing.T) {
 	victim.clean(t)
 	attacker := f.connect(t, a)
 	valid := map[string]func([]byte) error{
-		events.VerbPrune: func(d []byte) error { return decodeBare[events.PruneRequest](d) },
-		events.VerbPull:  func(d []byte) error { return decodeBare[events.PullRequest](d) },
-		events.VerbForce: func(d []byte) error { return decodeBare[events.ForceRequest](d) },
+		events.VerbPrune: func(d []byte) error {
+			_, err := events.DecodeEither[events.PruneRequest](d, events.CommandType(events.VerbPrune))
+			return err
+		},
+		events.VerbPull: func(d []byte) error {
+			_, err := events.DecodeEither[events.PullRequest](d, events.CommandType(events.VerbPull))
+			return err
+		},
+		events.VerbForce: func(d []byte) error {
+			_, err := events.DecodeEither[events.ForceRequest](d, events.CommandType(events.VerbForce))
+			return err
+		},
 	}
 	for verb, decode := range valid {
 		for _, api := range []string{"$JS.API.STREAM.INFO.KV_" + events.BucketSpec, f.subj.Health(a)} {
@@ -360,13 +368,4 @@ func TestReplyReflection(t *testing.T) {
 		}
 	}
 	attacker.clean(t)
-}
-
-// decodeBare decodes a bare JSON request as an agent does, and validates it.
-func decodeBare[T events.Validator](data []byte) error {
-	var v T
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	return v.Validate()
 }

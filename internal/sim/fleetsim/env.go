@@ -17,6 +17,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // The fake Buildkite organization and pipeline the orchestrator builds on.
@@ -147,7 +148,7 @@ func (s *Sim) startOrchestrator(ctx context.Context, e *env) error {
 		return err
 	}
 	e.bk.OnStateChange(s.onBuild)
-	client, err := orchestrator.NewBuildkiteClient(orchestrator.BuildkiteConfig{
+	client, err := buildkite.New(buildkite.Config{
 		APIURL: e.bk.URL(), Token: token, Org: bkOrg, Pipeline: bkPipeline, Timeout: 10 * time.Second,
 	})
 	if err != nil {

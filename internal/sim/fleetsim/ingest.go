@@ -15,6 +15,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // IngestConfig is one `vmfleet bench ingest` run: health events of Hosts
@@ -245,7 +246,7 @@ func (b *ingestBench) close() {
 // bkFake is a fake Buildkite API and a client of it.
 type bkFake struct {
 	srv    *buildkitefake.Server
-	client *orchestrator.BuildkiteClient
+	client *buildkite.Client
 }
 
 func fakeBuildkite(ctx context.Context) (*bkFake, error) {
@@ -254,7 +255,7 @@ func fakeBuildkite(ctx context.Context) (*bkFake, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := orchestrator.NewBuildkiteClient(orchestrator.BuildkiteConfig{APIURL: srv.URL(), Token: token, Org: bkOrg, Pipeline: bkPipeline, Timeout: 10 * time.Second})
+	c, err := buildkite.New(buildkite.Config{APIURL: srv.URL(), Token: token, Org: bkOrg, Pipeline: bkPipeline, Timeout: 10 * time.Second})
 	if err != nil {
 		srv.Close()
 		return nil, err

@@ -3,7 +3,6 @@ package fleetsim
 import (
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 )
@@ -123,6 +122,3 @@ func clock(d time.Duration) string {
 	d = d.Round(time.Second)
 	return fmt.Sprintf("[%02d:%02d:%02d]", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
 }
-
-// reasonText is a reason code for people: image_missing → "image missing".
-func reasonText(s string) string { return strings.ReplaceAll(s, "_", " ") }

@@ -77,7 +77,7 @@ func readinessLine(h events.HostHealth) string {
 	var why []string
 	for _, r := range h.Releases {
 		if !r.Ready {
-			why = append(why, "release "+r.Release+" "+reasonText(string(r.Reason)))
+			why = append(why, "release "+r.Release+" "+r.Reason.Info().Label)
 		}
 	}
 	return "host " + h.Host + " not ready: " + strings.Join(why, ", ")
@@ -175,7 +175,7 @@ func (hv *hostView) judge(spec events.Spec) {
 		case st.ExpectedImage != spec.Images.ImageName(r):
 			why = append(why, "release "+r+" checked against an older spec")
 		case !st.Ready:
-			why = append(why, "release "+r+" "+reasonText(string(st.Reason)))
+			why = append(why, "release "+r+" "+st.Reason.Info().Label)
 		}
 	}
 	if len(why) > 0 {

@@ -1,4 +1,4 @@
-package orchestrator
+package buildkite
 
 import (
 	"context"
@@ -26,18 +26,6 @@ type AgentInfo struct {
 	Busy bool
 }
 
-// BuildkiteAgents is what the drift check and the pause lever ask of
-// Buildkite; *BuildkiteClient implements it. Listing needs a token with
-// read_agents, pausing write_agents.
-type BuildkiteAgents interface {
-	// ListAgents lists the organization's connected agents, every page.
-	ListAgents(ctx context.Context) ([]AgentInfo, error)
-	// PauseAgent pauses one agent for timeout; ErrAgentAlreadyPaused when it is.
-	PauseAgent(ctx context.Context, id, note string, timeout time.Duration) error
-	// ResumeAgent resumes one agent; ErrAgentNotPaused when it is not paused.
-	ResumeAgent(ctx context.Context, id string) error
-}
-
 // maxAgentPages bounds one listing (100 agents a page).
 const maxAgentPages = 200
 
@@ -51,13 +39,13 @@ type wireAgent struct {
 	Job             json.RawMessage `json:"job"`
 }
 
-func (c *BuildkiteClient) agentsPath(rest string) string {
+func (c *Client) agentsPath(rest string) string {
 	return fmt.Sprintf("v2/organizations/%s/agents%s", url.PathEscape(c.org), rest)
 }
 
 // ListAgents lists the organization's connected agents (Buildkite omits
 // disconnected ones), following pages.
-func (c *BuildkiteClient) ListAgents(ctx context.Context) ([]AgentInfo, error) {
+func (c *Client) ListAgents(ctx context.Context) ([]AgentInfo, error) {
 	var out []AgentInfo
 	for page := 1; page > 0; {
 		if page > maxAgentPages {
@@ -83,7 +71,7 @@ func (c *BuildkiteClient) ListAgents(ctx context.Context) ([]AgentInfo, error) {
 
 // PauseAgent is PUT .../agents/{id}/pause with a note and a timeout (whole
 // minutes, 1 to 10080: Buildkite's range).
-func (c *BuildkiteClient) PauseAgent(ctx context.Context, id, note string, timeout time.Duration) error {
+func (c *Client) PauseAgent(ctx context.Context, id, note string, timeout time.Duration) error {
 	mins := int(math.Ceil(timeout.Minutes()))
 	mins = min(max(mins, 1), 10080)
 	body := map[string]any{"note": note, "timeout_in_minutes": mins}
@@ -95,7 +83,7 @@ func (c *BuildkiteClient) PauseAgent(ctx context.Context, id, note string, timeo
 }
 
 // ResumeAgent is PUT .../agents/{id}/resume.
-func (c *BuildkiteClient) ResumeAgent(ctx context.Context, id string) error {
+func (c *Client) ResumeAgent(ctx context.Context, id string) error {
 	_, err := c.do(ctx, http.MethodPut, c.agentsPath("/"+url.PathEscape(id)+"/resume"), struct{}{}, nil)
 	if err != nil {
 		return fmt.Errorf("resume agent %s: %w", id, agentErr(err, "not paused", ErrAgentNotPaused))

@@ -1,4 +1,4 @@
-package orchestrator
+package buildkite
 
 import (
 	"context"
@@ -12,20 +12,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/buildkite/go-buildkite/v3/buildkite"
+	gobk "github.com/buildkite/go-buildkite/v3/buildkite"
 	"github.com/vmfleet/vmfleet/events"
 )
 
-// metaAttempt is the build meta-data carrying the record's attempt number, so
+// MetaAttempt is the build meta-data carrying the record's attempt number, so
 // a create in doubt is matched to its own attempt.
-const metaAttempt = "vmfleet-attempt"
+const MetaAttempt = "vmfleet-attempt"
 
 // buildkiteConns bounds the default transport's connections to Buildkite,
 // each kept alive for the next call.
 const buildkiteConns = 32
 
-// DefaultBuildkiteURL is the Buildkite REST API.
-const DefaultBuildkiteURL = "https://api.buildkite.com/"
+// DefaultURL is the Buildkite REST API.
+const DefaultURL = "https://api.buildkite.com/"
 
 // BuildRequest is one build to create on the build-macos-vm pipeline.
 type BuildRequest struct {
@@ -51,35 +51,9 @@ type BuildInfo struct {
 	FinishedAt time.Time
 }
 
-type buildCreator interface {
-	CreateBuild(ctx context.Context, req BuildRequest) (BuildInfo, error)
-}
-
-type buildLister interface {
-	// ListBuilds lists the builds whose meta-data vmfleet-key is key, newest first.
-	ListBuilds(ctx context.Context, key string) ([]BuildInfo, error)
-}
-
-type buildGetter interface {
-	GetBuild(ctx context.Context, number int) (BuildInfo, error)
-}
-
-type buildCanceler interface {
-	CancelBuild(ctx context.Context, number int) error
-}
-
-// Buildkite is everything the orchestrator asks of Buildkite; *BuildkiteClient
-// implements it, tests may pass a fake.
-type Buildkite interface {
-	buildCreator
-	buildLister
-	buildGetter
-	buildCanceler
-}
-
-// BuildkiteConfig configures the Buildkite client.
-type BuildkiteConfig struct {
-	// APIURL defaults to DefaultBuildkiteURL.
+// Config configures the Buildkite client.
+type Config struct {
+	// APIURL defaults to DefaultURL.
 	APIURL string
 	// Token is the API access token (read_builds, write_builds). Never logged.
 	Token    string
@@ -94,16 +68,16 @@ type BuildkiteConfig struct {
 	Transport http.RoundTripper
 }
 
-// BuildkiteClient is the Buildkite REST API through go-buildkite v3.
-type BuildkiteClient struct {
-	c                             *buildkite.Client
+// Client is the Buildkite REST API through go-buildkite v3.
+type Client struct {
+	c                             *gobk.Client
 	org, pipeline, branch, commit string
 }
 
-// NewBuildkiteClient makes a client whose calls take a context, time out, and
+// New makes a client whose calls take a context, time out, and
 // return a *RateLimitError on 429 at once instead of go-buildkite's internal
 // retry (up to 15 minutes for a GET).
-func NewBuildkiteClient(cfg BuildkiteConfig) (*BuildkiteClient, error) {
+func New(cfg Config) (*Client, error) {
 	switch {
 	case cfg.Token == "":
 		return nil, fmt.Errorf("%w: no Buildkite API token: set --buildkite-token-file or BUILDKITE_API_TOKEN", ErrInvalidOption)
@@ -113,7 +87,7 @@ func NewBuildkiteClient(cfg BuildkiteConfig) (*BuildkiteClient, error) {
 		return nil, fmt.Errorf("%w: no Buildkite pipeline: set --buildkite-pipeline", ErrInvalidOption)
 	}
 	if cfg.APIURL == "" {
-		cfg.APIURL = DefaultBuildkiteURL
+		cfg.APIURL = DefaultURL
 	}
 	if !strings.HasSuffix(cfg.APIURL, "/") {
 		cfg.APIURL += "/"
@@ -148,12 +122,12 @@ func NewBuildkiteClient(cfg BuildkiteConfig) (*BuildkiteClient, error) {
 		base = t
 	}
 	hc := &http.Client{Transport: rateLimitTransport{base: base}, Timeout: cfg.Timeout}
-	c, err := buildkite.NewOpts(buildkite.WithTokenAuth(cfg.Token), buildkite.WithBaseURL(cfg.APIURL),
-		buildkite.WithHTTPClient(hc), buildkite.WithUserAgent("vmfleet"))
+	c, err := gobk.NewOpts(gobk.WithTokenAuth(cfg.Token), gobk.WithBaseURL(cfg.APIURL),
+		gobk.WithHTTPClient(hc), gobk.WithUserAgent("vmfleet"))
 	if err != nil {
 		return nil, fmt.Errorf("%w: buildkite client: %w", ErrInvalidOption, err)
 	}
-	return &BuildkiteClient{c: c, org: cfg.Org, pipeline: cfg.Pipeline, branch: cfg.Branch, commit: cfg.Commit}, nil
+	return &Client{c: c, org: cfg.Org, pipeline: cfg.Pipeline, branch: cfg.Branch, commit: cfg.Commit}, nil
 }
 
 // rateLimitTransport turns a 429 into a *RateLimitError carrying
@@ -174,17 +148,17 @@ func (t rateLimitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return nil, e
 }
 
-func (c *BuildkiteClient) path(rest string) string {
+func (c *Client) path(rest string) string {
 	return fmt.Sprintf("v2/organizations/%s/pipelines/%s/builds%s", url.PathEscape(c.org), url.PathEscape(c.pipeline), rest)
 }
 
-func (c *BuildkiteClient) do(ctx context.Context, method, path string, body, out any) (*buildkite.Response, error) {
+func (c *Client) do(ctx context.Context, method, path string, body, out any) (*gobk.Response, error) {
 	req, err := c.c.NewRequest(method, path, body)
 	if err != nil {
 		return nil, err
 	}
 	resp, err := c.c.Do(req.WithContext(ctx), out)
-	var er *buildkite.ErrorResponse
+	var er *gobk.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
 		msg := er.Message
 		if msg == "" {
@@ -196,29 +170,29 @@ func (c *BuildkiteClient) do(ctx context.Context, method, path string, body, out
 }
 
 // buildFields are the fields of a Buildkite build the orchestrator reads.
-// Responses are decoded into it rather than into buildkite.Build, whose
+// Responses are decoded into it rather than into gobk.Build, whose
 // pipeline, creator and jobs (each with its own pointers) are allocated for
 // nothing on every create, poll and listing.
 type buildFields struct {
-	Number     *int                 `json:"number"`
-	State      *string              `json:"state"`
-	WebURL     *string              `json:"web_url"`
-	MetaData   map[string]string    `json:"meta_data"`
-	CreatedAt  *buildkite.Timestamp `json:"created_at"`
-	FinishedAt *buildkite.Timestamp `json:"finished_at"`
+	Number     *int              `json:"number"`
+	State      *string           `json:"state"`
+	WebURL     *string           `json:"web_url"`
+	MetaData   map[string]string `json:"meta_data"`
+	CreatedAt  *gobk.Timestamp   `json:"created_at"`
+	FinishedAt *gobk.Timestamp   `json:"finished_at"`
 }
 
 func (b *buildFields) info() BuildInfo {
-	return buildInfo(buildkite.Build{
+	return buildInfo(gobk.Build{
 		Number: b.Number, State: b.State, WebURL: b.WebURL, MetaData: b.MetaData,
 		CreatedAt: b.CreatedAt, FinishedAt: b.FinishedAt,
 	})
 }
 
 // CreateBuild creates a build with the request's env and meta-data.
-func (c *BuildkiteClient) CreateBuild(ctx context.Context, req BuildRequest) (BuildInfo, error) {
+func (c *Client) CreateBuild(ctx context.Context, req BuildRequest) (BuildInfo, error) {
 	var b buildFields
-	body := &buildkite.CreateBuild{Commit: c.commit, Branch: c.branch, Message: req.Message, Env: req.Env, MetaData: req.MetaData}
+	body := &gobk.CreateBuild{Commit: c.commit, Branch: c.branch, Message: req.Message, Env: req.Env, MetaData: req.MetaData}
 	if _, err := c.do(ctx, http.MethodPost, c.path(""), body, &b); err != nil {
 		return BuildInfo{}, fmt.Errorf("create build for %s: %w", req.Key, err)
 	}
@@ -226,7 +200,7 @@ func (c *BuildkiteClient) CreateBuild(ctx context.Context, req BuildRequest) (Bu
 }
 
 // ListBuilds lists builds by meta-data vmfleet-key, newest first (up to 300).
-func (c *BuildkiteClient) ListBuilds(ctx context.Context, key string) ([]BuildInfo, error) {
+func (c *Client) ListBuilds(ctx context.Context, key string) ([]BuildInfo, error) {
 	var out []BuildInfo
 	for page := 1; page > 0 && page <= 3; {
 		q := url.Values{}
@@ -247,7 +221,7 @@ func (c *BuildkiteClient) ListBuilds(ctx context.Context, key string) ([]BuildIn
 }
 
 // GetBuild reads one build of the pipeline.
-func (c *BuildkiteClient) GetBuild(ctx context.Context, number int) (BuildInfo, error) {
+func (c *Client) GetBuild(ctx context.Context, number int) (BuildInfo, error) {
 	var b buildFields
 	if _, err := c.do(ctx, http.MethodGet, c.path("/"+strconv.Itoa(number)), nil, &b); err != nil {
 		return BuildInfo{}, fmt.Errorf("get build %d: %w", number, err)
@@ -256,14 +230,14 @@ func (c *BuildkiteClient) GetBuild(ctx context.Context, number int) (BuildInfo, 
 }
 
 // CancelBuild cancels one build of the pipeline.
-func (c *BuildkiteClient) CancelBuild(ctx context.Context, number int) error {
+func (c *Client) CancelBuild(ctx context.Context, number int) error {
 	if _, err := c.do(ctx, http.MethodPut, c.path("/"+strconv.Itoa(number)+"/cancel"), nil, nil); err != nil {
 		return fmt.Errorf("cancel build %d: %w", number, err)
 	}
 	return nil
 }
 
-func buildInfo(b buildkite.Build) BuildInfo {
+func buildInfo(b gobk.Build) BuildInfo {
 	bi := BuildInfo{Key: b.MetaData[events.MetaKey]}
 	if b.Number != nil {
 		bi.Number = *b.Number
@@ -275,7 +249,7 @@ func buildInfo(b buildkite.Build) BuildInfo {
 	if b.WebURL != nil {
 		bi.URL = *b.WebURL
 	}
-	bi.Attempt, _ = strconv.Atoi(b.MetaData[metaAttempt])
+	bi.Attempt, _ = strconv.Atoi(b.MetaData[MetaAttempt])
 	if b.CreatedAt != nil {
 		bi.CreatedAt = b.CreatedAt.Time
 	}

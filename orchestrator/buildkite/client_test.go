@@ -1,4 +1,4 @@
-package orchestrator
+package buildkite
 
 import (
 	"encoding/json"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/buildkite/go-buildkite/v3/buildkite"
+	gobk "github.com/buildkite/go-buildkite/v3/buildkite"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -41,7 +41,7 @@ func TestBuildkiteClientKeepsConnections(t *testing.T) {
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	c, err := NewBuildkiteClient(BuildkiteConfig{APIURL: srv.URL, Token: "t", Org: "acme", Pipeline: "vm", Timeout: 10 * time.Second})
+	c, err := New(Config{APIURL: srv.URL, Token: "t", Org: "acme", Pipeline: "vm", Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestBuildkiteClientKeepsConnections(t *testing.T) {
 }
 
 // TestBuildFieldsDecodeAsBuildkiteBuild: the client's slim decode of a
-// build reads what decoding the whole buildkite.Build would.
+// build reads what decoding the whole gobk.Build would.
 func TestBuildFieldsDecodeAsBuildkiteBuild(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -101,7 +101,7 @@ func TestBuildFieldsDecodeAsBuildkiteBuild(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var whole buildkite.Build
+			var whole gobk.Build
 			if err := json.Unmarshal([]byte(tt.body), &whole); err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +110,7 @@ func TestBuildFieldsDecodeAsBuildkiteBuild(t *testing.T) {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(buildInfo(whole), slim.info()); diff != "" {
-				t.Errorf("Got(slim decode) differs from buildkite.Build's (-whole +slim):\n%s", diff)
+				t.Errorf("Got(slim decode) differs from gobk.Build's (-whole +slim):\n%s", diff)
 			}
 		})
 	}

@@ -1,0 +1,37 @@
+package events
+
+import "testing"
+
+func TestReasonInfo(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		r    Reason
+		want ReasonInfo
+	}{
+		{ReasonReady, ReasonInfo{Known: true, Ready: true, Label: "ready", Class: ClassOK}},
+		{ReasonImageMissing, ReasonInfo{Known: true, Missing: true, Label: "image missing", Class: ClassBad}},
+		{ReasonBootstrapMismatch, ReasonInfo{Known: true, Missing: true, Label: "bootstrap mismatch", Class: ClassWarn}},
+		{ReasonTartError, ReasonInfo{Known: true, Error: true, Label: "tart error", Class: ClassBad}},
+		{ReasonForcedReady, ReasonInfo{Known: true, Ready: true, Forced: true, Label: "forced ready", Class: ClassWarn}},
+		{ReasonForcedNotReady, ReasonInfo{Known: true, Forced: true, Label: "forced not ready", Class: ClassWarn}},
+		{"disk_full", ReasonInfo{Label: "disk full", Class: ClassWarn}},
+	}
+	for _, tt := range tests {
+		if got := tt.r.Info(); got != tt.want {
+			t.Errorf("Got(%q.Info()) = %+v, want %+v", tt.r, got, tt.want)
+		}
+		if got := tt.r.Valid(); got != tt.want.Known {
+			t.Errorf("Got(%q.Valid()) = %v, want %v", tt.r, got, tt.want.Known)
+		}
+	}
+	for _, r := range []Reason{"", "Ready", "a-b", "a b", Reason(make([]byte, 65))} {
+		if r.WellFormed() {
+			t.Errorf("Got(%q.WellFormed()) = true, want false", r)
+		}
+	}
+	for _, r := range []Reason{ReasonReady, "disk_full", "x1"} {
+		if !r.WellFormed() {
+			t.Errorf("Got(%q.WellFormed()) = false, want true", r)
+		}
+	}
+}

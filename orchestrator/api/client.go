@@ -1,0 +1,224 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// DefaultTimeout bounds every request of a Client made by NewClient.
+const DefaultTimeout = 30 * time.Second
+
+// maxAnswer bounds an answer's body (a large fleet's host list stays far
+// below it).
+const maxAnswer = 64 << 20
+
+// Client talks to one orchestrator's HTTP API. Its methods are safe for
+// concurrent use.
+type Client struct {
+	base  string
+	token string
+	hc    *http.Client
+}
+
+// NewClient returns a client of the orchestrator at baseURL (e.g.
+// "http://127.0.0.1:8080") that sends token, when not empty, as its bearer
+// token: the read token (or the API token) for reads, the API token for
+// changes.
+func NewClient(baseURL, token string) *Client {
+	return &Client{base: strings.TrimRight(baseURL, "/"), token: token, hc: &http.Client{Timeout: DefaultTimeout}}
+}
+
+// WithHTTPClient returns a copy of c sending its requests through hc.
+func (c *Client) WithHTTPClient(hc *http.Client) *Client {
+	d := *c
+	d.hc = hc
+	return &d
+}
+
+// BaseURL is the orchestrator's base URL, without a trailing slash.
+func (c *Client) BaseURL() string { return c.base }
+
+// Error is an answer other than 2xx: the request, the HTTP status and the
+// server's message (ErrorResponse.Error; empty when the body had none).
+type Error struct {
+	Method     string
+	Path       string
+	StatusCode int
+	Status     string // e.g. "404 Not Found"
+	Message    string
+}
+
+func (e *Error) Error() string {
+	if e.Message != "" {
+		return fmt.Sprintf("%s %s: %s (%s)", e.Method, e.Path, e.Message, e.Status)
+	}
+	return fmt.Sprintf("%s %s: %s", e.Method, e.Path, e.Status)
+}
+
+// StatusCode is the HTTP status of an *Error in err's chain, or 0 when the
+// request got no answer (or err is nil).
+func StatusCode(err error) int {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.StatusCode
+	}
+	return 0
+}
+
+// Healthz is GET /healthz: nil while the process serves.
+func (c *Client) Healthz(ctx context.Context) error {
+	return c.do(ctx, http.MethodGet, "/healthz", nil, nil)
+}
+
+// Ready is GET /readyz. The answer is decoded whatever the status; err is an
+// *Error with status 503 while the orchestrator is catching up.
+func (c *Client) Ready(ctx context.Context) (ReadyResponse, error) {
+	var r ReadyResponse
+	b, err := c.send(ctx, http.MethodGet, "/readyz", nil)
+	if b != nil {
+		if jerr := json.Unmarshal(b, &r); jerr != nil && err == nil {
+			err = jerr
+		}
+	}
+	return r, err
+}
+
+// Metrics is GET /metrics: the Prometheus text exposition.
+func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
+	var b []byte
+	err := c.do(ctx, http.MethodGet, "/metrics", nil, &b)
+	return b, err
+}
+
+// Hosts is GET /api/v1/hosts.
+func (c *Client) Hosts(ctx context.Context) (HostsResponse, error) {
+	var r HostsResponse
+	err := c.do(ctx, http.MethodGet, "/api/v1/hosts", nil, &r)
+	return r, err
+}
+
+// Host is GET /api/v1/hosts/{host}: the host with its last report and its
+// cleanup plan (404 for a host the orchestrator does not know).
+func (c *Client) Host(ctx context.Context, host string) (HostView, error) {
+	var v HostView
+	err := c.do(ctx, http.MethodGet, "/api/v1/hosts/"+url.PathEscape(host), nil, &v)
+	return v, err
+}
+
+// Builds is GET /api/v1/builds.
+func (c *Client) Builds(ctx context.Context) (BuildsResponse, error) {
+	var r BuildsResponse
+	err := c.do(ctx, http.MethodGet, "/api/v1/builds", nil, &r)
+	return r, err
+}
+
+// Retry is POST /api/v1/builds/{key}/retry: the key starts again from
+// attempt 1 (API token).
+func (c *Client) Retry(ctx context.Context, key string) (Record, error) {
+	var r Record
+	err := c.do(ctx, http.MethodPost, "/api/v1/builds/"+url.PathEscape(key)+"/retry", nil, &r)
+	return r, err
+}
+
+// Spec is GET /api/v1/spec: the spec in force.
+func (c *Client) Spec(ctx context.Context) (events.Spec, error) {
+	var s events.Spec
+	err := c.do(ctx, http.MethodGet, "/api/v1/spec", nil, &s)
+	return s, err
+}
+
+// SetSpec is POST /api/v1/spec (API token); the answer is the spec in force.
+func (c *Client) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
+	var s events.Spec
+	err := c.do(ctx, http.MethodPost, "/api/v1/spec", u, &s)
+	return s, err
+}
+
+// Prune is POST /api/v1/hosts/{host}/prune (API token).
+func (c *Client) Prune(ctx context.Context, host string, req PruneHostRequest) (PruneHostResponse, error) {
+	var r PruneHostResponse
+	err := c.do(ctx, http.MethodPost, "/api/v1/hosts/"+url.PathEscape(host)+"/prune", req, &r)
+	return r, err
+}
+
+// Prunes is GET /api/v1/prunes.
+func (c *Client) Prunes(ctx context.Context) (PrunesResponse, error) {
+	var r PrunesResponse
+	err := c.do(ctx, http.MethodGet, "/api/v1/prunes", nil, &r)
+	return r, err
+}
+
+// Leader is GET /api/v1/leader.
+func (c *Client) Leader(ctx context.Context) (LeaderStatus, error) {
+	var l LeaderStatus
+	err := c.do(ctx, http.MethodGet, "/api/v1/leader", nil, &l)
+	return l, err
+}
+
+// do sends one request (in, when not nil, as its JSON body) and decodes a
+// 2xx answer into out (nil: discarded; *[]byte: the raw body); any other
+// status is an *Error.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	b, err := c.send(ctx, method, path, in)
+	if err != nil {
+		return err
+	}
+	switch o := out.(type) {
+	case nil:
+		return nil
+	case *[]byte:
+		*o = b
+		return nil
+	}
+	return json.Unmarshal(b, out)
+}
+
+// send sends one request and returns the answer's body; an answer other than
+// 2xx is returned with an *Error.
+func (c *Client) send(ctx context.Context, method, path string, in any) ([]byte, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("orchestrator at %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		e := &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Status: resp.Status}
+		var eb ErrorResponse
+		if json.Unmarshal(b, &eb) == nil {
+			e.Message = eb.Error
+		}
+		return b, e
+	}
+	return b, nil
+}

@@ -1,0 +1,52 @@
+package api
+
+import "github.com/vmfleet/vmfleet/orchestrator"
+
+// Host states in HostView.State.
+const (
+	HostReady    = orchestrator.HostReady
+	HostNotReady = orchestrator.HostNotReady
+	HostStale    = orchestrator.HostStale
+)
+
+type (
+	// HostView is one host (GET /api/v1/hosts, GET /api/v1/hosts/{host}).
+	HostView = orchestrator.HostView
+	// HostsResponse is GET /api/v1/hosts.
+	HostsResponse = orchestrator.HostsResponse
+	// LeaderStatus is GET /api/v1/leader, also part of /readyz and
+	// GET /api/v1/hosts.
+	LeaderStatus = orchestrator.LeaderStatus
+	// Record is one build record (GET /api/v1/builds, the answer of
+	// POST /api/v1/builds/{key}/retry).
+	Record = orchestrator.Record
+	// BuildsResponse is GET /api/v1/builds.
+	BuildsResponse = orchestrator.BuildsResponse
+	// SpecUpdate is POST /api/v1/spec; the answer is the spec in force
+	// (events.Spec, as GET /api/v1/spec).
+	SpecUpdate = orchestrator.SpecUpdate
+	// PruneHostRequest is POST /api/v1/hosts/{host}/prune.
+	PruneHostRequest = orchestrator.PruneHostRequest
+	// PruneHostResponse is the answer of POST /api/v1/hosts/{host}/prune.
+	PruneHostResponse = orchestrator.PruneHostResponse
+	// PrunesResponse is GET /api/v1/prunes.
+	PrunesResponse = orchestrator.PrunesResponse
+)
+
+// ErrorResponse is the body of every error answer of the API.
+type ErrorResponse struct {
+	Error string `json:"error"`
+}
+
+// ReadyResponse is GET /readyz: "ready" (200) or "catching up" (503), and
+// who leads.
+type ReadyResponse struct {
+	Status string `json:"status"`
+	LeaderStatus
+}
+
+// Ready states in ReadyResponse.Status.
+const (
+	ReadyReady      = "ready"
+	ReadyCatchingUp = "catching up"
+)
