@@ -5,10 +5,11 @@
 //   - Windows: cleanup windows parsed from cron specs (robfig/cron/v3 standard
 //     syntax, CRON_TZ= or TZ= prefixes), answering "is a window open now, until
 //     when" and "when does the next one open".
-//   - Plan: given the image spec, the cleanup policy, a host's inventory, its
-//     per-release readiness, its disk and the window state, the VMs to prune
-//     (each with the reason it is a candidate) and the VMs to keep (each with
-//     the rule that protects it).
+//   - Plan: given the image spec (and the staged one), the cleanup policy, a
+//     host's inventory, its per-release readiness, its disk, the window state
+//     and the images still in their removal grace (events.Retained), the VMs
+//     to prune (each with the reason it is a candidate) and the VMs to keep
+//     (each with the rule that protects it).
 //
 // The orchestrator plans with the host's last health report and sends the
 // pruned names; the agent plans again against its live inventory with Only set

@@ -32,6 +32,14 @@ type Input struct {
 	// Only, when non-nil, restricts pruning to these names (the agent's
 	// re-check of a prune request); an empty non-nil Only prunes nothing.
 	Only []string
+	// Next is the staged spec (KV key next), nil when no rollout is in
+	// progress: its expected images are kept (staged_image) like the
+	// spec's own.
+	Next *events.ImageSpec
+	// Retain is the images still in their removal grace
+	// (events.Retained over the spec keys' history, at Now): kept
+	// (removed_grace) while Now is before their Until.
+	Retain []events.RetainedImages
 }
 
 // Result is the plan for one host. Every inventory entry is in exactly one
@@ -70,8 +78,10 @@ func (r Result) PruneNames() []string {
 // host ready whose image is missing, and pruning then would leave it with none.
 //
 // A disk emergency is Policy.DiskEmergencyFreeBytes > 0 and a known disk
-// (TotalBytes > 0) with FreeBytes under it. It lifts replacement_not_ready and
-// outside_window, never busy, expected_image, not_ours or not_local.
+// (TotalBytes > 0) with FreeBytes under it. It lifts removed_grace,
+// replacement_not_ready and outside_window, never busy, expected_image,
+// staged_image, not_ours or not_local: an emergency never deletes an image
+// an active spec (current or next) expects.
 func Plan(in Input) Result {
 	p := newPlanner(in)
 	res := Result{DiskEmergency: p.emergency, WindowOpen: p.windowOpen, PruneNow: in.PruneNow}
@@ -99,6 +109,8 @@ type planner struct {
 	only       map[string]bool
 	dup        map[string]bool // names with several inventory entries
 	expected   map[string]bool
+	staged     map[string]bool
+	retained   map[string]bool
 	ready      map[string]bool
 	keptBun    map[string]map[string]bool // release -> kept bun versions older than the spec's
 	emergency  bool
@@ -132,6 +144,23 @@ func newPlanner(in Input) *planner {
 	}
 	for _, r := range in.Spec.Releases {
 		p.expected[in.Spec.ImageName(r)] = true
+	}
+	if in.Next != nil {
+		p.staged = make(map[string]bool, len(in.Next.Releases))
+		for _, r := range in.Next.Releases {
+			p.staged[in.Next.ImageName(r)] = true
+		}
+	}
+	for _, ri := range in.Retain {
+		if !in.Now.IsZero() && !in.Now.Before(ri.Until) {
+			continue
+		}
+		if p.retained == nil {
+			p.retained = map[string]bool{}
+		}
+		for _, name := range ri.Names() {
+			p.retained[name] = true
+		}
 	}
 	for _, st := range in.Releases {
 		want := in.Spec.ImageName(st.Release)

@@ -43,12 +43,20 @@ const (
 	RuleNotOurs Rule = "not_ours"
 	// RuleExpectedImage: the VM is the expected image of a release in the spec.
 	RuleExpectedImage Rule = "expected_image"
+	// RuleStagedImage: the VM is the expected image of a release in the
+	// staged spec (Input.Next), the one a rollout is bringing in.
+	RuleStagedImage Rule = "staged_image"
 	// RuleCurrent: the VM is ours but no candidate reason applies.
 	RuleCurrent Rule = "current"
 	// RuleBusy: the VM is not known to be stopped: running, suspended, or a
 	// state tart did not report ("") or that vmfleet does not know. Never
 	// pruned, not even in a disk emergency.
 	RuleBusy Rule = "busy"
+	// RuleRemovedGrace: the VM left every active spec less than the removal
+	// grace ago (cleanup.removed_grace, default 24h; Input.Retain), so the
+	// change that removed it can still be undone without a rebuild. Lifted
+	// only by a disk emergency; an operator's prune --now does not lift it.
+	RuleRemovedGrace Rule = "removed_grace"
 	// RuleReplacementNotReady: the VM's release is in the spec, but the host
 	// does not have that release's expected image ready (see Plan). Lifted
 	// only by a disk emergency.
@@ -109,6 +117,10 @@ func (p *planner) decide(e entry) Decision {
 		d.Rule = RuleExpectedImage
 		return d
 	}
+	if p.staged[vm.Name] {
+		d.Rule = RuleStagedImage
+		return d
+	}
 	if d.Reason = p.candidate(ref); d.Reason == "" {
 		d.Rule = RuleCurrent
 		return d
@@ -116,6 +128,8 @@ func (p *planner) decide(e entry) Decision {
 	switch {
 	case busy(vm.State):
 		d.Rule = RuleBusy
+	case p.retained[vm.Name] && !p.emergency:
+		d.Rule = RuleRemovedGrace
 	case d.Reason != ReasonReleaseRemoved && !p.ready[ref.Release] && !p.emergency:
 		d.Rule = RuleReplacementNotReady
 	case !p.windowOpen && !p.emergency && !p.pruneNow:

@@ -205,3 +205,75 @@ func TestPlanDuplicateNames(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanStagedAndRemovedGrace(t *testing.T) {
+	t.Parallel()
+	now := utc("2026-12-02T04:00:00Z")
+	spec, _ := testSpec()
+	next := spec
+	next.BootstrapVersion = "3.7"
+	staged := next.ImageName("14")
+	removed := "bun-build-macos-12-1.2.16-bootstrap-3.6"
+	oldBoot := "bun-build-macos-14-1.2.16-bootstrap-3.5"
+	retain := []events.RetainedImages{
+		{Images: events.ImageSpec{Releases: []string{"12"}, BunVersion: "1.2.16", BootstrapVersion: "3.6"}, Until: now.Add(time.Hour)},
+		{Images: events.ImageSpec{Releases: []string{"14"}, BunVersion: "1.2.16", BootstrapVersion: "3.5"}, Until: now.Add(time.Hour)},
+		// A rollback made 14/3.6 current again: expected wins.
+		{Images: events.ImageSpec{Releases: []string{"14"}, BunVersion: "1.2.16", BootstrapVersion: "3.6"}, Until: now.Add(time.Hour)},
+	}
+	tests := []struct {
+		name string
+		mod  func(*Input)
+		vm   events.VM
+		want Decision
+	}{
+		{"staged image kept", func(in *Input) { in.Next = &next }, local(staged, events.VMStopped),
+			Decision{VM: staged, Release: "14", Rule: RuleStagedImage}},
+		{"staged image kept in a disk emergency", func(in *Input) { in.Next = &next; in.Disk.FreeBytes = gb }, local(staged, events.VMStopped),
+			Decision{VM: staged, Release: "14", Rule: RuleStagedImage}},
+		{"without a next spec it is outdated", func(in *Input) {}, local(staged, events.VMStopped),
+			Decision{VM: staged, Release: "14", Reason: ReasonBootstrapOutdated}},
+		{"removed release kept within the grace", func(in *Input) {}, local(removed, events.VMStopped),
+			Decision{VM: removed, Release: "12", Reason: ReasonReleaseRemoved, Rule: RuleRemovedGrace}},
+		{"prune --now does not lift the grace", func(in *Input) { in.PruneNow, in.Window = true, WindowState{} }, local(removed, events.VMStopped),
+			Decision{VM: removed, Release: "12", Reason: ReasonReleaseRemoved, Rule: RuleRemovedGrace}},
+		{"no clock: still within the grace", func(in *Input) { in.Now = time.Time{} }, local(removed, events.VMStopped),
+			Decision{VM: removed, Release: "12", Reason: ReasonReleaseRemoved, Rule: RuleRemovedGrace}},
+		{"outdated bootstrap kept within the grace", func(in *Input) {}, local(oldBoot, events.VMStopped),
+			Decision{VM: oldBoot, Release: "14", Reason: ReasonBootstrapOutdated, Rule: RuleRemovedGrace}},
+		{"busy before the grace", func(in *Input) {}, local(removed, events.VMRunning),
+			Decision{VM: removed, Release: "12", Reason: ReasonReleaseRemoved, Rule: RuleBusy}},
+		{"a disk emergency cuts the grace", func(in *Input) { in.Disk.FreeBytes = gb }, local(removed, events.VMStopped),
+			Decision{VM: removed, Release: "12", Reason: ReasonReleaseRemoved}},
+		{"the grace ends at Until", func(in *Input) { in.Now = now.Add(time.Hour) }, local(removed, events.VMStopped),
+			Decision{VM: removed, Release: "12", Reason: ReasonReleaseRemoved}},
+		{"after the grace the window still applies", func(in *Input) { in.Now, in.Window = now.Add(2*time.Hour), WindowState{} }, local(removed, events.VMStopped),
+			Decision{VM: removed, Release: "12", Reason: ReasonReleaseRemoved, Rule: RuleOutsideWindow}},
+		{"expected wins over retained", func(in *Input) { in.Disk.FreeBytes = gb }, local(spec.ImageName("14"), events.VMStopped),
+			Decision{VM: spec.ImageName("14"), Release: "14", Rule: RuleExpectedImage}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := readyHost(1)
+			if tt.vm.Name != in.VMs[0].Name { // readyHost has the expected image
+				in.VMs = append(in.VMs, tt.vm)
+			}
+			in.Now, in.Retain = now, retain
+			tt.mod(&in)
+			res := Plan(in)
+			var got *Decision
+			for _, d := range append(res.Prune, res.Keep...) {
+				if d.VM == tt.vm.Name {
+					got = &d
+				}
+			}
+			if got == nil {
+				t.Fatalf("Got(Plan) = %+v, no decision for %s", res, tt.vm.Name)
+			}
+			if diff := cmp.Diff(tt.want, *got); diff != "" {
+				t.Errorf("Got(decision) differs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

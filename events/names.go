@@ -8,6 +8,12 @@ const (
 	BucketSpec = "vmfleet_spec"
 	// SpecKey is the key of the current spec in BucketSpec.
 	SpecKey = "current"
+	// NextSpecKey is the key of the staged spec in BucketSpec (absent or
+	// deleted: no rollout in progress).
+	NextSpecKey = "next"
+	// SpecHistory is how many revisions of each spec key BucketSpec keeps:
+	// the spec's audit trail and the source of the removal grace.
+	SpecHistory = 64
 	// BucketBuilds holds build records keyed by idempotency key.
 	BucketBuilds = "vmfleet_builds"
 	// BucketLeader holds the orchestrator leader lease.

@@ -41,14 +41,50 @@ type CleanupPolicy struct {
 	KeepBunVersions        int      `json:"keep_bun_versions" yaml:"keep_bun_versions"`
 	DiskEmergencyFreeBytes int64    `json:"disk_emergency_free_bytes" yaml:"disk_emergency_free_bytes"`
 	Windows                []Window `json:"windows" yaml:"windows"`
+	// RemovedGrace is how long images that leave every active spec (current
+	// and next) are kept after the change that removed them; 0 means
+	// DefaultRemovedGrace (see Grace and Retained).
+	RemovedGrace Duration `json:"removed_grace,omitempty" yaml:"removed_grace"`
+	// MaxPruneHostsFraction is the disruption budget: the share of non-stale
+	// hosts the orchestrator may send a prune in one cleanup window
+	// occurrence; 0 means DefaultMaxPruneHostsFraction, else in (0,1].
+	MaxPruneHostsFraction float64 `json:"max_prune_hosts_fraction,omitempty" yaml:"max_prune_hosts_fraction"`
 }
 
-// Spec is what the orchestrator publishes to KV bucket vmfleet_spec, key current.
+// Cleanup policy defaults, for the zero values of a stored spec.
+const (
+	DefaultRemovedGrace          = 24 * time.Hour
+	DefaultMaxPruneHostsFraction = 0.25
+)
+
+// Grace is RemovedGrace, or DefaultRemovedGrace when it is 0 (or negative,
+// which validation refuses).
+func (p CleanupPolicy) Grace() time.Duration {
+	if p.RemovedGrace <= 0 {
+		return DefaultRemovedGrace
+	}
+	return p.RemovedGrace.D()
+}
+
+// PruneHostsFraction is MaxPruneHostsFraction, or
+// DefaultMaxPruneHostsFraction when it is 0 (or out of range, which
+// validation refuses).
+func (p CleanupPolicy) PruneHostsFraction() float64 {
+	if !(p.MaxPruneHostsFraction > 0 && p.MaxPruneHostsFraction <= 1) {
+		return DefaultMaxPruneHostsFraction
+	}
+	return p.MaxPruneHostsFraction
+}
+
+// Spec is what the orchestrator publishes to KV bucket vmfleet_spec, key
+// current (in force) or next (staged).
 type Spec struct {
 	Images    ImageSpec     `json:"images"`
 	Cleanup   CleanupPolicy `json:"cleanup"`
 	UpdatedAt time.Time     `json:"updated_at"`
 	UpdatedBy string        `json:"updated_by,omitempty"`
+	// Reason is why the spec was changed (`vmfleet spec set --reason`).
+	Reason string `json:"reason,omitempty"`
 	// Revision is the KV revision the spec was read at; it is not stored.
 	Revision uint64 `json:"-"`
 }
@@ -80,6 +116,12 @@ func ValidateSpec(s Spec) error {
 	}
 	if s.Cleanup.KeepBunVersions < 0 {
 		return fieldErr("cleanup.keep_bun_versions", "must be 0 or more")
+	}
+	if s.Cleanup.RemovedGrace < 0 {
+		return fieldErr("cleanup.removed_grace", "must be 0 (the default, 24h) or more")
+	}
+	if f := s.Cleanup.MaxPruneHostsFraction; f != 0 && !(f > 0 && f <= 1) {
+		return fieldErr("cleanup.max_prune_hosts_fraction", fmt.Sprintf("%v: must be in (0,1], or 0 for the default, 0.25", f))
 	}
 	for i, w := range s.Cleanup.Windows {
 		if strings.TrimSpace(w.Schedule) == "" {

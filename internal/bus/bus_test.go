@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -71,5 +72,49 @@ func TestStreamAndBucketsSurviveRestart(t *testing.T) {
 func TestConnectNeedsURL(t *testing.T) {
 	if _, err := bus.Connect(bus.ConnConfig{}, nil); err != bus.ErrNoURL {
 		t.Errorf("Got(Connect without URL) = %v, want ErrNoURL", err)
+	}
+}
+
+func TestEnsureBucketsRaisesSpecHistory(t *testing.T) {
+	s := bustest.Server(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	js, err := jetstream.New(bustest.Conn(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A bucket made by an older release, with the history it had then.
+	old, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: events.BucketSpec, History: 10, Storage: jetstream.FileStorage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, err := old.Put(ctx, events.SpecKey, []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := bus.EnsureBuckets(ctx, js, 1, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.Spec.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.History() != events.SpecHistory {
+		t.Errorf("Got(spec bucket history) = %d, want %d", st.History(), events.SpecHistory)
+	}
+	// The raised limit holds: 70 more puts keep the last 64.
+	for i := range 70 {
+		if _, err := b.Spec.Put(ctx, events.SpecKey, []byte(fmt.Sprint(100+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := b.Spec.History(ctx, events.SpecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != events.SpecHistory || string(h[0].Value()) != "106" {
+		t.Errorf("Got(history) = %d entries from %q, want %d from \"106\"", len(h), h[0].Value(), events.SpecHistory)
 	}
 }

@@ -43,7 +43,10 @@ type Buckets struct {
 }
 
 // EnsureBuckets creates or updates the spec, builds and leader buckets.
-// leaderTTL is the lease TTL (the leader bucket's max age).
+// leaderTTL is the lease TTL (the leader bucket's max age). The spec bucket
+// keeps events.SpecHistory revisions per key, also when it already existed
+// with fewer: the history is the spec's audit trail and the source of the
+// removal grace (events.Retained).
 func EnsureBuckets(ctx context.Context, js jetstream.JetStream, replicas int, leaderTTL time.Duration) (Buckets, error) {
 	if replicas < 1 {
 		replicas = 1
@@ -51,7 +54,7 @@ func EnsureBuckets(ctx context.Context, js jetstream.JetStream, replicas int, le
 	var b Buckets
 	var err error
 	if b.Spec, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: events.BucketSpec, Description: "vmfleet desired state", History: 10,
+		Bucket: events.BucketSpec, Description: "vmfleet desired state", History: events.SpecHistory,
 		Storage: jetstream.FileStorage, Replicas: replicas,
 	}); err != nil {
 		return b, fmt.Errorf("create KV bucket %s: %w", events.BucketSpec, err)
