@@ -138,19 +138,6 @@ func (o *Orchestrator) dashIndex() *dashIndex {
 	return ix
 }
 
-// inFlightSet is the (host, image) pairs whose pull is in flight.
-func (p *pullManager) inFlightSet() map[string]bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := map[string]bool{}
-	for k, ps := range p.states {
-		if ps.inFlight {
-			out[k] = true
-		}
-	}
-	return out
-}
-
 func (o *Orchestrator) dashHost(host string, hs *hostState, now time.Time, ix *dashIndex) DashboardHost {
 	v := o.hostView(host, hs, now)
 	v.Releases, v.Health = nil, nil

@@ -31,7 +31,10 @@
 //     adoption; shutdown drains work in flight, then hands the lease back;
 //   - the spec: published to KV (the config file's, unless an operator's
 //     `vmfleet spec set` overrides a section the config did not change) and
-//     set through the API; build lifecycle events and fleet readiness.
+//     set through the API; build lifecycle events and fleet readiness;
+//   - host commands: pulls and prunes are two verbs of package hostcmd's
+//     dispatcher (pulls.go, prune.go say what each reply means), sent
+//     with its one Client.Send.
 //
 // It must not run tart, touch a host's files, or act while it is not the
 // leader (the isLeader seam: WithLease, or WithLeader); it talks to

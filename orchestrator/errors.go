@@ -1,6 +1,10 @@
 package orchestrator
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
+)
 
 // ErrInvalidOption is wrapped by every error an Option or a bad Config returns.
 var ErrInvalidOption = errors.New("invalid option")
@@ -18,8 +22,9 @@ var ErrUnknownKey = errors.New("no build record with this key")
 // ErrBuildLive means a build for the key is still live, so it cannot be retried.
 var ErrBuildLive = errors.New("a build for this key is still live")
 
-// ErrNoNATS means Run was called on an orchestrator made without a NATS connection.
-var ErrNoNATS = errors.New("no NATS connection")
+// ErrNoNATS means Run was called on an orchestrator made without a NATS
+// connection (or a host command was to be sent without one).
+var ErrNoNATS = hostcmd.ErrNoNATS
 
 // errConflict is what a record store returns when a create or update lost a
 // race to another writer (the key exists, or the revision moved on).

@@ -29,6 +29,7 @@ type Orchestrator struct {
 	fleet   *fleet
 	builds  *buildManager
 	pulls   *pullManager
+	verbs   []hostVerb     // every host command verb (loops.go)
 	agents  *agentsManager // nil: no drift check, no pause lever
 
 	cleanupParts // pruning and spec set (prune*.go, spec_set.go)
@@ -98,6 +99,7 @@ func New(nc *nats.Conn, bk Buildkite, cfg Config, opts ...Option) (*Orchestrator
 	if err := o.initCleanup(); err != nil {
 		return nil, err
 	}
+	o.verbs = o.hostVerbs()
 	if err := o.initAgents(bk); err != nil {
 		return nil, err
 	}
@@ -149,18 +151,10 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	}
 	o.started.Store(true)
 	g, gctx := rungroup.New(ctx)
-	g.Go(func() error { return o.followHealth(gctx, js) })
-	g.Go(func() error { return o.watchSpec(gctx, specKV) })
-	g.Go(func() error { return o.followPrunes(gctx) })
-	g.Go(func() error { return o.runAgents(gctx) })
-	if kv, ok := o.builds.store.(kvStore); ok {
-		g.Go(func() error { return o.watchBuilds(gctx, kv.kv) })
-	}
-	g.Go(func() error { return o.loop(gctx) })
-	g.Go(func() error { return o.hub.run(gctx) })
+	startLoops(gctx, g, o.loops(js, specKV))
 	err = g.Wait()
 	o.workers.Wait()
-	o.drain(cancelWork, o.builds.wait, o.pulls.wait, o.prunes.wait)
+	o.drain(cancelWork, o.waiters()...)
 	return err
 }
 
@@ -228,9 +222,6 @@ func (o *Orchestrator) publish(_ context.Context, subject, typ, subjAttr string,
 		o.log.Warn("cannot publish event", "subject", subject, "err", err)
 	}
 }
-
-// decodeReply reads an agent's reply: a CloudEvent, or the bare Reply JSON.
-func decodeReply(b []byte) (events.Reply, error) { return events.DecodeEither[events.Reply](b, "") }
 
 func (o *Orchestrator) currentSeq(host string) (string, uint64) {
 	if hs := o.fleet.get(host); hs != nil {

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
 )
 
 // pruneWant is a prune the reconcile pass asks for: the exact names its plan
@@ -23,169 +23,78 @@ type pruneWant struct {
 	seq    uint64
 }
 
-// hostPrune is the prune bookkeeping of one host.
-type hostPrune struct {
-	inFlight bool
-	vms      []string // in flight, or last sent
-	sentAt   time.Time
-	// A new prune waits for a report at or after needSeq in boot needBoot
-	// (the report that shows the last prune's effect): until then the
-	// fleet state may still list VMs already deleted.
-	needBoot string
-	needSeq  uint64
-	failures int
-	nextTry  time.Time
-	lastErr  string
-	gen      uint64
-}
-
 // pruneSender sends one prune command and returns the agent's reply.
 type pruneSender func(ctx context.Context, host string, req events.PruneRequest) (events.Reply, error)
 
-// pruneManager sends prune commands: at most one per host at a time, at most
-// cfg.PruneConcurrency fleet-wide, none again to a host before it reported
-// the effect of the last one, and none during a host's backoff after a
-// failure (a command error, a failed delete, or a VM the agent refused).
+// pruneManager sends prune commands (a hostcmd.Dispatcher keyed by host): at
+// most one per host at a time, at most cfg.PruneConcurrency fleet-wide, none
+// again to a host before it reported the effect of the last one, and none
+// during a host's backoff after a failure (a command error, a failed delete,
+// or a VM the agent refused).
 type pruneManager struct {
-	cfg    Config
+	*hostcmd.Dispatcher[pruneWant, events.Reply]
 	log    *slog.Logger
-	now    func() time.Time
 	send   pruneSender
 	onDone func(host string, rep events.Reply, err error)
-
-	mu       sync.Mutex
-	hosts    map[string]*hostPrune
-	inFlight int
-	gen      uint64
-	wg       sync.WaitGroup
 }
 
 func newPruneManager(cfg Config, log *slog.Logger, now func() time.Time, send pruneSender) *pruneManager {
-	return &pruneManager{
-		cfg: cfg, log: log, now: now, send: send,
-		onDone: func(string, events.Reply, error) {},
-		hosts:  map[string]*hostPrune{},
-	}
-}
-
-// dispatch starts the prunes wants ask for, within the caps. A full pass
-// also forgets hosts that want nothing and owe nothing (no backoff running).
-func (p *pruneManager) dispatch(ctx context.Context, wants []pruneWant, full bool) {
-	now := p.now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if full {
-		p.gen++
-	}
-	for _, w := range wants {
-		st := p.hostLocked(w.host)
-		st.gen = p.gen
-		if !p.mayStartLocked(st, w.boot, w.seq, now) || p.inFlight >= p.cfg.PruneConcurrency {
-			continue
-		}
-		p.startLocked(st, w.vms, now)
-		req := events.PruneRequest{VMs: w.vms, Reason: w.reason, DiskEmergency: w.reason == events.PruneReasonEmergency}
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.log.Info("pruning VMs", "host", w.host, "vms", w.vms, "why", w.why, "reason", w.reason)
-			rep, err := p.send(ctx, w.host, req)
-			p.finish(w.host, w.boot, w.seq, rep, err)
-		}()
-	}
-	if full {
-		for h, st := range p.hosts {
-			if st.gen != p.gen && !st.inFlight && !now.Before(st.nextTry) {
-				delete(p.hosts, h)
+	p := &pruneManager{log: log, send: send, onDone: func(string, events.Reply, error) {}}
+	p.Dispatcher = hostcmd.New(hostcmd.Verb[pruneWant, events.Reply]{
+		Cap:     cfg.PruneConcurrency,
+		Backoff: func(n int) time.Duration { return backoff(cfg.BackoffBase, cfg.BackoffMax, n) },
+		Now:     now,
+		Key:     func(w pruneWant) string { return w.host },
+		From:    func(w pruneWant) hostcmd.Report { return hostcmd.Report{Boot: w.boot, Seq: w.seq} },
+		Send: func(ctx context.Context, w pruneWant) (events.Reply, error) {
+			req := events.PruneRequest{VMs: w.vms, Reason: w.reason, DiskEmergency: w.reason == events.PruneReasonEmergency}
+			log.Info("pruning VMs", "host", w.host, "vms", w.vms, "why", w.why, "reason", w.reason)
+			return send(ctx, w.host, req)
+		},
+		Finish: pruneOutcome,
+		Done: func(w pruneWant, rep events.Reply, err error, out hostcmd.Outcome, retryAt time.Time) {
+			if out.Failure != "" && !errors.Is(err, context.Canceled) {
+				log.Warn("prune incomplete; backing off", "host", w.host, "why", out.Failure, "retry_at", retryAt)
 			}
-		}
-	}
+			p.onDone(w.host, rep, err)
+		},
+		// A host that wants nothing is forgotten only once it owes
+		// nothing: its backoff ended.
+		KeepBackoff: true,
+	})
+	return p
 }
 
-func (p *pruneManager) hostLocked(host string) *hostPrune {
-	st := p.hosts[host]
-	if st == nil {
-		st = &hostPrune{gen: p.gen}
-		p.hosts[host] = st
-	}
-	return st
-}
-
-// mayStartLocked: nothing in flight, no backoff running, and the report
-// (boot, seq) shows the last prune's effect.
-func (p *pruneManager) mayStartLocked(st *hostPrune, boot string, seq uint64, now time.Time) bool {
+// pruneOutcome is what a finished prune means: which report a next prune
+// waits for (the one that shows this prune's effect: until then the fleet
+// state may still list VMs already deleted), and whether it failed.
+func pruneOutcome(w pruneWant, rep events.Reply, err error) hostcmd.Outcome {
+	out := hostcmd.Outcome{Failure: pruneFailure(rep, err)}
 	switch {
-	case st.inFlight, now.Before(st.nextTry):
-		return false
-	case st.needBoot != "" && boot == st.needBoot && seq < st.needSeq:
-		return false
+	case rep.Health != nil:
+		out.Wait, out.SetWait = hostcmd.AtOrAfter(hostcmd.Report{Boot: rep.Health.BootID, Seq: rep.Health.Seq}), true
+	case err != nil || len(rep.Prune) > 0:
+		// No reply, or outcomes without the check after them: the agent
+		// may have deleted something; wait for its next report.
+		out.Wait, out.SetWait = hostcmd.After(hostcmd.Report{Boot: w.boot, Seq: w.seq}), true
 	}
-	return true
-}
-
-func (p *pruneManager) startLocked(st *hostPrune, vms []string, now time.Time) {
-	st.inFlight, st.vms, st.sentAt = true, slices.Clone(vms), now
-	p.inFlight++
+	return out
 }
 
 // run sends an operator's prune at once (no cap, no backoff, no wait for a
 // newer report) unless one is in flight to the host; it waits for the reply.
+// A dry run changed nothing: when it succeeded it neither delays nor backs
+// off the reconciler's prunes.
 func (p *pruneManager) run(ctx context.Context, host, boot string, seq uint64, req events.PruneRequest) (events.Reply, error) {
-	p.mu.Lock()
-	st := p.hostLocked(host)
-	if st.inFlight {
-		p.mu.Unlock()
-		return events.Reply{}, fmt.Errorf("%w: %s since %s", ErrPruneInFlight, host, st.sentAt.UTC().Format(time.RFC3339))
+	w := pruneWant{host: host, vms: req.VMs, reason: req.Reason, boot: boot, seq: seq}
+	rep, err := p.Run(ctx, w, req.DryRun, func(ctx context.Context) (events.Reply, error) {
+		p.log.Info("pruning VMs (operator)", "host", host, "vms", req.VMs, "dry_run", req.DryRun, "now", req.Now)
+		return p.send(ctx, host, req)
+	})
+	if busy, ok := errors.AsType[*hostcmd.BusyError](err); ok {
+		return events.Reply{}, fmt.Errorf("%w: %s since %s", ErrPruneInFlight, host, busy.Since.UTC().Format(time.RFC3339))
 	}
-	p.startLocked(st, req.VMs, p.now())
-	p.wg.Add(1)
-	p.mu.Unlock()
-	defer p.wg.Done()
-	p.log.Info("pruning VMs (operator)", "host", host, "vms", req.VMs, "dry_run", req.DryRun, "now", req.Now)
-	rep, err := p.send(ctx, host, req)
-	if req.DryRun && err == nil {
-		// A dry run changed nothing: it neither delays nor backs off the
-		// reconciler's prunes.
-		p.mu.Lock()
-		st.inFlight = false
-		p.inFlight--
-		p.mu.Unlock()
-		return rep, nil
-	}
-	p.finish(host, boot, seq, rep, err)
 	return rep, err
-}
-
-// finish records a prune's end: which report a next prune waits for, and the
-// backoff after a failure.
-func (p *pruneManager) finish(host, boot string, seq uint64, rep events.Reply, err error) {
-	now := p.now()
-	failed := pruneFailure(rep, err)
-	p.mu.Lock()
-	st := p.hostLocked(host)
-	st.inFlight = false
-	p.inFlight--
-	switch {
-	case rep.Health != nil:
-		st.needBoot, st.needSeq = rep.Health.BootID, rep.Health.Seq
-	case err != nil || len(rep.Prune) > 0:
-		// No reply, or outcomes without the check after them: the agent
-		// may have deleted something; wait for its next report.
-		st.needBoot, st.needSeq = boot, seq+1
-	}
-	if failed != "" {
-		st.failures++
-		st.nextTry = now.Add(backoff(p.cfg.BackoffBase, p.cfg.BackoffMax, st.failures))
-		st.lastErr = failed
-	} else {
-		st.failures, st.nextTry, st.lastErr = 0, time.Time{}, ""
-	}
-	retryAt := st.nextTry
-	p.mu.Unlock()
-	if failed != "" && !errors.Is(err, context.Canceled) {
-		p.log.Warn("prune incomplete; backing off", "host", host, "why", failed, "retry_at", retryAt)
-	}
-	p.onDone(host, rep, err)
 }
 
 // pruneFailure says why a prune counts as failed, or "" when every requested
@@ -219,43 +128,21 @@ type PruneStatus struct {
 }
 
 func (p *pruneManager) status(host string) PruneStatus {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	st := p.hosts[host]
-	if st == nil {
+	st, ok := p.Status(host)
+	if !ok {
 		return PruneStatus{}
 	}
-	return PruneStatus{InFlight: st.inFlight, VMs: slices.Clone(st.vms), SentAt: st.sentAt,
-		Failures: st.failures, NextTry: st.nextTry, Error: st.lastErr}
+	return PruneStatus{InFlight: st.InFlight, VMs: slices.Clone(st.Sent.vms), SentAt: st.SentAt,
+		Failures: st.Failures, NextTry: st.NextTry, Error: st.Err}
 }
-
-func (p *pruneManager) inFlightCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.inFlight
-}
-
-func (p *pruneManager) wait() { p.wg.Wait() }
 
 // sendPrune sends a prune command to a host and waits for its reply. An
 // agent's error reply comes back as the reply, with a nil error.
 func (o *Orchestrator) sendPrune(ctx context.Context, host string, req events.PruneRequest) (events.Reply, error) {
-	if o.nc == nil {
-		return events.Reply{}, ErrNoNATS
+	rep, err := o.commands().Send(ctx, hostcmd.Command{Verb: events.VerbPrune, Host: host, Name: "prune",
+		Req: req, Timeout: o.cfg.PruneTimeout})
+	if _, ok := errors.AsType[*hostcmd.AgentError](err); ok {
+		return rep, nil
 	}
-	data, err := events.Encode(events.CommandType(events.VerbPrune), o.opts.source, host, "", o.now(), req)
-	if err != nil {
-		return events.Reply{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, o.cfg.PruneTimeout)
-	defer cancel()
-	msg, err := o.nc.RequestWithContext(ctx, o.subj.Command(host, events.VerbPrune), data)
-	if err != nil {
-		return events.Reply{}, fmt.Errorf("prune on %s: %w", host, err)
-	}
-	rep, err := decodeReply(msg.Data)
-	if err != nil {
-		return events.Reply{}, fmt.Errorf("prune on %s: bad reply: %w", host, err)
-	}
-	return rep, nil
+	return rep, err
 }

@@ -37,7 +37,7 @@ func (o *Orchestrator) initCleanup() error {
 	o.outcomes = newOutcomeLog()
 	o.planCache = map[string]*planEntry{}
 	var err error
-	o.pruneMetrics, err = newPruneMetrics(o.reg, func() float64 { return float64(o.prunes.inFlightCount()) })
+	o.pruneMetrics, err = newPruneMetrics(o.reg, func() float64 { return float64(o.prunes.InFlight()) })
 	if err != nil {
 		return fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}

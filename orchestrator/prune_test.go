@@ -61,7 +61,7 @@ func newTestPrunes(t *testing.T, now func() time.Time, agent *fakePruneAgent, co
 	p := newPruneManager(cfg, testLogger(t), now, agent.send)
 	done := make(chan string, 100)
 	p.onDone = func(host string, _ events.Reply, _ error) { done <- host }
-	t.Cleanup(p.wait)
+	t.Cleanup(p.Wait)
 	return p, done
 }
 
@@ -118,12 +118,12 @@ func TestPruneManagerResends(t *testing.T) {
 			agent := &fakePruneAgent{reply: tt.reply}
 			p, done := newTestPrunes(t, clock, agent, 10)
 			ctx := t.Context()
-			p.dispatch(ctx, []pruneWant{want("mac-01", 1)}, true)
+			p.Dispatch(ctx, []pruneWant{want("mac-01", 1)}, true)
 			<-done
 			for i, st := range tt.steps {
 				now = now.Add(st.advance)
 				before := agent.count()
-				p.dispatch(ctx, []pruneWant{want("mac-01", st.seq)}, true)
+				p.Dispatch(ctx, []pruneWant{want("mac-01", st.seq)}, true)
 				if st.sent {
 					<-done
 				}
@@ -143,9 +143,9 @@ func TestPruneManagerInFlightAndCap(t *testing.T) {
 	p, done := newTestPrunes(t, func() time.Time { return t0 }, agent, 2)
 	ctx := t.Context()
 	wants := []pruneWant{want("mac-01", 1), want("mac-02", 1), want("mac-03", 1)}
-	p.dispatch(ctx, wants, true)
-	p.dispatch(ctx, wants, false)
-	if got := p.inFlightCount(); got != 2 {
+	p.Dispatch(ctx, wants, true)
+	p.Dispatch(ctx, wants, false)
+	if got := p.InFlight(); got != 2 {
 		t.Errorf("Got(in flight) = %d, want 2 (the cap)", got)
 	}
 	if _, err := p.run(ctx, "mac-01", "b", 1, events.PruneRequest{VMs: wants[0].vms, Now: true}); !errors.Is(err, ErrPruneInFlight) {
@@ -154,7 +154,7 @@ func TestPruneManagerInFlightAndCap(t *testing.T) {
 	close(agent.hold)
 	<-done
 	<-done
-	p.dispatch(ctx, wants, true)
+	p.Dispatch(ctx, wants, true)
 	<-done
 	agent.mu.Lock()
 	got := agent.sent

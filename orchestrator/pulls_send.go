@@ -2,9 +2,9 @@ package orchestrator
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
 )
 
 // pullCheck names the check an agent made right after a pull, as its reply
@@ -15,28 +15,18 @@ type pullCheck struct {
 	seq  uint64
 }
 
+// commands is the client every host command goes out with.
+func (o *Orchestrator) commands() hostcmd.Client {
+	return hostcmd.Client{Conn: o.nc, Subjects: o.subj, Source: o.opts.source, Now: o.now}
+}
+
 // sendPull sends a pull command to a host and waits for its reply. On success
 // it returns the check the agent made right after pulling.
 func (o *Orchestrator) sendPull(ctx context.Context, host string, req events.PullRequest) (pullCheck, error) {
-	if o.nc == nil {
-		return pullCheck{}, ErrNoNATS
-	}
-	data, err := events.Encode(events.CommandType(events.VerbPull), o.opts.source, host, "", o.now(), req)
+	rep, err := o.commands().Send(ctx, hostcmd.Command{Verb: events.VerbPull, Host: host, Name: "pull " + req.Name,
+		Req: req, Timeout: o.cfg.PullTimeout})
 	if err != nil {
 		return pullCheck{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, o.cfg.PullTimeout)
-	defer cancel()
-	msg, err := o.nc.RequestWithContext(ctx, o.subj.Command(host, events.VerbPull), data)
-	if err != nil {
-		return pullCheck{}, fmt.Errorf("pull %s on %s: %w", req.Name, host, err)
-	}
-	rep, err := decodeReply(msg.Data)
-	if err != nil {
-		return pullCheck{}, fmt.Errorf("pull %s on %s: bad reply: %w", req.Name, host, err)
-	}
-	if !rep.OK {
-		return pullCheck{}, fmt.Errorf("pull %s on %s: %s (%s)", req.Name, host, rep.Error, rep.Code)
 	}
 	var after pullCheck
 	if rep.Health != nil {

@@ -52,8 +52,8 @@ func TestPullNotResentForReportsMadeWhilePulling(t *testing.T) {
 	want := func(seq uint64) []pullWant {
 		return []pullWant{{host: "mac-01", image: "img-13", ref: "ghcr.io/a/img-13:1", boot: "b1", seq: seq}}
 	}
-	p.dispatch(t.Context(), want(5), false)
-	p.wait()
+	p.Dispatch(t.Context(), want(5), false)
+	p.Wait()
 	tests := []struct {
 		name     string
 		seq      uint64
@@ -64,8 +64,8 @@ func TestPullNotResentForReportsMadeWhilePulling(t *testing.T) {
 		{"a later report still says missing", 10, 2},
 	}
 	for _, tt := range tests {
-		p.dispatch(t.Context(), want(tt.seq), false)
-		p.wait()
+		p.Dispatch(t.Context(), want(tt.seq), false)
+		p.Wait()
 		if got := s.count(); got != tt.wantSent {
 			t.Errorf("%s: Got(pull commands) = %d, want %d", tt.name, got, tt.wantSent)
 		}
@@ -79,16 +79,16 @@ func TestPullFailureBacksOff(t *testing.T) {
 	s := &recordingSender{results: []pullResult{{err: errors.New("agent busy")}}}
 	p := newPullManager(cfg, testLogger(t), func() time.Time { return now }, s.send)
 	w := []pullWant{{host: "mac-01", image: "img-13", ref: "r", boot: "b1", seq: 5}}
-	p.dispatch(t.Context(), w, false)
-	p.wait()
-	p.dispatch(t.Context(), w, false)
-	p.wait()
+	p.Dispatch(t.Context(), w, false)
+	p.Wait()
+	p.Dispatch(t.Context(), w, false)
+	p.Wait()
 	if got := s.count(); got != 1 {
 		t.Errorf("Got(pull commands within the backoff) = %d, want 1", got)
 	}
 	now = now.Add(cfg.BackoffBase + time.Second)
-	p.dispatch(t.Context(), w, false)
-	p.wait()
+	p.Dispatch(t.Context(), w, false)
+	p.Wait()
 	if got := s.count(); got != 2 {
 		t.Errorf("Got(pull commands after the backoff) = %d, want 2", got)
 	}

@@ -134,8 +134,9 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 	// the moment leadership ends, drained at shutdown.
 	if ctx, lead := o.termContext(ctx); lead && o.caughtUp.Load() {
 		o.builds.ensure(ctx, w.builds)
-		o.pulls.dispatch(ctx, w.pulls, full)
-		o.prunes.dispatch(ctx, w.prunes, full)
+		for _, v := range o.verbs {
+			v.dispatch(ctx, w, full)
+		}
 		if full {
 			o.builds.sweep(ctx, w.seen)
 		}
@@ -190,7 +191,7 @@ func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
 		o.metrics.builds.WithLabelValues(string(st)).Set(float64(by[st]))
 	}
 	o.metrics.blocked.Set(float64(blocked))
-	o.metrics.pullsInFlight.Set(float64(o.pulls.inFlightCount()))
+	o.metrics.pullsInFlight.Set(float64(o.pulls.InFlight()))
 
 	prev := o.readiness.Load()
 	if prev != nil && sameReadiness(*prev, r) {

@@ -1,0 +1,84 @@
+package orchestrator
+
+import (
+	"context"
+	"runtime/pprof"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmfleet/vmfleet/internal/rungroup"
+	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
+)
+
+// namedLoop is one of Run's goroutines: it runs until ctx ends. Returning
+// nil (nothing to do) leaves the others running; an error ends Run. The
+// name labels its goroutines in profiles (pprof label "loop").
+type namedLoop struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// loops lists every goroutine Run starts, in order; a part of the
+// orchestrator with a loop of its own adds one entry. js and specKV are
+// Run's.
+func (o *Orchestrator) loops(js jetstream.JetStream, specKV jetstream.KeyValue) []namedLoop {
+	ls := []namedLoop{
+		{"health", func(ctx context.Context) error { return o.followHealth(ctx, js) }},
+		{"spec", func(ctx context.Context) error { return o.watchSpec(ctx, specKV) }},
+		{"prunes", o.followPrunes},
+		{"agents", o.runAgents},
+	}
+	if kv, ok := o.builds.store.(kvStore); ok {
+		ls = append(ls, namedLoop{"builds", func(ctx context.Context) error { return o.watchBuilds(ctx, kv.kv) }})
+	}
+	return append(ls,
+		namedLoop{"reconcile", o.loop},
+		namedLoop{"sse", o.hub.run},
+	)
+}
+
+// hostVerb is one host command verb as the reconcile pass and the drain see
+// it: each pass hands it its wants; the drain waits for its commands.
+type hostVerb struct {
+	dispatch func(ctx context.Context, w *wants, full bool)
+	wait     func()
+}
+
+// verbOf feeds dispatcher d with the wants of(w) of every pass.
+func verbOf[W, R any](d *hostcmd.Dispatcher[W, R], of func(*wants) []W) hostVerb {
+	return hostVerb{
+		dispatch: func(ctx context.Context, w *wants, full bool) { d.Dispatch(ctx, of(w), full) },
+		wait:     d.Wait,
+	}
+}
+
+// hostVerbs lists every host command verb, in the order a pass dispatches
+// them; a new verb adds one entry (its wants come from the pass's derive
+// step). New keeps the list in o.verbs.
+func (o *Orchestrator) hostVerbs() []hostVerb {
+	return []hostVerb{
+		verbOf(o.pulls.Dispatcher, func(w *wants) []pullWant { return w.pulls }),
+		verbOf(o.prunes.Dispatcher, func(w *wants) []pruneWant { return w.prunes }),
+	}
+}
+
+// waiters lists what the drain after Run waits for: the work in flight of
+// every part (build calls, host commands); a part with work of its own adds
+// one entry.
+func (o *Orchestrator) waiters() []func() {
+	ws := []func(){o.builds.wait}
+	for _, v := range o.verbs {
+		ws = append(ws, v.wait)
+	}
+	return ws
+}
+
+// startLoops starts every loop of ls in g, with ctx.
+func startLoops(ctx context.Context, g *rungroup.Group, ls []namedLoop) {
+	for _, l := range ls {
+		g.Go(func() error {
+			var err error
+			pprof.Do(ctx, pprof.Labels("loop", l.name), func(ctx context.Context) { err = l.run(ctx) })
+			return err
+		})
+	}
+}
