@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // Host states in the read API and metrics.
@@ -51,7 +52,7 @@ type HostsResponse struct {
 
 // BuildsResponse is GET /api/v1/builds.
 type BuildsResponse struct {
-	Builds []Record `json:"builds"`
+	Builds []builds.Record `json:"builds"`
 }
 
 // Handler serves the read API, the metrics, the retry endpoint and the
@@ -82,7 +83,7 @@ func (o *Orchestrator) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, v)
 	})
 	mux.HandleFunc("GET /api/v1/builds", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, BuildsResponse{Builds: o.builds.records()})
+		writeJSON(w, http.StatusOK, BuildsResponse{Builds: o.builds.Records()})
 	})
 	mux.HandleFunc("GET /api/v1/spec", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, o.Spec())
@@ -113,9 +114,9 @@ func (o *Orchestrator) handleRetry(w http.ResponseWriter, r *http.Request) {
 	}
 	rec, err := o.Retry(r.Context(), key)
 	switch {
-	case errors.Is(err, ErrUnknownKey):
+	case errors.Is(err, builds.ErrUnknownKey):
 		writeError(w, http.StatusNotFound, err)
-	case errors.Is(err, ErrBuildLive):
+	case errors.Is(err, builds.ErrBuildLive):
 		writeError(w, http.StatusConflict, err)
 	case errors.Is(err, ErrNotLeader), errors.Is(err, ErrStarting):
 		writeError(w, http.StatusServiceUnavailable, err)
@@ -168,7 +169,7 @@ func (o *Orchestrator) hostView(host string, hs *hostState, now time.Time) HostV
 }
 
 // Builds returns every build record, sorted by key.
-func (o *Orchestrator) Builds() []Record { return o.builds.records() }
+func (o *Orchestrator) Builds() []builds.Record { return o.builds.Records() }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

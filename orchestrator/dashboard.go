@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // Cell states of the dashboard's host × release grid: what an operator needs
@@ -87,7 +88,7 @@ type DashboardFleet struct {
 type DashboardView struct {
 	Now    time.Time       `json:"now"`
 	Hosts  []DashboardHost `json:"hosts"`
-	Builds []Record        `json:"builds"`
+	Builds []builds.Record `json:"builds"`
 	Fleet  DashboardFleet  `json:"fleet"`
 }
 
@@ -95,7 +96,7 @@ type DashboardView struct {
 func (o *Orchestrator) Dashboard() DashboardView {
 	now := o.now()
 	ix := o.dashIndex()
-	v := DashboardView{Now: now.UTC(), Hosts: []DashboardHost{}, Builds: []Record{}, Fleet: o.dashFleet(now)}
+	v := DashboardView{Now: now.UTC(), Hosts: []DashboardHost{}, Builds: []builds.Record{}, Fleet: o.dashFleet(now)}
 	for _, hp := range o.hostPairs() {
 		v.Hosts = append(v.Hosts, o.dashHost(hp.host, hp.hs, now, ix))
 	}
@@ -123,15 +124,15 @@ func (o *Orchestrator) hostPairs() []hostPair {
 
 // dashIndex is what cells are derived from besides the host's report.
 type dashIndex struct {
-	records []Record
-	byKey   map[string]*Record
+	records []builds.Record
+	byKey   map[string]*builds.Record
 	pulling map[string]bool // host "\x00" image
 	spec    events.Spec
 }
 
 func (o *Orchestrator) dashIndex() *dashIndex {
-	ix := &dashIndex{records: o.builds.records(), pulling: o.pulls.inFlightSet(), spec: o.Spec()}
-	ix.byKey = make(map[string]*Record, len(ix.records))
+	ix := &dashIndex{records: o.builds.Records(), pulling: o.pulls.inFlightSet(), spec: o.Spec()}
+	ix.byKey = make(map[string]*builds.Record, len(ix.records))
 	for i := range ix.records {
 		ix.byKey[ix.records[i].Key] = &ix.records[i]
 	}
@@ -189,9 +190,9 @@ func cells(host string, h *events.HostHealth, stale bool, now time.Time, ix *das
 
 func cell(host string, st events.ReleaseStatus, stale, forced bool, ix *dashIndex) Cell {
 	c := Cell{Release: st.Release, Ready: st.Ready, Reason: st.Reason, Detail: st.Detail, Image: st.ExpectedImage}
-	rec := ix.byKey[RecordKey(st.ExpectedImage, host)]
+	rec := ix.byKey[builds.RecordKey(st.ExpectedImage, host)]
 	if rec == nil {
-		rec = ix.byKey[RecordKey(st.ExpectedImage, "")]
+		rec = ix.byKey[builds.RecordKey(st.ExpectedImage, "")]
 	}
 	if rec != nil && rec.State != events.BuildPassed {
 		c.Build = &BuildRef{Key: rec.Key, State: rec.State, Number: rec.Number, URL: rec.URL, Attempt: rec.Attempt}

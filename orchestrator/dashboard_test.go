@@ -13,18 +13,19 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 func TestCellState(t *testing.T) {
 	img := testImages().ImageName("14")
-	hostKey, fleetKey := RecordKey(img, "mac-01"), RecordKey(img, "")
+	hostKey, fleetKey := builds.RecordKey(img, "mac-01"), builds.RecordKey(img, "")
 	tests := []struct {
 		name    string
 		st      events.ReleaseStatus
 		stale   bool
 		forced  bool
 		pulling bool
-		rec     *Record
+		rec     *builds.Record
 		want    string
 	}{
 		{name: "ready", st: events.ReleaseStatus{Ready: true, Reason: events.ReasonReady}, want: CellReady},
@@ -32,17 +33,17 @@ func TestCellState(t *testing.T) {
 		{name: "bootstrap mismatch is missing", st: events.ReleaseStatus{Reason: events.ReasonBootstrapMismatch}, want: CellMissing},
 		{name: "tart error", st: events.ReleaseStatus{Reason: events.ReasonTartError}, want: CellError},
 		{name: "host build running", st: events.ReleaseStatus{Reason: events.ReasonImageMissing},
-			rec: &Record{Key: hostKey, State: events.BuildRunning, Number: 7, URL: "https://bk/7"}, want: CellBuilding},
+			rec: &builds.Record{Key: hostKey, State: events.BuildRunning, Number: 7, URL: "https://bk/7"}, want: CellBuilding},
 		{name: "fleet build requested", st: events.ReleaseStatus{Reason: events.ReasonImageMissing},
-			rec: &Record{Key: fleetKey, State: events.BuildRequested}, want: CellBuilding},
+			rec: &builds.Record{Key: fleetKey, State: events.BuildRequested}, want: CellBuilding},
 		{name: "blocked key", st: events.ReleaseStatus{Reason: events.ReasonImageMissing},
-			rec: &Record{Key: hostKey, State: events.BuildBlocked}, want: CellBlocked},
+			rec: &builds.Record{Key: hostKey, State: events.BuildBlocked}, want: CellBlocked},
 		{name: "failed, waiting to retry, is missing", st: events.ReleaseStatus{Reason: events.ReasonImageMissing},
-			rec: &Record{Key: hostKey, State: events.BuildFailed}, want: CellMissing},
+			rec: &builds.Record{Key: hostKey, State: events.BuildFailed}, want: CellMissing},
 		{name: "passed build is not shown", st: events.ReleaseStatus{Ready: true, Reason: events.ReasonReady},
-			rec: &Record{Key: hostKey, State: events.BuildPassed}, want: CellReady},
+			rec: &builds.Record{Key: hostKey, State: events.BuildPassed}, want: CellReady},
 		{name: "pulling beats building", st: events.ReleaseStatus{Reason: events.ReasonImageMissing}, pulling: true,
-			rec: &Record{Key: fleetKey, State: events.BuildRunning}, want: CellPulling},
+			rec: &builds.Record{Key: fleetKey, State: events.BuildRunning}, want: CellPulling},
 		{name: "forced ready", st: events.ReleaseStatus{Ready: true, Reason: events.ReasonForcedReady}, want: CellForced},
 		{name: "forced not ready", st: events.ReleaseStatus{Reason: events.ReasonForcedNotReady}, want: CellForced},
 		{name: "override in force", st: events.ReleaseStatus{Ready: true, Reason: events.ReasonReady}, forced: true, want: CellForced},
@@ -50,7 +51,7 @@ func TestCellState(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ix := &dashIndex{byKey: map[string]*Record{}, pulling: map[string]bool{}}
+			ix := &dashIndex{byKey: map[string]*builds.Record{}, pulling: map[string]bool{}}
 			if tt.rec != nil {
 				ix.byKey[tt.rec.Key] = tt.rec
 			}
@@ -78,7 +79,7 @@ func TestDashboardView(t *testing.T) {
 		o.fleet.ingest("vmfleet.host."+host+".health", encode(t, h), t0)
 	}
 	o.pass(context.Background(), true)
-	o.builds.wait()
+	o.builds.Wait()
 	v := o.Dashboard()
 	var got []string
 	for _, h := range v.Hosts {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // Server-sent events (GET /api/v1/events). One hub per orchestrator derives
@@ -44,7 +45,7 @@ const (
 type sseDelta struct {
 	Now    time.Time         `json:"now"`
 	Hosts  []json.RawMessage `json:"hosts,omitempty"`
-	Builds []Record          `json:"builds,omitempty"`
+	Builds []builds.Record   `json:"builds,omitempty"`
 	Fleet  json.RawMessage   `json:"fleet,omitempty"`
 }
 
@@ -73,7 +74,7 @@ type dashState struct {
 	order  []string
 	hosts  map[string]hostEntry
 	builds map[string]buildEntry
-	recs   []Record // not passed, for snapshots
+	recs   []builds.Record // not passed, for snapshots
 	fleet  json.RawMessage
 }
 
@@ -226,7 +227,7 @@ func (h *hub) snapshotLocked() []byte {
 	}
 	recs := c.recs
 	if recs == nil {
-		recs = []Record{}
+		recs = []builds.Record{}
 	}
 	b, _ := json.Marshal(recs)
 	buf.WriteString(`],"builds":`)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // sseEvent is one server-sent event as a client parses it.
@@ -142,7 +143,7 @@ func TestEventsSnapshotThenDeltas(t *testing.T) {
 	var d struct {
 		Hosts  []DashboardHost `json:"hosts"`
 		Fleet  json.RawMessage `json:"fleet"`
-		Builds []Record        `json:"builds"`
+		Builds []builds.Record `json:"builds"`
 	}
 	if err := json.Unmarshal([]byte(e.data), &d); e.name != SSEDelta || err != nil {
 		t.Fatalf("Got(event) = %q %s (%v), want a delta", e.name, e.data, err)

@@ -137,6 +137,6 @@ func (o *Orchestrator) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	o.metrics.webhooks.WithLabelValues("accepted").Inc()
 	o.log.Debug("webhook", "event", hook.Event, "build", info.Key, "number", info.Number, "state", info.RawState)
-	o.builds.observe(r.Context(), info, false)
+	o.builds.ApplyWebhook(r.Context(), info)
 	writeJSON(w, http.StatusOK, map[string]string{"result": "accepted"})
 }

@@ -1,6 +1,9 @@
 package api
 
-import "github.com/vmfleet/vmfleet/orchestrator"
+import (
+	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
+)
 
 // Host states in HostView.State.
 const (
@@ -19,7 +22,7 @@ type (
 	LeaderStatus = orchestrator.LeaderStatus
 	// Record is one build record (GET /api/v1/builds, the answer of
 	// POST /api/v1/builds/{key}/retry).
-	Record = orchestrator.Record
+	Record = builds.Record
 	// BuildsResponse is GET /api/v1/builds.
 	BuildsResponse = orchestrator.BuildsResponse
 	// SpecUpdate is POST /api/v1/spec; the answer is the spec in force
