@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
@@ -19,13 +20,13 @@ func parseShare(s string) (float64, error) {
 	pct := strings.HasSuffix(t, "%")
 	f, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: --auto-promote %q: want a share of hosts such as 90%% or 0.9", errConfig, s)
+		return 0, fmt.Errorf("%w: --auto-promote %q: want a share of hosts such as 90%% or 0.9", cliconfig.ErrConfig, s)
 	}
 	if pct || f > 1 {
 		f /= 100
 	}
 	if !(f >= 0 && f <= 1) {
-		return 0, fmt.Errorf("%w: --auto-promote %q: want 0%% to 100%%", errConfig, s)
+		return 0, fmt.Errorf("%w: --auto-promote %q: want 0%% to 100%%", cliconfig.ErrConfig, s)
 	}
 	return f, nil
 }
@@ -66,7 +67,7 @@ staged spec; vmfleet spec unstage abandons it.`,
 				u.Releases = releases
 			}
 			if u.BootstrapVersion == nil && u.BunVersion == nil && u.Registry == nil && u.Releases == nil {
-				return exitCode(2, fmt.Errorf("%w: nothing to stage: give --bootstrap, --bun, --releases or --registry", errConfig))
+				return exitCode(2, fmt.Errorf("%w: nothing to stage: give --bootstrap, --bun, --releases or --registry", cliconfig.ErrConfig))
 			}
 			if fl.Changed("auto-promote") {
 				share, err := parseShare(auto)
