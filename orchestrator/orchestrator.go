@@ -30,8 +30,10 @@ type Orchestrator struct {
 	fleet   *fleet
 	builds  *builds.Manager
 	pulls   *pullManager
-	verbs   []hostVerb     // every host command verb (loops.go)
-	agents  *agentsManager // nil: no drift check, no pause lever
+	verbs   []hostVerb  // every host command verb (loops.go)
+	agents  agentLevers // nil Manager: no drift check, no pause lever
+	// pubDrift publishes a drift event of the levers.
+	pubDrift func(events.TagDrift)
 
 	cleanupParts // pruning and spec set (prune*.go, spec_set.go)
 
