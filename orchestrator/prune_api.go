@@ -93,7 +93,7 @@ func (o *Orchestrator) PruneHost(ctx context.Context, host string, req PruneHost
 		return PruneHostResponse{}, fmt.Errorf("%w: %s was last seen %s", ErrHostStale, host, hs.lastSeen.UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	pv := o.pruneView(now)
-	in := planInput(hs.h, pv.spec, pv.window, now)
+	in := planInput(hs.h, &pv, now)
 	in.PruneNow = req.Now
 	if len(req.VMs) > 0 {
 		in.Only = req.VMs
