@@ -18,9 +18,11 @@
 //     any Buildkite call, idempotency keys sent as build meta-data, adoption of
 //     live builds at start and on doubt, webhook and polling tracking,
 //     exponential backoff, blocked keys, fleet-wide and per-host caps;
-//   - the read API (/healthz, /readyz, /metrics, /api/v1/...) and the
-//     Buildkite webhook receiver, behind one guard (api_auth.go): bearer
-//     tokens by route class, bodies bounded;
+//   - the queries and operations the HTTP API answers with (hostview.go,
+//     query.go): hosts, builds, readiness, leadership, retry, spec set,
+//     prune; orchestrator/web serves them (the API, the dashboard, the
+//     webhook receiver) and is woken by OnChange; the core imports neither
+//     it nor orchestrator/api;
 //   - the drift check and the pause lever (agents*.go): the leader lists
 //     Buildkite's agents, flags hosts whose tags disagree with their report
 //     for longer than a grace, and pauses the agents of hosts ready for no

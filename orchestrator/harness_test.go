@@ -24,6 +24,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/web"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -185,10 +186,14 @@ func (h *harness) start(cfg orchestrator.Config) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	srv, err := web.New(o)
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- o.Run(ctx) }()
-	handler := o.Handler()
+	handler := srv.Handler()
 	h.hookTo.Store(&handler)
 	h.o = o
 	var once sync.Once

@@ -30,10 +30,7 @@ func (o *Orchestrator) loops(js jetstream.JetStream, specKV jetstream.KeyValue) 
 	if kv, ok := o.builds.store.(kvStore); ok {
 		ls = append(ls, namedLoop{"builds", func(ctx context.Context) error { return o.watchBuilds(ctx, kv.kv) }})
 	}
-	return append(ls,
-		namedLoop{"reconcile", o.loop},
-		namedLoop{"sse", o.hub.run},
-	)
+	return append(ls, namedLoop{"reconcile", o.loop})
 }
 
 // hostVerb is one host command verb as the reconcile pass and the drain see

@@ -22,6 +22,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/web"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -85,16 +86,23 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ws, err := web.New(w.o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	webDone := make(chan error, 1)
 	go func() { done <- w.o.Run(runCtx) }()
+	go func() { webDone <- ws.Run(runCtx) }() // the dashboard's live updates
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("orchestrator: %v", err)
 		}
+		<-webDone
 	})
-	srv := httptest.NewServer(w.o.Handler())
+	srv := httptest.NewServer(ws.Handler())
 	t.Cleanup(srv.Close)
 	w.url = srv.URL
 	w.waitFor("orchestrator ready", w.o.Ready)

@@ -18,6 +18,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/web"
 )
 
 // The fake Buildkite organization and pipeline the orchestrator builds on.
@@ -41,6 +42,7 @@ type env struct {
 	o     *orchestrator.Orchestrator
 	ln    net.Listener
 	srv   *http.Server
+	web   *web.Server
 	url   string
 }
 
@@ -108,7 +110,10 @@ func (s *Sim) setup(ctx context.Context, dir string) (e *env, err error) {
 	if err := s.startOrchestrator(ctx, e); err != nil {
 		return e, err
 	}
-	e.srv = &http.Server{Handler: e.o.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	if e.web, err = web.New(e.o); err != nil {
+		return e, err
+	}
+	e.srv = &http.Server{Handler: e.web.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	return e, nil
 }
 

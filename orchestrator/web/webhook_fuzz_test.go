@@ -1,8 +1,7 @@
-package orchestrator
+package web
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,13 +13,15 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 // FuzzWebhook: any body, signed or not, gets a 2xx or 4xx from the webhook
 // receiver — never a panic, never a 5xx — and a signed build event never
 // takes a finished record back to live.
 func FuzzWebhook(f *testing.F) {
-	key := RecordKey("bun-build-macos-14-1.2.16-bootstrap-3.6", "mac-01")
+	key := orchestrator.RecordKey("bun-build-macos-14-1.2.16-bootstrap-3.6", "mac-01")
 	for _, body := range []string{
 		fmt.Sprintf(`{"event":"build.finished","build":{"number":7,"state":"passed","meta_data":{"vmfleet-key":%q,"vmfleet-attempt":"1"}}}`, key),
 		fmt.Sprintf(`{"event":"build.running","build":{"number":7,"state":"running","meta_data":{"vmfleet-key":%q}}}`, key),
@@ -30,24 +31,13 @@ func FuzzWebhook(f *testing.F) {
 		f.Add([]byte(body), false, int64(-400))
 	}
 	secret := "whsec"
-	o, err := New(nil, nil, Config{Spec: events.Spec{Images: testImages()}, WebhookSecret: secret},
-		WithClock(func() time.Time { return t0 }), withStore(newMemStore()))
-	if err != nil {
-		f.Fatal(err)
-	}
-	ctx := context.Background()
-	rec := &Record{Key: key, Image: "bun-build-macos-14-1.2.16-bootstrap-3.6", Release: "14", Host: "mac-01",
+	rec := api.Record{Key: key, Image: "bun-build-macos-14-1.2.16-bootstrap-3.6", Release: "14", Host: "mac-01",
 		State: events.BuildRequested, Attempt: 1, Try: 1}
-	if _, err := o.builds.store.create(ctx, rec); err != nil {
-		f.Fatal(err)
-	}
-	if err := o.builds.load(ctx); err != nil {
-		f.Fatal(err)
-	}
-	o.started.Store(true)
+	o := newTestServer(f, nil, orchestrator.Config{Spec: events.Spec{Images: testImages()}, WebhookSecret: secret},
+		func() time.Time { return t0 }, rec)
 	h := o.Handler()
 	f.Fuzz(func(t *testing.T, body []byte, sign bool, skew int64) {
-		before := o.builds.record(key)
+		before := record(o, key)
 		req := httptest.NewRequest(http.MethodPost, "/webhooks/buildkite", bytes.NewReader(body))
 		ts := strconv.FormatInt(t0.Unix()+skew, 10)
 		sig := "00"
@@ -66,7 +56,7 @@ func FuzzWebhook(f *testing.F) {
 		if !sign && w.Code == http.StatusOK {
 			t.Fatalf("Got(status unsigned) = 200 for %q, want refused", body)
 		}
-		after := o.builds.record(key)
+		after := record(o, key)
 		if !before.State.Live() && after.State.Live() {
 			t.Fatalf("Got(record) %s → %s from %q, want a finished record to stay finished", before.State, after.State, body)
 		}
