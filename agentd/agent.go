@@ -58,6 +58,9 @@ type Agent struct {
 	bootID  string
 	store   stateStore
 	source  string
+	// disk measures the filesystem holding $TART_HOME (diskUsage; tests
+	// replace it).
+	disk func(path string) *events.Disk
 
 	settle    time.Duration
 	specRetry time.Duration
@@ -71,13 +74,16 @@ type Agent struct {
 	spec     events.ImageSpec
 	specRev  uint64
 	fullSpec *events.Spec // the KV spec with its cleanup policy, nil when local
-	// pollRejected is the last invalid spec revision a read found (said once).
-	pollRejected atomic.Uint64
+	next     *events.Spec // the staged spec (KV key next), nil when no rollout
+	nextRev  uint64
+	// pollRejected and pollRejectedNext are the last invalid revision a read
+	// found of the current and the staged spec (said once).
+	pollRejected, pollRejectedNext atomic.Uint64
 	// specCheck, when set (tests), is how often a read checks the spec watch
 	// is not behind (default five heartbeats).
 	specCheck time.Duration
 	// specWatch, when set (tests), replaces the bucket's Watch.
-	specWatch   func(jetstream.KeyValue) func(context.Context, string, ...jetstream.WatchOpt) (jetstream.KeyWatcher, error)
+	specWatch   func(jetstream.KeyValue) func(context.Context, []string, ...jetstream.WatchOpt) (jetstream.KeyWatcher, error)
 	seq         uint64
 	last        *events.HostHealth
 	lastPub     *events.HostHealth // last health published
@@ -104,7 +110,7 @@ func New(cfg Config, t Tart, opts ...Option) (*Agent, error) {
 		cfg: cfg, host: host, tart: t, subj: subj,
 		log: slog.New(slog.DiscardHandler), now: time.Now,
 		bootID: events.NewID(), store: stateStore{dir: cfg.StateDir},
-		source: "/vmfleet/agent/" + host, spec: cfg.Images,
+		source: "/vmfleet/agent/" + host, spec: cfg.Images, disk: diskUsage,
 		settle: 150 * time.Millisecond, specRetry: 10 * time.Second,
 		wake: make(chan struct{}, 1), republishCh: make(chan struct{}, 1), turn: make(chan struct{}, 1),
 	}
@@ -128,6 +134,18 @@ func (a *Agent) Spec() (events.ImageSpec, uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.spec, a.specRev
+}
+
+// Next is the staged spec (KV key next) and its revision; nil, 0 when no
+// rollout is in progress.
+func (a *Agent) Next() (*events.ImageSpec, uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.next == nil {
+		return nil, 0
+	}
+	images := a.next.Images
+	return &images, a.nextRev
 }
 
 // Latest is the result of the agent's last check, if any.
@@ -171,11 +189,15 @@ func (a *Agent) check(ctx context.Context) (events.HostHealth, error) {
 	h := events.HostHealth{
 		Host: a.host, Hostname: a.cfg.Hostname, Agent: a.cfg.AgentName, BootID: a.bootID,
 		CheckedAt: now.UTC(), HeartbeatSeconds: int(a.cfg.Heartbeat.Round(time.Second) / time.Second),
-		TartVersion: a.version(ctx, listErr), VMs: vms, Disk: diskUsage(a.cfg.TartHome),
+		TartVersion: a.version(ctx, listErr), VMs: vms, Disk: a.disk(a.cfg.TartHome),
 		Forced: forced, SpecRevision: rev,
 	}
 	h.Releases = evaluate(spec, vms, listErr, forced, now)
 	h.Ready = allReady(h.Releases)
+	if next, nextRev := a.Next(); next != nil {
+		h.Staged = evaluateStaged(spec, *next, vms, listErr, h.Disk, a.reserve())
+		h.NextRevision = nextRev
+	}
 	if listErr != nil {
 		h.TartError = listErr.Error()
 		a.log.Warn("tart list failed", "err", listErr)

@@ -144,6 +144,8 @@ func errReply(err error) events.Reply {
 		code = events.CodeTartError
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, ErrLockBusy):
 		code = events.CodeBusy
+	case errors.Is(err, ErrNoSpace):
+		code = events.CodeNoSpace
 	}
 	return events.Reply{Code: code, Error: err.Error()}
 }

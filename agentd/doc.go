@@ -4,12 +4,18 @@
 //
 // It owns:
 //   - Check: one `tart list` per check, whatever the number of releases, turned
-//     into per-release readiness with the reason codes of docs/agent.md;
+//     into per-release readiness with the reason codes of docs/agent.md, and,
+//     during a rollout, into the staged spec's statuses (HostHealth.Staged:
+//     ready, image_missing, no_space, tart_error) from the same listing;
+//   - the room rule of staged rollouts: an image only the staged spec wants
+//     is pulled (or built, RoomFor) only when it fits beside the host's
+//     images, never by deleting a current one (ErrNoSpace);
 //   - forced readiness states, persisted in the state directory with a TTL;
 //   - the host lock (flock on $TART_HOME/.vmfleet.lock) around renames, pulls
 //     and prunes;
 //   - Run, the daemon: a timer (interval or cron spec), fsnotify on
-//     $TART_HOME/vms, the spec in KV bucket vmfleet_spec, and commands on
+//     $TART_HOME/vms, the spec in KV bucket vmfleet_spec (keys current and
+//     next, one watch, the last good spec of each kept), and commands on
 //     <prefix>.cmd.<host>.*, all funnelled into one check loop;
 //   - a seam for Buildkite agent tags (TagApplier), filled by a later part.
 //

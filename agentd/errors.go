@@ -18,3 +18,8 @@ var ErrStateFile = errors.New("agent state file")
 // ErrLockBusy means the host lock was not obtained before the context ended:
 // another vmfleet process (publish-image, pull, prune) holds it.
 var ErrLockBusy = errors.New("host lock held by another vmfleet process")
+
+// ErrNoSpace means an image only the staged spec wants would not fit on the
+// disk beside the host's images: the agent neither pulls it nor deletes a
+// current image to make room (reply code no_space).
+var ErrNoSpace = errors.New("not enough disk space for the staged image")

@@ -11,16 +11,22 @@ import (
 )
 
 // ours checks that name is a valid VM name that parses with the current
-// spec's template: the agent creates only images it would recognise.
+// spec's template, or the staged spec's: the agent creates only images it
+// would recognise.
 func (a *Agent) ours(field, name string) error {
 	if err := events.ValidateVMName(name); err != nil {
 		return &events.FieldError{Field: field, Reason: err.Error()}
 	}
 	spec, _ := a.Spec()
-	if _, ok := spec.ParseName(name); !ok {
-		return fmt.Errorf("%s %q: %w %q", field, name, ErrNotOurs, spec.NameTemplate)
+	if _, ok := spec.ParseName(name); ok {
+		return nil
 	}
-	return nil
+	if next, _ := a.Next(); next != nil {
+		if _, ok := next.ParseName(name); ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s %q: %w %q", field, name, ErrNotOurs, spec.NameTemplate)
 }
 
 // PublishImage renames a finished build from its temporary name to its final
@@ -56,7 +62,10 @@ func (a *Agent) PublishImage(ctx context.Context, from, to string) (events.HostH
 
 // Pull clones req.Source (a registry reference: cloning it pulls it) to the
 // local VM req.Name under the host lock, then checks and publishes. A name
-// that already exists is success (the request is idempotent).
+// that already exists is success (the request is idempotent). An image only
+// the staged spec wants is pulled only when it fits beside the host's images
+// (roomFor): else nothing is pulled or deleted, and the error wraps
+// ErrNoSpace, with the health (staged: no_space) beside it.
 func (a *Agent) Pull(ctx context.Context, req events.PullRequest) (events.HostHealth, error) {
 	if err := req.Validate(); err != nil {
 		return events.HostHealth{}, err
@@ -67,6 +76,18 @@ func (a *Agent) Pull(ctx context.Context, req events.PullRequest) (events.HostHe
 	unlock, err := a.lockHost(ctx)
 	if err != nil {
 		return events.HostHealth{}, err
+	}
+	if err := a.roomFor(ctx, req.Name); err != nil {
+		unlock()
+		if !errors.Is(err, ErrNoSpace) {
+			return events.HostHealth{}, fmt.Errorf("pull %s as %s: %w", req.Source, req.Name, err)
+		}
+		a.log.Warn("pull refused: no room for the staged image", "vm", req.Name, "err", err)
+		h, cerr := a.CheckAndPublish(ctx)
+		if cerr != nil && h.Host == "" {
+			return h, cerr
+		}
+		return h, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, a.cfg.PullTimeout)
 	err = a.tart.Clone(cctx, req.Source, req.Name)

@@ -71,6 +71,7 @@ func (a *Agent) planPrune(ctx context.Context, req events.PruneRequest) (cleanup
 		sizes[v.Name] = v.SizeGB
 	}
 	spec, _ := a.Spec()
+	next, _ := a.Next()
 	var policy events.CleanupPolicy
 	a.mu.Lock()
 	if a.fullSpec != nil {
@@ -85,8 +86,8 @@ func (a *Agent) planPrune(ctx context.Context, req events.PruneRequest) (cleanup
 	return cleanup.Plan(cleanup.Input{
 		Spec: spec, Policy: policy, VMs: vms,
 		Releases: evaluate(spec, vms, nil, nil, now),
-		Disk:     diskUsage(a.cfg.TartHome), Now: now, Window: wins.State(now),
-		PruneNow: req.Now, Only: req.VMs,
+		Disk:     a.disk(a.cfg.TartHome), Now: now, Window: wins.State(now),
+		PruneNow: req.Now, Only: req.VMs, Next: next,
 	}), sizes, nil
 }
 

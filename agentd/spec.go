@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -45,10 +47,16 @@ func (a *Agent) setReconnectHandler() {
 	})
 }
 
-// watchSpec follows key current of bucket vmfleet_spec; the spec found there
-// replaces the local image spec, and a change triggers a check at once.
-// While the bucket does not exist (no orchestrator yet) or NATS is down, it
-// retries quietly and the local spec stays in force.
+// specKeys are the keys of bucket vmfleet_spec the agent follows: the spec in
+// force and the staged one.
+var specKeys = []string{events.SpecKey, events.NextSpecKey}
+
+// watchSpec follows keys current and next of bucket vmfleet_spec: the spec
+// found under current replaces the local image spec, the one under next is
+// the staged spec whose images the agent reports in HostHealth.Staged, and
+// a change of either triggers a check at once. While the bucket does not
+// exist (no orchestrator yet) or NATS is down, it retries quietly and the
+// local spec stays in force.
 func (a *Agent) watchSpec(ctx context.Context) error {
 	js, err := jetstream.New(a.nc)
 	if err != nil {
@@ -84,41 +92,44 @@ func (a *Agent) followSpec(ctx context.Context, js jetstream.JetStream) error {
 	if err != nil {
 		return err
 	}
-	watch := kv.Watch
+	watch := kv.WatchFiltered
 	if a.specWatch != nil {
 		watch = a.specWatch(kv)
 	}
-	w, err := watch(ctx, events.SpecKey)
+	// One watch (one consumer) for both keys.
+	w, err := watch(ctx, slices.Clone(specKeys)) // WatchFiltered rewrites its argument
 	if err != nil {
 		return err
 	}
 	defer func() { _ = w.Stop() }()
 	// A watch that stops delivering without closing would leave the host on
-	// an old spec: every five heartbeats a read compares the key's revision
+	// an old spec: every five heartbeats a read compares the keys' revisions
 	// with the last one delivered, and a watch behind at two reads in a row
-	// is made again (a new watch starts with the current value). Five: a
-	// fleet of 10,000 hosts on 60 s heartbeats reads 33 times a second.
+	// (behind the same way) is made again (a new watch starts with the
+	// current values). Five: a fleet of 10,000 hosts on 60 s heartbeats reads
+	// 33 times a second (twice that with a rollout: one read per key).
 	every := a.specCheck
 	if every <= 0 {
 		every = max(5*a.cfg.Heartbeat, time.Second)
 	}
 	check := time.NewTicker(every)
 	defer check.Stop()
-	var delivered, behind uint64
+	var delivered uint64
+	var behind string
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-check.C:
-			e, err := a.readSpec(ctx, js)
-			if err != nil || e == nil || e.Revision() <= delivered {
-				behind = 0
+			lag := a.watchLag(ctx, js, delivered)
+			if lag == "" {
+				behind = ""
 				continue
 			}
-			if behind == e.Revision() {
-				return fmt.Errorf("%w: revision %d is in KV, the watch delivered %d", errWatchStalled, e.Revision(), delivered)
+			if behind == lag {
+				return fmt.Errorf("%w: %s", errWatchStalled, lag)
 			}
-			behind = e.Revision()
+			behind = lag
 		case e, ok := <-w.Updates():
 			if !ok {
 				return errWatchEnded
@@ -131,17 +142,46 @@ func (a *Agent) followSpec(ctx context.Context, js jetstream.JetStream) error {
 	}
 }
 
-// readSpec reads the spec key once: nil, nil when the key does not exist
+// watchLag reads both spec keys and says how the watch is behind them ("":
+// it is not, or a read failed): a key at a revision after the last one
+// delivered, or a key gone while the agent still holds a spec from it.
+func (a *Agent) watchLag(ctx context.Context, js jetstream.JetStream, delivered uint64) string {
+	var lag []string
+	for _, key := range specKeys {
+		e, err := a.readSpec(ctx, js, key)
+		switch {
+		case err != nil:
+			return ""
+		case e != nil && e.Revision() > delivered:
+			lag = append(lag, fmt.Sprintf("%s is at revision %d, the watch delivered %d", key, e.Revision(), delivered))
+		case e == nil && a.heldRevision(key) != 0:
+			lag = append(lag, fmt.Sprintf("%s was deleted, the watch did not say so", key))
+		}
+	}
+	return strings.Join(lag, "; ")
+}
+
+// heldRevision is the KV revision of the spec in force from key (0: none).
+func (a *Agent) heldRevision(key string) uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if key == events.NextSpecKey {
+		return a.nextRev
+	}
+	return a.specRev
+}
+
+// readSpec reads one spec key once: nil, nil when the key does not exist
 // (or was deleted). A missing bucket is an error: it says nothing of the
 // spec (the orchestrator may not have made it yet).
-func (a *Agent) readSpec(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValueEntry, error) {
+func (a *Agent) readSpec(ctx context.Context, js jetstream.JetStream, key string) (jetstream.KeyValueEntry, error) {
 	ctx, cancel := context.WithTimeout(ctx, max(a.specRetry, 5*time.Second))
 	defer cancel()
 	kv, err := js.KeyValue(ctx, events.BucketSpec)
 	if err != nil {
 		return nil, err
 	}
-	e, err := kv.Get(ctx, events.SpecKey)
+	e, err := kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, nil
 	}
@@ -149,39 +189,57 @@ func (a *Agent) readSpec(ctx context.Context, js jetstream.JetStream) (jetstream
 }
 
 // pollSpec stands in for the watch while none can be made (e.g. the server's
-// cap on consumers per stream is reached): it reads the spec and applies it
-// when its revision is not the one in force; a missing key brings the local
-// spec back, as a delete seen by the watch does.
+// cap on consumers per stream is reached): it reads each spec key and
+// applies it when its revision is not the one in force; a missing key
+// brings the local spec back (current) or ends the rollout (next), as a
+// delete seen by the watch does.
 func (a *Agent) pollSpec(ctx context.Context, js jetstream.JetStream) {
-	e, err := a.readSpec(ctx, js)
-	_, cur := a.Spec()
-	switch {
-	case err != nil:
-		a.log.Debug("cannot read the spec", "err", err)
-	case e == nil && cur != 0:
-		a.useSpec(nil, 0) // the key is gone: the local spec again
-	case e != nil && e.Revision() != cur && e.Revision() != a.pollRejected.Load():
-		if !a.applySpecEntry(e) {
-			a.pollRejected.Store(e.Revision()) // invalid: said once, not on every retry
+	for _, key := range specKeys {
+		e, err := a.readSpec(ctx, js, key)
+		held := a.heldRevision(key)
+		rejected := &a.pollRejected
+		if key == events.NextSpecKey {
+			rejected = &a.pollRejectedNext
+		}
+		switch {
+		case err != nil:
+			a.log.Debug("cannot read the spec", "key", key, "err", err)
+			return
+		case e == nil && held != 0:
+			a.useKey(key, nil, 0) // the key is gone
+		case e != nil && e.Revision() != held && e.Revision() != rejected.Load():
+			if !a.applySpecEntry(e) {
+				rejected.Store(e.Revision()) // invalid: said once, not on every retry
+			}
 		}
 	}
 }
 
-// applySpecEntry applies a KV entry of the spec key (a delete brings the
-// local spec back); false when the entry holds an invalid spec, which is
-// ignored.
+// applySpecEntry applies a KV entry of a spec key (a delete brings the local
+// spec back, or ends the rollout); false when the entry holds an invalid
+// spec, which is ignored: the last good spec of that key stays in force.
 func (a *Agent) applySpecEntry(e jetstream.KeyValueEntry) bool {
 	if e.Operation() != jetstream.KeyValuePut {
-		a.useSpec(nil, 0)
+		a.useKey(e.Key(), nil, 0)
 		return true
 	}
 	s, err := decodeSpec(e.Value())
 	if err != nil {
-		a.log.Warn("ignoring invalid spec in KV", "bucket", events.BucketSpec, "revision", e.Revision(), "err", err)
+		a.log.Warn("ignoring invalid spec in KV", "bucket", events.BucketSpec, "key", e.Key(), "revision", e.Revision(), "err", err)
 		return false
 	}
-	a.useSpec(&s, e.Revision())
+	a.useKey(e.Key(), &s, e.Revision())
 	return true
+}
+
+// useKey puts what key holds in force: the current spec or the staged one.
+func (a *Agent) useKey(key string, s *events.Spec, rev uint64) {
+	switch key {
+	case events.SpecKey:
+		a.useSpec(s, rev)
+	case events.NextSpecKey:
+		a.useNext(s, rev)
+	}
 }
 
 // useSpec puts the KV spec s at revision rev in force, or the configured
@@ -201,6 +259,24 @@ func (a *Agent) useSpec(s *events.Spec, rev uint64) {
 	}
 }
 
+// useNext puts the staged spec s at revision rev in force (nil: no rollout);
+// a change of revision triggers a check.
+func (a *Agent) useNext(s *events.Spec, rev uint64) {
+	a.mu.Lock()
+	changed := rev != a.nextRev
+	a.next, a.nextRev = s, rev
+	a.mu.Unlock()
+	if !changed {
+		return
+	}
+	if s == nil {
+		a.log.Info("staged spec gone: no rollout in progress")
+	} else {
+		a.log.Info("staged spec changed", "revision", rev, "releases", s.Images.Releases, "bun", s.Images.BunVersion, "bootstrap", s.Images.BootstrapVersion)
+	}
+	a.trigger()
+}
+
 // decodeSpec reads the spec as stored in KV (events.DecodeSpec) and checks,
 // as the orchestrator does, that its cleanup windows' schedules parse.
 func decodeSpec(b []byte) (events.Spec, error) {
@@ -214,9 +290,10 @@ func decodeSpec(b []byte) (events.Spec, error) {
 	return s, nil
 }
 
-// SyncSpec reads the spec from KV once, for one-shot commands (`vmfleet
-// agent check --nats-url ...`). It reports whether a valid spec was found;
-// a missing bucket or key is not an error (the local spec stays in force).
+// SyncSpec reads the spec (and the staged spec) from KV once, for one-shot
+// commands (`vmfleet agent check --nats-url ...`). It reports whether a valid
+// current spec was found; a missing bucket or key is not an error (the local
+// spec stays in force).
 func (a *Agent) SyncSpec(ctx context.Context) (bool, error) {
 	if a.nc == nil {
 		return false, ErrNoNATS
@@ -232,14 +309,16 @@ func (a *Agent) SyncSpec(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read spec bucket %s: %w", events.BucketSpec, err)
 	}
-	e, err := kv.Get(ctx, events.SpecKey)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return false, nil
+	for _, key := range specKeys {
+		e, err := kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("read spec %s/%s: %w", events.BucketSpec, key, err)
+		}
+		a.applySpecEntry(e)
 	}
-	if err != nil {
-		return false, fmt.Errorf("read spec %s/%s: %w", events.BucketSpec, events.SpecKey, err)
-	}
-	a.applySpecEntry(e)
 	_, rev := a.Spec()
 	return rev != 0, nil
 }

@@ -104,9 +104,9 @@ func TestRunRemakesAStalledSpecWatch(t *testing.T) {
 	a := newAgent(t, slowConfig(t), tarttest.NewFake(""), WithConn(agentConn(t, s, 50*time.Millisecond)), WithSpecRetry(20*time.Millisecond))
 	a.specCheck = 100 * time.Millisecond
 	watches := make(chan struct{}, 10)
-	a.specWatch = func(kv jetstream.KeyValue) func(context.Context, string, ...jetstream.WatchOpt) (jetstream.KeyWatcher, error) {
-		return func(ctx context.Context, key string, opts ...jetstream.WatchOpt) (jetstream.KeyWatcher, error) {
-			w, err := kv.Watch(ctx, key, opts...)
+	a.specWatch = func(kv jetstream.KeyValue) func(context.Context, []string, ...jetstream.WatchOpt) (jetstream.KeyWatcher, error) {
+		return func(ctx context.Context, keys []string, opts ...jetstream.WatchOpt) (jetstream.KeyWatcher, error) {
+			w, err := kv.WatchFiltered(ctx, keys, opts...)
 			if err != nil {
 				return nil, err
 			}

@@ -1,21 +1,17 @@
 package e2e
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/bus"
-	"github.com/vmfleet/vmfleet/internal/bus/bustest"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
+	simworld "github.com/vmfleet/vmfleet/internal/sim/world"
 	"github.com/vmfleet/vmfleet/orchestrator"
-	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // fakeClock is a clock the test moves by hand.
@@ -42,38 +38,24 @@ func (c *fakeClock) Add(d time.Duration) {
 // command when the orchestrator starts acting, and is served as soon as it
 // reports again.
 func TestHostOfflineTenMinutesOnTestClock(t *testing.T) {
-	ns := bustest.Server(t, "")
-	nc := bustest.Conn(t, ns)
-	js, _ := jetstream.New(nc)
-	subj, _ := events.NewSubjects("")
-	if _, err := bus.EnsureStream(t.Context(), js, subj, 1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bus.EnsureBuckets(t.Context(), js, 1, time.Minute); err != nil {
-		t.Fatal(err)
-	}
 	clock := &fakeClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-	bk, err := buildkitefake.New(t.Context(), buildkitefake.WithToken(bkToken), buildkitefake.WithClock(clock.Now))
+	w, err := simworld.New(t.Context(), simworld.WithLeaderTTL(time.Minute),
+		simworld.WithToken(bkToken), simworld.WithPipeline(bkOrg, bkPipeline), simworld.WithBuildkite(buildkitefake.WithClock(clock.Now)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(bk.Close)
-	client, err := buildkite.New(buildkite.Config{APIURL: bk.URL(), Token: bkToken, Org: bkOrg, Pipeline: bkPipeline})
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(w.Close)
+	nc, subj, bk := w.Conn, w.Subjects, w.Buildkite
 	spec := events.Spec{Images: events.DefaultImageSpec()}
 	var leading atomic.Bool
 	reg := prometheus.NewRegistry()
-	o, err := orchestrator.New(bustest.Conn(t, ns), client, orchestrator.Config{Spec: spec, Tick: 20 * time.Millisecond},
+	o, err := w.NewOrchestrator(orchestrator.Config{Spec: spec, Tick: 20 * time.Millisecond},
 		orchestrator.WithClock(clock.Now), orchestrator.WithLeader(leading.Load), orchestrator.WithRegistry(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- o.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	o.Start()
+	t.Cleanup(func() { _ = o.Stop(time.Minute) })
 
 	var commands atomic.Int32
 	sub, err := nc.Subscribe("vmfleet.cmd.>", func(*nats.Msg) { commands.Add(1) })

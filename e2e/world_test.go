@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
+	simworld "github.com/vmfleet/vmfleet/internal/sim/world"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
@@ -49,18 +49,19 @@ type world struct {
 func newWorld(t *testing.T, urls []string, bkOpts ...buildkitefake.Option) *world {
 	t.Helper()
 	w := &world{t: t, urls: urls, agents: map[string]*agentProc{}}
-	hooks := httptest.NewServer(http.HandlerFunc(w.fanOut))
-	t.Cleanup(hooks.Close)
-	opts := append([]buildkitefake.Option{
-		buildkitefake.WithToken(bkToken), buildkitefake.WithPipelines(bkOrg, bkPipeline),
-		buildkitefake.WithWebhook(hooks.URL, hookSecret), buildkitefake.WithWebhookTimeout(2 * time.Second),
-		buildkitefake.WithLogger(slog.New(slog.DiscardHandler)),
-	}, bkOpts...)
-	var err error
-	if w.bk, err = buildkitefake.New(t.Context(), opts...); err != nil {
+	// NATS runs in server processes the test starts; the world here is the
+	// fake Buildkite, whose webhooks the front fans out.
+	sw, err := simworld.New(t.Context(), simworld.WithoutNATS(),
+		simworld.WithToken(bkToken), simworld.WithPipeline(bkOrg, bkPipeline), simworld.WithWebhooks(hookSecret),
+		simworld.WithBuildkite(append([]buildkitefake.Option{
+			buildkitefake.WithWebhookTimeout(2 * time.Second), buildkitefake.WithLogger(slog.New(slog.DiscardHandler)),
+		}, bkOpts...)...))
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(w.bk.Close)
+	t.Cleanup(sw.Close)
+	sw.Serve(http.HandlerFunc(w.fanOut))
+	w.bk = sw.Buildkite
 	w.bkURL = w.bk.URL()
 	w.bk.OnStateChange(w.publishBuiltImage)
 	return w

@@ -105,6 +105,10 @@ const (
 	CodeBusy       = "busy"
 	CodeTartError  = "tart_error"
 	CodeInternal   = "internal"
+	// CodeNoSpace answers a pull of a staged image that would not fit on
+	// the disk beside the current images (the reply's health says
+	// no_space for that release in Staged).
+	CodeNoSpace = "no_space"
 )
 
 // ValidateVMName checks a name before it reaches tart: 1–128 bytes of

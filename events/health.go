@@ -16,6 +16,11 @@ const (
 	ReasonTartError         Reason = "tart_error"
 	ReasonForcedReady       Reason = "forced_ready"
 	ReasonForcedNotReady    Reason = "forced_not_ready"
+	// ReasonNoSpace is used only in HostHealth.Staged: the staged image is
+	// missing and would not fit on the disk beside the current images, so
+	// the host gets it after promotion (a staged image never makes a
+	// current one go).
+	ReasonNoSpace Reason = "no_space"
 )
 
 // ForcedState is an operator's override of readiness.
@@ -112,6 +117,14 @@ type HostHealth struct {
 	Queue string `json:"queue,omitempty"`
 	// SpecRevision is the KV revision of the spec checked against (0: local config).
 	SpecRevision uint64 `json:"spec_revision,omitempty"`
+	// Staged is, per release of the staged spec (KV key NextSpecKey), the
+	// host's status of the staged image: ready, image_missing, no_space or
+	// tart_error. Empty when no rollout is in progress. Forced states never
+	// apply to it.
+	Staged []ReleaseStatus `json:"staged,omitempty"`
+	// NextRevision is the KV revision of the staged spec Staged was checked
+	// against (0: none).
+	NextRevision uint64 `json:"next_revision,omitempty"`
 }
 
 // Validate checks a health payload.
@@ -133,6 +146,9 @@ func (h HostHealth) Validate() error {
 		if !r.Reason.Valid() {
 			return fieldErr(fmt.Sprintf("releases[%d].reason", i), fmt.Sprintf("unknown reason %q", r.Reason))
 		}
+	}
+	if err := validateStaged(h.Staged); err != nil {
+		return err
 	}
 	for i, v := range h.VMs {
 		if v.Name == "" {

@@ -38,6 +38,9 @@ var reasonTable = map[Reason]ReasonInfo{
 	ReasonTartError:         {Known: true, Error: true, Label: "tart error", Class: ClassBad},
 	ReasonForcedReady:       {Known: true, Ready: true, Forced: true, Label: "forced ready", Class: ClassWarn},
 	ReasonForcedNotReady:    {Known: true, Forced: true, Label: "forced not ready", Class: ClassWarn},
+	// Staged statuses only: not Missing, since no pull or build is to
+	// make the image before promotion (the agent refuses one).
+	ReasonNoSpace: {Known: true, Label: "no space", Class: ClassWarn},
 }
 
 // Info is what r means. A reason not in the table (a newer agent's) is not

@@ -14,6 +14,7 @@ func TestReasonInfo(t *testing.T) {
 		{ReasonTartError, ReasonInfo{Known: true, Error: true, Label: "tart error", Class: ClassBad}},
 		{ReasonForcedReady, ReasonInfo{Known: true, Ready: true, Forced: true, Label: "forced ready", Class: ClassWarn}},
 		{ReasonForcedNotReady, ReasonInfo{Known: true, Forced: true, Label: "forced not ready", Class: ClassWarn}},
+		{ReasonNoSpace, ReasonInfo{Known: true, Label: "no space", Class: ClassWarn}},
 		{"disk_full", ReasonInfo{Label: "disk full", Class: ClassWarn}},
 	}
 	for _, tt := range tests {

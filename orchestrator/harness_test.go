@@ -6,7 +6,6 @@ import (
 	"github.com/vmfleet/vmfleet/internal/testlog"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -15,16 +14,13 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/agentd"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/internal/bus/bustest"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
+	"github.com/vmfleet/vmfleet/internal/sim/world"
 	"github.com/vmfleet/vmfleet/orchestrator"
-	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
-	"github.com/vmfleet/vmfleet/orchestrator/web"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -66,13 +62,15 @@ func testSpec(registry string) events.Spec {
 	}}
 }
 
-// harness is one test's world: embedded NATS with the stream and buckets,
-// the fake Buildkite API (real go-buildkite client), real agents over the
-// in-memory tart, and the orchestrator under test.
+// harness is one test's world (package world: embedded NATS with the stream
+// and buckets, the fake Buildkite API behind a real go-buildkite client, the
+// HTTP front its webhooks arrive at), real agents over the in-memory tart,
+// and the orchestrator under test.
 type harness struct {
 	t       *testing.T
 	ctx     context.Context
 	clock   *clock
+	w       *world.World
 	ns      *server.Server
 	nc      *nats.Conn
 	subj    events.Subjects
@@ -98,39 +96,24 @@ type testAgent struct {
 func newHarness(t *testing.T, bkOpts ...buildkitefake.Option) *harness {
 	t.Helper()
 	h := &harness{t: t, ctx: t.Context(), clock: &clock{t: t0}, agents: map[string]*testAgent{}}
-	h.subj, _ = events.NewSubjects("")
-	h.ns = bustest.Server(t, "")
-	h.nc = bustest.Conn(t, h.ns)
-	js, err := jetstream.New(h.nc)
+	w, err := world.New(h.ctx, world.WithToken(bkToken), world.WithPipeline(bkOrg, bkPipeline),
+		world.WithWebhooks(webhookSecret), world.WithBuildkiteTimeout(5*time.Second), world.WithReconnectWait(50*time.Millisecond),
+		world.WithBuildkite(append([]buildkitefake.Option{buildkitefake.WithClock(h.clock.Now),
+			buildkitefake.WithLogger(testLogger(t, slog.LevelInfo).With("component", "buildkitefake")),
+		}, bkOpts...)...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bus.EnsureStream(h.ctx, js, h.subj, 1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bus.EnsureBuckets(h.ctx, js, 1, 15*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	t.Cleanup(w.Close)
+	h.w = w
+	h.ns, h.nc, h.subj, h.bk, h.bkURL, h.hookURL = w.NATS, w.Conn, w.Subjects, w.Buildkite, w.Buildkite.URL(), w.URL
+	w.Serve(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if p := h.hookTo.Load(); p != nil {
-			(*p).ServeHTTP(w, r)
+			(*p).ServeHTTP(rw, r)
 			return
 		}
-		http.Error(w, "no orchestrator", http.StatusServiceUnavailable)
+		http.Error(rw, "no orchestrator", http.StatusServiceUnavailable)
 	}))
-	t.Cleanup(hooks.Close)
-	h.hookURL = hooks.URL
-	opts := append([]buildkitefake.Option{
-		buildkitefake.WithToken(bkToken), buildkitefake.WithClock(h.clock.Now),
-		buildkitefake.WithPipelines(bkOrg, bkPipeline),
-		buildkitefake.WithWebhook(hooks.URL+"/webhooks/buildkite", webhookSecret),
-		buildkitefake.WithLogger(testLogger(t, slog.LevelInfo).With("component", "buildkitefake")),
-	}, bkOpts...)
-	if h.bk, err = buildkitefake.New(h.ctx, opts...); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.bk.Close)
-	h.bkURL = h.bk.URL()
 	h.bk.OnStateChange(h.publishBuiltImage)
 	return h
 }
@@ -170,46 +153,24 @@ func (h *harness) config(spec events.Spec) orchestrator.Config {
 // start runs an orchestrator with cfg until stop or the test's end.
 func (h *harness) start(cfg orchestrator.Config) {
 	h.t.Helper()
-	client, err := buildkite.New(buildkite.Config{
-		APIURL: h.bkURL, Token: bkToken, Org: bkOrg, Pipeline: bkPipeline, Timeout: 5 * time.Second,
-	})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	conn, err := bus.Connect(bus.ConnConfig{URLs: []string{h.ns.ClientURL()}, Name: "orchestrator", ReconnectWait: 50 * time.Millisecond}, nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	h.w.BuildkiteAPI = h.bkURL
 	h.reg = prometheus.NewRegistry()
-	o, err := orchestrator.New(conn, client, cfg, orchestrator.WithClock(h.clock.Now), orchestrator.WithRegistry(h.reg),
+	o, err := h.w.NewOrchestrator(cfg, orchestrator.WithClock(h.clock.Now), orchestrator.WithRegistry(h.reg),
 		orchestrator.WithLogger(testLogger(h.t, slog.LevelInfo).With("component", "orchestrator")))
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	srv, err := web.New(o)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- o.Run(ctx) }()
-	handler := srv.Handler()
+	o.Start()
+	handler := o.Web.Handler()
 	h.hookTo.Store(&handler)
-	h.o = o
+	h.o = o.Orchestrator
 	var once sync.Once
 	h.stopO = func() {
 		once.Do(func() {
 			h.hookTo.Store(nil)
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					h.t.Errorf("Run: %v", err)
-				}
-			case <-time.After(10 * time.Second):
-				h.t.Errorf("Run did not return within 10s of cancel")
+			if err := o.Stop(10 * time.Second); err != nil {
+				h.t.Errorf("Run: %v", err)
 			}
-			conn.Close()
 		})
 	}
 	h.t.Cleanup(h.stopO)

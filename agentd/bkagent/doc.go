@@ -7,7 +7,9 @@
 // It owns:
 //   - Tags: the tag set for a HostHealth (per-release readiness, image,
 //     bootstrap and bun versions; the seed's unsuffixed names on a
-//     single-release host; vmfleet-host; optional queue routing), merged with
+//     single-release host; vm-image-<name>=true for each image of an active
+//     spec, current or staged, the host holds ready; vmfleet-host; optional
+//     queue routing), merged with
 //     the operator's own tags, in a deterministic order; Equal compares sets;
 //   - lever supervise (Supervisor): buildkite-agent runs as agentd's child and
 //     is restarted with new tags after one SIGTERM lets its running job finish;

@@ -126,6 +126,7 @@ func TestBuildPipeline(t *testing.T) {
 		t.Errorf("Got(host mode agents) = %v, want %v", hostMode, want)
 	}
 	for _, want := range []string{
+		`vmfleet agent room --image "$$VMFLEET_IMAGE"`,
 		"vmfleet-tmp-$${VMFLEET_IMAGE}-$${BUILDKITE_BUILD_NUMBER}",
 		`vmfleet agent publish-image --from "$$tmp" --to "$$VMFLEET_IMAGE"`,
 		`tart push "$$VMFLEET_IMAGE" "$$VMFLEET_REGISTRY_REF"`,
@@ -204,5 +205,49 @@ func TestSeedPipelineStillWorks(t *testing.T) {
 	}
 	if !slices.Contains(Tags(ready14(), darwin), "vm-ready=true") {
 		t.Error("Got(no vm-ready=true on a ready single-release host), want it")
+	}
+}
+
+// TestRoutingWhileTwoSpecsAreActive: the docs/routing.md example. During a
+// staged bootstrap bump, main keeps asking for vm-ready-macos-14 and reaches
+// every host ready on the current spec; a branch that needs the staged image
+// asks for vm-image-<its name> and reaches only hosts that hold it, whether
+// the image is staged or, after promotion, current.
+func TestRoutingWhileTwoSpecsAreActive(t *testing.T) {
+	t.Parallel()
+	const img14next = "bun-build-macos-14-1.2.16-bootstrap-3.7"
+	mainStep := map[string]string{KeyQueue: "darwin", "vm-ready-macos-14": "true"}
+	branchStep := map[string]string{KeyQueue: "darwin", "vm-image-" + img14next: "true"}
+	staged := func(ready bool, reason events.Reason) []events.ReleaseStatus {
+		st := rel("14", ready, reason)
+		st.ExpectedImage, st.Bootstrap = img14next, "3.7"
+		return []events.ReleaseStatus{st}
+	}
+	hostOld := ready14()
+	hostOld.Staged = staged(false, events.ReasonImageMissing)
+	hostBoth := ready14()
+	hostBoth.Staged = staged(true, events.ReasonReady)
+	hostFull := ready14()
+	hostFull.Staged = staged(false, events.ReasonNoSpace)
+	promoted := health(staged(true, events.ReasonReady)...) // 3.7 is current now
+	tests := []struct {
+		name         string
+		h            events.HostHealth
+		main, branch bool
+	}{
+		{"current image only", hostOld, true, false},
+		{"both images", hostBoth, true, true},
+		{"no room for the staged image", hostFull, true, false},
+		{"after promotion", promoted, true, true},
+		{"not ready at all", notReady14(), false, false},
+	}
+	for _, tc := range tests {
+		tags := Tags(tc.h, darwin)
+		if got := matches(mainStep, tags); got != tc.main {
+			t.Errorf("%s: Got(main step matches %v) = %v, want %v", tc.name, tags, got, tc.main)
+		}
+		if got := matches(branchStep, tags); got != tc.branch {
+			t.Errorf("%s: Got(branch step matches %v) = %v, want %v", tc.name, tags, got, tc.branch)
+		}
 	}
 }

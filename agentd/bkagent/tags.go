@@ -105,6 +105,8 @@ func ReleaseReady(st events.ReleaseStatus) bool {
 //   - when the host checks exactly one release, also vm-ready, vm-image,
 //     vm-bootstrap-version and vm-bun-version, so seed pipelines asking for
 //     "vm-ready": "true" keep working;
+//   - vm-image-<image name>=true for every image of an active spec (current
+//     or staged) the host holds ready (see HeldImages);
 //   - vmfleet-host=<host token>;
 //   - queue routing, when configured;
 //   - the operator's tags, which win on keys they declare.
@@ -135,6 +137,13 @@ func Tags(h events.HostHealth, opts TagOptions) []string {
 		set(KeyBootstrap, st.Bootstrap)
 		set(KeyBun, st.Bun)
 	}
+	for _, name := range HeldImages(h) {
+		// The image is part of the key: cleaned like a value, and '='
+		// (which would end the key) too. It never replaces another key.
+		if k := strings.ReplaceAll(cleanValue(events.ImageTagKey(name)), "=", "_"); m[k] == "" {
+			m[k] = "true"
+		}
+	}
 	if opts.ReadyQueue != "" && opts.NotReadyQueue != "" {
 		q := opts.NotReadyQueue
 		if hostReady(h.Releases, opts.QueueWhen) {
@@ -152,6 +161,27 @@ func Tags(h events.HostHealth, opts TagOptions) []string {
 		out = append(out, k+"="+v)
 	}
 	slices.SortFunc(out, compareTags)
+	return out
+}
+
+// HeldImages lists, in order and once each, the images of the active specs
+// (h.Releases, then h.Staged) a job may run on this host: those whose check
+// found them (reason ready), unless an operator forced the host not ready.
+// A forced_ready release is not among them: the tag says which image the
+// host holds, which the override does not. Like every tag it follows the
+// statuses alone, never the rest of the inventory.
+func HeldImages(h events.HostHealth) []string {
+	if h.Forced != nil && h.Forced.State == events.ForcedNotReady {
+		return nil
+	}
+	var out []string
+	for _, sts := range [][]events.ReleaseStatus{h.Releases, h.Staged} {
+		for _, st := range sts {
+			if st.Ready && st.Reason == events.ReasonReady && st.ExpectedImage != "" && !slices.Contains(out, st.ExpectedImage) {
+				out = append(out, st.ExpectedImage)
+			}
+		}
+	}
 	return out
 }
 

@@ -26,7 +26,7 @@ func TestTags(t *testing.T) {
 		{"single release ready: suffixed and seed names", ready14(), TagOptions{}, []string{
 			"vm-bootstrap-version=3.6", "vm-bootstrap-version-macos-14=3.6",
 			"vm-bun-version=1.2.16", "vm-bun-version-macos-14=1.2.16",
-			"vm-image=" + img14, "vm-image-macos-14=" + img14,
+			"vm-image=" + img14, "vm-image-" + img14 + "=true", "vm-image-macos-14=" + img14,
 			"vm-ready=true", "vm-ready-macos-14=true", "vmfleet-host=mini-1",
 		}},
 		{"single release missing", notReady14(), TagOptions{}, []string{
@@ -38,7 +38,7 @@ func TestTags(t *testing.T) {
 		{"two releases: no unsuffixed names", health(rel("14", false, events.ReasonBootstrapMismatch), rel("13", true, events.ReasonReady)), TagOptions{}, []string{
 			"vm-bootstrap-version-macos-13=3.6", "vm-bootstrap-version-macos-14=3.6",
 			"vm-bun-version-macos-13=1.2.16", "vm-bun-version-macos-14=1.2.16",
-			"vm-image-macos-13=" + img13, "vm-image-macos-14=" + img14,
+			"vm-image-" + img13 + "=true", "vm-image-macos-13=" + img13, "vm-image-macos-14=" + img14,
 			"vm-ready-macos-13=true", "vm-ready-macos-14=false", "vmfleet-host=mini-1",
 		}},
 		{"tart error is not ready", health(tartErr), TagOptions{}, []string{
@@ -61,14 +61,14 @@ func TestTags(t *testing.T) {
 				"arch=arm64", "queue=darwin",
 				"vm-bootstrap-version=3.6", "vm-bootstrap-version-macos-14=3.6",
 				"vm-bun-version=1.2.16", "vm-bun-version-macos-14=1.2.16",
-				"vm-image=" + img14, "vm-image-macos-14=" + img14,
+				"vm-image=" + img14, "vm-image-" + img14 + "=true", "vm-image-macos-14=" + img14,
 				"vm-ready=false", "vm-ready-macos-14=true", "vmfleet-host=mini-seven",
 			}},
 		{"values that cannot stand in a tag list are cleaned; empty ones left out",
 			health(events.ReleaseStatus{Release: "14", ExpectedImage: "a,b c", Ready: true, Reason: events.ReasonReady, Bootstrap: "3.6"}),
 			TagOptions{}, []string{
 				"vm-bootstrap-version=3.6", "vm-bootstrap-version-macos-14=3.6",
-				"vm-image=a_b_c", "vm-image-macos-14=a_b_c",
+				"vm-image=a_b_c", "vm-image-a_b_c=true", "vm-image-macos-14=a_b_c",
 				"vm-ready=true", "vm-ready-macos-14=true", "vmfleet-host=mini-1",
 			}},
 	}
@@ -233,4 +233,63 @@ func TestTagsProperties(t *testing.T) {
 			}
 		}
 	})
+}
+
+// While two specs are active, every image the host holds ready gets its own
+// vm-image-<name>=true tag, beside the current spec's readiness tags,
+// which the staged spec never changes.
+func TestTagsImagesOfBothSpecs(t *testing.T) {
+	t.Parallel()
+	staged := func(r string, ready bool, reason events.Reason) events.ReleaseStatus {
+		st := rel(r, ready, reason)
+		st.ExpectedImage, st.Bootstrap = "bun-build-macos-"+r+"-1.2.16-bootstrap-3.7", "3.7"
+		return st
+	}
+	img14next := "bun-build-macos-14-1.2.16-bootstrap-3.7"
+	tests := []struct {
+		name      string
+		h         events.HostHealth
+		want, not []string
+	}{
+		{"both images held", func() events.HostHealth {
+			h := health(rel("13", true, events.ReasonReady), rel("14", true, events.ReasonReady))
+			h.Staged = []events.ReleaseStatus{staged("13", false, events.ReasonNoSpace), staged("14", true, events.ReasonReady)}
+			return h
+		}(), []string{"vm-image-" + img13 + "=true", "vm-image-" + img14 + "=true", "vm-image-" + img14next + "=true", "vm-ready-macos-14=true", "vm-image-macos-14=" + img14},
+			[]string{"vm-image-bun-build-macos-13-1.2.16-bootstrap-3.7=true"}},
+		{"only the staged image", func() events.HostHealth {
+			h := health(rel("14", false, events.ReasonBootstrapMismatch))
+			h.Staged = []events.ReleaseStatus{staged("14", true, events.ReasonReady)}
+			return h
+		}(), []string{"vm-image-" + img14next + "=true", "vm-ready-macos-14=false", "vm-ready=false"}, []string{"vm-image-" + img14 + "=true"}},
+		{"forced not ready: no image tag", func() events.HostHealth {
+			h := health(rel("14", false, events.ReasonForcedNotReady))
+			h.Forced = &events.Forced{State: events.ForcedNotReady}
+			h.Staged = []events.ReleaseStatus{staged("14", true, events.ReasonReady)}
+			return h
+		}(), []string{"vm-ready-macos-14=false"}, []string{"vm-image-" + img14 + "=true", "vm-image-" + img14next + "=true"}},
+		{"forced ready says nothing of the image", health(rel("14", true, events.ReasonForcedReady)),
+			[]string{"vm-ready-macos-14=true"}, []string{"vm-image-" + img14 + "=true"}},
+		{"tart error: no image tag", func() events.HostHealth {
+			h := health(rel("14", true, events.ReasonTartError))
+			h.Staged = []events.ReleaseStatus{staged("14", false, events.ReasonTartError)}
+			return h
+		}(), nil, []string{"vm-image-" + img14 + "=true", "vm-image-" + img14next + "=true"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := Tags(tc.h, TagOptions{})
+			for _, w := range tc.want {
+				if !slices.Contains(got, w) {
+					t.Errorf("Got(Tags) = %v, want %s", got, w)
+				}
+			}
+			for _, n := range tc.not {
+				if slices.Contains(got, n) {
+					t.Errorf("Got(Tags) = %v, want no %s", got, n)
+				}
+			}
+		})
+	}
 }

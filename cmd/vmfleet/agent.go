@@ -31,7 +31,7 @@ REQUIRED_BOOTSTRAP_VERSION). See docs/agent.md.`,
 	}
 	cmd.AddCommand(newAgentCheckCmd(g), newAgentStatusCmd(g),
 		newAgentForceCmd(g, events.ForcedReady), newAgentForceCmd(g, events.ForcedNotReady),
-		newAgentRunCmd(g), newAgentPublishImageCmd(g))
+		newAgentRunCmd(g), newAgentPublishImageCmd(g), newAgentRoomCmd(g))
 	return cmd
 }
 
@@ -114,6 +114,19 @@ func printReleases(w io.Writer, h events.HostHealth) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Release, r.ExpectedImage, ready, r.Reason, r.Detail)
 	}
 	_ = tw.Flush()
+	if len(h.Staged) > 0 {
+		fmt.Fprintf(w, "\nstaged spec (revision %d):\n", h.NextRevision)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RELEASE\tSTAGED IMAGE\tREADY\tREASON\tDETAIL")
+		for _, r := range h.Staged {
+			ready := "no"
+			if r.Ready {
+				ready = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Release, r.ExpectedImage, ready, r.Reason, r.Detail)
+		}
+		_ = tw.Flush()
+	}
 	if h.TartError != "" {
 		fmt.Fprintf(w, "tart failed: %s\n", h.TartError)
 	}

@@ -139,3 +139,42 @@ Exit status 0 on success, 2 on error.`,
 	}
 	return cmd
 }
+
+func newAgentRoomCmd(g *globalFlags) *cobra.Command {
+	cfg := defaultAgentConfig()
+	var image string
+	cmd := &cobra.Command{
+		Use:   "room --image NAME",
+		Short: "Before a VM build: say whether this host has room for the image",
+		Long: `The first step of a VM build during a staged rollout. An image only the staged
+spec (KV key next) wants is built on this host only when it fits on the disk
+beside the host's images (the size of the current image of the same release,
+or the largest VM, plus the disk emergency threshold): a staged image never
+makes a current one go. Any other image (one the current spec wants) always has
+room: it heals the spec in force. Reads the spec from NATS when configured.
+Exit status 0: build; 3: no room (the host gets the image after promotion);
+2 on error.`,
+		Example: `  vmfleet agent room --image "$VMFLEET_IMAGE"`,
+		Args:    cobra.NoArgs,
+	}
+	b := bindConfig(cmd, &cfg, agentConfigEnv)
+	cmd.Flags().StringVar(&image, "image", "", "the image the build makes")
+	_ = cmd.MarkFlagRequired("image")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		env, err := openAgent(cmd, g, b, &cfg)
+		if err != nil {
+			return err
+		}
+		defer env.close()
+		err = env.agent.RoomFor(cmd.Context(), image)
+		if errors.Is(err, agentd.ErrNoSpace) {
+			return exitCode(3, err)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "room for %s\n", image)
+		return nil
+	}
+	return cmd
+}

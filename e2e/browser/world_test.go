@@ -6,23 +6,19 @@ import (
 	"fmt"
 	"github.com/vmfleet/vmfleet/internal/testlog"
 	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/agentd"
 	"github.com/vmfleet/vmfleet/agentd/bkagent"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/internal/bus/bustest"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
+	simworld "github.com/vmfleet/vmfleet/internal/sim/world"
 	"github.com/vmfleet/vmfleet/orchestrator"
-	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
-	"github.com/vmfleet/vmfleet/orchestrator/web"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -52,33 +48,16 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := t.Context()
 	w := &world{t: t, agents: map[string]*hostAgent{}}
-	w.subj, _ = events.NewSubjects("")
-	w.ns = bustest.Server(t, "")
-	ns := w.ns
-	w.nc = bustest.Conn(t, ns)
-	js, err := jetstream.New(w.nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bus.EnsureStream(ctx, js, w.subj, 1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bus.EnsureBuckets(ctx, js, 1, 15*time.Second); err != nil {
-		t.Fatal(err)
-	}
 	// Builds run for an hour: they stay in flight while the test looks.
-	if w.bk, err = buildkitefake.New(ctx, buildkitefake.WithToken("bk-token"), buildkitefake.WithPipelines("acme", "build-macos-vm"),
-		buildkitefake.WithTimings(0, time.Hour), buildkitefake.WithLogger(testLogger(t, slog.LevelWarn))); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.bk.Close)
-	client, err := buildkite.New(buildkite.Config{
-		APIURL: w.bk.URL(), Token: "bk-token", Org: "acme", Pipeline: "build-macos-vm", Timeout: 5 * time.Second})
+	sw, err := simworld.New(ctx, simworld.WithToken("bk-token"), simworld.WithPipeline("acme", "build-macos-vm"),
+		simworld.WithBuildkiteTimeout(5*time.Second),
+		simworld.WithBuildkite(buildkitefake.WithTimings(0, time.Hour), buildkitefake.WithLogger(testLogger(t, slog.LevelWarn))))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := bustest.Conn(t, ns)
-	w.o, err = orchestrator.New(conn, client, orchestrator.Config{
+	t.Cleanup(sw.Close)
+	w.ns, w.nc, w.subj, w.bk, w.url = sw.NATS, sw.Conn, sw.Subjects, sw.Buildkite, sw.URL
+	o, err := sw.NewOrchestrator(orchestrator.Config{
 		Spec: events.Spec{Images: images, Cleanup: events.CleanupPolicy{KeepBunVersions: 1,
 			Windows: []events.Window{{Schedule: "0 2 * * *", Duration: events.Duration(3 * time.Hour)}}}},
 		Instance: "browser", Tick: 100 * time.Millisecond, PollInterval: 200 * time.Millisecond, MaxAttempts: 3,
@@ -86,25 +65,14 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws, err := web.New(w.o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	webDone := make(chan error, 1)
-	go func() { done <- w.o.Run(runCtx) }()
-	go func() { webDone <- ws.Run(runCtx) }() // the dashboard's live updates
+	w.o = o.Orchestrator
+	o.Start()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		if err := o.Stop(time.Minute); err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("orchestrator: %v", err)
 		}
-		<-webDone
 	})
-	srv := httptest.NewServer(ws.Handler())
-	t.Cleanup(srv.Close)
-	w.url = srv.URL
+	sw.Serve(o.Web.Handler())
 	w.waitFor("orchestrator ready", w.o.Ready)
 	return w
 }

@@ -3,7 +3,11 @@
 //   - fleetsim: the simulated fleet behind `vmfleet demo` and `vmfleet bench`
 //     (converge, ingest and agent benchmarks);
 //   - buildkitefake: an in-process fake of the Buildkite REST API and its
-//     webhooks.
+//     webhooks;
+//   - world: one builder of the shared world (embedded nats-server, the
+//     VMFLEET stream and KV buckets, the fake Buildkite, an HTTP front for
+//     webhooks and the API, orchestrators built against them) that fleetsim,
+//     the orchestrator's external tests and the e2e tests stand on.
 //
 // The ground floor (internal/bus, internal/rungroup, internal/redact,
 // internal/natsauth, internal/gobuild, internal/testlog) is plumbing the

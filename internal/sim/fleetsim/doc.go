@@ -3,7 +3,8 @@
 // each running a real agent (package agentd) over an in-memory tart
 // (tarttest.Fake), and the fake Buildkite API (internal/sim/buildkitefake) whose
 // builds "build" the image on the target host, or push it to a simulated
-// registry from which hosts pull. It is what `vmfleet demo` and `vmfleet
+// registry from which hosts pull; all but the hosts are built by package
+// world (internal/sim/world). It is what `vmfleet demo` and `vmfleet
 // bench converge` run; it also holds `vmfleet bench ingest` and `bench agent`.
 //
 // It owns:
