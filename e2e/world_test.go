@@ -17,8 +17,8 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	simworld "github.com/vmfleet/vmfleet/internal/sim/world"
-	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -241,7 +241,7 @@ func (a *agentProc) start() {
 func image14() string { return events.DefaultImageSpec().ImageName("14") }
 
 // hostKey is the host-mode build key of release 14 on host.
-func hostKey(host string) string { return orchestrator.RecordKey(image14(), host) }
+func hostKey(host string) string { return builds.RecordKey(image14(), host) }
 
 // allReady reports whether o sees every listed host ready.
 func allReady(o *orchProc, hosts ...string) bool {

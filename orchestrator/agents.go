@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // BuildkiteAgents is what the drift check and the pause lever ask of
@@ -227,7 +228,7 @@ func (m *agentsManager) hostAgents(host string) (drift bool, since time.Time, re
 // initAgents sets up the drift check and the pause lever when Buildkite's
 // agents API is at hand (WithBuildkiteAgents, or bk itself) and the listing
 // is not turned off.
-func (o *Orchestrator) initAgents(bk Buildkite) error {
+func (o *Orchestrator) initAgents(bk builds.Buildkite) error {
 	api := o.opts.agents
 	if a, ok := bk.(BuildkiteAgents); ok && api == nil {
 		api = a

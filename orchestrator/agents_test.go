@@ -12,6 +12,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 const (
@@ -64,7 +65,7 @@ func newAgentsEnv(t *testing.T, cfg Config, opts ...Option) *agentsEnv {
 		t.Fatal(err)
 	}
 	cfg.Spec.Images = testImages()
-	o, err := New(nil, e.api, cfg, append([]Option{WithClock(e.clock.Now), WithLogger(testLogger(t)), withStore(newMemStore())}, opts...)...)
+	o, err := New(nil, e.api, cfg, append([]Option{WithClock(e.clock.Now), WithLogger(testLogger(t)), withStore(builds.NewMemStore())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestAgentsConfig(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  Config
-		bk   Buildkite
+		bk   builds.Buildkite
 		ok   bool
 		on   bool
 	}{

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // seqTemplate is a health event whose seq is a 10-digit number the benchmark
@@ -66,9 +67,10 @@ func BenchmarkIngest(b *testing.B) {
 // ready, 2,000 missing release 14 (each with its build live), 1,000 stale.
 func BenchmarkReconcile10k(b *testing.B) {
 	now := t0.Add(2 * time.Minute)
-	o := newTestOrchestrator(b, &fakeBK{}, Config{MaxBuilds: 100_000}, func() time.Time { return now })
+	bk := &fakeBK{}
+	o := newTestOrchestrator(b, bk, Config{MaxBuilds: 100_000}, func() time.Time { return now })
 	o.log = o.log.With()
-	store := o.builds.store.(*memStore)
+	store := o.builds.Store()
 	im := testImages()
 	for i := range 10_000 {
 		h := health(hostName(i), "boot", 1, t0)
@@ -78,11 +80,10 @@ func BenchmarkReconcile10k(b *testing.B) {
 			h.Ready = true
 			h.Releases[1].Ready, h.Releases[1].Reason = true, events.ReasonReady
 		case i%10 < 9:
-			key := RecordKey(im.ImageName("14"), h.Host)
-			r := &Record{Key: key, Image: im.ImageName("14"), Release: "14", Host: h.Host, State: events.BuildRunning, Attempt: 1, Number: i + 1}
-			r.Revision, _ = store.create(context.Background(), r)
-			o.builds.setLocked(r)
-			o.builds.lastPoll[key] = now
+			key := builds.RecordKey(im.ImageName("14"), h.Host)
+			r := &builds.Record{Key: key, Image: im.ImageName("14"), Release: "14", Host: h.Host, State: events.BuildRunning, Attempt: 1, Number: i + 1}
+			r.Revision, _ = store.Create(context.Background(), r)
+			o.builds.Preload([]*builds.Record{r}, now)
 		default:
 			seen = t0.Add(-time.Hour)
 		}
@@ -90,15 +91,15 @@ func BenchmarkReconcile10k(b *testing.B) {
 	}
 	ctx := context.Background()
 	o.pass(ctx, true)
-	o.builds.wait()
+	o.builds.Wait()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
 		o.pass(ctx, true)
 	}
 	b.StopTimer()
-	o.builds.wait()
-	if got := o.builds.bk.(*fakeBK).creates; got != 0 {
+	o.builds.Wait()
+	if got := bk.creates; got != 0 {
 		b.Fatalf("Got(creates) = %d, want 0: every missing image has its build", got)
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/pass")

@@ -11,7 +11,7 @@ import (
 // passAndWait runs a full pass and waits for the operations it started.
 func passAndWait(o *Orchestrator) {
 	o.pass(context.Background(), true)
-	o.builds.wait()
+	o.builds.Wait()
 }
 
 func TestBuildCaps(t *testing.T) {
@@ -51,7 +51,7 @@ func TestBuildCaps(t *testing.T) {
 			}
 			first := bk.builds[0]
 			first.State, first.RawState, first.FinishedAt = events.BuildPassed, "passed", t0
-			o.builds.observe(context.Background(), first, false)
+			o.builds.ApplyWebhook(context.Background(), first)
 			passAndWait(o)
 			passAndWait(o)
 			if bk.creates != tt.wantAfterFinish {

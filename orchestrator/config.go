@@ -6,6 +6,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/lease"
 )
 
@@ -107,24 +108,25 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Instance == "" {
 		c.Instance = "default"
 	}
+	bd := builds.DefaultConfig()
 	seti(&c.Replicas, 1)
 	seti(&c.StaleHeartbeats, 3)
-	seti(&c.MaxBuilds, 10)
-	seti(&c.MaxBuildsPerHost, 1)
-	seti(&c.MaxAttempts, 5)
-	seti(&c.MaxPollsPerMinute, 60)
+	seti(&c.MaxBuilds, bd.MaxBuilds)
+	seti(&c.MaxBuildsPerHost, bd.MaxBuildsPerHost)
+	seti(&c.MaxAttempts, bd.MaxAttempts)
+	seti(&c.MaxPollsPerMinute, bd.MaxPollsPerMinute)
 	seti(&c.PullConcurrency, 10)
 	seti(&c.PruneConcurrency, 10)
 	set(&c.Tick, 10*time.Second)
-	set(&c.PollInterval, 30*time.Second)
+	set(&c.PollInterval, bd.PollInterval)
 	set(&c.DefaultHeartbeat, 60*time.Second)
-	set(&c.BackoffBase, time.Minute)
-	set(&c.BackoffMax, time.Hour)
-	set(&c.DoubtDelay, 30*time.Second)
-	set(&c.PassedGrace, 10*time.Minute)
+	set(&c.BackoffBase, bd.BackoffBase)
+	set(&c.BackoffMax, bd.BackoffMax)
+	set(&c.DoubtDelay, bd.DoubtDelay)
+	set(&c.PassedGrace, bd.PassedGrace)
 	set(&c.PullTimeout, 2*time.Hour)
 	set(&c.PruneTimeout, 10*time.Minute)
-	set(&c.RequestTimeout, 10*time.Second)
+	set(&c.RequestTimeout, bd.RequestTimeout)
 	set(&c.LeaderTTL, lease.DefaultTTL)
 	set(&c.DrainTimeout, 10*time.Second)
 	set(&c.AgentsInterval, time.Minute)
@@ -180,6 +182,15 @@ func (c Config) validate() error {
 		}
 	}
 	return nil
+}
+
+// buildsConfig is the build manager's section (keys builds.*).
+func (c Config) buildsConfig() builds.Config {
+	return builds.Config{
+		PollInterval: c.PollInterval, MaxPollsPerMinute: c.MaxPollsPerMinute, MaxBuilds: c.MaxBuilds,
+		MaxBuildsPerHost: c.MaxBuildsPerHost, MaxAttempts: c.MaxAttempts, BackoffBase: c.BackoffBase,
+		BackoffMax: c.BackoffMax, DoubtDelay: c.DoubtDelay, PassedGrace: c.PassedGrace, RequestTimeout: c.RequestTimeout,
+	}
 }
 
 // ValidateSpec checks a spec the orchestrator would publish:

@@ -14,10 +14,10 @@
 //     disk emergency) once the replacement is ready, at most one in flight
 //     per host and none again before the host reported the last one's
 //     effect; the agents' outcomes kept for the API and the metrics;
-//   - the build manager: records in KV bucket vmfleet_builds written before
-//     any Buildkite call, idempotency keys sent as build meta-data, adoption of
-//     live builds at start and on doubt, webhook and polling tracking,
-//     exponential backoff, blocked keys, fleet-wide and per-host caps;
+//   - the wants of builds, handed to the build manager of package
+//     orchestrator/builds (records in KV bucket vmfleet_builds written before
+//     any Buildkite call, adoption, webhook and polling tracking, backoff,
+//     caps), whose record changes it publishes as build events;
 //   - the queries and operations the HTTP API answers with (hostview.go,
 //     query.go): hosts, builds, readiness, leadership, retry, spec set,
 //     prune; orchestrator/web serves them (the API, the dashboard, the
@@ -40,6 +40,7 @@
 //
 // It must not run tart, touch a host's files, or act while it is not the
 // leader (the isLeader seam: WithLease, or WithLeader); it talks to
-// Buildkite only through orchestrator/buildkite's client. It decides what to prune from reports; the agent re-checks
-// every rule against its live VMs before deleting anything.
+// Buildkite only through orchestrator/buildkite's client. It decides what to
+// prune from reports; the agent re-checks every rule against its live VMs
+// before deleting anything.
 package orchestrator

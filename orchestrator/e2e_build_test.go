@@ -7,7 +7,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 func TestRestartAdoptsLiveBuild(t *testing.T) {
@@ -17,7 +17,7 @@ func TestRestartAdoptsLiveBuild(t *testing.T) {
 	cfg := h.config(spec)
 	h.start(cfg)
 	ag := h.addAgents(1, "mac", spec.Images)[0]
-	key := orchestrator.RecordKey(spec.Images.ImageName("14"), ag.host)
+	key := builds.RecordKey(spec.Images.ImageName("14"), ag.host)
 	h.waitState(key, events.BuildScheduled)
 
 	h.stopO()
@@ -47,7 +47,7 @@ func TestCreateFailedAfterCreatingIsAdopted(t *testing.T) {
 	cfg := h.config(spec)
 	h.start(cfg)
 	ag := h.addAgents(1, "mac", spec.Images)[0]
-	key := orchestrator.RecordKey(spec.Images.ImageName("14"), ag.host)
+	key := builds.RecordKey(spec.Images.ImageName("14"), ag.host)
 
 	h.waitFor("the record in doubt", func() bool { r, ok := h.record(key); return ok && r.Doubt })
 	h.settle(5)
@@ -73,7 +73,7 @@ func TestFailingPipelineBacksOffThenBlocks(t *testing.T) {
 	h.start(cfg)
 	blocked := h.collect("vmfleet.build.14.blocked")
 	ag := h.addAgents(1, "mac", spec.Images)[0]
-	key := orchestrator.RecordKey(spec.Images.ImageName("14"), ag.host)
+	key := builds.RecordKey(spec.Images.ImageName("14"), ag.host)
 
 	for attempt, wait := range []time.Duration{time.Minute, 2 * time.Minute} {
 		h.waitFor("a build", func() bool { return h.bk.CreatedCount(key) == attempt+1 })
@@ -129,7 +129,7 @@ func TestRateLimitStormDelaysNeverDuplicates(t *testing.T) {
 	h.start(h.config(spec))
 	// 1,000 hosts report the same missing image in the same second.
 	h.addSynthetic(1000, "syn", spec.Images)
-	key := orchestrator.RecordKey(spec.Images.ImageName("14"), "")
+	key := builds.RecordKey(spec.Images.ImageName("14"), "")
 
 	h.waitFor("1000 hosts", func() bool { return len(h.o.Hosts()) == 1000 })
 	h.waitFor("a rate-limited call", func() bool { return h.bk.RequestCount("", "", http.StatusTooManyRequests) >= 1 })
@@ -164,7 +164,7 @@ func TestDroppedWebhookCaughtByPolling(t *testing.T) {
 	cfg := h.config(spec)
 	h.start(cfg)
 	ag := h.addAgents(1, "mac", spec.Images)[0]
-	key := orchestrator.RecordKey(spec.Images.ImageName("14"), ag.host)
+	key := builds.RecordKey(spec.Images.ImageName("14"), ag.host)
 	h.waitState(key, events.BuildScheduled)
 	// The first poll (due at once for a new build) has been answered.
 	h.waitFor("the first poll", func() bool { return h.bk.RequestCount(http.MethodGet, buildkitefake.RouteBuild, 0) >= 1 })

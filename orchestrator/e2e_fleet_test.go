@@ -6,6 +6,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 func TestRegistryModeOneBuildThenPulls(t *testing.T) {
@@ -20,7 +21,7 @@ func TestRegistryModeOneBuildThenPulls(t *testing.T) {
 	agents := h.addAgents(20, "mac", spec.Images)
 	synth := h.addSynthetic(180, "syn", spec.Images)
 	image := spec.Images.ImageName("14")
-	key := orchestrator.RecordKey(image, "")
+	key := builds.RecordKey(image, "")
 
 	h.waitFor("200 hosts", func() bool { return len(h.o.Hosts()) == 200 })
 	h.waitFor("the build", func() bool { return len(h.bk.Builds()) == 1 })
@@ -86,7 +87,7 @@ func TestHostModeOneBuildPerHost(t *testing.T) {
 	for _, b := range h.bk.Builds() {
 		host := b.Env[events.EnvTargetHost]
 		byHost[host]++
-		if want := orchestrator.RecordKey(image, host); b.MetaData[events.MetaKey] != want || b.Env[events.EnvKey] != want {
+		if want := builds.RecordKey(image, host); b.MetaData[events.MetaKey] != want || b.Env[events.EnvKey] != want {
 			t.Errorf("Got(build %d key) = %q/%q, want %q", b.Number, b.MetaData[events.MetaKey], b.Env[events.EnvKey], want)
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 func TestSpecChangeBuildsTheNewImage(t *testing.T) {
@@ -16,7 +16,7 @@ func TestSpecChangeBuildsTheNewImage(t *testing.T) {
 	h.start(h.config(spec))
 	readiness := h.collectMsgs("vmfleet.fleet.readiness")
 	ag := h.addAgents(1, "mac", spec.Images)[0]
-	oldKey := orchestrator.RecordKey(spec.Images.ImageName("14"), ag.host)
+	oldKey := builds.RecordKey(spec.Images.ImageName("14"), ag.host)
 	h.waitState(oldKey, events.BuildScheduled)
 	h.bk.Step()
 	h.bk.Step()
@@ -46,7 +46,7 @@ func TestSpecChangeBuildsTheNewImage(t *testing.T) {
 	if _, err := kv.Put(h.ctx, events.SpecKey, b); err != nil {
 		t.Fatal(err)
 	}
-	newKey := orchestrator.RecordKey(next.Images.ImageName("14"), ag.host)
+	newKey := builds.RecordKey(next.Images.ImageName("14"), ag.host)
 	h.waitState(newKey, events.BuildScheduled)
 	if got := h.o.Spec().Images.BunVersion; got != "1.2.17" {
 		t.Errorf("Got(spec bun) = %s, want 1.2.17", got)

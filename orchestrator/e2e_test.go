@@ -6,7 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 func TestMissingImageTriggersOneBuild(t *testing.T) {
@@ -16,7 +16,7 @@ func TestMissingImageTriggersOneBuild(t *testing.T) {
 	h.start(h.config(spec))
 	ag := h.addAgents(1, "mac", spec.Images)[0]
 	image := spec.Images.ImageName("14")
-	key := orchestrator.RecordKey(image, ag.host)
+	key := builds.RecordKey(image, ag.host)
 
 	h.waitFor("one build", func() bool { return len(h.bk.Builds()) == 1 })
 	h.settle(5)

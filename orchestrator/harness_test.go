@@ -21,6 +21,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/internal/sim/world"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -254,18 +255,18 @@ func (h *harness) settle(n uint64) {
 }
 
 // record returns the orchestrator's build record for key.
-func (h *harness) record(key string) (orchestrator.Record, bool) {
+func (h *harness) record(key string) (builds.Record, bool) {
 	for _, r := range h.o.Builds() {
 		if r.Key == key {
 			return r, true
 		}
 	}
-	return orchestrator.Record{}, false
+	return builds.Record{}, false
 }
 
-func (h *harness) waitState(key string, st events.BuildState) orchestrator.Record {
+func (h *harness) waitState(key string, st events.BuildState) builds.Record {
 	h.t.Helper()
-	var r orchestrator.Record
+	var r builds.Record
 	h.waitFor(fmt.Sprintf("build %s %s", key, st), func() bool {
 		var ok bool
 		r, ok = h.record(key)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -93,12 +94,12 @@ func (f *fakeBK) GetBuild(_ context.Context, number int) (buildkite.BuildInfo, e
 func (f *fakeBK) CancelBuild(context.Context, int) error { return nil }
 
 // newTestOrchestrator is an orchestrator without NATS, records in memory.
-func newTestOrchestrator(t testing.TB, bk Buildkite, cfg Config, now func() time.Time) *Orchestrator {
+func newTestOrchestrator(t testing.TB, bk builds.Buildkite, cfg Config, now func() time.Time) *Orchestrator {
 	t.Helper()
 	if cfg.Spec.Images.Releases == nil {
 		cfg.Spec.Images = testImages()
 	}
-	o, err := New(nil, bk, cfg, WithClock(now), WithLogger(testLogger(t)), withStore(newMemStore()))
+	o, err := New(nil, bk, cfg, WithClock(now), WithLogger(testLogger(t)), withStore(builds.NewMemStore()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // Host states in the read API and metrics.
@@ -75,4 +76,4 @@ func (o *Orchestrator) hostView(host string, hs *hostState, now time.Time) HostV
 }
 
 // Builds returns every build record, sorted by key.
-func (o *Orchestrator) Builds() []Record { return o.builds.records() }
+func (o *Orchestrator) Builds() []builds.Record { return o.builds.Records() }

@@ -27,8 +27,8 @@ func (o *Orchestrator) loops(js jetstream.JetStream, specKV jetstream.KeyValue) 
 		{"prunes", o.followPrunes},
 		{"agents", o.runAgents},
 	}
-	if kv, ok := o.builds.store.(kvStore); ok {
-		ls = append(ls, namedLoop{"builds", func(ctx context.Context) error { return o.watchBuilds(ctx, kv.kv) }})
+	if o.builds.Watches() {
+		ls = append(ls, namedLoop{"builds", o.builds.Watch})
 	}
 	return append(ls, namedLoop{"reconcile", o.loop})
 }
@@ -62,7 +62,7 @@ func (o *Orchestrator) hostVerbs() []hostVerb {
 // every part (build calls, host commands); a part with work of its own adds
 // one entry.
 func (o *Orchestrator) waiters() []func() {
-	ws := []func(){o.builds.wait}
+	ws := []func(){o.builds.Wait}
 	for _, v := range o.verbs {
 		ws = append(ws, v.wait)
 	}

@@ -2,7 +2,10 @@ package orchestrator
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // An orchestrator made without NATS never runs; these let the tests of the
@@ -11,10 +14,12 @@ import (
 
 // WithMemoryRecords keeps build records in memory, starting with recs,
 // instead of KV bucket vmfleet_builds.
-func WithMemoryRecords(recs ...Record) Option {
-	s := newMemStore()
+func WithMemoryRecords(recs ...builds.Record) Option {
+	s := builds.NewMemStore()
 	for i := range recs {
-		s.putLocked(&recs[i])
+		if _, err := s.Create(context.Background(), &recs[i]); err != nil {
+			return func(*options) error { return fmt.Errorf("%w: record %s: %w", ErrInvalidOption, recs[i].Key, err) }
+		}
 	}
 	return withStore(s)
 }
@@ -22,10 +27,10 @@ func WithMemoryRecords(recs ...Record) Option {
 // StartOffline does what Run does before it follows the stream: it loads the
 // build records and marks the orchestrator started and caught up.
 func (o *Orchestrator) StartOffline(ctx context.Context) error {
-	if o.builds.store == nil {
+	if o.builds.Store() == nil {
 		return ErrNoNATS
 	}
-	if err := o.builds.load(ctx); err != nil {
+	if err := o.builds.Load(ctx); err != nil {
 		return err
 	}
 	o.started.Store(true)
@@ -45,5 +50,5 @@ func (o *Orchestrator) TakePrune(subject string, data []byte) { o.recordOutcome(
 // ReconcileOnce makes one full pass now and waits for the builds it started.
 func (o *Orchestrator) ReconcileOnce(ctx context.Context) {
 	o.pass(ctx, true)
-	o.builds.wait()
+	o.builds.Wait()
 }

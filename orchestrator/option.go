@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/lease"
 )
 
@@ -18,7 +19,7 @@ type options struct {
 	reg      *prometheus.Registry
 	isLeader func() bool
 	source   string
-	store    recordStore // tests: build records without NATS
+	store    builds.Store // tests: build records without NATS
 	lease    *lease.Lease
 	agents   BuildkiteAgents
 }
@@ -120,7 +121,7 @@ func WithBuildkiteAgents(a BuildkiteAgents) Option {
 }
 
 // withStore keeps build records in s instead of KV (tests and benchmarks).
-func withStore(s recordStore) Option {
+func withStore(s builds.Store) Option {
 	return func(o *options) error {
 		o.store = s
 		return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/rungroup"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // Orchestrator keeps the fleet state, reconciles it towards the spec, and
@@ -28,7 +29,7 @@ type Orchestrator struct {
 	reg     *prometheus.Registry
 	metrics *metrics
 	fleet   *fleet
-	builds  *buildManager
+	builds  *builds.Manager
 	pulls   *pullManager
 	verbs   []hostVerb     // every host command verb (loops.go)
 	agents  *agentsManager // nil: no drift check, no pause lever
@@ -60,7 +61,7 @@ type Orchestrator struct {
 // New makes an orchestrator. nc is its NATS connection (nil only for tests
 // that never call Run); bk is Buildkite (nil disables builds: the
 // orchestrator still tracks the fleet and sends pulls).
-func New(nc *nats.Conn, bk Buildkite, cfg Config, opts ...Option) (*Orchestrator, error) {
+func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orchestrator, error) {
 	o := &Orchestrator{opts: defaultOptions(), nc: nc, fullWake: make(chan struct{}, 1)}
 	for _, opt := range opts {
 		if err := opt(&o.opts); err != nil {
@@ -88,8 +89,8 @@ func New(nc *nats.Conn, bk Buildkite, cfg Config, opts ...Option) (*Orchestrator
 	}
 	spec := o.cfg.Spec
 	o.spec.Store(&spec)
-	o.builds = newBuildManager(o.cfg, o.log, o.now, bk, o.opts.store)
-	o.builds.onChange = o.buildChanged
+	o.builds = builds.New(o.cfg.buildsConfig(), o.log, o.now, bk, o.opts.store)
+	o.builds.OnChange(o.buildChanged)
 	o.pulls = newPullManager(o.cfg, o.log, o.now, o.sendPull)
 	o.pulls.current = o.currentSeq
 	o.pulls.onDone = o.pullDone
@@ -122,12 +123,12 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("KV bucket %s: %w", events.BucketSpec, err)
 	}
-	if o.builds.store == nil {
+	if o.builds.Store() == nil {
 		kv, err := js.KeyValue(ctx, events.BucketBuilds)
 		if err != nil {
 			return fmt.Errorf("KV bucket %s: %w", events.BucketBuilds, err)
 		}
-		o.builds.store = kvStore{kv: kv}
+		o.builds.SetStore(builds.NewKVStore(kv))
 	}
 	// Work in flight outlives ctx for a bounded drain; the lease is handed
 	// back after it.
@@ -142,7 +143,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	if err := o.syncSpec(ctx, specKV); err != nil {
 		return err
 	}
-	if err := o.builds.load(ctx); err != nil {
+	if err := o.builds.Load(ctx); err != nil {
 		return err
 	}
 	o.started.Store(true)
@@ -165,16 +166,16 @@ func (o *Orchestrator) Ready() bool {
 
 // Retry is an operator's retry of a build key: a blocked or failed key starts
 // again from attempt 1.
-func (o *Orchestrator) Retry(ctx context.Context, key string) (Record, error) {
+func (o *Orchestrator) Retry(ctx context.Context, key string) (builds.Record, error) {
 	switch {
 	case !o.started.Load():
-		return Record{}, ErrStarting
+		return builds.Record{}, ErrStarting
 	case !o.opts.isLeader():
-		return Record{}, ErrNotLeader
+		return builds.Record{}, ErrNotLeader
 	}
-	r, err := o.builds.retry(ctx, key)
+	r, err := o.builds.Retry(ctx, key)
 	if err != nil {
-		return Record{}, err
+		return builds.Record{}, err
 	}
 	o.log.Info("build retry requested", "build", key)
 	o.Trigger()
@@ -183,7 +184,7 @@ func (o *Orchestrator) Retry(ctx context.Context, key string) (Record, error) {
 
 // buildChanged publishes a record's state change and wakes a full pass when a
 // build finished (pulls may now go out, or a retry is due).
-func (o *Orchestrator) buildChanged(prev, next *Record) {
+func (o *Orchestrator) buildChanged(prev, next *builds.Record) {
 	if next.Attempt == 0 {
 		o.Trigger()
 		return

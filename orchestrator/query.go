@@ -78,7 +78,7 @@ func (o *Orchestrator) ObserveWebhook(ctx context.Context, hook buildkite.Webhoo
 		return false
 	}
 	o.log.Debug("webhook", "event", hook.Event, "build", info.Key, "number", info.Number, "state", info.RawState)
-	o.builds.observe(ctx, info, false)
+	o.builds.ApplyWebhook(ctx, info)
 	return true
 }
 

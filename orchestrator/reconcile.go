@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // relView is one release of the spec as the pass needs it.
 type relView struct {
 	release string
 	image   string
-	want    buildWant // registry mode: the build; host mode: a template without host
+	want    builds.Want // registry mode: the build; host mode: a template without host
 	pushed  bool
 }
 
@@ -28,11 +29,11 @@ func (o *Orchestrator) view() *specView {
 	v := &specView{registry: im.Registry != "", rels: make([]relView, 0, len(im.Releases))}
 	for _, r := range im.Releases {
 		img := im.ImageName(r)
-		w := buildWant{image: img, release: r, registryRef: im.RegistryRef(r), bun: im.BunVersion, bootstrap: im.BootstrapVersion}
-		w.key = RecordKey(img, "")
+		w := builds.Want{Image: img, Release: r, RegistryRef: im.RegistryRef(r), Bun: im.BunVersion, Bootstrap: im.BootstrapVersion}
+		w.Key = builds.RecordKey(img, "")
 		rv := relView{release: r, image: img, want: w}
 		if v.registry {
-			rv.pushed = o.builds.pushed(w)
+			rv.pushed = o.builds.Pushed(w)
 		}
 		v.rels = append(v.rels, rv)
 	}
@@ -50,7 +51,7 @@ func (v *specView) release(r string) *relView {
 
 // wants is what one pass derived.
 type wants struct {
-	builds []buildWant
+	builds []builds.Want
 	seen   map[string]bool // build keys wanted
 	pulls  []pullWant
 	prune  pruneView // the pass's cleanup windows (prune_plan.go)
@@ -65,9 +66,9 @@ func (w *wants) reset() {
 	clear(w.seen)
 }
 
-func (w *wants) addBuild(b buildWant) {
-	if !w.seen[b.key] {
-		w.seen[b.key] = true
+func (w *wants) addBuild(b builds.Want) {
+	if !w.seen[b.Key] {
+		w.seen[b.Key] = true
 		w.builds = append(w.builds, b)
 	}
 }
@@ -96,13 +97,13 @@ func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now t
 		}
 		switch {
 		case v.registry && rv.pushed:
-			w.pulls = append(w.pulls, pullWant{host: host, image: rv.image, ref: rv.want.registryRef, boot: hs.h.BootID, seq: hs.h.Seq})
+			w.pulls = append(w.pulls, pullWant{host: host, image: rv.image, ref: rv.want.RegistryRef, boot: hs.h.BootID, seq: hs.h.Seq})
 		case v.registry:
 			w.addBuild(rv.want)
 		default:
 			b := rv.want
-			b.host = host
-			b.key = rv.want.key + "/" + host
+			b.Host = host
+			b.Key = rv.want.Key + "/" + host
 			w.addBuild(b)
 		}
 	}
@@ -130,15 +131,15 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 	}
 	// Act only on a complete picture: until the stream is replayed, a host
 	// not yet seen would look like a host that needs nothing.
-	// Actions run in the leader's term context (lease_term.go): cancelled
+	// Actions run in the leader's term context (term.go): cancelled
 	// the moment leadership ends, drained at shutdown.
 	if ctx, lead := o.termContext(ctx); lead && o.caughtUp.Load() {
-		o.builds.ensure(ctx, w.builds)
+		o.builds.Ensure(ctx, w.builds)
 		for _, v := range o.verbs {
 			v.dispatch(ctx, w, full)
 		}
 		if full {
-			o.builds.sweep(ctx, w.seen)
+			o.builds.Sweep(ctx, w.seen)
 		}
 	}
 	if full {
@@ -186,7 +187,7 @@ func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
 	o.metrics.hosts.WithLabelValues("ready").Set(float64(r.Ready))
 	o.metrics.hosts.WithLabelValues("not_ready").Set(float64(r.Hosts - r.Ready - r.Stale))
 	o.metrics.hosts.WithLabelValues("stale").Set(float64(r.Stale))
-	by, blocked := o.builds.counts()
+	by, blocked := o.builds.Counts()
 	for _, st := range buildStates {
 		o.metrics.builds.WithLabelValues(string(st)).Set(float64(by[st]))
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 func TestDeriveHost(t *testing.T) {
@@ -22,12 +23,12 @@ func TestDeriveHost(t *testing.T) {
 		builds   []string
 		pulls    []string
 	}{
-		{name: "host mode: own build", builds: []string{RecordKey(im.ImageName("14"), "mac-01")}},
-		{name: "registry, not pushed: the fleet's build", registry: "ghcr.io/acme/img-{release}:{bun}-{bootstrap}", builds: []string{RecordKey(im.ImageName("14"), "")}},
+		{name: "host mode: own build", builds: []string{builds.RecordKey(im.ImageName("14"), "mac-01")}},
+		{name: "registry, not pushed: the fleet's build", registry: "ghcr.io/acme/img-{release}:{bun}-{bootstrap}", builds: []string{builds.RecordKey(im.ImageName("14"), "")}},
 		{name: "registry, pushed: pull", registry: "ghcr.io/acme/img-{release}:{bun}-{bootstrap}", pushed: true, pulls: []string{"mac-01 ghcr.io/acme/img-14:1.2.16-3.6"}},
 		{name: "stale host: nothing", age: 3 * time.Minute},
 		{name: "bootstrap mismatch: own build", mut: func(h *events.HostHealth) { h.Releases[1].Reason = events.ReasonBootstrapMismatch },
-			builds: []string{RecordKey(im.ImageName("14"), "mac-01")}},
+			builds: []string{builds.RecordKey(im.ImageName("14"), "mac-01")}},
 		{name: "tart error: nothing", mut: func(h *events.HostHealth) { h.Releases[1].Reason = events.ReasonTartError }},
 		{name: "forced not ready: nothing", mut: func(h *events.HostHealth) { h.Releases[1].Reason = events.ReasonForcedNotReady }},
 		{name: "host checks another spec: nothing", mut: func(h *events.HostHealth) { h.Releases[1].ExpectedImage = older.ImageName("14") }},
@@ -51,7 +52,7 @@ func TestDeriveHost(t *testing.T) {
 			o.deriveHost("mac-01", &hostState{h: &h, lastSeen: t0}, v, o.now(), &w)
 			var builds, pulls []string
 			for _, b := range w.builds {
-				builds = append(builds, b.key)
+				builds = append(builds, b.Key)
 			}
 			for _, p := range w.pulls {
 				pulls = append(pulls, p.host+" "+p.ref)
@@ -81,9 +82,9 @@ func TestOneCreatePerKeyUnderBurst(t *testing.T) {
 		}
 	}
 	o.pass(context.Background(), true)
-	o.builds.wait()
+	o.builds.Wait()
 	o.pass(context.Background(), true)
-	o.builds.wait()
+	o.builds.Wait()
 	if bk.creates != 1 {
 		t.Errorf("Got(creates) = %d, want 1", bk.creates)
 	}

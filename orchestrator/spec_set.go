@@ -142,11 +142,11 @@ func (o *Orchestrator) unblockImages(ctx context.Context, im events.ImageSpec) {
 	for _, r := range im.Releases {
 		want[im.ImageName(r)] = true
 	}
-	for _, r := range o.builds.records() {
+	for _, r := range o.builds.Records() {
 		if r.State != events.BuildBlocked || !want[r.Image] {
 			continue
 		}
-		if _, err := o.builds.retry(ctx, r.Key); err != nil {
+		if _, err := o.builds.Retry(ctx, r.Key); err != nil {
 			o.log.Warn("cannot unblock build key after spec set", "build", r.Key, "err", err)
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // TestSpecSetSurvivesRestarts: an operator's `spec set` stays in force
@@ -67,7 +68,7 @@ func TestSpecSetUnblocksItsImages(t *testing.T) {
 	cfg.MaxBuildsPerHost = 2 // the 3.7 build may still be live when 3.6 comes back
 	h.start(cfg)
 	ag := h.addAgents(1, "mac", spec.Images)[0]
-	key := orchestrator.RecordKey(spec.Images.ImageName("14"), ag.host)
+	key := builds.RecordKey(spec.Images.ImageName("14"), ag.host)
 	h.waitFor("the build", func() bool { return h.bk.CreatedCount(key) == 1 })
 	h.bk.Step()
 	h.bk.Step()

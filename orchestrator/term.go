@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/lease"
 )
 
@@ -103,39 +102,16 @@ func (o *Orchestrator) termContext(fallback context.Context) (context.Context, b
 // has every live build polled on the next full pass.
 func (o *Orchestrator) beginTerm(ctx context.Context) {
 	n := 0
-	if o.builds.store != nil {
+	if o.builds.Store() != nil {
 		rctx, cancel := context.WithTimeout(ctx, o.cfg.RequestTimeout)
-		if err := o.builds.load(rctx); err != nil {
+		if err := o.builds.Load(rctx); err != nil {
 			o.log.Warn("leading: cannot re-read build records; using the cache", "err", err)
 		}
 		cancel()
-		n = o.builds.adoptAll()
+		n = o.builds.AdoptAll()
 	}
 	o.log.Info("leading: acting from now on", "instance", o.cfg.Instance, "live_builds", n)
 	o.Trigger()
-}
-
-// adoptAll readies every live record for adoption by the new leader and
-// returns how many there are: polls are due at once, and a create not yet
-// answered waits DoubtDelay (held in memory; the record is unchanged).
-func (m *buildManager) adoptAll() int {
-	now := m.now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for key, r := range m.recs {
-		if !r.State.Live() {
-			continue
-		}
-		n++
-		delete(m.lastPoll, key)
-		if r.State == events.BuildRequested && r.Number == 0 && r.CheckAfter.Before(now.Add(m.cfg.DoubtDelay)) {
-			c := r.clone()
-			c.CheckAfter = now.Add(m.cfg.DoubtDelay)
-			m.recs[key] = c
-		}
-	}
-	return n
 }
 
 // drain ends Run: new work has stopped; it waits for work in flight (build

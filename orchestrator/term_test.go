@@ -16,6 +16,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/lease"
 	"github.com/vmfleet/vmfleet/orchestrator/web"
 )
@@ -92,13 +93,13 @@ func (h *harness) hooksTo(r *replicaO) {
 	h.hookTo.Store(&handler)
 }
 
-func (h *harness) recordOn(o *orchestrator.Orchestrator, key string) (orchestrator.Record, bool) {
+func (h *harness) recordOn(o *orchestrator.Orchestrator, key string) (builds.Record, bool) {
 	for _, r := range o.Builds() {
 		if r.Key == key {
 			return r, true
 		}
 	}
-	return orchestrator.Record{}, false
+	return builds.Record{}, false
 }
 
 func TestLeaseTakeoverAdoptsLiveBuild(t *testing.T) {
@@ -112,7 +113,7 @@ func TestLeaseTakeoverAdoptsLiveBuild(t *testing.T) {
 	b := h.startReplica(cfg, "b", ttl)
 	h.hooksTo(a)
 	agent := h.addAgents(1, "mac", spec.Images)[0]
-	key := orchestrator.RecordKey(spec.Images.ImageName("14"), agent.host)
+	key := builds.RecordKey(spec.Images.ImageName("14"), agent.host)
 
 	// a creates the build; b, following, sees the record with its number.
 	h.waitFor("b sees the build", func() bool { r, ok := h.recordOn(b.o, key); return ok && r.Number != 0 })
@@ -160,7 +161,7 @@ func TestLeaseTakeoverResolvesCreateInDoubt(t *testing.T) {
 	h.waitFor("a leads", a.lease.IsLeader)
 	b := h.startReplica(cfg, "b", ttl)
 	agent := h.addAgents(1, "mac", spec.Images)[0]
-	key := orchestrator.RecordKey(spec.Images.ImageName("14"), agent.host)
+	key := builds.RecordKey(spec.Images.ImageName("14"), agent.host)
 	h.waitFor("a's create went through", func() bool { return h.bk.CreatedCount(key) == 1 })
 	h.waitFor("b sees the record in doubt", func() bool { r, ok := h.recordOn(b.o, key); return ok && r.Doubt })
 	a.stop()

@@ -19,6 +19,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/redact"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/web"
 )
 
@@ -128,7 +129,7 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 		return err
 	}
 	opts = append(opts, orchestrator.WithLease(lease))
-	var api orchestrator.Buildkite
+	var api builds.Buildkite
 	if bk != nil {
 		api = bk
 	}

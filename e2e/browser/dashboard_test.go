@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -130,7 +131,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	w.publishStaleHost("mac-05")
 	w.publishPrunes("mac-01")
 
-	key := orchestrator.RecordKey(images.ImageName("14"), "mac-00")
+	key := builds.RecordKey(images.ImageName("14"), "mac-00")
 	w.waitFor("mac-00's build", func() bool {
 		for _, r := range w.o.Builds() {
 			if r.Key == key && r.Number > 0 {

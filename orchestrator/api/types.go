@@ -3,6 +3,7 @@ package api
 import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // Host states in HostView.State.
@@ -20,7 +21,7 @@ type (
 	LeaderStatus = orchestrator.LeaderStatus
 	// Record is one build record (GET /api/v1/builds, the answer of
 	// POST /api/v1/builds/{key}/retry).
-	Record = orchestrator.Record
+	Record = builds.Record
 	// SpecUpdate is POST /api/v1/spec; the answer is the spec in force
 	// (events.Spec, as GET /api/v1/spec).
 	SpecUpdate = orchestrator.SpecUpdate

@@ -9,6 +9,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 func cellEqual(c, d api.Cell) bool {
@@ -104,9 +105,9 @@ func cells(host string, h *events.HostHealth, stale bool, now time.Time, ix *das
 
 func cell(host string, st events.ReleaseStatus, stale, forced bool, ix *dashIndex) api.Cell {
 	c := api.Cell{Release: st.Release, Ready: st.Ready, Reason: st.Reason, Detail: st.Detail, Image: st.ExpectedImage}
-	rec := ix.byKey[orchestrator.RecordKey(st.ExpectedImage, host)]
+	rec := ix.byKey[builds.RecordKey(st.ExpectedImage, host)]
 	if rec == nil {
-		rec = ix.byKey[orchestrator.RecordKey(st.ExpectedImage, "")]
+		rec = ix.byKey[builds.RecordKey(st.ExpectedImage, "")]
 	}
 	if rec != nil && rec.State != events.BuildPassed {
 		c.Build = &api.BuildRef{Key: rec.Key, State: rec.State, Number: rec.Number, URL: rec.URL, Attempt: rec.Attempt}

@@ -15,11 +15,12 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 func TestCellState(t *testing.T) {
 	img := testImages().ImageName("14")
-	hostKey, fleetKey := orchestrator.RecordKey(img, "mac-01"), orchestrator.RecordKey(img, "")
+	hostKey, fleetKey := builds.RecordKey(img, "mac-01"), builds.RecordKey(img, "")
 	tests := []struct {
 		name    string
 		st      events.ReleaseStatus

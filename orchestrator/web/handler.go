@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // Handler serves the read API, the metrics, the operators' endpoints (retry,
@@ -72,9 +73,9 @@ func (s *Server) handleRetry(w http.ResponseWriter, r *http.Request) {
 	}
 	rec, err := s.o.Retry(r.Context(), key)
 	switch {
-	case errors.Is(err, orchestrator.ErrUnknownKey):
+	case errors.Is(err, builds.ErrUnknownKey):
 		writeError(w, http.StatusNotFound, err)
-	case errors.Is(err, orchestrator.ErrBuildLive):
+	case errors.Is(err, builds.ErrBuildLive):
 		writeError(w, http.StatusConflict, err)
 	case errors.Is(err, orchestrator.ErrNotLeader), errors.Is(err, orchestrator.ErrStarting):
 		writeError(w, http.StatusServiceUnavailable, err)

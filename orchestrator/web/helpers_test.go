@@ -13,6 +13,7 @@ import (
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -91,7 +92,7 @@ func (f *fakeBK) CancelBuild(context.Context, int) error { return nil }
 // newTestServer serves an orchestrator without NATS, build records in
 // memory (starting with recs), started and caught up. bk may be nil (no
 // builds).
-func newTestServer(t testing.TB, bk orchestrator.Buildkite, cfg orchestrator.Config, now func() time.Time, recs ...api.Record) *Server {
+func newTestServer(t testing.TB, bk builds.Buildkite, cfg orchestrator.Config, now func() time.Time, recs ...api.Record) *Server {
 	t.Helper()
 	if cfg.Spec.Images.Releases == nil {
 		cfg.Spec.Images = testImages()

@@ -15,13 +15,14 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // FuzzWebhook: any body, signed or not, gets a 2xx or 4xx from the webhook
 // receiver — never a panic, never a 5xx — and a signed build event never
 // takes a finished record back to live.
 func FuzzWebhook(f *testing.F) {
-	key := orchestrator.RecordKey("bun-build-macos-14-1.2.16-bootstrap-3.6", "mac-01")
+	key := builds.RecordKey("bun-build-macos-14-1.2.16-bootstrap-3.6", "mac-01")
 	for _, body := range []string{
 		fmt.Sprintf(`{"event":"build.finished","build":{"number":7,"state":"passed","meta_data":{"vmfleet-key":%q,"vmfleet-attempt":"1"}}}`, key),
 		fmt.Sprintf(`{"event":"build.running","build":{"number":7,"state":"running","meta_data":{"vmfleet-key":%q}}}`, key),

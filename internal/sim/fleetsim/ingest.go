@@ -13,9 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
-	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
+	simworld "github.com/vmfleet/vmfleet/internal/sim/world"
 	"github.com/vmfleet/vmfleet/orchestrator"
-	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
 // IngestConfig is one `vmfleet bench ingest` run: health events of Hosts
@@ -134,68 +133,49 @@ func machine() string {
 	return fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 }
 
-// ingestBench is the running system under measurement.
+// ingestBench is the running system under measurement: the world (its
+// nats-server, stream, buckets and fake Buildkite), a publisher connection
+// of its own and the orchestrator.
 type ingestBench struct {
 	cfg    IngestConfig
-	ns     natsServer
+	w      *simworld.World
 	nc     *nats.Conn
 	js     jetstream.JetStream
-	oconn  *nats.Conn
+	wo     *simworld.Orchestrator
 	o      *orchestrator.Orchestrator
 	reg    *prometheus.Registry
-	bk     *bkFake
 	stop   context.CancelFunc
 	done   chan error
 	subj   events.Subjects
 	events []hostEvent
 }
 
-type natsServer interface {
-	ClientURL() string
-	Shutdown()
-	WaitForShutdown()
-}
-
 func startIngestBench(ctx context.Context, cfg IngestConfig, dir string) (b *ingestBench, err error) {
 	b = &ingestBench{cfg: cfg, reg: prometheus.NewRegistry()}
-	b.subj, _ = events.NewSubjects("")
 	defer func() {
 		if err != nil {
 			b.close()
 		}
 	}()
-	ns, err := bus.StartServer(bus.ServerConfig{Listen: "127.0.0.1:-1", DataDir: filepath.Join(dir, "nats"), Name: "vmfleet-bench"}, nil)
-	if err != nil {
+	// Every host is ready, so nothing is ever built; the fake Buildkite is
+	// there because an orchestrator without one stops at once (its agents
+	// loop returns, which ends Run).
+	if b.w, err = simworld.New(ctx, simworld.WithNATSServer(bus.ServerConfig{DataDir: filepath.Join(dir, "nats"), Name: "vmfleet-bench"}),
+		simworld.WithName("vmfleet-bench"), simworld.WithPipeline(bkOrg, bkPipeline), simworld.WithBuildkiteTimeout(10*time.Second)); err != nil {
 		return b, err
 	}
-	b.ns = ns
-	if b.nc, err = nats.Connect(ns.ClientURL(), nats.Name("vmfleet-bench publisher")); err != nil {
+	b.subj = b.w.Subjects
+	if b.nc, err = nats.Connect(b.w.ClientURL(), nats.Name("vmfleet-bench publisher")); err != nil {
 		return b, err
 	}
 	if b.js, err = jetstream.New(b.nc, jetstream.WithPublishAsyncMaxPending(4096)); err != nil {
 		return b, err
 	}
-	if _, err = bus.EnsureStream(ctx, b.js, b.subj, 1); err != nil {
-		return b, err
-	}
-	if _, err = bus.EnsureBuckets(ctx, b.js, 1, 15*time.Second); err != nil {
-		return b, err
-	}
-	if b.oconn, err = nats.Connect(ns.ClientURL(), nats.Name("vmfleet-orchestrator bench")); err != nil {
-		return b, err
-	}
 	spec := events.Spec{Images: events.ImageSpec{NameTemplate: events.DefaultNameTemplate, Releases: cfg.Releases, BunVersion: "1.2.16", BootstrapVersion: "3.6"}}
-	// Every host is ready, so nothing is ever built; the fake Buildkite is
-	// there because an orchestrator without one stops at once (its agents
-	// loop returns, which ends Run).
-	bk, err := fakeBuildkite(ctx)
-	if err != nil {
+	if b.wo, err = b.w.NewOrchestrator(orchestrator.Config{Spec: spec, Instance: "bench"}, orchestrator.WithRegistry(b.reg)); err != nil {
 		return b, err
 	}
-	b.bk = bk
-	if b.o, err = orchestrator.New(b.oconn, bk.client, orchestrator.Config{Spec: spec, Instance: "bench"}, orchestrator.WithRegistry(b.reg)); err != nil {
-		return b, err
-	}
+	b.o = b.wo.Orchestrator
 	octx, cancel := context.WithCancel(ctx)
 	b.stop, b.done = cancel, make(chan error, 1)
 	go func() { b.done <- b.o.Run(octx) }()
@@ -228,39 +208,15 @@ func (b *ingestBench) close() {
 		b.stop()
 		<-b.done
 	}
-	if b.oconn != nil {
-		b.oconn.Close()
-	}
-	if b.bk != nil {
-		b.bk.srv.Close()
+	if b.wo != nil {
+		b.wo.Close()
 	}
 	if b.nc != nil {
 		b.nc.Close()
 	}
-	if b.ns != nil {
-		b.ns.Shutdown()
-		b.ns.WaitForShutdown()
+	if b.w != nil {
+		b.w.Close()
 	}
-}
-
-// bkFake is a fake Buildkite API and a client of it.
-type bkFake struct {
-	srv    *buildkitefake.Server
-	client *buildkite.Client
-}
-
-func fakeBuildkite(ctx context.Context) (*bkFake, error) {
-	token := events.NewID()
-	srv, err := buildkitefake.New(ctx, buildkitefake.WithToken(token), buildkitefake.WithPipelines(bkOrg, bkPipeline))
-	if err != nil {
-		return nil, err
-	}
-	c, err := buildkite.New(buildkite.Config{APIURL: srv.URL(), Token: token, Org: bkOrg, Pipeline: bkPipeline, Timeout: 10 * time.Second})
-	if err != nil {
-		srv.Close()
-		return nil, err
-	}
-	return &bkFake{srv: srv, client: c}, nil
 }
 
 // received is the orchestrator's count of health events received.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // Violation kinds: each is a broken invariant of docs/orchestrator.md
@@ -92,9 +92,9 @@ func (l *ledger) needKeys(spec events.ImageSpec, hosts []*simHost) int {
 			if h.fake.Has(img) {
 				continue
 			}
-			key := orchestrator.RecordKey(img, h.token)
+			key := builds.RecordKey(img, h.token)
 			if spec.Registry != "" {
-				key = orchestrator.RecordKey(img, "")
+				key = builds.RecordKey(img, "")
 			}
 			if !seen[key] {
 				seen[key] = true

@@ -1,4 +1,4 @@
-package orchestrator
+package builds
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 // embedded nats-server and a buildkite.Client on the fake Buildkite API: the
 // path of a build create, record writes and HTTP included.
 type createBench struct {
-	m     *buildManager
+	m     *Manager
 	bk    *buildkitefake.Server
 	round atomic.Int64
 }
@@ -51,20 +51,20 @@ func newCreateBench(b *testing.B, transport http.RoundTripper) *createBench {
 		b.Fatal(err)
 	}
 	cfg := Config{MaxBuilds: 1 << 20, MaxBuildsPerHost: 1, MaxAttempts: 5, RequestTimeout: 10 * time.Second, DoubtDelay: time.Minute}
-	m := newBuildManager(cfg, testlog.New(b, slog.LevelWarn), time.Now, client, kvStore{kv: bks.Builds})
+	m := New(cfg, testlog.New(b, slog.LevelWarn), time.Now, client, kvStore{kv: bks.Builds})
 	return &createBench{m: m, bk: fake}
 }
 
 // wants is one build per host of a new image, as after a bootstrap bump in
 // host mode; each round's hosts are new, so the per-host cap lets them all
 // through while the earlier rounds' builds stay live.
-func (c *createBench) wants(hosts int) []buildWant {
+func (c *createBench) wants(hosts int) []Want {
 	round := c.round.Add(1)
-	out := make([]buildWant, hosts)
+	out := make([]Want, hosts)
 	for i := range out {
-		w := buildWant{release: "14", host: fmt.Sprintf("mac-%d-%04d", round, i), bun: "1.2.16", bootstrap: fmt.Sprintf("3.%d", round)}
-		w.image = fmt.Sprintf("bun-build-macos-14-1.2.16-bootstrap-3.%d", round)
-		w.key = RecordKey(w.image, w.host)
+		w := Want{Release: "14", Host: fmt.Sprintf("mac-%d-%04d", round, i), Bun: "1.2.16", Bootstrap: fmt.Sprintf("3.%d", round)}
+		w.Image = fmt.Sprintf("bun-build-macos-14-1.2.16-bootstrap-3.%d", round)
+		w.Key = RecordKey(w.Image, w.Host)
 		out[i] = w
 	}
 	return out
@@ -91,12 +91,12 @@ func BenchmarkCreateBuilds(b *testing.B) {
 				b.StopTimer()
 				wants := c.wants(hosts)
 				b.StartTimer()
-				c.m.ensure(ctx, wants)
-				c.m.wait()
+				c.m.Ensure(ctx, wants)
+				c.m.Wait()
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/hosts/1e3, "µs/build")
-			last := c.m.record(RecordKey(fmt.Sprintf("bun-build-macos-14-1.2.16-bootstrap-3.%d", c.round.Load()), fmt.Sprintf("mac-%d-0999", c.round.Load())))
+			last := c.m.Record(RecordKey(fmt.Sprintf("bun-build-macos-14-1.2.16-bootstrap-3.%d", c.round.Load()), fmt.Sprintf("mac-%d-0999", c.round.Load())))
 			if last == nil || last.Number == 0 || last.State != events.BuildScheduled {
 				b.Fatalf("Got(last record) = %+v, want a scheduled build", last)
 			}

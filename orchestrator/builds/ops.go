@@ -1,4 +1,4 @@
-package orchestrator
+package builds
 
 import (
 	"context"
@@ -14,29 +14,29 @@ import (
 // create writes the record for a new attempt (Create, or Update at prev's
 // revision), and only then asks Buildkite for the build. done releases the
 // cap reservation once the record is written or abandoned.
-func (m *buildManager) create(ctx context.Context, w buildWant, attempt int, prev *Record, done func()) {
+func (m *Manager) create(ctx context.Context, w Want, attempt int, prev *Record, done func()) {
 	now := m.now()
 	rec := &Record{
-		Key: w.key, Image: w.image, Release: w.release, Host: w.host, RegistryRef: w.registryRef,
-		Bun: w.bun, Bootstrap: w.bootstrap, Digest: digest(w), State: events.BuildRequested,
+		Key: w.Key, Image: w.Image, Release: w.Release, Host: w.Host, RegistryRef: w.RegistryRef,
+		Bun: w.Bun, Bootstrap: w.Bootstrap, Digest: digest(w), State: events.BuildRequested,
 		Attempt: attempt, Try: 1, RequestedAt: now, UpdatedAt: now,
 	}
 	kctx, cancel := context.WithTimeout(ctx, m.cfg.RequestTimeout)
 	var rev uint64
 	var err error
 	if prev == nil {
-		rev, err = m.store.create(kctx, rec)
+		rev, err = m.store.Create(kctx, rec)
 	} else {
-		rev, err = m.store.update(kctx, rec, prev.Revision)
+		rev, err = m.store.Update(kctx, rec, prev.Revision)
 	}
 	cancel()
 	if err != nil {
 		done()
 		if errors.Is(err, errConflict) {
-			m.reload(ctx, w.key)
+			m.reload(ctx, w.Key)
 			return
 		}
-		m.log.Warn("cannot write build record", "build", w.key, "err", err)
+		m.log.Warn("cannot write build record", "build", w.Key, "err", err)
 		return
 	}
 	rec.Revision = rev
@@ -49,7 +49,7 @@ func (m *buildManager) create(ctx context.Context, w buildWant, attempt int, pre
 }
 
 // callCreate asks Buildkite for the record's build and records the outcome.
-func (m *buildManager) callCreate(ctx context.Context, rec *Record) {
+func (m *Manager) callCreate(ctx context.Context, rec *Record) {
 	info, err := m.bk.CreateBuild(ctx, buildRequest(rec))
 	now := m.now()
 	var rl *buildkite.RateLimitError
@@ -95,7 +95,7 @@ func buildRequest(r *Record) buildkite.BuildRequest {
 // one), cancelling extra live ones; only when there is none does it create
 // again, after winning a compare-and-set on the record. w is nil when no host
 // wants the key any more: then nothing is created.
-func (m *buildManager) resolve(ctx context.Context, rec *Record, w *buildWant) {
+func (m *Manager) resolve(ctx context.Context, rec *Record, w *Want) {
 	now := m.now()
 	builds, err := m.bk.ListBuilds(ctx, rec.Key)
 	var rl *buildkite.RateLimitError
@@ -149,7 +149,7 @@ func pick(builds []buildkite.BuildInfo, attempt int) (buildkite.BuildInfo, bool)
 
 // cancelExtra cancels live builds of one key other than keep: the invariant
 // is one live build per key, whatever happened before.
-func (m *buildManager) cancelExtra(ctx context.Context, builds []buildkite.BuildInfo, keep int) {
+func (m *Manager) cancelExtra(ctx context.Context, builds []buildkite.BuildInfo, keep int) {
 	for _, b := range builds {
 		if b.Number != keep && b.State.Live() {
 			m.log.Warn("cancelling duplicate build", "build", b.Key, "number", b.Number, "kept", keep)
@@ -161,7 +161,7 @@ func (m *buildManager) cancelExtra(ctx context.Context, builds []buildkite.Build
 }
 
 // poll reads one live build (the webhook fallback).
-func (m *buildManager) poll(ctx context.Context, key string, number int) {
+func (m *Manager) poll(ctx context.Context, key string, number int) {
 	info, err := m.bk.GetBuild(ctx, number)
 	var rl *buildkite.RateLimitError
 	switch {

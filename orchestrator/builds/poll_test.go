@@ -1,4 +1,4 @@
-package orchestrator
+package builds
 
 import (
 	"context"
@@ -16,20 +16,20 @@ import (
 func TestSweepPollsWithinTheBudget(t *testing.T) {
 	now := t0
 	bk := &fakeBK{}
-	o := newTestOrchestrator(t, bk, Config{MaxBuilds: 1000, MaxPollsPerMinute: 60}, func() time.Time { return now })
-	store := o.builds.store.(*memStore)
+	store := newMemStore()
+	m := New(Config{MaxBuilds: 1000, MaxPollsPerMinute: 60}, testLogger(t), func() time.Time { return now }, bk, store)
 	keys := make([]string, 100)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("key-%03d", i)
 		bk.builds = append(bk.builds, buildkite.BuildInfo{Number: i + 1, State: events.BuildRunning, RawState: "running", Key: keys[i], Attempt: 1})
 		r := &Record{Key: keys[i], Image: "img", Release: "14", State: events.BuildRunning, Attempt: 1, Number: i + 1}
-		r.Revision, _ = store.create(context.Background(), r)
-		o.builds.setLocked(r)
+		r.Revision, _ = store.Create(context.Background(), r)
+		m.setLocked(r)
 	}
 	ctx := context.Background()
 	polled := func() (n int, never []string) {
 		for _, k := range keys {
-			if o.builds.lastPoll[k].IsZero() {
+			if m.lastPoll[k].IsZero() {
 				never = append(never, k)
 			}
 		}
@@ -48,8 +48,8 @@ func TestSweepPollsWithinTheBudget(t *testing.T) {
 	}
 	for _, st := range steps {
 		now = t0.Add(st.after)
-		o.builds.sweep(ctx, nil)
-		o.builds.wait()
+		m.Sweep(ctx, nil)
+		m.Wait()
 		if gets, never := polled(); gets != st.wantGets || len(never) != st.wantNever {
 			t.Errorf("Got(after %s) = %d polls, %d builds never polled, want %d and %d", st.after, gets, len(never), st.wantGets, st.wantNever)
 		}

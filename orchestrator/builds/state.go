@@ -1,4 +1,4 @@
-package orchestrator
+package builds
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 // mutate applies fn to the current record and writes it with a
 // compare-and-set, re-reading and re-applying on a conflict. fn returns
 // errNoChange to leave the record alone, or another error to abort.
-func (m *buildManager) mutate(ctx context.Context, key string, fn func(r *Record) error) (*Record, error) {
+func (m *Manager) mutate(ctx context.Context, key string, fn func(r *Record) error) (*Record, error) {
 	for range 5 {
-		cur := m.record(key)
+		cur := m.Record(key)
 		if cur == nil {
 			if cur = m.reload(ctx, key); cur == nil {
 				return nil, fmt.Errorf("%w: %s", ErrUnknownKey, key)
@@ -26,7 +26,7 @@ func (m *buildManager) mutate(ctx context.Context, key string, fn func(r *Record
 		}
 		next.UpdatedAt = m.now()
 		kctx, cancel := context.WithTimeout(ctx, m.cfg.RequestTimeout)
-		rev, err := m.store.update(kctx, next, cur.Revision)
+		rev, err := m.store.Update(kctx, next, cur.Revision)
 		cancel()
 		if errors.Is(err, errConflict) {
 			m.reload(ctx, key)
@@ -47,7 +47,7 @@ func (m *buildManager) mutate(ctx context.Context, key string, fn func(r *Record
 }
 
 // note changes bookkeeping fields of a record still requested.
-func (m *buildManager) note(ctx context.Context, key string, fn func(r *Record)) {
+func (m *Manager) note(ctx context.Context, key string, fn func(r *Record)) {
 	_, _ = m.mutate(ctx, key, func(r *Record) error {
 		if r.State != events.BuildRequested || r.Number != 0 {
 			return errNoChange
@@ -58,10 +58,10 @@ func (m *buildManager) note(ctx context.Context, key string, fn func(r *Record))
 }
 
 // reload re-reads a record from the store into the cache.
-func (m *buildManager) reload(ctx context.Context, key string) *Record {
+func (m *Manager) reload(ctx context.Context, key string) *Record {
 	kctx, cancel := context.WithTimeout(ctx, m.cfg.RequestTimeout)
 	defer cancel()
-	r, err := m.store.get(kctx, key)
+	r, err := m.store.Get(kctx, key)
 	if err != nil || r == nil {
 		return nil
 	}
@@ -75,7 +75,7 @@ func (m *buildManager) reload(ctx context.Context, key string) *Record {
 // poll, adoption). A finished record never goes back to live, and a build
 // other than the record's is ignored unless adopt is set for a record that
 // has none yet.
-func (m *buildManager) observe(ctx context.Context, info buildkite.BuildInfo, adopt bool) {
+func (m *Manager) observe(ctx context.Context, info buildkite.BuildInfo, adopt bool) {
 	if info.Key == "" || info.Number == 0 {
 		return
 	}
@@ -112,8 +112,15 @@ func (m *buildManager) observe(ctx context.Context, info buildkite.BuildInfo, ad
 	})
 }
 
+// ApplyWebhook applies what a Buildkite webhook says of a build (event
+// build.*, key and number set): like a poll, it never adopts a build the
+// record does not name, and a finished record never goes back to live.
+func (m *Manager) ApplyWebhook(ctx context.Context, info buildkite.BuildInfo) {
+	m.observe(ctx, info, false)
+}
+
 // setOutcome fills the error and next attempt of a finished record.
-func (m *buildManager) setOutcome(r *Record, why string) {
+func (m *Manager) setOutcome(r *Record, why string) {
 	if r.State == events.BuildPassed {
 		r.Error, r.NextAttempt = "", r.FinishedAt
 		return
@@ -126,7 +133,7 @@ func (m *buildManager) setOutcome(r *Record, why string) {
 }
 
 // finish ends an attempt still requested (refused, or nobody wants it).
-func (m *buildManager) finish(ctx context.Context, key string, attempt int, st events.BuildState, why string) {
+func (m *Manager) finish(ctx context.Context, key string, attempt int, st events.BuildState, why string) {
 	_, _ = m.mutate(ctx, key, func(r *Record) error {
 		if r.State != events.BuildRequested || r.Attempt != attempt {
 			return errNoChange
@@ -138,7 +145,7 @@ func (m *buildManager) finish(ctx context.Context, key string, attempt int, st e
 }
 
 // block stops retrying a key that failed max_attempts times.
-func (m *buildManager) block(ctx context.Context, key string) {
+func (m *Manager) block(ctx context.Context, key string) {
 	r, err := m.mutate(ctx, key, func(r *Record) error {
 		if r.State != events.BuildFailed && r.State != events.BuildCanceled || r.Attempt < m.cfg.MaxAttempts {
 			return errNoChange
@@ -154,7 +161,7 @@ func (m *buildManager) block(ctx context.Context, key string) {
 
 // passedButMissing counts a passed host build whose host still lacks the
 // image, long after, as a failed attempt.
-func (m *buildManager) passedButMissing(ctx context.Context, key string) {
+func (m *Manager) passedButMissing(ctx context.Context, key string) {
 	_, _ = m.mutate(ctx, key, func(r *Record) error {
 		if r.State != events.BuildPassed || r.Host == "" {
 			return errNoChange
@@ -165,9 +172,9 @@ func (m *buildManager) passedButMissing(ctx context.Context, key string) {
 	})
 }
 
-// retry is an operator's `vmfleet build retry KEY`: a finished or blocked key
+// Retry is an operator's `vmfleet build retry KEY`: a finished or blocked key
 // starts again from attempt 1 at once.
-func (m *buildManager) retry(ctx context.Context, key string) (*Record, error) {
+func (m *Manager) Retry(ctx context.Context, key string) (*Record, error) {
 	return m.mutate(ctx, key, func(r *Record) error {
 		if r.State.Live() {
 			return fmt.Errorf("%w: %s is %s (build #%d)", ErrBuildLive, key, r.State, r.Number)

@@ -1,8 +1,7 @@
-package orchestrator
+package builds
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -23,22 +22,27 @@ type Buildkite interface {
 	CancelBuild(ctx context.Context, number int) error
 }
 
-// buildWant is a build the fleet needs: one per image (registry mode) or per
+// Want is a build the fleet needs: one per image (registry mode) or per
 // image and host (host mode).
-type buildWant struct {
-	key, image, release, host, registryRef, bun, bootstrap string
+type Want struct {
+	// Key is the record key: RecordKey(Image, Host).
+	Key, Image, Release string
+	// Host is set in host mode: the build is pinned to it.
+	Host string
+	// RegistryRef is set in registry mode: where the build pushes the image.
+	RegistryRef, Bun, Bootstrap string
 }
 
-// buildManager owns build records: the in-memory cache of KV bucket
+// Manager owns build records: the in-memory cache of KV bucket
 // vmfleet_builds, and every Buildkite call. At most one operation per key
 // runs at a time (busy), and every record change is a compare-and-set in the
 // store, so neither two goroutines nor two orchestrators create twice.
-type buildManager struct {
+type Manager struct {
 	cfg   Config
 	log   *slog.Logger
 	now   func() time.Time
 	bk    Buildkite // nil: builds disabled
-	store recordStore
+	store Store
 	// onChange is called after a record changed state (events, wake-ups).
 	onChange func(prev, next *Record)
 
@@ -56,9 +60,11 @@ type buildManager struct {
 	wg sync.WaitGroup
 }
 
-func newBuildManager(cfg Config, log *slog.Logger, now func() time.Time, bk Buildkite, store recordStore) *buildManager {
-	return &buildManager{
-		cfg: cfg, log: log, now: now, bk: bk, store: store,
+// New makes a build manager. Zero fields of cfg take DefaultConfig's; bk
+// nil disables builds; store may be set later with SetStore, before Load.
+func New(cfg Config, log *slog.Logger, now func() time.Time, bk Buildkite, store Store) *Manager {
+	return &Manager{
+		cfg: cfg.withDefaults(), log: log, now: now, bk: bk, store: store,
 		onChange:    func(_, _ *Record) {},
 		recs:        map[string]*Record{},
 		busy:        map[string]bool{},
@@ -68,9 +74,19 @@ func newBuildManager(cfg Config, log *slog.Logger, now func() time.Time, bk Buil
 	}
 }
 
-// load fills the cache from the store (at start).
-func (m *buildManager) load(ctx context.Context) error {
-	recs, err := m.store.list(ctx)
+// OnChange sets fn, called after a record changed state (events,
+// wake-ups). Set it before any operation starts.
+func (m *Manager) OnChange(fn func(prev, next *Record)) { m.onChange = fn }
+
+// Store is where the records are kept; nil until set.
+func (m *Manager) Store() Store { return m.store }
+
+// SetStore sets where the records are kept. Call it before Load.
+func (m *Manager) SetStore(s Store) { m.store = s }
+
+// Load fills the cache from the store (at start).
+func (m *Manager) Load(ctx context.Context) error {
+	recs, err := m.store.List(ctx)
 	if err != nil {
 		return err
 	}
@@ -84,7 +100,7 @@ func (m *buildManager) load(ctx context.Context) error {
 
 // setLocked caches r unless the cache holds a newer revision, keeping the
 // live counters. Caller holds m.mu.
-func (m *buildManager) setLocked(r *Record) bool {
+func (m *Manager) setLocked(r *Record) bool {
 	old := m.recs[r.Key]
 	if old != nil && old.Revision >= r.Revision && r.Revision != 0 {
 		return false
@@ -105,8 +121,8 @@ func (m *buildManager) setLocked(r *Record) bool {
 	return true
 }
 
-// record returns a copy of the cached record, or nil.
-func (m *buildManager) record(key string) *Record {
+// Record returns a copy of the cached record, or nil.
+func (m *Manager) Record(key string) *Record {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if r := m.recs[key]; r != nil {
@@ -115,8 +131,8 @@ func (m *buildManager) record(key string) *Record {
 	return nil
 }
 
-// records returns copies of every cached record, sorted by key.
-func (m *buildManager) records() []Record {
+// Records returns copies of every cached record, sorted by key.
+func (m *Manager) Records() []Record {
 	m.mu.Lock()
 	out := make([]Record, 0, len(m.recs))
 	for _, r := range m.recs {
@@ -127,20 +143,20 @@ func (m *buildManager) records() []Record {
 	return out
 }
 
-// pushed reports whether the registry build for w passed with the current
+// Pushed reports whether the registry build for w passed with the current
 // parameters, so hosts may pull the image.
-func (m *buildManager) pushed(w buildWant) bool {
+func (m *Manager) Pushed(w Want) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := m.recs[w.key]
+	r := m.recs[w.Key]
 	return r != nil && r.State == events.BuildPassed && r.Digest == digest(w)
 }
 
-// ensure starts whatever each wanted key needs next: a create, a check of a
+// Ensure starts whatever each wanted key needs next: a create, a check of a
 // create in doubt, a retry after backoff, or blocking. It never waits for
 // Buildkite or the store: operations run on their own goroutines, at most one
 // per key.
-func (m *buildManager) ensure(ctx context.Context, wants []buildWant) {
+func (m *Manager) Ensure(ctx context.Context, wants []Want) {
 	if m.bk == nil || len(wants) == 0 {
 		return
 	}
@@ -149,18 +165,18 @@ func (m *buildManager) ensure(ctx context.Context, wants []buildWant) {
 	defer m.mu.Unlock()
 	for i := range wants {
 		w := &wants[i]
-		if m.busy[w.key] {
+		if m.busy[w.Key] {
 			continue
 		}
 		if op := m.decideLocked(w, now); op != nil {
-			m.startLocked(ctx, w.key, op)
+			m.startLocked(ctx, w.Key, op)
 		}
 	}
 }
 
 type buildOp func(ctx context.Context)
 
-func (m *buildManager) startLocked(ctx context.Context, key string, op buildOp) {
+func (m *Manager) startLocked(ctx context.Context, key string, op buildOp) {
 	m.busy[key] = true
 	m.wg.Add(1)
 	go func() {
@@ -177,13 +193,13 @@ func (m *buildManager) startLocked(ctx context.Context, key string, op buildOp) 
 // decideLocked is the per-key state machine. Caller holds m.mu.
 // Operations get copies: w points into the pass's scratch, reused by the
 // next pass while they run.
-func (m *buildManager) decideLocked(w *buildWant, now time.Time) buildOp {
-	r := m.recs[w.key]
+func (m *Manager) decideLocked(w *Want, now time.Time) buildOp {
+	r := m.recs[w.Key]
 	gated := now.Before(m.gate)
-	key := w.key
+	key := w.Key
 	switch {
 	case r == nil || (r.Digest != digest(*w) && !r.State.Live()):
-		if gated || !m.capLocked(w.host) {
+		if gated || !m.capLocked(w.Host) {
 			return nil
 		}
 		return m.reserveLocked(w, 1, r)
@@ -193,13 +209,13 @@ func (m *buildManager) decideLocked(w *buildWant, now time.Time) buildOp {
 		}
 		want, rec := *w, r.clone()
 		return func(ctx context.Context) { m.resolve(ctx, rec, &want) }
-	case r.State == events.BuildPassed && w.host != "" && !now.Before(r.FinishedAt.Add(m.cfg.PassedGrace)):
+	case r.State == events.BuildPassed && w.Host != "" && !now.Before(r.FinishedAt.Add(m.cfg.PassedGrace)):
 		return func(ctx context.Context) { m.passedButMissing(ctx, key) }
 	case r.State == events.BuildFailed || r.State == events.BuildCanceled:
 		if r.Attempt >= m.cfg.MaxAttempts {
 			return func(ctx context.Context) { m.block(ctx, key) }
 		}
-		if gated || now.Before(r.NextAttempt) || !m.capLocked(w.host) {
+		if gated || now.Before(r.NextAttempt) || !m.capLocked(w.Host) {
 			return nil
 		}
 		return m.reserveLocked(w, r.Attempt+1, r)
@@ -208,7 +224,7 @@ func (m *buildManager) decideLocked(w *buildWant, now time.Time) buildOp {
 }
 
 // capLocked reports whether one more live build fits the caps.
-func (m *buildManager) capLocked(host string) bool {
+func (m *Manager) capLocked(host string) bool {
 	if m.live+m.reserved >= m.cfg.MaxBuilds {
 		return false
 	}
@@ -216,27 +232,27 @@ func (m *buildManager) capLocked(host string) bool {
 }
 
 // reserveLocked counts a create against the caps until its record is written.
-func (m *buildManager) reserveLocked(w *buildWant, attempt int, prev *Record) buildOp {
+func (m *Manager) reserveLocked(w *Want, attempt int, prev *Record) buildOp {
 	want := *w
 	var p *Record
 	if prev != nil {
 		p = prev.clone()
 	}
 	m.reserved++
-	m.reservedPer[w.host]++
+	m.reservedPer[w.Host]++
 	return func(ctx context.Context) {
 		m.create(ctx, want, attempt, p, func() {
 			m.mu.Lock()
 			m.reserved--
-			m.reservedPer[want.host]--
+			m.reservedPer[want.Host]--
 			m.mu.Unlock()
 		})
 	}
 }
 
-// sweep polls live builds whose poll is due (the webhook fallback) and checks
+// Sweep polls live builds whose poll is due (the webhook fallback) and checks
 // requested records nobody wants any more. Called on full passes.
-func (m *buildManager) sweep(ctx context.Context, wanted map[string]bool) {
+func (m *Manager) Sweep(ctx context.Context, wanted map[string]bool) {
 	if m.bk == nil {
 		return
 	}
@@ -306,8 +322,8 @@ func (b *pollBudget) take(now time.Time, perMinute, want int) int {
 	return n
 }
 
-// counts returns records by state and the blocked keys.
-func (m *buildManager) counts() (map[events.BuildState]int, int) {
+// Counts returns records by state and the blocked keys.
+func (m *Manager) Counts() (map[events.BuildState]int, int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	by := map[events.BuildState]int{}
@@ -318,7 +334,7 @@ func (m *buildManager) counts() (map[events.BuildState]int, int) {
 }
 
 // setGate holds every Buildkite call until t (a 429's RateLimit-Reset).
-func (m *buildManager) setGate(t time.Time) {
+func (m *Manager) setGate(t time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if t.After(m.gate) {
@@ -327,7 +343,40 @@ func (m *buildManager) setGate(t time.Time) {
 	}
 }
 
-// wait blocks until every running operation has returned.
-func (m *buildManager) wait() { m.wg.Wait() }
+// AdoptAll readies every live record for adoption by a new leader and
+// returns how many there are: polls are due at once, and a create not yet
+// answered waits DoubtDelay (held in memory; the record is unchanged).
+func (m *Manager) AdoptAll() int {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for key, r := range m.recs {
+		if !r.State.Live() {
+			continue
+		}
+		n++
+		delete(m.lastPoll, key)
+		if r.State == events.BuildRequested && r.Number == 0 && r.CheckAfter.Before(now.Add(m.cfg.DoubtDelay)) {
+			c := r.clone()
+			c.CheckAfter = now.Add(m.cfg.DoubtDelay)
+			m.recs[key] = c
+		}
+	}
+	return n
+}
 
-var errNoChange = errors.New("no change")
+// Preload caches records as if read from the store and polled at polled,
+// so a benchmark or test starts from a known state without a first round of
+// polls. The records must already be in the store at their revisions.
+func (m *Manager) Preload(recs []*Record, polled time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range recs {
+		m.setLocked(r.clone())
+		m.lastPoll[r.Key] = polled
+	}
+}
+
+// Wait blocks until every running operation has returned.
+func (m *Manager) Wait() { m.wg.Wait() }

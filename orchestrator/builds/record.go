@@ -1,4 +1,4 @@
-package orchestrator
+package builds
 
 import (
 	"context"
@@ -85,24 +85,27 @@ func RecordKey(image, host string) string {
 }
 
 // digest fingerprints what a build for want would be asked to do.
-func digest(w buildWant) string {
-	sum := sha256.Sum256([]byte(strings.Join([]string{w.image, w.release, w.host, w.registryRef, w.bun, w.bootstrap}, "\x00")))
+func digest(w Want) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{w.Image, w.Release, w.Host, w.RegistryRef, w.Bun, w.Bootstrap}, "\x00")))
 	return hex.EncodeToString(sum[:8])
 }
 
-// recordStore keeps build records. create and update fail with errConflict
+// Store keeps build records. Create and Update fail with errConflict
 // when another writer got there first, so two writers can never both win.
-type recordStore interface {
-	list(ctx context.Context) ([]*Record, error)
-	get(ctx context.Context, key string) (*Record, error) // nil, nil when absent
-	create(ctx context.Context, r *Record) (uint64, error)
-	update(ctx context.Context, r *Record, revision uint64) (uint64, error)
+type Store interface {
+	List(ctx context.Context) ([]*Record, error)
+	Get(ctx context.Context, key string) (*Record, error) // nil, nil when absent
+	Create(ctx context.Context, r *Record) (uint64, error)
+	Update(ctx context.Context, r *Record, revision uint64) (uint64, error)
 }
 
-// kvStore is a recordStore on a JetStream KV bucket.
+// kvStore is a Store on a JetStream KV bucket.
 type kvStore struct{ kv jetstream.KeyValue }
 
-func (s kvStore) list(ctx context.Context) ([]*Record, error) {
+// NewKVStore keeps records in kv, the vmfleet_builds bucket.
+func NewKVStore(kv jetstream.KeyValue) Store { return kvStore{kv: kv} }
+
+func (s kvStore) List(ctx context.Context) ([]*Record, error) {
 	kl, err := s.kv.ListKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list build records: %w", err)
@@ -110,7 +113,7 @@ func (s kvStore) list(ctx context.Context) ([]*Record, error) {
 	defer func() { _ = kl.Stop() }()
 	var out []*Record
 	for k := range kl.Keys() {
-		r, err := s.get(ctx, k)
+		r, err := s.Get(ctx, k)
 		if err != nil {
 			return nil, err
 		}
@@ -121,7 +124,7 @@ func (s kvStore) list(ctx context.Context) ([]*Record, error) {
 	return out, nil
 }
 
-func (s kvStore) get(ctx context.Context, key string) (*Record, error) {
+func (s kvStore) Get(ctx context.Context, key string) (*Record, error) {
 	e, err := s.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 		return nil, nil
@@ -137,7 +140,7 @@ func (s kvStore) get(ctx context.Context, key string) (*Record, error) {
 	return &r, nil
 }
 
-func (s kvStore) create(ctx context.Context, r *Record) (uint64, error) {
+func (s kvStore) Create(ctx context.Context, r *Record) (uint64, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return 0, err
@@ -146,7 +149,7 @@ func (s kvStore) create(ctx context.Context, r *Record) (uint64, error) {
 	return rev, kvErr("create", r.Key, err)
 }
 
-func (s kvStore) update(ctx context.Context, r *Record, revision uint64) (uint64, error) {
+func (s kvStore) Update(ctx context.Context, r *Record, revision uint64) (uint64, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return 0, err
@@ -165,16 +168,19 @@ func kvErr(op, key string, err error) error {
 	return fmt.Errorf("%s build record %s: %w", op, key, err)
 }
 
-// memStore is an in-memory recordStore for tests and benchmarks.
+// memStore is an in-memory Store for tests and benchmarks.
 type memStore struct {
 	mu   sync.Mutex
 	rev  uint64
 	recs map[string]*Record
 }
 
+// NewMemStore keeps records in memory (tests and benchmarks).
+func NewMemStore() Store { return newMemStore() }
+
 func newMemStore() *memStore { return &memStore{recs: map[string]*Record{}} }
 
-func (s *memStore) list(context.Context) ([]*Record, error) {
+func (s *memStore) List(context.Context) ([]*Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]*Record, 0, len(s.recs))
@@ -184,7 +190,7 @@ func (s *memStore) list(context.Context) ([]*Record, error) {
 	return out, nil
 }
 
-func (s *memStore) get(_ context.Context, key string) (*Record, error) {
+func (s *memStore) Get(_ context.Context, key string) (*Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.recs[key]; r != nil {
@@ -193,7 +199,7 @@ func (s *memStore) get(_ context.Context, key string) (*Record, error) {
 	return nil, nil
 }
 
-func (s *memStore) create(_ context.Context, r *Record) (uint64, error) {
+func (s *memStore) Create(_ context.Context, r *Record) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.recs[r.Key] != nil {
@@ -202,7 +208,7 @@ func (s *memStore) create(_ context.Context, r *Record) (uint64, error) {
 	return s.putLocked(r), nil
 }
 
-func (s *memStore) update(_ context.Context, r *Record, revision uint64) (uint64, error) {
+func (s *memStore) Update(_ context.Context, r *Record, revision uint64) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old := s.recs[r.Key]; old == nil || old.Revision != revision {

@@ -1,4 +1,4 @@
-package orchestrator
+package builds
 
 import (
 	"regexp"

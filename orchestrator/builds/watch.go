@@ -1,4 +1,4 @@
-package orchestrator
+package builds
 
 import (
 	"context"
@@ -8,12 +8,23 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// watchBuilds keeps the build record cache current with writes by other
-// orchestrators (a follower's read API, a new leader's first decisions).
+// Watches reports whether the records are in KV, so Watch has a bucket to
+// follow.
+func (m *Manager) Watches() bool {
+	_, ok := m.store.(kvStore)
+	return ok
+}
+
+// Watch keeps the record cache current with writes by other orchestrators
+// (a follower's read API, a new leader's first decisions) until ctx ends.
 // Records this orchestrator wrote come back with a revision it already has
-// and change nothing.
-func (o *Orchestrator) watchBuilds(ctx context.Context, kv jetstream.KeyValue) error {
-	w, err := kv.WatchAll(ctx, jetstream.UpdatesOnly())
+// and change nothing. It returns at once when the records are not in KV.
+func (m *Manager) Watch(ctx context.Context) error {
+	s, ok := m.store.(kvStore)
+	if !ok {
+		return nil
+	}
+	w, err := s.kv.WatchAll(ctx, jetstream.UpdatesOnly())
 	if err != nil {
 		return fmt.Errorf("watch build records: %w", err)
 	}
@@ -27,14 +38,14 @@ func (o *Orchestrator) watchBuilds(ctx context.Context, kv jetstream.KeyValue) e
 				return nil
 			}
 			if e != nil {
-				o.builds.apply(e)
+				m.apply(e)
 			}
 		}
 	}
 }
 
 // apply caches one KV entry of the builds bucket.
-func (m *buildManager) apply(e jetstream.KeyValueEntry) {
+func (m *Manager) apply(e jetstream.KeyValueEntry) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if e.Operation() != jetstream.KeyValuePut {
