@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus"
 )
 
 // The agent's needs from tart, declared here so a fake implements only these.
@@ -69,6 +70,7 @@ type Agent struct {
 	checkMu  sync.Mutex    // one check (and its publish) at a time
 	turn     chan struct{} // capacity 1: this agent's holder of the host lock (lockHost)
 	hookOnce sync.Once
+	specHist bus.SpecHistoryCache // the spec keys' history, for prunes' removal grace
 
 	mu       sync.Mutex // guards the fields below
 	spec     events.ImageSpec

@@ -13,6 +13,9 @@ type metrics struct {
 	publishes  *prometheus.CounterVec
 	commands   *prometheus.CounterVec
 	checkTime  prometheus.Histogram
+	// specRejected counts KV specs that failed validation (the last good
+	// spec stays in force).
+	specRejected prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -33,8 +36,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "vmfleet_agent_check_seconds", Help: "Duration of a health check.",
 			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}),
+		specRejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vmfleet_agent_spec_rejected_total", Help: "Specs read from KV that failed validation; the last good spec stays in force.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.checks, m.tartErrors, m.publishes, m.commands, m.checkTime} {
+	for _, c := range []prometheus.Collector{m.checks, m.tartErrors, m.publishes, m.commands, m.checkTime, m.specRejected} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("%w: register agent metrics: %v", ErrInvalidOption, err)
 		}
@@ -72,4 +78,11 @@ func (m *metrics) command(verb, code string) {
 		code = "ok"
 	}
 	m.commands.WithLabelValues(verb, code).Inc()
+}
+
+func (m *metrics) specReject() {
+	if m == nil {
+		return
+	}
+	m.specRejected.Inc()
 }

@@ -4,17 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/tart"
 )
 
 // Prune deletes the requested VMs that the cleanup rules still allow
-// (docs/orchestrator.md#cleanup): under the host lock it re-lists, plans again with cleanup.Plan (Only =
-// the requested names, the spec's cleanup policy and windows at the agent's
-// clock, the live disk), deletes one VM at a time, and publishes each outcome
-// on <prefix>.prune.<host>.<result>. A dry run deletes nothing and reports
+// (docs/orchestrator.md#cleanup): under the host lock it re-lists, plans
+// again with cleanup.Plan (Only = the requested names, the spec's cleanup
+// policy and windows at the agent's clock, the live disk, the staged spec
+// and the images in their removal grace from the spec keys' history, so no
+// orchestrator can make it delete within the grace), deletes one VM at a
+// time, and publishes each outcome on <prefix>.prune.<host>.<result>. A dry run deletes nothing and reports
 // "planned". Then it checks and publishes. Outcomes are returned in order.
 func (a *Agent) Prune(ctx context.Context, req events.PruneRequest) ([]events.PruneOutcome, events.HostHealth, error) {
 	if err := req.Validate(); err != nil {
@@ -83,12 +87,59 @@ func (a *Agent) planPrune(ctx context.Context, req events.PruneRequest) (cleanup
 		return cleanup.Result{}, nil, fmt.Errorf("prune: spec cleanup windows: %w", err)
 	}
 	now := a.now()
+	staged, retain, err := a.retention(ctx, now)
+	if err != nil {
+		return cleanup.Result{}, nil, fmt.Errorf("prune: %w", err)
+	}
+	if next == nil {
+		// A staged spec the watch has not delivered yet: the history's.
+		next = staged
+	}
 	return cleanup.Plan(cleanup.Input{
 		Spec: spec, Policy: policy, VMs: vms,
 		Releases: evaluate(spec, vms, nil, nil, now),
 		Disk:     a.disk(a.cfg.TartHome), Now: now, Window: wins.State(now),
-		PruneNow: req.Now, Only: req.VMs, Next: next,
+		PruneNow: req.Now, Only: req.VMs, Next: next, Retain: retain,
 	}), sizes, nil
+}
+
+// retention returns the staged spec's images and the images still in their
+// removal grace at now (events.Retained), both from the history of the spec
+// keys, read when the bucket changed since the last prune (bus.SpecHistoryCache).
+// Without NATS or a spec bucket there is neither (the local spec has no
+// history). When the history cannot be read, the last one read stands in;
+// with none, the prune fails rather than delete without the grace.
+func (a *Agent) retention(ctx context.Context, now time.Time) (*events.ImageSpec, []events.RetainedImages, error) {
+	if a.nc == nil {
+		return nil, nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, max(a.specRetry, 5*time.Second))
+	defer cancel()
+	js, err := jetstream.New(a.nc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	var hist []events.SpecRevision
+	kv, err := js.KeyValue(ctx, events.BucketSpec)
+	switch {
+	case errors.Is(err, jetstream.ErrBucketNotFound):
+		return nil, nil, nil
+	case err == nil:
+		hist, err = a.specHist.Load(ctx, kv)
+	default:
+		hist = a.specHist.Last()
+	}
+	if err != nil && hist == nil {
+		return nil, nil, fmt.Errorf("read the spec history for the removal grace: %w", err)
+	}
+	if err != nil {
+		a.log.Warn("cannot read the spec history; using the last one read", "err", err)
+	}
+	var next *events.ImageSpec
+	if s := events.Latest(hist, events.NextSpecKey); s != nil {
+		next = &s.Images
+	}
+	return next, events.Retained(hist, now), nil
 }
 
 // pruneOne deletes one planned VM (or, in a dry run, reports it planned).

@@ -225,7 +225,8 @@ func (a *Agent) applySpecEntry(e jetstream.KeyValueEntry) bool {
 	}
 	s, err := decodeSpec(e.Value())
 	if err != nil {
-		a.log.Warn("ignoring invalid spec in KV", "bucket", events.BucketSpec, "key", e.Key(), "revision", e.Revision(), "err", err)
+		a.log.Warn("ignoring invalid spec in KV; the last good spec stays in force", "bucket", events.BucketSpec, "key", e.Key(), "revision", e.Revision(), "err", err)
+		a.metrics.specReject()
 		return false
 	}
 	a.useKey(e.Key(), &s, e.Revision())

@@ -22,6 +22,22 @@ type SpecRevision struct {
 	Deleted bool `json:"deleted,omitempty"`
 }
 
+// Latest returns the spec under key at the end of history (in Revision
+// order), nil when the key was never written or its last entry is a delete.
+func Latest(history []SpecRevision, key string) *Spec {
+	var last *SpecRevision
+	for i := range history {
+		if h := &history[i]; h.Key == key && (last == nil || h.Revision > last.Revision) {
+			last = h
+		}
+	}
+	if last == nil || last.Deleted {
+		return nil
+	}
+	s := last.Spec
+	return &s
+}
+
 // RetainedImages are images that left every active spec less than the
 // removal grace ago: the names Images.ImageName(r) for r in Images.Releases
 // are kept while the clock is before Until.

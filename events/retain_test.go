@@ -110,3 +110,22 @@ func TestCleanupPolicyValidation(t *testing.T) {
 		t.Errorf("Got(defaults) = %v, %v, want 24h, 0.25", zero.Grace(), zero.PruneHostsFraction())
 	}
 }
+
+func TestLatest(t *testing.T) {
+	t.Parallel()
+	a, b := Spec{Reason: "a"}, Spec{Reason: "b"}
+	hist := []SpecRevision{{Spec: b, Revision: 3, Key: NextSpecKey}, {Spec: a, Revision: 1, Key: SpecKey}, {Spec: a, Revision: 2, Key: NextSpecKey}}
+	if got := Latest(hist, SpecKey); got == nil || got.Reason != "a" {
+		t.Errorf("Got(Latest(current)) = %+v, want a", got)
+	}
+	if got := Latest(hist, NextSpecKey); got == nil || got.Reason != "b" {
+		t.Errorf("Got(Latest(next)) = %+v, want b (the highest revision)", got)
+	}
+	hist = append(hist, SpecRevision{Revision: 4, Key: NextSpecKey, Deleted: true})
+	if got := Latest(hist, NextSpecKey); got != nil {
+		t.Errorf("Got(Latest(next) after a delete) = %+v, want nil", got)
+	}
+	if got := Latest(nil, SpecKey); got != nil {
+		t.Errorf("Got(Latest(empty)) = %+v, want nil", got)
+	}
+}

@@ -112,10 +112,10 @@ func (s Spec) Validate() error { return ValidateSpec(s) }
 // agent add only the cron syntax of cleanup windows on top (package cleanup).
 func ValidateSpec(s Spec) error {
 	if err := s.Images.Validate(); err != nil {
-		return err
+		return fmt.Errorf("spec: %w", err)
 	}
 	if s.Cleanup.KeepBunVersions < 0 {
-		return fieldErr("cleanup.keep_bun_versions", "must be 0 or more")
+		return fmt.Errorf("spec: %w", fieldErr("cleanup.keep_bun_versions", "must be 0 or more"))
 	}
 	if s.Cleanup.RemovedGrace < 0 {
 		return fieldErr("cleanup.removed_grace", "must be 0 (the default, 24h) or more")
@@ -125,10 +125,10 @@ func ValidateSpec(s Spec) error {
 	}
 	for i, w := range s.Cleanup.Windows {
 		if strings.TrimSpace(w.Schedule) == "" {
-			return fieldErr(fmt.Sprintf("cleanup.windows[%d].schedule", i), "empty")
+			return fmt.Errorf("spec: %w", fieldErr(fmt.Sprintf("cleanup.windows[%d].schedule", i), "empty"))
 		}
 		if w.Duration <= 0 {
-			return fieldErr(fmt.Sprintf("cleanup.windows[%d].duration", i), "must be positive")
+			return fmt.Errorf("spec: %w", fieldErr(fmt.Sprintf("cleanup.windows[%d].duration", i), "must be positive"))
 		}
 	}
 	return nil
@@ -159,24 +159,14 @@ func (s ImageSpec) Validate() error {
 	if _, err := compileTemplate(s.template()); err != nil {
 		return err
 	}
-	if len(s.Releases) == 0 {
-		return fieldErr("images.releases", "at least one release is required")
+	if err := ValidateReleases(s.Releases); err != nil {
+		return err
 	}
-	seen := map[string]bool{}
-	for i, r := range s.Releases {
-		if !validValue(r) {
-			return fieldErr(fmt.Sprintf("images.releases[%d]", i), fmt.Sprintf("%q: use digits, letters, '.', '_' or '+'", r))
-		}
-		if seen[r] {
-			return fieldErr(fmt.Sprintf("images.releases[%d]", i), fmt.Sprintf("%q listed twice", r))
-		}
-		seen[r] = true
+	if err := ValidateBunVersion(s.BunVersion); err != nil {
+		return err
 	}
-	if !validValue(s.BunVersion) {
-		return fieldErr("images.bun_version", fmt.Sprintf("%q: use digits, letters, '.', '_' or '+'", s.BunVersion))
-	}
-	if !validValue(s.BootstrapVersion) {
-		return fieldErr("images.bootstrap_version", fmt.Sprintf("%q: use digits, letters, '.', '_' or '+'", s.BootstrapVersion))
+	if err := ValidateBootstrapVersion(s.BootstrapVersion); err != nil {
+		return err
 	}
 	if s.Registry != "" && strings.ContainsAny(s.Registry, " \t\n'\"`$;|&") {
 		return fieldErr("images.registry", fmt.Sprintf("%q is not a valid OCI reference template", s.Registry))
@@ -187,6 +177,110 @@ func (s ImageSpec) Validate() error {
 				return fieldErr("images.registry", err.Error())
 			}
 		}
+	}
+	return nil
+}
+
+// ValidateReleases checks the spec's releases: at least one, each a macOS
+// release number (digits, optionally .digits: 14, 15.1), none twice.
+func ValidateReleases(rs []string) error {
+	if len(rs) == 0 {
+		return fieldErr("images.releases", "at least one release is required")
+	}
+	seen := map[string]bool{}
+	for i, r := range rs {
+		if !isReleaseNumber(r) {
+			return fieldErr(fmt.Sprintf("images.releases[%d]", i), fmt.Sprintf("%q is not a macOS release number (digits, optionally .digits, e.g. 14 or 15.1)", r))
+		}
+		if seen[r] {
+			return fieldErr(fmt.Sprintf("images.releases[%d]", i), fmt.Sprintf("%q listed twice", r))
+		}
+		seen[r] = true
+	}
+	return nil
+}
+
+// isReleaseNumber reports whether r is digits, optionally '.' and digits.
+func isReleaseNumber(r string) bool {
+	major, minor, dot := strings.Cut(r, ".")
+	return len(r) <= 16 && allDigits(major) && (!dot || allDigits(minor))
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// ValidateBunVersion checks the spec's bun version: a semantic version
+// (1.2.16, with a build suffix as semver allows: 1.2.16+abc). A pre-release
+// suffix (1.2.16-canary.1) is refused, since '-' cannot stand in an image
+// name (it separates the template's placeholders).
+func ValidateBunVersion(v string) error {
+	const rule = "is not a semantic version (major.minor.patch, e.g. 1.2.16)"
+	if !isSemver(v) {
+		return fieldErr("images.bun_version", fmt.Sprintf("%q %s", v, rule))
+	}
+	if !validValue(v) {
+		return fieldErr("images.bun_version", fmt.Sprintf("%q: '-' cannot stand in an image name (it separates the name's parts), so no pre-release suffix", v))
+	}
+	return nil
+}
+
+// isSemver reports whether v is a semantic version 2.0.0: three numbers
+// without leading zeros, then optionally -pre.release and +build.
+func isSemver(v string) bool {
+	if len(v) > 64 {
+		return false
+	}
+	v, build, hasBuild := strings.Cut(v, "+")
+	if hasBuild && !dotIdents(build, false) {
+		return false
+	}
+	v, pre, hasPre := strings.Cut(v, "-")
+	if hasPre && !dotIdents(pre, true) {
+		return false
+	}
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for _, p := range parts {
+		if !allDigits(p) || (len(p) > 1 && p[0] == '0') {
+			return false
+		}
+	}
+	return true
+}
+
+// dotIdents checks semver's dot-separated identifiers: non-empty, of
+// [0-9A-Za-z-]; numeric pre-release identifiers have no leading zero.
+func dotIdents(s string, pre bool) bool {
+	for _, id := range strings.Split(s, ".") {
+		if id == "" {
+			return false
+		}
+		for i := 0; i < len(id); i++ {
+			c := id[i]
+			if !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-') {
+				return false
+			}
+		}
+		if pre && allDigits(id) && len(id) > 1 && id[0] == '0' {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateBootstrapVersion checks the spec's bootstrap version: a value a
+// template placeholder can hold (digits, letters, '.', '_' or '+').
+func ValidateBootstrapVersion(v string) error {
+	if !validValue(v) {
+		return fieldErr("images.bootstrap_version", fmt.Sprintf("%q: use digits, letters, '.', '_' or '+'", v))
 	}
 	return nil
 }

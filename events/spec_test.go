@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -181,5 +182,55 @@ func TestSubjectsRoundTrip(t *testing.T) {
 	}
 	if _, err := NewSubjects("a.>"); err == nil {
 		t.Error("Got(NewSubjects(a.>)) = nil error, want one")
+	}
+}
+
+func TestValidateSpecRules(t *testing.T) {
+	t.Parallel()
+	good := []func(*Spec){
+		func(s *Spec) { s.Images.Releases = []string{"13", "14", "15", "26", "15.1"} },
+		func(s *Spec) { s.Images.BunVersion = "1.2.16" },
+		func(s *Spec) { s.Images.BunVersion = "10.20.30+build.7" },
+		func(s *Spec) { s.Images.BootstrapVersion = "3.6_rc+1" },
+		func(s *Spec) { s.Images.Registry = "ghcr.io/acme/macos-{release}:{bun}-{bootstrap}" },
+	}
+	for i, mod := range good {
+		s := Spec{Images: DefaultImageSpec()}
+		mod(&s)
+		if err := ValidateSpec(s); err != nil {
+			t.Errorf("Got(ValidateSpec(good %d)) = %v, want nil", i, err)
+		}
+	}
+	bad := []struct {
+		mod  func(*Spec)
+		want string
+	}{
+		{func(s *Spec) { s.Images.Releases = []string{"abc"} },
+			`spec: images.releases[0]: "abc" is not a macOS release number (digits, optionally .digits, e.g. 14 or 15.1)`},
+		{func(s *Spec) { s.Images.Releases = []string{"14", "15.1.2"} }, `images.releases[1]: "15.1.2" is not a macOS release number`},
+		{func(s *Spec) { s.Images.Releases = []string{"14."} }, `images.releases[0]: "14." is not`},
+		{func(s *Spec) { s.Images.Releases = []string{".1"} }, `images.releases[0]: ".1" is not`},
+		{func(s *Spec) { s.Images.Releases = []string{""} }, `images.releases[0]: "" is not`},
+		{func(s *Spec) { s.Images.Releases = []string{} }, "spec: images.releases: at least one release is required"},
+		{func(s *Spec) { s.Images.Releases = []string{"15.1", "15.1"} }, `images.releases[1]: "15.1" listed twice`},
+		{func(s *Spec) { s.Images.BunVersion = "1.2.x" }, `spec: images.bun_version: "1.2.x" is not a semantic version (major.minor.patch, e.g. 1.2.16)`},
+		{func(s *Spec) { s.Images.BunVersion = "1.2" }, `images.bun_version: "1.2" is not a semantic version`},
+		{func(s *Spec) { s.Images.BunVersion = "01.2.3" }, `images.bun_version: "01.2.3" is not a semantic version`},
+		{func(s *Spec) { s.Images.BunVersion = "1.2.3+" }, `images.bun_version: "1.2.3+" is not a semantic version`},
+		{func(s *Spec) { s.Images.BunVersion = "1.2.3-01" }, `images.bun_version: "1.2.3-01" is not a semantic version`},
+		{func(s *Spec) { s.Images.BunVersion = "1.2.17-canary.1" }, `images.bun_version: "1.2.17-canary.1": '-' cannot stand in an image name`},
+		{func(s *Spec) { s.Images.BootstrapVersion = "3-6" }, "spec: images.bootstrap_version"},
+		{func(s *Spec) { s.Images.Registry = "ghcr.io//x:{release}" }, "spec: images.registry"},
+		{func(s *Spec) { s.Cleanup.KeepBunVersions = -1 }, "spec: cleanup.keep_bun_versions"},
+		{func(s *Spec) { s.Cleanup.Windows = []Window{{Schedule: " ", Duration: Duration(time.Hour)}} }, "spec: cleanup.windows[0].schedule"},
+		{func(s *Spec) { s.Cleanup.Windows = []Window{{Schedule: "0 2 * * *"}} }, "spec: cleanup.windows[0].duration"},
+	}
+	for _, tt := range bad {
+		s := Spec{Images: DefaultImageSpec()}
+		tt.mod(&s)
+		err := ValidateSpec(s)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrInvalid) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Got(ValidateSpec) = %v, want one ErrInvalid line containing %q", err, tt.want)
+		}
 	}
 }

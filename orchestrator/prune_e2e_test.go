@@ -143,10 +143,18 @@ func countBy(subjects []string) map[string]int {
 // and every host becomes ready on 3.7; nothing is pruned before the window;
 // once it opens every 3.6 image goes, except one that started running after
 // its host's last report: the agent skips it (busy) and it stays.
+//
+// The removal grace counts from the spec bucket's (the server's, real) time
+// of a change; this test is about windows and busy VMs, so its clock starts
+// on a day past the grace (the grace has tests of its own).
 func TestPruneAfterBootstrapChange(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.clock.Set(beforeWindow)
+	d := time.Now().UTC().Add(events.DefaultRemovedGrace + 24*time.Hour)
+	day := func(hour, min int) time.Time {
+		return time.Date(d.Year(), d.Month(), d.Day(), hour, min, 0, 0, time.UTC)
+	}
+	h.clock.Set(day(1, 30)) // as beforeWindow
 	spec := pruneSpec()
 	agents := readyAgents(h, 20, spec.Images)
 	h.start(h.config(spec))
@@ -193,14 +201,14 @@ func TestPruneAfterBootstrapChange(t *testing.T) {
 	if v.Prune == nil || !cmp.Equal(v.Prune.Plan.Keep, wantPlan) || len(v.Prune.Plan.Prune) != 0 {
 		t.Errorf("Got(host prune plan) = %+v, want %+v kept", v.Prune, wantPlan)
 	}
-	if want := time.Date(2025, 3, 2, 3, 0, 0, 0, time.UTC); v.Prune == nil || v.Prune.Window.Open || !v.Prune.Window.Opens.Equal(want) {
+	if want := day(3, 0); v.Prune == nil || v.Prune.Window.Open || !v.Prune.Window.Opens.Equal(want) {
 		t.Errorf("Got(window) = %+v, want closed, opening at %s", v.Prune, want)
 	}
 
 	// A job starts on one host's old image after its last report.
 	busy := agents[7]
 	busy.tart.SetState(old, events.VMRunning)
-	h.clock.Set(time.Date(2025, 3, 2, 3, 10, 0, 0, time.UTC))
+	h.clock.Set(day(3, 10))
 	h.o.Trigger()
 	for _, a := range agents {
 		if a == busy {

@@ -25,8 +25,8 @@ func TestAgentConfigSeedEnv(t *testing.T) {
 			want: func(c *agentConfig) { c.Images.Releases = []string{"15"} }},
 		{name: "MACOS_RELEASE alone", env: map[string]string{"MACOS_RELEASE": "13"},
 			want: func(c *agentConfig) { c.Images.Releases = []string{"13"} }},
-		{name: "vmfleet names win", env: map[string]string{"VMFLEET_RELEASES": "12", "MACOS_RELEASE": "13", "VMFLEET_BUN_VERSION": "2.0", "BUN_VERSION": "1.0"},
-			want: func(c *agentConfig) { c.Images.Releases, c.Images.BunVersion = []string{"12"}, "2.0" }},
+		{name: "vmfleet names win", env: map[string]string{"VMFLEET_RELEASES": "12", "MACOS_RELEASE": "13", "VMFLEET_BUN_VERSION": "2.0.0", "BUN_VERSION": "1.0.0"},
+			want: func(c *agentConfig) { c.Images.Releases, c.Images.BunVersion = []string{"12"}, "2.0.0" }},
 		{name: "flags win", env: map[string]string{"MACOS_RELEASE": "13", "TART_HOME": "/v/tart"}, args: []string{"--release", "14,15", "--host", "mac.01", "--interval", "30s", "--nats-url", "nats://a:4222,nats://b:4222"},
 			want: func(c *agentConfig) {
 				c.Images.Releases, c.Host, c.Check.Interval, c.Tart.Home = []string{"14", "15"}, "mac.01", 30*time.Second, "/v/tart"

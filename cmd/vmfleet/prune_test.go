@@ -67,10 +67,11 @@ func TestSpecAndPruneCommands(t *testing.T) {
 
 	op := []string{"--server", server, "--token-file", tokenFile}
 	steps := []struct {
-		name string
-		args []string
-		code int
-		want []string
+		name    string
+		args    []string
+		code    int
+		want    []string
+		oneLine bool // a refusal: one line on stderr, nothing on stdout
 	}{
 		{name: "spec show", args: []string{"spec", "show", "--server", server}, want: []string{"bootstrap:", "3.6", "image macOS 14:", im.ImageName("14")}},
 		{name: "spec set without a change", args: append([]string{"spec", "set"}, op...), code: 2, want: []string{"nothing to set"}},
@@ -82,6 +83,12 @@ func TestSpecAndPruneCommands(t *testing.T) {
 		{name: "prune an unknown host", args: append([]string{"prune", "--host", "mac-99", "--now"}, op...), code: 2, want: []string{"no such host", "404"}},
 		{name: "spec set", args: append([]string{"spec", "set", "--bootstrap", "3.7", "--by", "tester"}, op...), want: []string{"bootstrap:", "3.7", "by tester"}},
 		{name: "spec set invalid", args: append([]string{"spec", "set", "--bun", "1-2"}, op...), code: 2, want: []string{"images.bun_version", "400"}},
+		{name: "spec set release abc", args: append([]string{"spec", "set", "--releases", "abc"}, op...), code: 2, oneLine: true,
+			want: []string{`spec: images.releases[0]: "abc" is not a macOS release number (digits, optionally .digits, e.g. 14 or 15.1)`}},
+		{name: "spec set bun 1.2.x", args: append([]string{"spec", "set", "--bun", "1.2.x"}, op...), code: 2, oneLine: true,
+			want: []string{`spec: images.bun_version: "1.2.x" is not a semantic version (major.minor.patch, e.g. 1.2.16)`, "400"}},
+		{name: "spec set no releases", args: append([]string{"spec", "set", "--releases", ""}, op...), code: 2, oneLine: true,
+			want: []string{"spec: images.releases: at least one release is required"}},
 		{name: "spec show after", args: []string{"spec", "show", "--server", server, "--json"}, want: []string{`"bootstrap_version": "3.7"`}},
 	}
 	for _, st := range steps {
@@ -93,6 +100,9 @@ func TestSpecAndPruneCommands(t *testing.T) {
 			if !strings.Contains(out+errOut, w) {
 				t.Errorf("Got(%s: output) = %q, want it to contain %q", st.name, out+errOut, w)
 			}
+		}
+		if st.oneLine && (out != "" || strings.Count(strings.TrimSuffix(errOut, "\n"), "\n") != 0) {
+			t.Errorf("Got(%s: stdout %q, stderr %q), want one line on stderr only", st.name, out, errOut)
 		}
 	}
 	if fake.Has(older.ImageName("14")) || !fake.Has(im.ImageName("14")) {

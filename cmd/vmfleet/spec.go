@@ -155,6 +155,11 @@ API's bearer token (--token-file or VMFLEET_API_TOKEN).`,
 			set("bun", bun, &u.BunVersion)
 			set("registry", registry, &u.Registry)
 			if fl.Changed("releases") {
+				// Refused here with the orchestrator's rule: an empty list
+				// cannot even be sent (it reads as "unchanged").
+				if err := events.ValidateReleases(releases); err != nil {
+					return exitCode(2, fmt.Errorf("spec: %w", err))
+				}
 				u.Releases = releases
 			}
 			if u.BootstrapVersion == nil && u.BunVersion == nil && u.Registry == nil && u.Releases == nil {

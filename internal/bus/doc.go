@@ -1,6 +1,8 @@
 // Package bus is vmfleet's NATS plumbing: starting the embedded nats-server
 // with JetStream, connecting clients with reconnects, credentials and TLS, and
-// creating the VMFLEET stream and the KV buckets with the right replicas.
+// creating the VMFLEET stream and the KV buckets with the right replicas, and
+// reading the spec keys' history (SpecHistory, SpecHistoryCache) that the
+// removal grace is computed from.
 //
 // It owns no fleet logic and never decides what to publish.
 package bus

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus"
 )
 
 // TestHostDenied runs what a compromised host might try against a real
@@ -109,7 +110,7 @@ func TestHostAllowed(t *testing.T) {
 		host.clean(t)
 	})
 
-	t.Run("read the spec bucket: get and watch", func(t *testing.T) {
+	t.Run("read the spec bucket: get, watch and history", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 		defer cancel()
 		if _, err := f.bkts.Spec.Put(ctx, events.SpecKey, []byte(`{"v":1}`)); err != nil {
@@ -138,6 +139,13 @@ func TestHostAllowed(t *testing.T) {
 		wantUpdate(t, w, `{"v":2}`)
 		if err := w.Stop(); err != nil {
 			t.Fatal(err)
+		}
+		// The spec keys' history, for the prune's removal grace.
+		if _, err := f.bkts.Spec.Put(ctx, events.NextSpecKey, []byte(`{"v":3}`)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := new(bus.SpecHistoryCache).Load(ctx, kv); err != nil {
+			t.Fatalf("Got(host: read the spec history) = %v, want nil", err)
 		}
 		host.clean(t)
 	})

@@ -40,9 +40,14 @@ func closedWindow(now time.Time) []events.Window {
 	return []events.Window{{Schedule: fmt.Sprintf("0 %d * * *", (now.UTC().Hour()+12)%24), Duration: events.Duration(time.Hour)}}
 }
 
+// simRemovedGrace is the simulated fleet's removal grace: a simulation
+// measures convergence, the old images' prune included, and the default
+// grace (a day) would keep every one of them past its end.
+const simRemovedGrace = events.Duration(time.Millisecond)
+
 // initialSpec is the spec the orchestrator starts with.
 func (c Config) initialSpec(now time.Time) (events.Spec, bool) {
-	s := events.Spec{Images: c.spec(), Cleanup: events.CleanupPolicy{KeepBunVersions: 1}}
+	s := events.Spec{Images: c.spec(), Cleanup: events.CleanupPolicy{KeepBunVersions: 1, RemovedGrace: simRemovedGrace}}
 	open := c.WindowAfter == 0
 	if open {
 		s.Cleanup.Windows = openWindow
