@@ -57,7 +57,10 @@ type fleet struct {
 
 	received   atomic.Uint64
 	duplicates atomic.Uint64
-	rejected   [numRejectReasons]atomic.Uint64
+	// unknownReasons counts release statuses with a reason this version
+	// does not know (a newer agent's), taken as not ready.
+	unknownReasons atomic.Uint64
+	rejected       [numRejectReasons]atomic.Uint64
 	// onReject is called for every rejected event (metrics, rate-limited log).
 	onReject func(reason rejectReason, source string, err error)
 }
@@ -100,6 +103,9 @@ func (f *fleet) ingest(subject string, data []byte, seen time.Time) bool {
 	}
 	if tok == "" || h.Host != tok {
 		return f.reject(rejectHostMismatch, source, errHostMismatch(h.Host, subject))
+	}
+	if n := h.DemoteUnknownReasons(); n > 0 {
+		f.unknownReasons.Add(uint64(n))
 	}
 	sh := f.shard(tok)
 	sh.mu.Lock()

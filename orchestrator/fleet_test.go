@@ -195,3 +195,24 @@ func TestRejectLogOncePerSourcePerMinute(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestTakesUnknownReasonsAsNotReady: a newer agent's reason is not a
+// rejected event but a release (and so a host) that is not ready, counted.
+func TestIngestTakesUnknownReasonsAsNotReady(t *testing.T) {
+	subj, _ := events.NewSubjects("")
+	f := newFleet(subj, 3, time.Minute)
+	h := health("mac-01", "b", 1, t0)
+	h.Ready = true
+	h.Releases[0].Reason, h.Releases[0].Ready = "disk_full", true
+	h.Releases[1].Reason, h.Releases[1].Ready = events.ReasonReady, true
+	if !f.ingest(subj.Health("mac-01"), encode(t, h), t0) {
+		t.Fatalf("Got(ingest of an unknown reason) = rejected, want taken")
+	}
+	got := f.get("mac-01")
+	if got == nil || got.h.Ready || got.h.Releases[0].Ready || got.h.Releases[0].Reason != "disk_full" || !got.h.Releases[1].Ready {
+		t.Errorf("Got(host) = %+v, want release 13 (disk_full) and the host not ready, release 14 ready", got)
+	}
+	if n := f.unknownReasons.Load(); n != 1 {
+		t.Errorf("Got(unknown reasons counted) = %d, want 1", n)
+	}
+}

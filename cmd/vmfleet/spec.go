@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
@@ -53,7 +54,7 @@ func (f *opFlags) client() (*api.Client, error) {
 	if f.tokenFile != "" {
 		b, err := os.ReadFile(f.tokenFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: --token-file: %v", errConfig, err)
+			return nil, fmt.Errorf("%w: --token-file: %v", cliconfig.ErrConfig, err)
 		}
 		token = strings.TrimSpace(string(b))
 	}
@@ -163,7 +164,7 @@ API's bearer token (--token-file or VMFLEET_API_TOKEN).`,
 				u.Releases = releases
 			}
 			if u.BootstrapVersion == nil && u.BunVersion == nil && u.Registry == nil && u.Releases == nil {
-				return exitCode(2, fmt.Errorf("%w: nothing to set: give --bootstrap, --bun, --releases or --registry", errConfig))
+				return exitCode(2, fmt.Errorf("%w: nothing to set: give --bootstrap, --bun, --releases or --registry", cliconfig.ErrConfig))
 			}
 			u.By = by
 			c, err := f.client()
