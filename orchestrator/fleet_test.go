@@ -142,46 +142,6 @@ func TestStale(t *testing.T) {
 	}
 }
 
-// contractDecode is the contract's own decoding, which decodeHealth must equal.
-func contractDecode(b []byte) (*events.HostHealth, error) {
-	env, err := events.Decode(b)
-	if err != nil {
-		return nil, err
-	}
-	h, err := events.DecodeData[events.HostHealth](env, events.TypeHostHealth)
-	if err != nil {
-		return nil, err
-	}
-	return &h, nil
-}
-
-func FuzzDecodeHealth(f *testing.F) {
-	good := encode(f, health("mac-01", "b", 1, t0))
-	f.Add(good)
-	f.Add(encode(f, fullHealth())) // every field the scanner reads
-	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/x","type":"dev.vmfleet.host.health.v1","data":{}}`))
-	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/x","type":"dev.vmfleet.host.health.v1","data":null}`))
-	f.Add([]byte(`{"specversion":"0.3","data":{"host":"a"}}`))
-	f.Add(bytes.Replace(good, []byte(`"seq":1`), []byte(`"seq":-1`), 1))
-	f.Add([]byte("null"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		got, _, err := decodeHealth(b)
-		want, werr := contractDecode(b)
-		if (err == nil) != (werr == nil) {
-			t.Fatalf("Got(decodeHealth error) = %v, want %v", err, werr)
-		}
-		if err != nil {
-			if classify(err) != classify(werr) {
-				t.Fatalf("Got(reason) = %s, want %s", classify(err), classify(werr))
-			}
-			return
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Fatalf("Got(decodeHealth) diff (-contract +fast):\n%s", diff)
-		}
-	})
-}
-
 func TestRejectLogOncePerSourcePerMinute(t *testing.T) {
 	var l rateLog
 	l.last = map[string]time.Time{}
