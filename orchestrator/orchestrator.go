@@ -31,12 +31,15 @@ type Orchestrator struct {
 	fleet   *fleet
 	builds  *builds.Manager
 	pulls   *pullManager
-	verbs   []hostVerb     // every host command verb (loops.go)
-	agents  *agentsManager // nil: no drift check, no pause lever
+	verbs   []hostVerb  // every host command verb (loops.go)
+	agents  agentLevers // nil Manager: no drift check, no pause lever
+	// pubDrift publishes a drift event of the levers.
+	pubDrift func(events.TagDrift)
 
 	cleanupParts // pruning and spec set (prune*.go, spec_set.go)
 
 	spec      atomic.Pointer[events.Spec]
+	next      atomic.Pointer[events.Spec] // the staged spec (spec_stage.go), nil: no rollout
 	readiness atomic.Pointer[events.FleetReadiness]
 	caughtUp  atomic.Bool
 	running   atomic.Bool

@@ -68,3 +68,10 @@ type PrunesResponse struct {
 	// orchestrator started, newest first.
 	Recent []events.PruneOutcome `json:"recent"`
 }
+
+// SpecPromote is POST /api/v1/spec/promote; the answer is the spec in
+// force.
+type SpecPromote struct {
+	// By names the operator (events.Spec.UpdatedBy); "" keeps the stager's.
+	By string `json:"by,omitempty"`
+}

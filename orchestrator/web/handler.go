@@ -51,6 +51,10 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, o.Leadership())
 	})
 	mux.HandleFunc("POST /api/v1/spec", s.handleSpecSet)
+	mux.HandleFunc("GET /api/v1/spec/next", s.handleSpecNext) // spec.go
+	mux.HandleFunc("POST /api/v1/spec/next", s.handleSpecNext)
+	mux.HandleFunc("DELETE /api/v1/spec/next", s.handleSpecNext)
+	mux.HandleFunc("POST /api/v1/spec/promote", s.handleSpecPromote)
 	mux.HandleFunc("POST /api/v1/hosts/{host}/prune", s.handlePrune)
 	mux.HandleFunc("GET /api/v1/prunes", s.handlePrunes)
 	mux.HandleFunc("POST /api/v1/builds/{rest...}", s.handleRetry)
