@@ -80,7 +80,8 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 	}
 	o.fleet = newFleet(o.subj, o.cfg.StaleHeartbeats, o.cfg.DefaultHeartbeat)
 	if o.metrics, err = newMetrics(o.reg, func() float64 { return float64(o.fleet.received.Load()) },
-		func() float64 { return float64(o.fleet.duplicates.Load()) }); err != nil {
+		func() float64 { return float64(o.fleet.duplicates.Load()) },
+		func() float64 { return float64(o.fleet.unknownReasons.Load()) }); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
 	o.fleet.onReject = o.onReject
