@@ -43,7 +43,7 @@ func TestMetricsAreDocumented(t *testing.T) {
 	for _, n := range scrapeAgent(t) {
 		exported[n] = "agent /metrics"
 	}
-	for _, dir := range []string{"../../orchestrator", "../../agentd", "../../agentd/bkagent"} {
+	for _, dir := range []string{"../../orchestrator", "../../orchestrator/levers", "../../agentd", "../../agentd/bkagent"} {
 		for _, n := range declaredMetrics(t, dir) {
 			exported[n] = dir
 		}
