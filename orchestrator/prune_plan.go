@@ -14,6 +14,10 @@ type pruneView struct {
 	spec   *events.Spec
 	window cleanup.WindowState
 	now    time.Time
+	// hist is the spec keys' history (nil until read, or while older than
+	// the spec: no prune goes), ret the images in their removal grace at now.
+	hist *specHistory
+	ret  *retained
 }
 
 // windows returns the spec's parsed cleanup windows, parsed once per spec.
@@ -63,7 +67,17 @@ func (c *parsedWindows) stateAt(now time.Time) cleanup.WindowState {
 
 func (o *Orchestrator) pruneView(now time.Time) pruneView {
 	sp := o.spec.Load()
-	return pruneView{spec: sp, window: o.windows(sp).stateAt(now), now: now}
+	pv := pruneView{spec: sp, window: o.windows(sp).stateAt(now), now: now, hist: o.specHist.Load()}
+	if pv.hist != nil && pv.hist.rev < sp.Revision {
+		// The spec in force (a `spec set` puts it in force at once) is
+		// newer than the history read: what it removed is not known
+		// to be in its grace yet. No prune until the history catches up.
+		pv.hist = nil
+	}
+	if pv.hist != nil {
+		pv.ret = pv.hist.retainedAt(now)
+	}
+	return pv
 }
 
 // planEntry caches one host's plan: a host whose report and spec did not
@@ -72,6 +86,8 @@ func (o *Orchestrator) pruneView(now time.Time) pruneView {
 type planEntry struct {
 	h          *events.HostHealth
 	spec       *events.Spec
+	hist       *specHistory
+	ret        *retained
 	open       bool
 	candidates bool // some VM has a candidate reason
 	res        cleanup.Result
@@ -81,10 +97,11 @@ type planEntry struct {
 }
 
 // plan returns a host's plan in the pass, from the cache when its report,
-// the spec and the window's openness are the same. Owned by the loop.
+// the spec, the spec history, the retained images and the window's openness
+// are the same. Owned by the loop.
 func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntry {
 	e := o.planCache[host]
-	if e != nil && e.h == hs.h && e.spec == pv.spec && (e.open == pv.window.Open || !e.candidates) {
+	if e != nil && e.h == hs.h && e.spec == pv.spec && e.hist == pv.hist && e.ret == pv.ret && (e.open == pv.window.Open || !e.candidates) {
 		e.gen = o.planGen
 		return e
 	}
@@ -92,8 +109,8 @@ func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntr
 		e = &planEntry{}
 		o.planCache[host] = e
 	}
-	*e = planEntry{h: hs.h, spec: pv.spec, open: pv.window.Open, gen: o.planGen}
-	e.res = cleanup.Plan(planInput(hs.h, pv.spec, pv.window, pv.now))
+	*e = planEntry{h: hs.h, spec: pv.spec, hist: pv.hist, ret: pv.ret, open: pv.window.Open, gen: o.planGen}
+	e.res = cleanup.Plan(planInput(hs.h, pv))
 	e.names = e.res.PruneNames()
 	for _, d := range e.res.Prune {
 		e.why = append(e.why, string(d.Reason))
@@ -105,19 +122,27 @@ func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntr
 	return e
 }
 
-func planInput(h *events.HostHealth, sp *events.Spec, w cleanup.WindowState, now time.Time) cleanup.Input {
-	return cleanup.Input{
-		Spec: sp.Images, Policy: sp.Cleanup, VMs: h.VMs, Releases: h.Releases, Disk: h.Disk,
-		Now: now, Window: w,
+// planInput is a host's cleanup.Input in the view: its report, the spec,
+// the staged spec and the images in their removal grace.
+func planInput(h *events.HostHealth, pv *pruneView) cleanup.Input {
+	in := cleanup.Input{
+		Spec: pv.spec.Images, Policy: pv.spec.Cleanup, VMs: h.VMs, Releases: h.Releases, Disk: h.Disk,
+		Now: pv.now, Window: pv.window,
 	}
+	if pv.hist != nil {
+		in.Next, in.Retain = pv.hist.next, pv.ret.imgs
+	}
+	return in
 }
 
 // derivePrune adds a host's prune (docs/orchestrator.md#cleanup) when its plan prunes
 // something: inside a window once the replacement is ready, or in a disk
-// emergency. The caller skipped stale hosts.
+// emergency. Nothing goes before the spec history was read (the removal
+// grace). The caller skipped stale hosts; the disruption budget applies at
+// dispatch (admitPrunes).
 func (o *Orchestrator) derivePrune(host string, hs *hostState, w *wants) {
 	pv := &w.prune
-	if pv.spec == nil || len(hs.h.VMs) == 0 {
+	if pv.spec == nil || pv.hist == nil || len(hs.h.VMs) == 0 {
 		return
 	}
 	if hs.h.SpecRevision < pv.spec.Revision {
@@ -134,7 +159,8 @@ func (o *Orchestrator) derivePrune(host string, hs *hostState, w *wants) {
 	if e.res.DiskEmergency && !e.res.WindowOpen {
 		reason = events.PruneReasonEmergency
 	}
-	w.prunes = append(w.prunes, pruneWant{host: host, vms: e.names, why: e.why, reason: reason, boot: hs.h.BootID, seq: hs.h.Seq})
+	w.prunes = append(w.prunes, pruneWant{host: host, vms: e.names, why: e.why, reason: reason, boot: hs.h.BootID, seq: hs.h.Seq,
+		budgeted: !e.res.DiskEmergency})
 }
 
 // sweepPlans drops cached plans of hosts a full pass did not visit.
@@ -165,7 +191,7 @@ func (o *Orchestrator) hostPrune(host string, hs *hostState) *HostPrune {
 	now := o.now()
 	pv := o.pruneView(now)
 	return &HostPrune{
-		Plan:   cleanup.Plan(planInput(hs.h, pv.spec, pv.window, now)),
+		Plan:   cleanup.Plan(planInput(hs.h, &pv)),
 		Window: pv.window,
 		Status: o.prunes.status(host),
 		Recent: o.outcomes.host(host),

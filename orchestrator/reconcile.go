@@ -184,6 +184,7 @@ func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
 		}
 	})
 	r.Releases = per
+	o.nonStaleHosts = r.Hosts - r.Stale // the prune budget's base (prune_grace.go)
 	o.metrics.hosts.WithLabelValues("ready").Set(float64(r.Ready))
 	o.metrics.hosts.WithLabelValues("not_ready").Set(float64(r.Hosts - r.Ready - r.Stale))
 	o.metrics.hosts.WithLabelValues("stale").Set(float64(r.Stale))
