@@ -91,7 +91,7 @@ func TestDecodeDataValidates(t *testing.T) {
 	}{
 		{"bad host", func(h *HostHealth) { h.Host = "a.b" }, "host"},
 		{"no boot id", func(h *HostHealth) { h.BootID = "" }, "boot_id"},
-		{"bad reason", func(h *HostHealth) { h.Releases[0].Reason = "maybe" }, "releases[0].reason"},
+		{"bad reason", func(h *HostHealth) { h.Releases[0].Reason = "May be!" }, "releases[0].reason"},
 		{"bad release", func(h *HostHealth) { h.Releases[0].Release = "" }, "releases[0].release"},
 		{"nameless vm", func(h *HostHealth) { h.VMs[0].Name = "" }, "vms[0].name"},
 	}

@@ -143,8 +143,10 @@ func (h HostHealth) Validate() error {
 		if !validValue(r.Release) {
 			return fieldErr(fmt.Sprintf("releases[%d].release", i), fmt.Sprintf("%q is not a release", r.Release))
 		}
-		if !r.Reason.Valid() {
-			return fieldErr(fmt.Sprintf("releases[%d].reason", i), fmt.Sprintf("unknown reason %q", r.Reason))
+		// A reason this version does not know (a newer agent's) passes:
+		// it means not ready (DemoteUnknownReasons).
+		if !r.Reason.WellFormed() {
+			return fieldErr(fmt.Sprintf("releases[%d].reason", i), fmt.Sprintf("%q is not a reason (1 to 64 lower-case letters, digits or '_')", r.Reason))
 		}
 	}
 	if err := validateStaged(h.Staged); err != nil {
@@ -156,6 +158,23 @@ func (h HostHealth) Validate() error {
 		}
 	}
 	return nil
+}
+
+// DemoteUnknownReasons makes every release whose reason this version does
+// not know (a newer agent's) not ready, and then the host too; it returns
+// how many it found.
+func (h *HostHealth) DemoteUnknownReasons() int {
+	n := 0
+	for i := range h.Releases {
+		if !h.Releases[i].Reason.Valid() {
+			h.Releases[i].Ready = false
+			n++
+		}
+	}
+	if n > 0 {
+		h.Ready = false
+	}
+	return n
 }
 
 // Release returns the status of release r, if the host reports it.

@@ -36,3 +36,20 @@ func TestReasonInfo(t *testing.T) {
 		}
 	}
 }
+
+func TestHealthWithUnknownReason(t *testing.T) {
+	t.Parallel()
+	h := sampleHealth()
+	h.Ready = true
+	h.Releases = append(h.Releases, ReleaseStatus{Release: "15", Ready: true, Reason: "disk_full"})
+	if err := h.Validate(); err != nil {
+		t.Fatalf("Got(Validate with a newer agent's reason) = %v, want nil", err)
+	}
+	if n := h.DemoteUnknownReasons(); n != 1 || h.Ready || h.Releases[1].Ready || !h.Releases[0].Ready {
+		t.Errorf("Got(DemoteUnknownReasons) = %d, %+v, want 1 and release 15 and the host not ready", n, h)
+	}
+	h.Releases[1].Reason = "Disk Full"
+	if err := h.Validate(); err == nil {
+		t.Errorf("Got(Validate with a malformed reason) = nil, want an error")
+	}
+}

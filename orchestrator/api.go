@@ -92,6 +92,10 @@ func (o *Orchestrator) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, o.Leadership())
 	})
 	mux.HandleFunc("POST /api/v1/spec", o.handleSpecSet)
+	mux.HandleFunc("GET /api/v1/spec/next", o.handleSpecNext) // spec_stage.go
+	mux.HandleFunc("POST /api/v1/spec/next", o.handleSpecNext)
+	mux.HandleFunc("DELETE /api/v1/spec/next", o.handleSpecNext)
+	mux.HandleFunc("POST /api/v1/spec/promote", o.handleSpecPromote)
 	mux.HandleFunc("POST /api/v1/hosts/{host}/prune", o.handlePrune)
 	mux.HandleFunc("GET /api/v1/prunes", o.handlePrunes)
 	mux.HandleFunc("POST /api/v1/builds/{rest...}", o.handleRetry)

@@ -104,28 +104,3 @@ func BenchmarkReconcile10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/pass")
 }
-
-// BenchmarkDecodeHealth is one health event (2 releases, 4 VMs, disk, tags)
-// decoded by the scanner that ingest uses and by the one-pass encoding/json
-// decoder it falls back to, on one core.
-func BenchmarkDecodeHealth(b *testing.B) {
-	data := encode(b, fullHealth())
-	b.Run("scan", func(b *testing.B) {
-		b.SetBytes(int64(len(data)))
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, _, ok := scanHealth(data); !ok {
-				b.Fatal("not scanned")
-			}
-		}
-	})
-	b.Run("encoding-json", func(b *testing.B) {
-		b.SetBytes(int64(len(data)))
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, _, ok := decodeHealthOnePass(data); !ok {
-				b.Fatal("not decoded")
-			}
-		}
-	})
-}

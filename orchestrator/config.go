@@ -205,12 +205,3 @@ func ValidateSpec(s events.Spec) error {
 	}
 	return nil
 }
-
-// backoff is base doubled for every attempt after the first, capped.
-func backoff(base, maxD time.Duration, attempt int) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < maxD; i++ {
-		d *= 2
-	}
-	return min(d, maxD)
-}

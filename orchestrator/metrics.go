@@ -5,27 +5,30 @@ import (
 )
 
 type metrics struct {
-	received      prometheus.CounterFunc
-	duplicates    prometheus.CounterFunc
-	rejected      *prometheus.CounterVec
-	rejectedBy    [numRejectReasons]prometheus.Counter
-	hosts         *prometheus.GaugeVec
-	builds        *prometheus.GaugeVec
-	blocked       prometheus.Gauge
-	reconcile     *prometheus.HistogramVec
-	buildEvents   *prometheus.CounterVec
-	pulls         *prometheus.CounterVec
-	pullsInFlight prometheus.Gauge
-	webhooks      *prometheus.CounterVec
+	received       prometheus.CounterFunc
+	duplicates     prometheus.CounterFunc
+	unknownReasons prometheus.CounterFunc
+	rejected       *prometheus.CounterVec
+	rejectedBy     [numRejectReasons]prometheus.Counter
+	hosts          *prometheus.GaugeVec
+	builds         *prometheus.GaugeVec
+	blocked        prometheus.Gauge
+	reconcile      *prometheus.HistogramVec
+	buildEvents    *prometheus.CounterVec
+	pulls          *prometheus.CounterVec
+	pullsInFlight  prometheus.Gauge
+	webhooks       *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer, received, duplicates func() float64) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, received, duplicates, unknownReasons func() float64) (*metrics, error) {
 	const ns, sub = "vmfleet", "orchestrator"
 	m := &metrics{
 		received: prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "events_received_total", Help: "Health events received."}, received),
 		duplicates: prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "events_duplicate_total", Help: "Health events received again (same boot and sequence): last-seen refreshed."}, duplicates),
+		unknownReasons: prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "unknown_reasons_total", Help: "Release statuses in health events with a readiness reason this orchestrator does not know (a newer agent's), taken as not ready."}, unknownReasons),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "events_rejected_total", Help: "Health events dropped, by reason (decode, validate, host_mismatch, stale_seq, oversized)."}, []string{"reason"}),
 		hosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
@@ -46,7 +49,7 @@ func newMetrics(reg prometheus.Registerer, received, duplicates func() float64) 
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "webhooks_total", Help: "Buildkite webhooks, by result (accepted, ignored, unauthorized, stale, replay, bad_request)."}, []string{"result"}),
 	}
-	for _, c := range []prometheus.Collector{m.received, m.duplicates, m.rejected, m.hosts, m.builds, m.blocked, m.reconcile,
+	for _, c := range []prometheus.Collector{m.received, m.duplicates, m.unknownReasons, m.rejected, m.hosts, m.builds, m.blocked, m.reconcile,
 		m.buildEvents, m.pulls, m.pullsInFlight, m.webhooks} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -30,12 +30,15 @@ type Orchestrator struct {
 	fleet   *fleet
 	builds  *builds.Manager
 	pulls   *pullManager
-	verbs   []hostVerb     // every host command verb (loops.go)
-	agents  *agentsManager // nil: no drift check, no pause lever
+	verbs   []hostVerb  // every host command verb (loops.go)
+	agents  agentLevers // nil Manager: no drift check, no pause lever
+	// pubDrift publishes a drift event of the levers.
+	pubDrift func(events.TagDrift)
 
 	cleanupParts // pruning and spec set (prune*.go, spec_set.go)
 
 	spec      atomic.Pointer[events.Spec]
+	next      atomic.Pointer[events.Spec] // the staged spec (spec_stage.go), nil: no rollout
 	readiness atomic.Pointer[events.FleetReadiness]
 	caughtUp  atomic.Bool
 	running   atomic.Bool
@@ -80,7 +83,8 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 	}
 	o.fleet = newFleet(o.subj, o.cfg.StaleHeartbeats, o.cfg.DefaultHeartbeat)
 	if o.metrics, err = newMetrics(o.reg, func() float64 { return float64(o.fleet.received.Load()) },
-		func() float64 { return float64(o.fleet.duplicates.Load()) }); err != nil {
+		func() float64 { return float64(o.fleet.duplicates.Load()) },
+		func() float64 { return float64(o.fleet.unknownReasons.Load()) }); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
 	o.fleet.onReject = o.onReject

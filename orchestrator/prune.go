@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/backoff"
 	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
 )
 
@@ -45,7 +46,7 @@ func newPruneManager(cfg Config, log *slog.Logger, now func() time.Time, send pr
 	p := &pruneManager{log: log, send: send, onDone: func(string, events.Reply, error) {}}
 	p.Dispatcher = hostcmd.New(hostcmd.Verb[pruneWant, events.Reply]{
 		Cap:     cfg.PruneConcurrency,
-		Backoff: func(n int) time.Duration { return backoff(cfg.BackoffBase, cfg.BackoffMax, n) },
+		Backoff: func(n int) time.Duration { return backoff.Exponential(cfg.BackoffBase, cfg.BackoffMax, n) },
 		Now:     now,
 		Key:     func(w pruneWant) string { return w.host },
 		From:    func(w pruneWant) hostcmd.Report { return hostcmd.Report{Boot: w.boot, Seq: w.seq} },

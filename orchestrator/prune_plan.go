@@ -18,6 +18,9 @@ type pruneView struct {
 	// the spec: no prune goes), ret the images in their removal grace at now.
 	hist *specHistory
 	ret  *retained
+	// next is the staged spec in force (o.next), nil when none: the
+	// history's stands in while the watch of key next is behind.
+	next *events.Spec
 }
 
 // windows returns the spec's parsed cleanup windows, parsed once per spec.
@@ -67,7 +70,7 @@ func (c *parsedWindows) stateAt(now time.Time) cleanup.WindowState {
 
 func (o *Orchestrator) pruneView(now time.Time) pruneView {
 	sp := o.spec.Load()
-	pv := pruneView{spec: sp, window: o.windows(sp).stateAt(now), now: now, hist: o.specHist.Load()}
+	pv := pruneView{spec: sp, window: o.windows(sp).stateAt(now), now: now, hist: o.specHist.Load(), next: o.next.Load()}
 	if pv.hist != nil && pv.hist.rev < sp.Revision {
 		// The spec in force (a `spec set` puts it in force at once) is
 		// newer than the history read: what it removed is not known
@@ -88,6 +91,7 @@ type planEntry struct {
 	spec       *events.Spec
 	hist       *specHistory
 	ret        *retained
+	next       *events.Spec
 	open       bool
 	candidates bool // some VM has a candidate reason
 	res        cleanup.Result
@@ -101,7 +105,7 @@ type planEntry struct {
 // are the same. Owned by the loop.
 func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntry {
 	e := o.planCache[host]
-	if e != nil && e.h == hs.h && e.spec == pv.spec && e.hist == pv.hist && e.ret == pv.ret && (e.open == pv.window.Open || !e.candidates) {
+	if e != nil && e.h == hs.h && e.spec == pv.spec && e.hist == pv.hist && e.ret == pv.ret && e.next == pv.next && (e.open == pv.window.Open || !e.candidates) {
 		e.gen = o.planGen
 		return e
 	}
@@ -109,7 +113,7 @@ func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntr
 		e = &planEntry{}
 		o.planCache[host] = e
 	}
-	*e = planEntry{h: hs.h, spec: pv.spec, hist: pv.hist, ret: pv.ret, open: pv.window.Open, gen: o.planGen}
+	*e = planEntry{h: hs.h, spec: pv.spec, hist: pv.hist, ret: pv.ret, next: pv.next, open: pv.window.Open, gen: o.planGen}
 	e.res = cleanup.Plan(planInput(hs.h, pv))
 	e.names = e.res.PruneNames()
 	for _, d := range e.res.Prune {
@@ -131,6 +135,9 @@ func planInput(h *events.HostHealth, pv *pruneView) cleanup.Input {
 	}
 	if pv.hist != nil {
 		in.Next, in.Retain = pv.hist.next, pv.ret.imgs
+	}
+	if pv.next != nil {
+		in.Next = &pv.next.Images
 	}
 	return in
 }

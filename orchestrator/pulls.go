@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/backoff"
 	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
 )
 
@@ -43,7 +44,7 @@ func newPullManager(cfg Config, log *slog.Logger, now func() time.Time, send pul
 	}
 	p.Dispatcher = hostcmd.New(hostcmd.Verb[pullWant, pullCheck]{
 		Cap:     cfg.PullConcurrency,
-		Backoff: func(n int) time.Duration { return backoff(cfg.BackoffBase, cfg.BackoffMax, n) },
+		Backoff: func(n int) time.Duration { return backoff.Exponential(cfg.BackoffBase, cfg.BackoffMax, n) },
 		Now:     now,
 		Key:     func(w pullWant) string { return pullKey(w.host, w.image) },
 		From:    func(w pullWant) hostcmd.Report { return hostcmd.Report{Boot: w.boot, Seq: w.seq} },

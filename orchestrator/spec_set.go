@@ -26,6 +26,10 @@ type SpecUpdate struct {
 	Registry *string `json:"registry,omitempty"`
 	// By names the operator (events.Spec.UpdatedBy).
 	By string `json:"by,omitempty"`
+	// AutoPromote, for a stage (POST /api/v1/spec/next) only, is the share
+	// of non-stale hosts that must hold every staged image before the
+	// orchestrator promotes it (events.Spec.AutoPromote); unset: by hand.
+	AutoPromote *float64 `json:"auto_promote,omitempty"`
 }
 
 func (u SpecUpdate) apply(s events.Spec) events.Spec {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 )
 
 func init() { register(newAgentCmd) }
@@ -60,7 +61,7 @@ Exit status: 0 when every release is ready, 1 when any is not, 2 on error.`,
   vmfleet agent check --json --release 13 --release 14`,
 		Args: cobra.NoArgs,
 	}
-	b := bindConfig(cmd, &cfg, agentConfigEnv)
+	b := cliconfig.Bind(cmd, &cfg, agentConfigEnv)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the HostHealth data object as JSON")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		env, err := openAgent(cmd, g, b, &cfg)
@@ -88,7 +89,7 @@ Exit status: 0 when every release is ready, 1 when any is not, 2 on error.`,
 }
 
 // openAgent loads the config and builds the agent for one command.
-func openAgent(cmd *cobra.Command, g *globalFlags, b *binder, cfg *agentConfig) (*agentEnv, error) {
+func openAgent(cmd *cobra.Command, g *globalFlags, b *cliconfig.Binder, cfg *agentConfig) (*agentEnv, error) {
 	log, err := g.loadWithLogger(cmd, b)
 	if err != nil {
 		return nil, err

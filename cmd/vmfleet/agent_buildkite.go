@@ -11,6 +11,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/agentd"
 	"github.com/vmfleet/vmfleet/agentd/bkagent"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 )
 
 // agentBuildkite configures how readiness reaches Buildkite's job routing
@@ -37,7 +38,7 @@ func (c agentBuildkite) lever(log *slog.Logger, onStart func([]string)) (bkagent
 	}
 	lever, err := bkagent.ParseLever(c.Lever)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", errConfig, err)
+		return nil, nil, fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
 	cfg := bkagent.Config{
 		Lever: lever,
@@ -52,7 +53,7 @@ func (c agentBuildkite) lever(log *slog.Logger, onStart func([]string)) (bkagent
 	}
 	a, sup, err := bkagent.FromConfig(cfg, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", errConfig, err)
+		return nil, nil, fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
 	return a, sup, nil
 }

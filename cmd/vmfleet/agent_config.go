@@ -12,6 +12,7 @@ import (
 	"github.com/vmfleet/vmfleet/agentd"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/internal/redact"
 	"github.com/vmfleet/vmfleet/tart"
 )
@@ -104,7 +105,7 @@ func (c agentConfig) newTart(log *slog.Logger, home string) (*tart.Client, error
 	opts = append(opts, tart.WithTimeout(tart.OpClone, c.Tart.PullTimeout), tart.WithTimeout(tart.OpPull, c.Tart.PullTimeout))
 	cl, err := tart.New(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: tart: %v", errConfig, err)
+		return nil, fmt.Errorf("%w: tart: %v", cliconfig.ErrConfig, err)
 	}
 	return cl, nil
 }
@@ -122,7 +123,7 @@ func (c agentConfig) connect(log *slog.Logger, host string) (*nats.Conn, error) 
 	if c.NATS.PasswordFile != "" {
 		b, err := os.ReadFile(c.NATS.PasswordFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: nats.password_file: %v", errConfig, err)
+			return nil, fmt.Errorf("%w: nats.password_file: %v", cliconfig.ErrConfig, err)
 		}
 		pw = strings.TrimSpace(string(b))
 	}
@@ -162,7 +163,7 @@ func (e *agentEnv) close() {
 func newAgentEnv(ctx context.Context, c agentConfig, log *slog.Logger, opts ...agentd.Option) (*agentEnv, error) {
 	acfg, err := c.agentdConfig().WithDefaults()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errConfig, err)
+		return nil, fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
 	host, _ := events.HostToken(acfg.Hostname)
 	tc, err := c.newTart(log, acfg.TartHome)

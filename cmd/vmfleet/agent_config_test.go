@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 )
 
 func TestAgentConfigSeedEnv(t *testing.T) {
@@ -44,12 +45,12 @@ func TestAgentConfigSeedEnv(t *testing.T) {
 			}
 			cfg := defaultAgentConfig()
 			cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
-			b := bindConfig(cmd, &cfg, agentConfigEnv)
+			b := cliconfig.Bind(cmd, &cfg, agentConfigEnv)
 			cmd.SetArgs(tt.args)
 			if err := cmd.Execute(); err != nil {
 				t.Fatal(err)
 			}
-			if err := b.load(); err != nil {
+			if err := b.Load(); err != nil {
 				t.Fatal(err)
 			}
 			want := defaultAgentConfig()

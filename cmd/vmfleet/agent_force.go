@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 )
 
 func newAgentForceCmd(g *globalFlags, state events.ForcedState) *cobra.Command {
@@ -30,7 +31,7 @@ A running agent picks it up at once. --clear removes any forced state.`, what, u
 		Example: fmt.Sprintf("  vmfleet agent %s --ttl 2h\n  vmfleet agent %s --clear", use, use),
 		Args:    cobra.NoArgs,
 	}
-	b := bindConfig(cmd, &cfg, agentConfigEnv)
+	b := cliconfig.Bind(cmd, &cfg, agentConfigEnv)
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "how long the forced state lasts (0: until cleared)")
 	cmd.Flags().BoolVar(&clear, "clear", false, "clear any forced state instead")
 	cmd.Flags().StringVar(&by, "by", os.Getenv("USER"), "who forces it, shown in events")

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/agentd"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 )
 
 func newAgentRunCmd(g *globalFlags) *cobra.Command {
@@ -31,7 +32,7 @@ SIGINT stops it gracefully.`,
   vmfleet agent run --config /etc/vmfleet/agent.yaml`,
 		Args: cobra.NoArgs,
 	}
-	b := bindConfig(cmd, &cfg, agentConfigEnv)
+	b := cliconfig.Bind(cmd, &cfg, agentConfigEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := g.loadWithLogger(cmd, b)
 		if err != nil {
@@ -81,7 +82,7 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, lo
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: metrics_listen %q: %v", errConfig, addr, err)
+		return nil, fmt.Errorf("%w: metrics_listen %q: %v", cliconfig.ErrConfig, addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -116,7 +117,7 @@ Exit status 0 on success, 2 on error.`,
 		Example: `  vmfleet agent publish-image --from "$VMFLEET_IMAGE-tmp-$BUILDKITE_BUILD_NUMBER" --to "$VMFLEET_IMAGE"`,
 		Args:    cobra.NoArgs,
 	}
-	b := bindConfig(cmd, &cfg, agentConfigEnv)
+	b := cliconfig.Bind(cmd, &cfg, agentConfigEnv)
 	cmd.Flags().StringVar(&from, "from", "", "the VM's temporary build name")
 	cmd.Flags().StringVar(&to, "to", "", "the final image name (must match the name template)")
 	_ = cmd.MarkFlagRequired("from")
@@ -157,7 +158,7 @@ Exit status 0: build; 3: no room (the host gets the image after promotion);
 		Example: `  vmfleet agent room --image "$VMFLEET_IMAGE"`,
 		Args:    cobra.NoArgs,
 	}
-	b := bindConfig(cmd, &cfg, agentConfigEnv)
+	b := cliconfig.Bind(cmd, &cfg, agentConfigEnv)
 	cmd.Flags().StringVar(&image, "image", "", "the image the build makes")
 	_ = cmd.MarkFlagRequired("image")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {

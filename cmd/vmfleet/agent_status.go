@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 )
 
 // statusReport is `agent status --json`.
@@ -29,7 +30,7 @@ and prints the table of releases. Exit status 0, or 2 on error.`,
 		Example: "  vmfleet agent status",
 		Args:    cobra.NoArgs,
 	}
-	b := bindConfig(cmd, &cfg, agentConfigEnv)
+	b := cliconfig.Bind(cmd, &cfg, agentConfigEnv)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print {health, previous} as JSON")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		env, err := openAgent(cmd, g, b, &cfg)

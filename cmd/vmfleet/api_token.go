@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 )
 
 // tokenFlag registers --token-file: the API bearer token for client commands
@@ -22,7 +23,7 @@ func clientToken(tokenFile string) (string, error) {
 	}
 	b, err := os.ReadFile(tokenFile)
 	if err != nil {
-		return "", fmt.Errorf("%w: --token-file: %v", errConfig, err)
+		return "", fmt.Errorf("%w: --token-file: %v", cliconfig.ErrConfig, err)
 	}
 	return strings.TrimSpace(string(b)), nil
 }

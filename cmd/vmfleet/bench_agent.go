@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/internal/sim/fleetsim"
 )
 
@@ -46,9 +47,9 @@ built with the go command from the vmfleet source tree (run it from there).`,
   go build -o /tmp/tart ./tart/tarttest/faketart && vmfleet bench agent --tart /tmp/tart --json`,
 		Args: cobra.NoArgs,
 	}
-	b := bindConfig(cmd, &cfg, benchAgentEnv)
+	b := cliconfig.Bind(cmd, &cfg, benchAgentEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := b.load(); err != nil {
+		if err := b.Load(); err != nil {
 			return err
 		}
 		path := cfg.Tart

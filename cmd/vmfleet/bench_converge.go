@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/internal/sim/fleetsim"
 )
 
@@ -81,9 +82,9 @@ violations (exit 1 if any, or if the fleet did not converge).`,
   vmfleet bench converge --hosts 8 --json`,
 		Args: cobra.NoArgs,
 	}
-	b := bindConfig(cmd, &cfg, benchConvergeEnv)
+	b := cliconfig.Bind(cmd, &cfg, benchConvergeEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := b.load(); err != nil {
+		if err := b.Load(); err != nil {
 			return err
 		}
 		compLog, err := componentLogger(g, cmd.ErrOrStderr(), "error")
@@ -92,7 +93,7 @@ violations (exit 1 if any, or if the fleet did not converge).`,
 		}
 		sim, err := fleetsim.New(cfg.sim(), fleetsim.WithComponentLogger(compLog))
 		if err != nil {
-			return fmt.Errorf("%w: %w", errConfig, err)
+			return fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 		}
 		runErr := sim.Run(cmd.Context())
 		res := sim.Result()

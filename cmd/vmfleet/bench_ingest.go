@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/internal/sim/fleetsim"
 )
 
@@ -49,9 +50,9 @@ orchestrator's state showing them, CPU seconds and the process's peak RSS
   vmfleet bench ingest --hosts 1000 --duration 5s --rate 2000 --flood=false --json`,
 		Args: cobra.NoArgs,
 	}
-	b := bindConfig(cmd, &cfg, benchIngestEnv)
+	b := cliconfig.Bind(cmd, &cfg, benchIngestEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := b.load(); err != nil {
+		if err := b.Load(); err != nil {
 			return err
 		}
 		res, err := fleetsim.Ingest(cmd.Context(), fleetsim.IngestConfig{

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
@@ -94,7 +95,7 @@ from attempt 1. The API's bearer token comes from --token-file or VMFLEET_API_TO
 			if tokenFile != "" {
 				b, err := os.ReadFile(tokenFile)
 				if err != nil {
-					return fmt.Errorf("%w: --token-file: %v", errConfig, err)
+					return fmt.Errorf("%w: --token-file: %v", cliconfig.ErrConfig, err)
 				}
 				token = strings.TrimSpace(string(b))
 			}

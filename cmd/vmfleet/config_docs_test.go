@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 )
 
 // TestConfigDocumented checks that every config field of the agent and the
@@ -26,7 +27,7 @@ func TestConfigDocumented(t *testing.T) {
 				t.Errorf("configDocs has no %q entry", tt.name)
 			}
 			docs := docsSection(t, tt.heading)
-			for _, f := range bindConfig(&cobra.Command{Use: "x"}, tt.cfg, tt.fileEnv).fields {
+			for _, f := range cliconfig.Bind(&cobra.Command{Use: "x"}, tt.cfg, tt.fileEnv).Fields() {
 				checkDocRow(t, docs, f)
 			}
 		})
@@ -69,36 +70,36 @@ func subsection(t *testing.T, docs, heading string) string {
 // checkDocRow checks the table row that names f's first env variable: it
 // starts with f's key (secrets, which have no key, excepted) and names its
 // flag and every env name.
-func checkDocRow(t *testing.T, docs string, f *configField) {
+func checkDocRow(t *testing.T, docs string, f *cliconfig.Field) {
 	t.Helper()
-	secret := f.path[len(f.path)-1] == "-"
-	if len(f.envs) == 0 {
-		t.Errorf("field %s has no env name", f.key())
+	secret := f.Secret()
+	if len(f.Envs) == 0 {
+		t.Errorf("field %s has no env name", f.Key())
 		return
 	}
-	if f.flag == "" || (f.flag == "-" && !secret) {
-		t.Errorf("field %s has no flag", f.key())
+	if f.Flag == "" || (f.Flag == "-" && !secret) {
+		t.Errorf("field %s has no flag", f.Key())
 	}
 	row := ""
 	for _, line := range strings.Split(docs, "\n") {
-		if strings.HasPrefix(line, "|") && strings.Contains(line, "`"+f.envs[0]+"`") {
+		if strings.HasPrefix(line, "|") && strings.Contains(line, "`"+f.Envs[0]+"`") {
 			row = line
 			break
 		}
 	}
 	if row == "" {
-		t.Errorf("docs/configuration.md: no row for %s (env %s)", f.key(), f.envs[0])
+		t.Errorf("docs/configuration.md: no row for %s (env %s)", f.Key(), f.Envs[0])
 		return
 	}
-	if !secret && !strings.HasPrefix(row, "| `"+f.key()+"` |") {
-		t.Errorf("docs row for %s does not start with its key: %s", f.key(), row)
+	if !secret && !strings.HasPrefix(row, "| `"+f.Key()+"` |") {
+		t.Errorf("docs row for %s does not start with its key: %s", f.Key(), row)
 	}
-	if f.flag != "-" && !strings.Contains(row, "`--"+f.flag+"`") {
-		t.Errorf("docs row for %s lacks its flag --%s", f.key(), f.flag)
+	if f.Flag != "-" && !strings.Contains(row, "`--"+f.Flag+"`") {
+		t.Errorf("docs row for %s lacks its flag --%s", f.Key(), f.Flag)
 	}
-	for _, e := range f.envs {
+	for _, e := range f.Envs {
 		if !strings.Contains(row, "`"+e+"`") {
-			t.Errorf("docs row for %s lacks env %s", f.key(), e)
+			t.Errorf("docs row for %s lacks env %s", f.Key(), e)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator"
 )
 
@@ -30,17 +31,17 @@ func FuzzConfigFile(f *testing.F) {
 			t.Fatal(err)
 		}
 		oc := defaultOrchestratorConfig()
-		err := bindConfig(&cobra.Command{Use: "orchestrator"}, &oc, "VMFLEET_FUZZ_UNSET").loadFile(path)
-		if err != nil && !errors.Is(err, errConfig) {
-			t.Fatalf("Got(orchestrator config error) = %v, want it to wrap errConfig", err)
+		err := cliconfig.Bind(&cobra.Command{Use: "orchestrator"}, &oc, "VMFLEET_FUZZ_UNSET").LoadFile(path)
+		if err != nil && !errors.Is(err, cliconfig.ErrConfig) {
+			t.Fatalf("Got(orchestrator config error) = %v, want it to wrap cliconfig.ErrConfig", err)
 		}
 		if err == nil {
 			_ = orchestrator.ValidateSpec(oc.orchestratorCfg("fuzz", "", "", "").Spec)
 		}
 		ac := defaultAgentConfig()
-		err = bindConfig(&cobra.Command{Use: "agent"}, &ac, "VMFLEET_FUZZ_UNSET").loadFile(path)
-		if err != nil && !errors.Is(err, errConfig) {
-			t.Fatalf("Got(agent config error) = %v, want it to wrap errConfig", err)
+		err = cliconfig.Bind(&cobra.Command{Use: "agent"}, &ac, "VMFLEET_FUZZ_UNSET").LoadFile(path)
+		if err != nil && !errors.Is(err, cliconfig.ErrConfig) {
+			t.Fatalf("Got(agent config error) = %v, want it to wrap cliconfig.ErrConfig", err)
 		}
 	})
 }

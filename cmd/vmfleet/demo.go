@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/internal/sim/fleetsim"
 )
 
@@ -97,9 +98,9 @@ spec and the outdated images are gone, 1 on a timeout or a safety violation.`,
   vmfleet demo --scale 0.01 --http-addr 127.0.0.1:8080  # slower, browse the API meanwhile`,
 		Args: cobra.NoArgs,
 	}
-	b := bindConfig(cmd, &cfg, demoConfigEnv)
+	b := cliconfig.Bind(cmd, &cfg, demoConfigEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := b.load(); err != nil {
+		if err := b.Load(); err != nil {
 			return err
 		}
 		return runDemo(cmd, g, cfg)
@@ -126,7 +127,7 @@ func runDemo(cmd *cobra.Command, g *globalFlags, cfg demoConfig) error {
 	}
 	sim, err := fleetsim.New(cfg.sim(), fleetsim.WithObserver(observe), fleetsim.WithLogger(log), fleetsim.WithComponentLogger(compLog))
 	if err != nil {
-		return fmt.Errorf("%w: %w", errConfig, err)
+		return fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
 	runErr := sim.Run(cmd.Context())
 	n.Close()

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/internal/sim/fleetsim"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
@@ -33,8 +34,8 @@ func TestDemoAndBenchConfigDocumented(t *testing.T) {
 			if !strings.Contains(section, "`"+tt.fileEnv+"`") {
 				t.Errorf("docs for %s do not name the config file variable %s", tt.name, tt.fileEnv)
 			}
-			b := bindConfig(&cobra.Command{Use: "x"}, mk(), tt.fileEnv)
-			for _, f := range b.fields {
+			b := cliconfig.Bind(&cobra.Command{Use: "x"}, mk(), tt.fileEnv)
+			for _, f := range b.Fields() {
 				checkDocRow(t, section, f)
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator"
 )
 
@@ -20,26 +21,26 @@ const deployDir = "../../deploy"
 // loadDeployConfig loads a file through the command's own binder, exactly as
 // `vmfleet <cmd> --config FILE` would, and returns the binder (for its
 // fields' env names).
-func loadDeployConfig(t *testing.T, cfg any, fileEnv, file string) *binder {
+func loadDeployConfig(t *testing.T, cfg any, fileEnv, file string) *cliconfig.Binder {
 	t.Helper()
 	cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
-	b := bindConfig(cmd, cfg, fileEnv)
+	b := cliconfig.Bind(cmd, cfg, fileEnv)
 	cmd.SetArgs([]string{"--config", file})
 	cmd.SetOut(new(strings.Builder))
 	cmd.SetErr(new(strings.Builder))
 	if err := cmd.Execute(); err != nil {
 		t.Fatalf("flags: %v", err)
 	}
-	if err := b.load(); err != nil {
+	if err := b.Load(); err != nil {
 		t.Fatalf("Got(load %s) = %v, want the example to load", file, err)
 	}
 	return b
 }
 
-func envNames(b *binder) map[string]bool {
+func envNames(b *cliconfig.Binder) map[string]bool {
 	out := map[string]bool{"VMFLEET_LOG_FORMAT": true, "VMFLEET_LOG_LEVEL": true}
-	for _, f := range b.fields {
-		for _, e := range f.envs {
+	for _, f := range b.Fields() {
+		for _, e := range f.Envs {
 			out[e] = true
 		}
 	}
@@ -101,7 +102,7 @@ func TestDeployConfigsLoad(t *testing.T) {
 
 // checkEnvNames asserts every VMFLEET_* variable a deploy file sets is one
 // the command reads: a typo would be silently ignored.
-func checkEnvNames(t *testing.T, b *binder, set []string, where string) {
+func checkEnvNames(t *testing.T, b *cliconfig.Binder, set []string, where string) {
 	t.Helper()
 	known := envNames(b)
 	for _, k := range set {

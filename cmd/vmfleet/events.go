@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/internal/natsauth"
 )
 
@@ -69,7 +70,7 @@ otherwise.`,
   vmfleet events --nats-url tls://nats.internal:4222 --nats-nkey-seed ~/.vmfleet/ops.nk --nats-ca ca.pem`,
 		Args: cobra.NoArgs,
 	}
-	b := bindConfig(cmd, &cfg, eventsConfigEnv)
+	b := cliconfig.Bind(cmd, &cfg, eventsConfigEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := g.loadWithLogger(cmd, b)
 		if err != nil {
@@ -84,7 +85,7 @@ otherwise.`,
 func (c eventsConfig) subjects() ([]string, error) {
 	subj, err := events.NewSubjects(c.NATS.SubjectPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errConfig, err)
+		return nil, fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
 	if len(c.Subjects) == 0 {
 		return []string{subj.All()}, nil
@@ -93,7 +94,7 @@ func (c eventsConfig) subjects() ([]string, error) {
 	for _, s := range c.Subjects {
 		s = strings.TrimSpace(s)
 		if s == "" || strings.ContainsAny(s, " \t") {
-			return nil, fmt.Errorf("%w: --subject %q: want a NATS subject such as build.> or %s.host.*.health", errConfig, s, subj.Prefix)
+			return nil, fmt.Errorf("%w: --subject %q: want a NATS subject such as build.> or %s.host.*.health", cliconfig.ErrConfig, s, subj.Prefix)
 		}
 		if s != subj.Prefix && !strings.HasPrefix(s, subj.Prefix+".") {
 			s = subj.Prefix + "." + s
@@ -107,7 +108,7 @@ func (c eventsConfig) subjects() ([]string, error) {
 // consumer identity.
 func (c eventsConfig) connect(log *slog.Logger) (*nats.Conn, error) {
 	if len(c.NATS.URLs) == 0 {
-		return nil, fmt.Errorf("%w: no NATS URL: set --nats-url or VMFLEET_NATS_URL", errConfig)
+		return nil, fmt.Errorf("%w: no NATS URL: set --nats-url or VMFLEET_NATS_URL", cliconfig.ErrConfig)
 	}
 	pw, err := readSecret("nats.password_file", c.NATS.PasswordFile, c.NATS.Password)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lmittmann/tint"
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/internal/redact"
 )
 
@@ -43,8 +44,8 @@ func (g *globalFlags) newLogger(w io.Writer) (*slog.Logger, error) {
 
 // loadWithLogger loads a command's config (flags, env, file) and builds its
 // logger on the command's stderr: what every long-running command does first.
-func (g *globalFlags) loadWithLogger(cmd *cobra.Command, b *binder) (*slog.Logger, error) {
-	if err := b.load(); err != nil {
+func (g *globalFlags) loadWithLogger(cmd *cobra.Command, b *cliconfig.Binder) (*slog.Logger, error) {
+	if err := b.Load(); err != nil {
 		return nil, err
 	}
 	return g.newLogger(cmd.ErrOrStderr())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/internal/natsauth"
 )
 
@@ -87,7 +88,7 @@ See docs/security.md.`,
       --cluster vmfleet --routes nats-route://n1:6222,nats-route://n2:6222,nats-route://n3:6222`,
 		Args: cobra.NoArgs,
 	}
-	b := bindConfig(cmd, &cfg, natsConfigEnv)
+	b := cliconfig.Bind(cmd, &cfg, natsConfigEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := g.loadWithLogger(cmd, b)
 		if err != nil {
@@ -110,7 +111,7 @@ See docs/security.md.`,
 // generator checks the config and builds the natsauth generator.
 func (c natsConfigConfig) generator(extra ...natsauth.Option) (*natsauth.Generator, error) {
 	if c.Out == "" {
-		return nil, fmt.Errorf("%w: --out: give the output directory", errConfig)
+		return nil, fmt.Errorf("%w: --out: give the output directory", cliconfig.ErrConfig)
 	}
 	hosts := append([]string(nil), c.Hosts...)
 	if c.HostsFile != "" {
@@ -121,7 +122,7 @@ func (c natsConfigConfig) generator(extra ...natsauth.Option) (*natsauth.Generat
 		hosts = append(hosts, more...)
 	}
 	if len(hosts) == 0 {
-		return nil, fmt.Errorf("%w: no hosts: give --hosts mac-01,mac-02 or --hosts-file", errConfig)
+		return nil, fmt.Errorf("%w: no hosts: give --hosts mac-01,mac-02 or --hosts-file", cliconfig.ErrConfig)
 	}
 	opts := []natsauth.Option{
 		natsauth.WithPrefix(c.SubjectPrefix), natsauth.WithListen(c.Listen), natsauth.WithConfigName(c.ConfigName),
@@ -148,7 +149,7 @@ func (c natsConfigConfig) generator(extra ...natsauth.Option) (*natsauth.Generat
 	}
 	g, err := natsauth.New(hosts, append(opts, extra...)...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errConfig, err)
+		return nil, fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
 	return g, nil
 }
@@ -157,7 +158,7 @@ func (c natsConfigConfig) generator(extra ...natsauth.Option) (*natsauth.Generat
 func readHostsFile(path string) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: hosts file: %v", errConfig, err)
+		return nil, fmt.Errorf("%w: hosts file: %v", cliconfig.ErrConfig, err)
 	}
 	var hosts []string
 	sc := bufio.NewScanner(bytes.NewReader(data))

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/internal/redact"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
@@ -43,7 +44,7 @@ API, /metrics and the Buildkite webhook on --http-addr.`,
   vmfleet orchestrator --nats-url nats://a:4222,nats://b:4222,nats://c:4222 --replicas 3 --nats-creds orch.creds`,
 		Args: cobra.NoArgs,
 	}
-	b := bindConfig(cmd, &cfg, orchestratorConfigEnv)
+	b := cliconfig.Bind(cmd, &cfg, orchestratorConfigEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := g.loadWithLogger(cmd, b)
 		if err != nil {
@@ -98,7 +99,7 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 	ocfg := c.orchestratorCfg(instance, sec.api, sec.whSecret, sec.whToken)
 	ocfg.APIReadToken = sec.read
 	if err := orchestrator.ValidateSpec(ocfg.Spec); err != nil {
-		return fmt.Errorf("%w: %w", errConfig, err)
+		return fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
 	bk, err := c.buildkite(sec.buildkite, log)
 	if err != nil {
@@ -134,7 +135,7 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 	}
 	o, err := orchestrator.New(nc, api, ocfg, opts...)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errConfig, err)
+		return fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
 	stopHTTP, err := serveAPI(c.HTTPAddr, o.Handler(), log)
 	if err != nil {
@@ -159,7 +160,7 @@ func (c orchestratorConfig) buildkite(token string, log *slog.Logger) (*buildkit
 		Branch: c.Buildkite.Branch, Commit: c.Buildkite.Commit, Timeout: c.Buildkite.Timeout,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errConfig, err)
+		return nil, fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
 	return bk, nil
 }
@@ -170,7 +171,7 @@ func (c orchestratorConfig) natsServer(log *slog.Logger) ([]string, func(), erro
 		return c.NATS.URLs, func() {}, nil
 	}
 	if err := os.MkdirAll(c.NATS.DataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("%w: nats.data_dir: %v", errConfig, err)
+		return nil, nil, fmt.Errorf("%w: nats.data_dir: %v", cliconfig.ErrConfig, err)
 	}
 	s, err := bus.StartServer(bus.ServerConfig{Listen: c.NATS.Listen, DataDir: c.NATS.DataDir, ConfigFile: c.NATS.ServerConfig, Name: "vmfleet"}, log)
 	if err != nil {
@@ -198,7 +199,7 @@ func ensureJetStream(ctx context.Context, nc *nats.Conn, cfg orchestrator.Config
 	}
 	subj, err := events.NewSubjects(cfg.Prefix)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errConfig, err)
+		return fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
 	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -223,7 +224,7 @@ func ensureJetStream(ctx context.Context, nc *nats.Conn, cfg orchestrator.Config
 func serveAPI(addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: http_addr %q: %v", errConfig, addr, err)
+		return nil, fmt.Errorf("%w: http_addr %q: %v", cliconfig.ErrConfig, addr, err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	done := make(chan struct{})

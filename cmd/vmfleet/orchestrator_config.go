@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
@@ -181,7 +182,7 @@ func readSecret(key, file string, value secret) (string, error) {
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s: %v", errConfig, key, err)
+		return "", fmt.Errorf("%w: %s: %v", cliconfig.ErrConfig, key, err)
 	}
 	return strings.TrimSpace(string(b)), nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator/lease"
 )
 
@@ -43,7 +44,7 @@ func newLease(ctx context.Context, nc *nats.Conn, instance string, ttl time.Dura
 	}
 	l, err := lease.New(kv, instance, ttl, lease.WithLogger(log.With("component", "lease")))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errConfig, err)
+		return nil, fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
 	return l, nil
 }

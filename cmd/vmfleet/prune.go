@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
@@ -39,7 +40,7 @@ VMFLEET_API_TOKEN). Exits 1 when a delete failed or the agent answered an error.
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tok, err := events.HostToken(host)
 			if err != nil || host == "" {
-				return exitCode(2, fmt.Errorf("%w: --host %q: give the host name (as in vmfleet status)", errConfig, host))
+				return exitCode(2, fmt.Errorf("%w: --host %q: give the host name (as in vmfleet status)", cliconfig.ErrConfig, host))
 			}
 			c, err := f.client()
 			if err != nil {

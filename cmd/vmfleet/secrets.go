@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/internal/redact"
 )
 
@@ -45,7 +46,7 @@ func secretEnvValues(environ []string) []string {
 func checkAgentEnv(env []string) error {
 	for _, kv := range env {
 		if k, _, _ := strings.Cut(kv, "="); secretKey(k) {
-			return fmt.Errorf("%w: buildkite.env: %s looks like a secret: set it in vmfleet's own environment (buildkite-agent inherits it) or in buildkite-agent.cfg, not on the command line", errConfig, k)
+			return fmt.Errorf("%w: buildkite.env: %s looks like a secret: set it in vmfleet's own environment (buildkite-agent inherits it) or in buildkite-agent.cfg, not on the command line", cliconfig.ErrConfig, k)
 		}
 	}
 	return nil
@@ -57,7 +58,7 @@ func checkAgentEnv(env []string) error {
 func checkNATSURLs(urls []string) error {
 	for _, u := range urls {
 		if redact.HasUserinfo(u) {
-			return fmt.Errorf("%w: nats.urls: %s carries credentials: set nats.user and nats.password_file (or VMFLEET_NATS_PASSWORD), or use nats.nkey_seed_file", errConfig, redact.URL(u))
+			return fmt.Errorf("%w: nats.urls: %s carries credentials: set nats.user and nats.password_file (or VMFLEET_NATS_PASSWORD), or use nats.nkey_seed_file", cliconfig.ErrConfig, redact.URL(u))
 		}
 	}
 	return nil
@@ -69,7 +70,7 @@ func (c orchestratorConfig) checkURLs() error {
 		return err
 	}
 	if redact.HasUserinfo(c.Buildkite.APIURL) {
-		return fmt.Errorf("%w: buildkite.api_url: %s carries credentials: the API token goes in buildkite.token_file or BUILDKITE_API_TOKEN", errConfig, redact.URL(c.Buildkite.APIURL))
+		return fmt.Errorf("%w: buildkite.api_url: %s carries credentials: the API token goes in buildkite.token_file or BUILDKITE_API_TOKEN", cliconfig.ErrConfig, redact.URL(c.Buildkite.APIURL))
 	}
 	return nil
 }

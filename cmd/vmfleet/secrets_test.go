@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/agentd/bkagent/bkagenttest"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
@@ -380,23 +381,23 @@ func TestNoSecretInFlags(t *testing.T) {
 	secretType := reflect.TypeFor[secret]()
 	seen := 0
 	for cmdName, mk := range configDocs {
-		b := bindConfig(&cobra.Command{Use: "x"}, mk(), "X_CONFIG")
-		for _, f := range b.fields {
+		b := cliconfig.Bind(&cobra.Command{Use: "x"}, mk(), "X_CONFIG")
+		for _, f := range b.Fields() {
 			named := false
-			for _, e := range f.envs {
-				if f.v.Kind() != reflect.String {
+			for _, e := range f.Envs {
+				if f.Value.Kind() != reflect.String {
 					break // e.g. a bool "rotate the route password"
 				}
 				named = named || secretKey(e)
 			}
-			typed := f.v.Type() == secretType
+			typed := f.Value.Type() == secretType
 			if !named && !typed {
 				continue
 			}
 			seen++
-			if f.flag != "-" || f.path[len(f.path)-1] != "-" || !typed {
+			if f.Flag != "-" || !f.Secret() || !typed {
 				t.Errorf("%s: field %s (env %v) holds a secret: want flag:\"-\", yaml:\"-\" and type secret; got flag %q, type %s",
-					cmdName, f.key(), f.envs, f.flag, f.v.Type())
+					cmdName, f.Key(), f.Envs, f.Flag, f.Value.Type())
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
@@ -31,7 +32,7 @@ corresponding section of the orchestrator's config file (images or cleanup)
 changes: then the config's section wins.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newSpecShowCmd(), newSpecSetCmd())
+	cmd.AddCommand(newSpecShowCmd(), newSpecSetCmd(), newSpecStageCmd(), newSpecPromoteCmd(), newSpecUnstageCmd())
 	return cmd
 }
 
@@ -53,7 +54,7 @@ func (f *opFlags) client() (*api.Client, error) {
 	if f.tokenFile != "" {
 		b, err := os.ReadFile(f.tokenFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: --token-file: %v", errConfig, err)
+			return nil, fmt.Errorf("%w: --token-file: %v", cliconfig.ErrConfig, err)
 		}
 		token = strings.TrimSpace(string(b))
 	}
@@ -85,7 +86,10 @@ func newSpecShowCmd() *cobra.Command {
 			if f.asJSON {
 				return printJSON(cmd.OutOrStdout(), s)
 			}
-			return printSpec(cmd.OutOrStdout(), s)
+			if err := printSpec(cmd.OutOrStdout(), s); err != nil {
+				return err
+			}
+			return printStaged(cmd, c)
 		},
 	}
 	f.bind(cmd)
@@ -163,7 +167,7 @@ API's bearer token (--token-file or VMFLEET_API_TOKEN).`,
 				u.Releases = releases
 			}
 			if u.BootstrapVersion == nil && u.BunVersion == nil && u.Registry == nil && u.Releases == nil {
-				return exitCode(2, fmt.Errorf("%w: nothing to set: give --bootstrap, --bun, --releases or --registry", errConfig))
+				return exitCode(2, fmt.Errorf("%w: nothing to set: give --bootstrap, --bun, --releases or --registry", cliconfig.ErrConfig))
 			}
 			u.By = by
 			c, err := f.client()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
@@ -18,7 +19,7 @@ import (
 // keep watching through a restart.
 func watchStatus(ctx context.Context, c *api.Client, out io.Writer, interval time.Duration, asJSON bool) error {
 	if interval <= 0 {
-		return fmt.Errorf("%w: --interval %s: must be positive", errConfig, interval)
+		return fmt.Errorf("%w: --interval %s: must be positive", cliconfig.ErrConfig, interval)
 	}
 	tty := isTerminal(out)
 	t := time.NewTicker(interval)

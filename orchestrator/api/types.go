@@ -28,6 +28,9 @@ type (
 	// SpecUpdate is POST /api/v1/spec; the answer is the spec in force
 	// (events.Spec, as GET /api/v1/spec).
 	SpecUpdate = orchestrator.SpecUpdate
+	// SpecPromote is POST /api/v1/spec/promote; the answer is the spec in
+	// force.
+	SpecPromote = orchestrator.SpecPromote
 	// PruneHostRequest is POST /api/v1/hosts/{host}/prune.
 	PruneHostRequest = orchestrator.PruneHostRequest
 	// PruneHostResponse is the answer of POST /api/v1/hosts/{host}/prune.

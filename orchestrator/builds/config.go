@@ -65,12 +65,3 @@ func (c Config) withDefaults() Config {
 	set(&c.RequestTimeout, d.RequestTimeout)
 	return c
 }
-
-// backoff is base doubled for every attempt after the first, capped.
-func backoff(base, maxD time.Duration, attempt int) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < maxD; i++ {
-		d *= 2
-	}
-	return min(d, maxD)
-}

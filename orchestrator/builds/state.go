@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/backoff"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
 
@@ -126,7 +127,7 @@ func (m *Manager) setOutcome(r *Record, why string) {
 		return
 	}
 	r.Error = why
-	r.NextAttempt = r.FinishedAt.Add(backoff(m.cfg.BackoffBase, m.cfg.BackoffMax, r.Attempt))
+	r.NextAttempt = r.FinishedAt.Add(backoff.Exponential(m.cfg.BackoffBase, m.cfg.BackoffMax, r.Attempt))
 	if r.Attempt >= m.cfg.MaxAttempts {
 		r.NextAttempt = r.FinishedAt
 	}

@@ -1,4 +1,4 @@
-package main
+package cliconfig_test
 
 import (
 	"os"
@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 )
 
 type testNested struct {
@@ -35,7 +36,7 @@ func runBind(t *testing.T, file string, env map[string]string, args ...string) (
 	}
 	cfg := testConfig{Name: "default", Interval: time.Minute, Images: testNested{Releases: []string{"14"}}}
 	cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
-	b := bindConfig(cmd, &cfg, "T_CONFIG")
+	b := cliconfig.Bind(cmd, &cfg, "T_CONFIG")
 	if file != "" {
 		args = append(args, "--config", file)
 	}
@@ -45,7 +46,7 @@ func runBind(t *testing.T, file string, env map[string]string, args ...string) (
 	if err := cmd.Execute(); err != nil {
 		return cfg, err
 	}
-	return cfg, b.load()
+	return cfg, b.Load()
 }
 
 func writeFile(t *testing.T, body string) string {

@@ -1,12 +1,12 @@
-package orchestrator
+package events
 
 import (
+	"encoding/json"
 	"strconv"
-
-	"github.com/vmfleet/vmfleet/events"
+	"time"
 )
 
-// scanHealth decodes a health event in the shape events.Encode writes it,
+// scanHealth decodes a health event in the shape Encode writes it,
 // without reflection: ASCII strings without escapes, plain integers, every
 // key spelled exactly as the contract spells it and given once. It reports
 // false for anything else (an unknown or repeated key, an escape, a
@@ -14,9 +14,9 @@ import (
 // the caller decodes the event again with encoding/json. When it reports
 // true the result is what encoding/json gives for the same bytes: the same
 // fields, [] as an empty slice, times parsed by time.Time.UnmarshalJSON.
-// FuzzDecodeHealth holds the whole decoder to events.Decode +
-// events.DecodeData.
-func scanHealth(b []byte) (env events.Envelope, h *events.HostHealth, ok bool) {
+// FuzzDecodeHealth holds the whole decoder to Decode +
+// DecodeData.
+func scanHealth(b []byte) (env Envelope, h *HostHealth, ok bool) {
 	s := scanner{b: b, str0: string(b)}
 	var seen uint
 	ok = s.object(func(key []byte) bool {
@@ -42,14 +42,14 @@ func scanHealth(b []byte) (env events.Envelope, h *events.HostHealth, ok bool) {
 		case 1 << 6:
 			env.DataContentType, ok = s.str()
 		case 1 << 7:
-			h = new(events.HostHealth)
+			h = new(HostHealth)
 			ok = s.health(h)
 		}
 		return ok
 	})
 	s.ws()
 	if !ok || s.i != len(s.b) || h == nil {
-		return events.Envelope{}, nil, false
+		return Envelope{}, nil, false
 	}
 	env.Data = nonEmptyData
 	return env, h, true
@@ -63,7 +63,7 @@ var healthKeys = map[string]uint{"host": 1 << 0, "hostname": 1 << 1, "agent": 1 
 	"vms": 1 << 10, "disk": 1 << 11, "tart_error": 1 << 12, "buildkite_tags": 1 << 13, "queue": 1 << 14, "spec_revision": 1 << 15}
 
 // health decodes the payload object; "forced" is left to encoding/json.
-func (s *scanner) health(h *events.HostHealth) bool {
+func (s *scanner) health(h *HostHealth) bool {
 	var seen uint
 	return s.object(func(key []byte) bool {
 		bit, known := healthKeys[string(key)]
@@ -95,22 +95,22 @@ func (s *scanner) health(h *events.HostHealth) bool {
 			h.Ready, ok = s.bool()
 		case 1 << 9:
 			ok = s.array(func() bool {
-				h.Releases = append(h.Releases, events.ReleaseStatus{})
+				h.Releases = append(h.Releases, ReleaseStatus{})
 				return s.release(&h.Releases[len(h.Releases)-1])
 			})
 			if ok && h.Releases == nil {
-				h.Releases = []events.ReleaseStatus{}
+				h.Releases = []ReleaseStatus{}
 			}
 		case 1 << 10:
 			ok = s.array(func() bool {
-				h.VMs = append(h.VMs, events.VM{})
+				h.VMs = append(h.VMs, VM{})
 				return s.vm(&h.VMs[len(h.VMs)-1])
 			})
 			if ok && h.VMs == nil {
-				h.VMs = []events.VM{}
+				h.VMs = []VM{}
 			}
 		case 1 << 11:
-			h.Disk = new(events.Disk)
+			h.Disk = new(Disk)
 			ok = s.disk(h.Disk)
 		case 1 << 12:
 			h.TartError, ok = s.str()
@@ -132,7 +132,7 @@ func (s *scanner) health(h *events.HostHealth) bool {
 	})
 }
 
-func (s *scanner) release(r *events.ReleaseStatus) bool {
+func (s *scanner) release(r *ReleaseStatus) bool {
 	var seen uint
 	return s.object(func(key []byte) bool {
 		var bit uint
@@ -167,7 +167,7 @@ func (s *scanner) release(r *events.ReleaseStatus) bool {
 	})
 }
 
-func (s *scanner) vm(v *events.VM) bool {
+func (s *scanner) vm(v *VM) bool {
 	var seen uint
 	return s.object(func(key []byte) bool {
 		var bit uint
@@ -206,7 +206,7 @@ func (s *scanner) vm(v *events.VM) bool {
 	})
 }
 
-func (s *scanner) disk(d *events.Disk) bool {
+func (s *scanner) disk(d *Disk) bool {
 	var seen uint
 	return s.object(func(key []byte) bool {
 		var bit uint
@@ -231,4 +231,56 @@ func (s *scanner) disk(d *events.Disk) bool {
 		}
 		return ok
 	})
+}
+
+// healthEnvelope decodes envelope and payload in one pass: the fast path.
+type healthEnvelope struct {
+	SpecVersion string      `json:"specversion"`
+	ID          string      `json:"id"`
+	Source      string      `json:"source"`
+	Type        string      `json:"type"`
+	Time        time.Time   `json:"time"` // parsed only so a bad time fails here as it does in Decode
+	Subject     string      `json:"subject"`
+	Data        *HostHealth `json:"data"`
+}
+
+var nonEmptyData = json.RawMessage(`{}`)
+
+// decodeHealth decodes and validates a health event exactly as Decode
+// plus DecodeData would: with scanHealth when the event is in the
+// shape agents write, else in one encoding/json pass when it is good; any
+// failure is decoded again by those two so the error is the contract's own.
+func DecodeHealth(b []byte) (*HostHealth, string, error) {
+	if len(b) <= MaxEventBytes {
+		if env, h, ok := scanHealth(b); ok {
+			if env.Type == TypeHostHealth && env.Validate() == nil && h.Validate() == nil {
+				return h, env.Source, nil
+			}
+		} else if h, source, ok := decodeHealthOnePass(b); ok {
+			return h, source, nil
+		}
+	}
+	env, err := Decode(b)
+	if err != nil {
+		return nil, "", err
+	}
+	h, err := DecodeData[HostHealth](env, TypeHostHealth)
+	if err != nil {
+		return nil, env.Source, err
+	}
+	return &h, env.Source, nil
+}
+
+// decodeHealthOnePass decodes envelope and payload in one encoding/json
+// pass, for good events that scanHealth leaves out (unknown fields,
+// escapes...).
+func decodeHealthOnePass(b []byte) (*HostHealth, string, bool) {
+	var e healthEnvelope
+	if json.Unmarshal(b, &e) == nil && e.Data != nil && e.Type == TypeHostHealth {
+		env := Envelope{SpecVersion: e.SpecVersion, ID: e.ID, Source: e.Source, Type: e.Type, Data: nonEmptyData}
+		if env.Validate() == nil && e.Data.Validate() == nil {
+			return e.Data, e.Source, true
+		}
+	}
+	return nil, "", false
 }

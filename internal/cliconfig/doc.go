@@ -1,0 +1,18 @@
+// Package cliconfig binds a command's Config struct to its flags, its
+// environment and its YAML config file.
+//
+// Every leaf field of a Config carries tags:
+//
+//	yaml:"key"    the key in the YAML config file (nested structs nest keys); "-": not in the file
+//	flag:"name"   the command-line flag; "-": no flag (secrets come from env or files only)
+//	env:"A,B"     environment variables, the first one set wins
+//	help:"..."    one line for --help and the docs table
+//
+// Precedence is flag > env > file > default, where the default is the
+// struct's value when Bind is called. Unknown keys in the file are an error
+// naming the key, the line and the file; every error wraps ErrConfig.
+//
+// It owns the binding only: which keys exist, their defaults and what they
+// mean belong to the command and the packages it configures. It must not
+// know any command or read anything before Load.
+package cliconfig
