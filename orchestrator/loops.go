@@ -32,10 +32,7 @@ func (o *Orchestrator) loops(js jetstream.JetStream, specKV jetstream.KeyValue) 
 	if o.builds.Watches() {
 		ls = append(ls, namedLoop{"builds", o.builds.Watch})
 	}
-	return append(ls,
-		namedLoop{"reconcile", o.loop},
-		namedLoop{"sse", o.hub.run},
-	)
+	return append(ls, namedLoop{"reconcile", o.loop})
 }
 
 // hostVerb is one host command verb as the reconcile pass and the drain see

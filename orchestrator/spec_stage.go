@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -266,71 +265,5 @@ func (o *Orchestrator) autoPromote(ctx context.Context, next *events.Spec, ready
 	defer cancel()
 	if _, err := o.PromoteSpec(pctx, "auto-promote"); err != nil && !errors.Is(err, ErrNoStagedSpec) {
 		o.log.Warn("auto-promote failed; retrying at the next pass", "err", err)
-	}
-}
-
-// handleSpecNext serves GET/POST/DELETE /api/v1/spec/next (the guard
-// checked the token for writes).
-func (o *Orchestrator) handleSpecNext(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet:
-		s := o.Next()
-		if s == nil {
-			writeError(w, http.StatusNotFound, ErrNoStagedSpec)
-			return
-		}
-		writeJSON(w, http.StatusOK, s)
-	case http.MethodDelete:
-		if err := o.UnstageSpec(r.Context()); err != nil {
-			writeSpecError(w, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	default:
-		var u SpecUpdate
-		if err := decodeBody(r, &u); err != nil {
-			writeError(w, http.StatusBadRequest, err)
-			return
-		}
-		s, err := o.StageSpec(r.Context(), u)
-		if err != nil {
-			writeSpecError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, s)
-	}
-}
-
-// SpecPromote is POST /api/v1/spec/promote.
-type SpecPromote struct {
-	// By names the operator (events.Spec.UpdatedBy); "" keeps the stager's.
-	By string `json:"by,omitempty"`
-}
-
-// handleSpecPromote is POST /api/v1/spec/promote.
-func (o *Orchestrator) handleSpecPromote(w http.ResponseWriter, r *http.Request) {
-	var p SpecPromote
-	if err := decodeBody(r, &p); err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	s, err := o.PromoteSpec(r.Context(), p.By)
-	if err != nil {
-		writeSpecError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s)
-}
-
-func writeSpecError(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, events.ErrInvalid):
-		writeError(w, http.StatusBadRequest, err)
-	case errors.Is(err, ErrNoStagedSpec):
-		writeError(w, http.StatusNotFound, err)
-	case errors.Is(err, ErrNotLeader), errors.Is(err, ErrStarting):
-		writeError(w, http.StatusServiceUnavailable, err)
-	default:
-		writeError(w, http.StatusInternalServerError, err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/web"
 )
 
 func init() { register(newOrchestratorCmd) }
@@ -137,13 +138,22 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 	if err != nil {
 		return fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
-	stopHTTP, err := serveAPI(c.HTTPAddr, o.Handler(), log)
+	srv, err := web.New(o)
+	if err != nil {
+		return fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
+	}
+	stopHTTP, err := serveAPI(c.HTTPAddr, srv.Handler(), log)
 	if err != nil {
 		return err
 	}
 	defer stopHTTP()
 	log.Info("orchestrator running", "instance", instance, "http", c.HTTPAddr, "nats_urls", len(urls), "builds", bk != nil)
-	err = o.Run(ctx) // returns after the drain, the lease handed back
+	webCtx, stopWeb := context.WithCancel(ctx)
+	webDone := make(chan struct{})
+	go func() { defer close(webDone); _ = srv.Run(webCtx) }() // the dashboard's live updates
+	err = o.Run(ctx)                                          // returns after the drain, the lease handed back
+	stopWeb()
+	<-webDone
 	drainConn(nc, 5*time.Second, log)
 	log.Info("orchestrator stopped")
 	return err

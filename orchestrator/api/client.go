@@ -251,3 +251,10 @@ func (c *Client) send(ctx context.Context, method, path string, in any) ([]byte,
 	}
 	return b, nil
 }
+
+// Dashboard is GET /api/v1/dashboard: the dashboard page's data.
+func (c *Client) Dashboard(ctx context.Context) (DashboardView, error) {
+	var v DashboardView
+	err := c.do(ctx, http.MethodGet, "/api/v1/dashboard", nil, &v)
+	return v, err
+}
