@@ -11,16 +11,16 @@ import (
 // pruneView is the cleanup side of one reconcile pass: the spec, its parsed
 // windows and their state at the pass's now, computed once.
 type pruneView struct {
-	spec   *events.Spec
+	spec *events.Spec
+	// next is the staged spec in force (o.next), nil: no rollout (the
+	// history's stands in while the watch of key next is behind).
+	next   *events.Spec
 	window cleanup.WindowState
 	now    time.Time
 	// hist is the spec keys' history (nil until read, or while older than
 	// the spec: no prune goes), ret the images in their removal grace at now.
 	hist *specHistory
 	ret  *retained
-	// next is the staged spec in force (o.next), nil when none: the
-	// history's stands in while the watch of key next is behind.
-	next *events.Spec
 }
 
 // windows returns the spec's parsed cleanup windows, parsed once per spec.

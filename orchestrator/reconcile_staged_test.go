@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
@@ -86,5 +87,35 @@ func TestRolloutCounts(t *testing.T) {
 	}
 	if newRolloutCounter(nil).finish(nil) != nil {
 		t.Errorf("Got(rollout without a staged spec) != nil, want nil")
+	}
+}
+
+// The pass's prune plans keep the staged spec's images (staged_image), so
+// no prune is sent for an image a rollout is distributing.
+func TestPrunePlanKeepsStagedImages(t *testing.T) {
+	im := testImages()
+	o := newTestOrchestrator(t, &fakeBK{}, Config{Spec: events.Spec{Images: im}}, func() time.Time { return t0 })
+	next := events.Spec{Images: im}
+	next.Images.BootstrapVersion = "3.7"
+	img := next.Images.ImageName("13")
+	h := health("mac-01", "b", 1, t0)
+	h.VMs = append(h.VMs, events.VM{Name: img, Source: "local", State: events.VMStopped, SizeGB: 40})
+	verdict := func() cleanup.Decision {
+		pv := o.pruneView(t0)
+		res := cleanup.Plan(planInput(&h, &pv))
+		for _, d := range append(res.Keep, res.Prune...) {
+			if d.VM == img {
+				return d
+			}
+		}
+		t.Fatalf("Got(plan) without %s", img)
+		return cleanup.Decision{}
+	}
+	if d := verdict(); d.Rule == cleanup.RuleStagedImage {
+		t.Fatalf("Got(verdict without a rollout) = %+v, want no staged_image rule", d)
+	}
+	o.setNext(&next, 3)
+	if d := verdict(); d.Rule != cleanup.RuleStagedImage {
+		t.Errorf("Got(verdict during the rollout) = %+v, want kept by staged_image", d)
 	}
 }

@@ -74,7 +74,7 @@ func (c orchestratorConfig) secrets() (orchSecrets, error) {
 		{"buildkite.token_file", c.Buildkite.TokenFile, c.Buildkite.Token, &s.buildkite},
 		{"webhook.secret_file", c.Webhook.SecretFile, c.Webhook.Secret, &s.whSecret},
 		{"webhook.token_file", c.Webhook.TokenFile, c.Webhook.Token, &s.whToken},
-		{"nats.password_file", c.NATS.PasswordFile, c.NATS.Password, &s.natsPassword},
+		{"nats.password_file", c.NATS.PasswordFile, c.NATS.Password, &s.natsPassword}, // as NATSConn.password
 	} {
 		if *x.dst, err = readSecret(x.key, x.file, x.value); err != nil {
 			return s, err
@@ -111,11 +111,7 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 		return err
 	}
 	defer stopServer()
-	nc, err := bus.Connect(bus.ConnConfig{
-		URLs: urls, Name: "vmfleet-orchestrator " + instance,
-		CredsFile: c.NATS.CredsFile, NKeySeedFile: c.NATS.NKeySeedFile, User: c.NATS.User, Password: sec.natsPassword,
-		CAFile: c.NATS.CAFile, CertFile: c.NATS.CertFile, KeyFile: c.NATS.KeyFile,
-	}, log)
+	nc, err := bus.Connect(c.NATS.connConfig("vmfleet-orchestrator "+instance, urls, sec.natsPassword, ""), log)
 	if err != nil {
 		return err
 	}
