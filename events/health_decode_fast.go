@@ -60,7 +60,8 @@ var envelopeKeys = map[string]uint{"specversion": 1 << 0, "id": 1 << 1, "source"
 
 var healthKeys = map[string]uint{"host": 1 << 0, "hostname": 1 << 1, "agent": 1 << 2, "boot_id": 1 << 3, "seq": 1 << 4,
 	"checked_at": 1 << 5, "heartbeat_seconds": 1 << 6, "tart_version": 1 << 7, "ready": 1 << 8, "releases": 1 << 9,
-	"vms": 1 << 10, "disk": 1 << 11, "tart_error": 1 << 12, "buildkite_tags": 1 << 13, "queue": 1 << 14, "spec_revision": 1 << 15}
+	"vms": 1 << 10, "disk": 1 << 11, "tart_error": 1 << 12, "buildkite_tags": 1 << 13, "queue": 1 << 14, "spec_revision": 1 << 15,
+	"staged": 1 << 16, "next_revision": 1 << 17}
 
 // health decodes the payload object; "forced" is left to encoding/json.
 func (s *scanner) health(h *HostHealth) bool {
@@ -127,6 +128,16 @@ func (s *scanner) health(h *HostHealth) bool {
 			h.Queue, ok = s.str()
 		case 1 << 15:
 			h.SpecRevision, ok = s.uint()
+		case 1 << 16:
+			ok = s.array(func() bool {
+				h.Staged = append(h.Staged, ReleaseStatus{})
+				return s.release(&h.Staged[len(h.Staged)-1])
+			})
+			if ok && h.Staged == nil {
+				h.Staged = []ReleaseStatus{}
+			}
+		case 1 << 17:
+			h.NextRevision, ok = s.uint()
 		}
 		return ok
 	})

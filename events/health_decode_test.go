@@ -68,6 +68,9 @@ func TestScanHealth(t *testing.T) {
 	forced.Forced = &Forced{State: ForcedReady, SetAt: t0}
 	negHB := fullHealth()
 	negHB.HeartbeatSeconds = -1
+	staged := fullHealth()
+	staged.NextRevision = 13
+	staged.Staged = []ReleaseStatus{{Release: "14", ExpectedImage: "bun-build-macos-14-1.2.16-bootstrap-3.7", Reason: ReasonNoSpace, Detail: "needs 40 GB", Bun: "1.2.16", Bootstrap: "3.7"}}
 	sub := func(old, new string) []byte { return bytes.Replace(full, []byte(old), []byte(new), 1) }
 	for _, tc := range []struct {
 		name    string
@@ -78,6 +81,7 @@ func TestScanHealth(t *testing.T) {
 		{"indented", indented.Bytes(), true},
 		{"empty arrays", encode(t, empty), true},
 		{"negative heartbeat", encode(t, negHB), true},
+		{"a staged spec", encode(t, staged), true},
 		{"bad time", sub(`"checked_at":"2025`, `"checked_at":"x2025`), false},
 		{"forced", encode(t, forced), false},
 		{"unknown field", sub(`"host":`, `"extra":[1,{"a":null}],"host":`), false},

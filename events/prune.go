@@ -61,7 +61,9 @@ type FleetReadiness struct {
 	Ready    int                `json:"ready"`
 	Stale    int                `json:"stale"`
 	Releases []ReleaseReadiness `json:"releases"`
-	At       time.Time          `json:"at"`
+	// Rollout is the staged spec's progress, nil when none is staged.
+	Rollout *Rollout  `json:"rollout,omitempty"`
+	At      time.Time `json:"at"`
 }
 
 // Validate checks a readiness summary.

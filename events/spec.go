@@ -85,6 +85,11 @@ type Spec struct {
 	UpdatedBy string        `json:"updated_by,omitempty"`
 	// Reason is why the spec was changed (`vmfleet spec set --reason`).
 	Reason string `json:"reason,omitempty"`
+	// AutoPromote, in a staged spec (key NextSpecKey), is the share of
+	// non-stale hosts (0 to 1) that must hold every staged image ready
+	// before the orchestrator promotes it by itself; 0: promote by hand
+	// (`vmfleet spec promote`). Ignored under key current.
+	AutoPromote float64 `json:"auto_promote,omitempty"`
 	// Revision is the KV revision the spec was read at; it is not stored.
 	Revision uint64 `json:"-"`
 }
@@ -116,6 +121,9 @@ func ValidateSpec(s Spec) error {
 	}
 	if s.Cleanup.KeepBunVersions < 0 {
 		return fmt.Errorf("spec: %w", fieldErr("cleanup.keep_bun_versions", "must be 0 or more"))
+	}
+	if !(s.AutoPromote >= 0 && s.AutoPromote <= 1) {
+		return fieldErr("auto_promote", fmt.Sprintf("%v: must be a share of hosts from 0 (promote by hand) to 1", s.AutoPromote))
 	}
 	if s.Cleanup.RemovedGrace < 0 {
 		return fieldErr("cleanup.removed_grace", "must be 0 (the default, 24h) or more")

@@ -14,3 +14,13 @@ func TestIsComputedTagKey(t *testing.T) {
 		}
 	}
 }
+
+func TestSpecAutoPromoteIsAShare(t *testing.T) {
+	t.Parallel()
+	for share, ok := range map[float64]bool{0: true, 0.9: true, 1: true, -0.1: false, 1.5: false} {
+		s := Spec{Images: DefaultImageSpec(), AutoPromote: share}
+		if err := s.Validate(); (err == nil) != ok {
+			t.Errorf("Got(Validate with auto_promote %v) = %v, want ok %v", share, err, ok)
+		}
+	}
+}

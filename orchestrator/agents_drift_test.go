@@ -7,44 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
-	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 )
-
-func TestJudgeDrift(t *testing.T) {
-	t.Parallel()
-	reported := []string{"queue=darwin", "vm-ready-macos-14=true", "vmfleet-host=mac-01"}
-	agent := func(state string, busy bool, tags ...string) buildkite.AgentInfo {
-		return buildkite.AgentInfo{Name: "a", ConnectionState: state, Busy: busy, Tags: tags}
-	}
-	tests := []struct {
-		name    string
-		agents  []buildkite.AgentInfo
-		want    events.DriftReason
-		decided bool
-	}{
-		{name: "same", agents: []buildkite.AgentInfo{agent("connected", false, reported...)}, decided: true},
-		{name: "operator extras in Buildkite", agents: []buildkite.AgentInfo{agent("connected", false, append([]string{"os=darwin", "queue=darwin"}, reported...)...)}, decided: true},
-		{name: "value differs", agents: []buildkite.AgentInfo{agent("connected", false, "queue=darwin", "vm-ready-macos-14=false", "vmfleet-host=mac-01")},
-			want: events.DriftTagsDiffer, decided: true},
-		{name: "tag missing", agents: []buildkite.AgentInfo{agent("connected", false, "vm-ready-macos-14=true", "vmfleet-host=mac-01")},
-			want: events.DriftTagsDiffer, decided: true},
-		{name: "leftover vmfleet tag", agents: []buildkite.AgentInfo{agent("connected", false, append([]string{"vm-ready-macos-13=true"}, reported...)...)},
-			want: events.DriftTagsDiffer, decided: true},
-		{name: "no agent", want: events.DriftNoAgent, decided: true},
-		{name: "busy with old tags", agents: []buildkite.AgentInfo{agent("connected", true, "vmfleet-host=mac-01")}},
-		{name: "stopping", agents: []buildkite.AgentInfo{agent("stopping", false, "vmfleet-host=mac-01")}},
-		{name: "one of two differs", agents: []buildkite.AgentInfo{agent("connected", false, reported...), agent("connected", false, "vmfleet-host=mac-01")},
-			want: events.DriftTagsDiffer, decided: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, _, decided := judgeDrift(reported, tt.agents)
-			if got != tt.want || decided != tt.decided {
-				t.Errorf("Got(judgeDrift) = %q decided %v, want %q decided %v", got, decided, tt.want, tt.decided)
-			}
-		})
-	}
-}
 
 func TestDriftFlaggedAfterGrace(t *testing.T) {
 	t.Parallel()
@@ -59,7 +22,7 @@ func TestDriftFlaggedAfterGrace(t *testing.T) {
 		e.report("mac-01", true, false, tags...)
 		e.report("mac-02", true, false, "vmfleet-host=mac-02")
 		e.report("mac-03", true, false) // no tag lever: never checked
-		e.o.agentsPass(t.Context())
+		e.o.agents.Pass(t.Context())
 	}
 	check := func(name string, want bool) {
 		t.Helper()
@@ -110,7 +73,7 @@ func TestDriftGraceRestartsWhenTagsAgree(t *testing.T) {
 		}
 		e.clock.Set(t0.Add(d))
 		e.report("mac-01", true, true, good...)
-		e.o.agentsPass(t.Context())
+		e.o.agents.Pass(t.Context())
 		if v, _ := e.o.Host("mac-01"); v.Drift != want {
 			t.Errorf("Got(drift at +%s) = %v, want %v", d, v.Drift, want)
 		}
@@ -126,7 +89,7 @@ func TestDriftGraceRestartsWhenTagsAgree(t *testing.T) {
 	}
 	e.clock.Set(t0.Add(20 * time.Minute))
 	e.report("mac-01", true, true, good...)
-	e.o.agentsPass(t.Context())
+	e.o.agents.Pass(t.Context())
 	if v, _ := e.o.Host("mac-01"); !v.Drift || v.DriftReason != events.DriftNoAgent {
 		t.Errorf("Got(drift with no agent) = %v %q, want true no_agent", v.Drift, v.DriftReason)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
+	"github.com/vmfleet/vmfleet/orchestrator/levers"
 )
 
 func TestPauseLever(t *testing.T) {
@@ -46,7 +47,7 @@ func TestPauseLever(t *testing.T) {
 	}
 	step := func(name string, want []string, wantPauses, wantResumes int) {
 		t.Helper()
-		e.o.agentsPass(t.Context())
+		e.o.agents.Pass(t.Context())
 		if diff := cmp.Diff(want, pausedSet()); diff != "" {
 			t.Errorf("%s: Got(paused agents) mismatch (-want +got):\n%s", name, diff)
 		}
@@ -82,7 +83,7 @@ func TestPauseLeverIdempotent(t *testing.T) {
 	if err := e.api.PauseAgent(t.Context(), id, "earlier", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	e.o.agentsPass(t.Context())
+	e.o.agents.Pass(t.Context())
 	if got := e.puts(buildkitefake.RoutePause, http.StatusUnprocessableEntity); got != 1 {
 		t.Errorf("Got(422 pauses) = %d, want 1", got)
 	}
@@ -94,7 +95,7 @@ func TestPauseLeverIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.report("mac-01", true, true)
-	e.o.agentsPass(t.Context())
+	e.o.agents.Pass(t.Context())
 	if got := e.puts(buildkitefake.RouteResume, http.StatusUnprocessableEntity); got != 1 {
 		t.Errorf("Got(422 resumes) = %d, want 1", got)
 	}
@@ -107,31 +108,31 @@ func TestPauseLeverFollowerAndLimits(t *testing.T) {
 	t.Parallel()
 	leader := false
 	e := newAgentsEnv(t, Config{Pause: true}, WithLeader(func() bool { return leader }))
-	for i := range maxAgentCallsPerPass + 10 {
+	for i := range levers.MaxCallsPerPass + 10 {
 		host := fmt.Sprintf("mac-%03d", i)
 		e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: host, Hostname: host})
 		e.report(host, false, false)
 	}
-	e.o.agentsPass(t.Context())
+	e.o.agents.Pass(t.Context())
 	if got := e.bk.RequestCount(http.MethodGet, buildkitefake.RouteAgents, http.StatusOK); got != 0 {
 		t.Errorf("Got(agent listings by a follower) = %d, want 0", got)
 	}
 	leader = true
-	e.o.agentsPass(t.Context())
-	if got := e.puts(buildkitefake.RoutePause, http.StatusNoContent); got != maxAgentCallsPerPass {
-		t.Errorf("Got(pauses in one pass) = %d, want the cap %d", got, maxAgentCallsPerPass)
+	e.o.agents.Pass(t.Context())
+	if got := e.puts(buildkitefake.RoutePause, http.StatusNoContent); got != levers.MaxCallsPerPass {
+		t.Errorf("Got(pauses in one pass) = %d, want the cap %d", got, levers.MaxCallsPerPass)
 	}
 	e.bk.AddFault(buildkitefake.Fault{Route: buildkitefake.RoutePause, Status: http.StatusTooManyRequests})
-	e.o.agentsPass(t.Context())
-	if got := e.puts(buildkitefake.RoutePause, http.StatusNoContent); got != maxAgentCallsPerPass {
+	e.o.agents.Pass(t.Context())
+	if got := e.puts(buildkitefake.RoutePause, http.StatusNoContent); got != levers.MaxCallsPerPass {
 		t.Errorf("Got(pauses after a 429) = %d, want none more in that pass", got)
 	}
-	e.o.agentsPass(t.Context())
-	if got := e.puts(buildkitefake.RoutePause, http.StatusNoContent); got != maxAgentCallsPerPass+10 {
-		t.Errorf("Got(pauses after the next pass) = %d, want all %d", got, maxAgentCallsPerPass+10)
+	e.o.agents.Pass(t.Context())
+	if got := e.puts(buildkitefake.RoutePause, http.StatusNoContent); got != levers.MaxCallsPerPass+10 {
+		t.Errorf("Got(pauses after the next pass) = %d, want all %d", got, levers.MaxCallsPerPass+10)
 	}
 	leader = false
-	e.o.agentsPass(t.Context())
+	e.o.agents.Pass(t.Context())
 	if got := gauge(t, e.o.reg, "vmfleet_orchestrator_paused_agents"); got != 0 {
 		t.Errorf("Got(paused_agents after losing the lease) = %v, want 0 (the next leader judges afresh)", got)
 	}

@@ -71,10 +71,10 @@ func newAgentsEnv(t *testing.T, cfg Config, opts ...Option) *agentsEnv {
 	}
 	o.caughtUp.Store(true)
 	o.started.Store(true)
-	if o.agents == nil {
+	if o.agents.Manager == nil {
 		t.Fatal("Got(agents manager) = nil, want one: the client implements BuildkiteAgents")
 	}
-	o.agents.pub = func(d events.TagDrift) {
+	o.pubDrift = func(d events.TagDrift) {
 		e.mu.Lock()
 		e.events = append(e.events, d)
 		e.mu.Unlock()
@@ -153,8 +153,8 @@ func TestAgentsConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.Spec.Images = testImages()
 			o, err := New(nil, tt.bk, tt.cfg)
-			if (err == nil) != tt.ok || (tt.ok && (o.agents != nil) != tt.on) {
-				t.Errorf("Got(New) = %v, agents on %v, want ok %v on %v", err, err == nil && o.agents != nil, tt.ok, tt.on)
+			if (err == nil) != tt.ok || (tt.ok && (o.agents.Manager != nil) != tt.on) {
+				t.Errorf("Got(New) = %v, agents on %v, want ok %v on %v", err, err == nil && o.agents.Manager != nil, tt.ok, tt.on)
 			}
 			if err != nil && !errors.Is(err, ErrInvalidOption) {
 				t.Errorf("Got(error) = %v, want ErrInvalidOption", err)
@@ -168,10 +168,10 @@ func TestHostViewShowsDriftAndPause(t *testing.T) {
 	e := newAgentsEnv(t, Config{Pause: true})
 	e.report("mac-01", false, false, "vmfleet-host=mac-01", "vm-ready-macos-13=false")
 	e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: "mac-01-1", Hostname: "mac-01", MetaData: []string{"vmfleet-host=mac-01", "vm-ready-macos-13=true"}})
-	e.o.agentsPass(t.Context())
+	e.o.agents.Pass(t.Context())
 	e.clock.Set(t0.Add(6 * time.Minute))
 	e.report("mac-01", false, false, "vmfleet-host=mac-01", "vm-ready-macos-13=false") // not stale
-	e.o.agentsPass(t.Context())
+	e.o.agents.Pass(t.Context())
 	v, ok := e.o.Host("mac-01")
 	since := t0
 	want := HostView{Drift: true, DriftSince: &since, DriftReason: events.DriftTagsDiffer, Paused: true}

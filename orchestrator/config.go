@@ -11,7 +11,7 @@ import (
 )
 
 // Config is what the orchestrator needs besides its connections. Zero fields
-// take the defaults below.
+// take DefaultConfig's.
 type Config struct {
 	// Prefix is the subject prefix (default "vmfleet").
 	Prefix string
@@ -91,6 +91,24 @@ type Config struct {
 	PauseTimeout time.Duration
 }
 
+// DefaultConfig is the orchestrator's defaults: what a zero field of Config
+// takes, and what cmd/vmfleet shows as each key's default. The build
+// manager's come from builds.DefaultConfig, the lease TTL from lease.
+func DefaultConfig() Config {
+	bd := builds.DefaultConfig()
+	return Config{
+		Prefix: events.DefaultPrefix, Instance: "default", Replicas: 1, StaleHeartbeats: 3,
+		Tick: 10 * time.Second, DefaultHeartbeat: 60 * time.Second,
+		MaxBuilds: bd.MaxBuilds, MaxBuildsPerHost: bd.MaxBuildsPerHost, MaxAttempts: bd.MaxAttempts,
+		MaxPollsPerMinute: bd.MaxPollsPerMinute, PollInterval: bd.PollInterval,
+		BackoffBase: bd.BackoffBase, BackoffMax: bd.BackoffMax, DoubtDelay: bd.DoubtDelay,
+		PassedGrace: bd.PassedGrace, RequestTimeout: bd.RequestTimeout,
+		PullConcurrency: 10, PullTimeout: 2 * time.Hour, PruneConcurrency: 10, PruneTimeout: 10 * time.Minute,
+		LeaderTTL: lease.DefaultTTL, DrainTimeout: 10 * time.Second,
+		AgentsInterval: time.Minute, DriftGrace: 5 * time.Minute, PauseTimeout: 30 * time.Minute,
+	}
+}
+
 func (c Config) withDefaults() (Config, error) {
 	set := func(p *time.Duration, d time.Duration) {
 		if *p == 0 {
@@ -102,36 +120,36 @@ func (c Config) withDefaults() (Config, error) {
 			*p = d
 		}
 	}
+	d := DefaultConfig()
 	if c.Prefix == "" {
-		c.Prefix = events.DefaultPrefix
+		c.Prefix = d.Prefix
 	}
 	if c.Instance == "" {
-		c.Instance = "default"
+		c.Instance = d.Instance
 	}
-	bd := builds.DefaultConfig()
-	seti(&c.Replicas, 1)
-	seti(&c.StaleHeartbeats, 3)
-	seti(&c.MaxBuilds, bd.MaxBuilds)
-	seti(&c.MaxBuildsPerHost, bd.MaxBuildsPerHost)
-	seti(&c.MaxAttempts, bd.MaxAttempts)
-	seti(&c.MaxPollsPerMinute, bd.MaxPollsPerMinute)
-	seti(&c.PullConcurrency, 10)
-	seti(&c.PruneConcurrency, 10)
-	set(&c.Tick, 10*time.Second)
-	set(&c.PollInterval, bd.PollInterval)
-	set(&c.DefaultHeartbeat, 60*time.Second)
-	set(&c.BackoffBase, bd.BackoffBase)
-	set(&c.BackoffMax, bd.BackoffMax)
-	set(&c.DoubtDelay, bd.DoubtDelay)
-	set(&c.PassedGrace, bd.PassedGrace)
-	set(&c.PullTimeout, 2*time.Hour)
-	set(&c.PruneTimeout, 10*time.Minute)
-	set(&c.RequestTimeout, bd.RequestTimeout)
-	set(&c.LeaderTTL, lease.DefaultTTL)
-	set(&c.DrainTimeout, 10*time.Second)
-	set(&c.AgentsInterval, time.Minute)
-	set(&c.DriftGrace, 5*time.Minute)
-	set(&c.PauseTimeout, 30*time.Minute)
+	seti(&c.Replicas, d.Replicas)
+	seti(&c.StaleHeartbeats, d.StaleHeartbeats)
+	seti(&c.MaxBuilds, d.MaxBuilds)
+	seti(&c.MaxBuildsPerHost, d.MaxBuildsPerHost)
+	seti(&c.MaxAttempts, d.MaxAttempts)
+	seti(&c.MaxPollsPerMinute, d.MaxPollsPerMinute)
+	seti(&c.PullConcurrency, d.PullConcurrency)
+	seti(&c.PruneConcurrency, d.PruneConcurrency)
+	set(&c.Tick, d.Tick)
+	set(&c.PollInterval, d.PollInterval)
+	set(&c.DefaultHeartbeat, d.DefaultHeartbeat)
+	set(&c.BackoffBase, d.BackoffBase)
+	set(&c.BackoffMax, d.BackoffMax)
+	set(&c.DoubtDelay, d.DoubtDelay)
+	set(&c.PassedGrace, d.PassedGrace)
+	set(&c.PullTimeout, d.PullTimeout)
+	set(&c.PruneTimeout, d.PruneTimeout)
+	set(&c.RequestTimeout, d.RequestTimeout)
+	set(&c.LeaderTTL, d.LeaderTTL)
+	set(&c.DrainTimeout, d.DrainTimeout)
+	set(&c.AgentsInterval, d.AgentsInterval)
+	set(&c.DriftGrace, d.DriftGrace)
+	set(&c.PauseTimeout, d.PauseTimeout)
 	if c.Spec.Images.NameTemplate == "" {
 		c.Spec.Images.NameTemplate = events.DefaultNameTemplate
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
 )
 
@@ -61,5 +62,19 @@ func TestSameSpec(t *testing.T) {
 	}
 	if _, err := decodeSpec([]byte(`{"images":{"releases":[]}}`)); err == nil {
 		t.Errorf("Got(decodeSpec(invalid)) = nil, want an error")
+	}
+}
+
+// TestZeroConfigTakesDefaultConfig: a zero field takes DefaultConfig's value,
+// so DefaultConfig is the one place the defaults are written.
+func TestZeroConfigTakesDefaultConfig(t *testing.T) {
+	got, err := Config{Spec: events.Spec{Images: testImages()}}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.Spec = got.Spec
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("withDefaults of a zero Config (-want +got):\n%s", diff)
 	}
 }

@@ -18,13 +18,15 @@
 //     orchestrator/builds (records in KV bucket vmfleet_builds written before
 //     any Buildkite call, adoption, webhook and polling tracking, backoff,
 //     caps), whose record changes it publishes as build events;
-//   - the read API (/healthz, /readyz, /metrics, /api/v1/...) and the
-//     Buildkite webhook receiver, behind one guard (api_auth.go): bearer
-//     tokens by route class, bodies bounded;
-//   - the drift check and the pause lever (agents*.go): the leader lists
-//     Buildkite's agents, flags hosts whose tags disagree with their report
-//     for longer than a grace, and pauses the agents of hosts ready for no
-//     release;
+//   - the queries and operations the HTTP API answers with (hostview.go,
+//     query.go): hosts, builds, readiness, leadership, retry, spec set,
+//     stage and promote, prune; orchestrator/web serves them (the API, the
+//     dashboard, the webhook receiver) and is woken by OnChange; the core
+//     imports neither it nor orchestrator/api;
+//   - the drift check and the pause lever (package orchestrator/levers,
+//     wired in levers.go): the leader lists Buildkite's agents, flags hosts
+//     whose tags disagree with their report for longer than a grace, and
+//     pauses the agents of hosts ready for no release;
 //   - leadership (term.go): with the leader lease of package
 //     orchestrator/lease it acts only while it holds the lease, in a term
 //     context cancelled when leadership ends; a new term begins with build

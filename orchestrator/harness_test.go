@@ -162,7 +162,7 @@ func (h *harness) start(cfg orchestrator.Config) {
 		h.t.Fatal(err)
 	}
 	o.Start()
-	handler := o.Handler()
+	handler := o.Web.Handler()
 	h.hookTo.Store(&handler)
 	h.o = o.Orchestrator
 	var once sync.Once

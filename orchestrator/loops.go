@@ -24,16 +24,14 @@ func (o *Orchestrator) loops(js jetstream.JetStream, specKV jetstream.KeyValue) 
 	ls := []namedLoop{
 		{"health", func(ctx context.Context) error { return o.followHealth(ctx, js) }},
 		{"spec", func(ctx context.Context) error { return o.watchSpec(ctx, specKV) }},
+		{"next", func(ctx context.Context) error { return o.watchNext(ctx, specKV) }},
 		{"prunes", o.followPrunes},
 		{"agents", o.runAgents},
 	}
 	if o.builds.Watches() {
 		ls = append(ls, namedLoop{"builds", o.builds.Watch})
 	}
-	return append(ls,
-		namedLoop{"reconcile", o.loop},
-		namedLoop{"sse", o.hub.run},
-	)
+	return append(ls, namedLoop{"reconcile", o.loop})
 }
 
 // hostVerb is one host command verb as the reconcile pass and the drain see

@@ -17,7 +17,6 @@ type metrics struct {
 	buildEvents    *prometheus.CounterVec
 	pulls          *prometheus.CounterVec
 	pullsInFlight  prometheus.Gauge
-	webhooks       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, received, duplicates, unknownReasons func() float64) (*metrics, error) {
@@ -46,11 +45,9 @@ func newMetrics(reg prometheus.Registerer, received, duplicates, unknownReasons 
 			Name: "pulls_total", Help: "Pull commands finished, by result (ok, failed)."}, []string{"result"}),
 		pullsInFlight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "pulls_in_flight", Help: "Pull commands awaiting the agent's reply."}),
-		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "webhooks_total", Help: "Buildkite webhooks, by result (accepted, ignored, unauthorized, stale, replay, bad_request)."}, []string{"result"}),
 	}
 	for _, c := range []prometheus.Collector{m.received, m.duplicates, m.unknownReasons, m.rejected, m.hosts, m.builds, m.blocked, m.reconcile,
-		m.buildEvents, m.pulls, m.pullsInFlight, m.webhooks} {
+		m.buildEvents, m.pulls, m.pullsInFlight} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/lease"
+	"github.com/vmfleet/vmfleet/orchestrator/levers"
 )
 
 // Option configures an Orchestrator.
@@ -21,7 +22,7 @@ type options struct {
 	source   string
 	store    builds.Store // tests: build records without NATS
 	lease    *lease.Lease
-	agents   BuildkiteAgents
+	agents   levers.BuildkiteAgents
 }
 
 func defaultOptions() options {
@@ -109,8 +110,8 @@ func WithSource(source string) Option {
 
 // WithBuildkiteAgents sets the Buildkite agents API of the drift check and the
 // pause lever (default: the Buildkite passed to New, when it implements
-// BuildkiteAgents).
-func WithBuildkiteAgents(a BuildkiteAgents) Option {
+// levers.BuildkiteAgents).
+func WithBuildkiteAgents(a levers.BuildkiteAgents) Option {
 	return func(o *options) error {
 		if a == nil {
 			return fmt.Errorf("%w: nil Buildkite agents API", ErrInvalidOption)

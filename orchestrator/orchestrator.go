@@ -17,7 +17,8 @@ import (
 )
 
 // Orchestrator keeps the fleet state, reconciles it towards the spec, and
-// serves the read API. Make it with New, run it with Run, serve Handler.
+// answers the queries of the read API (orchestrator/web serves it). Make it
+// with New and run it with Run.
 type Orchestrator struct {
 	cfg     Config
 	opts    options
@@ -30,12 +31,15 @@ type Orchestrator struct {
 	fleet   *fleet
 	builds  *builds.Manager
 	pulls   *pullManager
-	verbs   []hostVerb     // every host command verb (loops.go)
-	agents  *agentsManager // nil: no drift check, no pause lever
+	verbs   []hostVerb  // every host command verb (loops.go)
+	agents  agentLevers // nil Manager: no drift check, no pause lever
+	// pubDrift publishes a drift event of the levers.
+	pubDrift func(events.TagDrift)
 
 	cleanupParts // pruning and spec set (prune*.go, spec_set.go)
 
 	spec      atomic.Pointer[events.Spec]
+	next      atomic.Pointer[events.Spec] // the staged spec (spec_stage.go), nil: no rollout
 	readiness atomic.Pointer[events.FleetReadiness]
 	caughtUp  atomic.Bool
 	running   atomic.Bool
@@ -46,7 +50,6 @@ type Orchestrator struct {
 	lastSummary time.Time
 
 	rejectLog rateLog
-	replays   replayCache
 	ingestQ   []chan inMsg // set by followHealth before consuming
 	workers   sync.WaitGroup
 	// started is set once Run has loaded the build records: until then the
@@ -54,8 +57,8 @@ type Orchestrator struct {
 	started atomic.Bool
 	term    term // leadership: the lease, the current term (lease_term.go)
 
-	// hub serves the dashboard's live updates (sse.go).
-	hub *hub
+	// observers are called on changes the read API shows (OnChange).
+	observers observers
 }
 
 // New makes an orchestrator. nc is its NATS connection (nil only for tests
@@ -85,9 +88,6 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
 	o.fleet.onReject = o.onReject
-	if o.hub, err = newHub(o, o.reg); err != nil {
-		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
-	}
 	if err := o.initTerm(); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
@@ -106,7 +106,6 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 		return nil, err
 	}
 	o.rejectLog.last = map[string]time.Time{}
-	o.replays.seen = map[string]time.Time{}
 	return o, nil
 }
 

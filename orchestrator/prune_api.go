@@ -2,14 +2,9 @@ package orchestrator
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"sync/atomic"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
@@ -93,7 +88,7 @@ func (o *Orchestrator) PruneHost(ctx context.Context, host string, req PruneHost
 		return PruneHostResponse{}, fmt.Errorf("%w: %s was last seen %s", ErrHostStale, host, hs.lastSeen.UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	pv := o.pruneView(now)
-	in := planInput(hs.h, pv.spec, pv.window, now)
+	in := planInput(hs.h, &pv, now)
 	in.PruneNow = req.Now
 	if len(req.VMs) > 0 {
 		in.Only = req.VMs
@@ -113,61 +108,4 @@ func (o *Orchestrator) PruneHost(ctx context.Context, host string, req PruneHost
 		resp.Error, resp.Code = rep.Error, rep.Code
 	}
 	return resp, nil
-}
-
-// handlePrune is POST /api/v1/hosts/{host}/prune (the guard checked the
-// API token).
-func (o *Orchestrator) handlePrune(w http.ResponseWriter, r *http.Request) {
-	var req PruneHostRequest
-	if err := decodeBody(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	resp, err := o.PruneHost(r.Context(), r.PathValue("host"), req)
-	if err != nil {
-		writeError(w, pruneStatus(err), err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
-}
-
-func pruneStatus(err error) int {
-	switch {
-	case errors.Is(err, ErrUnknownHost):
-		return http.StatusNotFound
-	case errors.Is(err, ErrHostStale), errors.Is(err, ErrPruneInFlight):
-		return http.StatusConflict
-	case errors.Is(err, ErrNotLeader), errors.Is(err, ErrStarting):
-		return http.StatusServiceUnavailable
-	case errors.Is(err, events.ErrInvalid):
-		return http.StatusBadRequest
-	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout
-	case errors.Is(err, nats.ErrNoResponders):
-		return http.StatusBadGateway
-	}
-	return http.StatusInternalServerError
-}
-
-// PrunesResponse is GET /api/v1/prunes.
-type PrunesResponse struct {
-	// Recent is the latest per-VM outcomes agents published since this
-	// orchestrator started, newest first.
-	Recent []events.PruneOutcome `json:"recent"`
-}
-
-func (o *Orchestrator) handlePrunes(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, PrunesResponse{Recent: o.RecentPrunes()})
-}
-
-// decodeBody reads a JSON request body of at most 64 KiB into v, refusing
-// unknown fields (a misspelt "dry_run" must not prune for real). An empty
-// body leaves v as it is.
-func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("request body: %w", err)
-	}
-	return nil
 }

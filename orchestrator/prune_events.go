@@ -144,9 +144,7 @@ func (o *Orchestrator) recordOutcome(subject string, data []byte) {
 		return
 	}
 	o.outcomes.add(out)
-	if o.hub != nil {
-		o.hub.poke() // the dashboard shows recent prunes
-	}
+	o.observers.changed() // the dashboard shows recent prunes
 	o.pruneMetrics.vms.WithLabelValues(string(out.Result)).Inc()
 	if out.Result == events.PruneDeleted && !out.DryRun && out.SizeGB > 0 {
 		o.pruneMetrics.freed.Add(float64(out.SizeGB) * 1e9)

@@ -12,6 +12,7 @@ import (
 // windows and their state at the pass's now, computed once.
 type pruneView struct {
 	spec   *events.Spec
+	next   *events.Spec // the staged spec, nil: no rollout
 	window cleanup.WindowState
 	now    time.Time
 }
@@ -63,7 +64,7 @@ func (c *parsedWindows) stateAt(now time.Time) cleanup.WindowState {
 
 func (o *Orchestrator) pruneView(now time.Time) pruneView {
 	sp := o.spec.Load()
-	return pruneView{spec: sp, window: o.windows(sp).stateAt(now), now: now}
+	return pruneView{spec: sp, next: o.next.Load(), window: o.windows(sp).stateAt(now), now: now}
 }
 
 // planEntry caches one host's plan: a host whose report and spec did not
@@ -71,7 +72,7 @@ func (o *Orchestrator) pruneView(now time.Time) pruneView {
 // whatever the window.
 type planEntry struct {
 	h          *events.HostHealth
-	spec       *events.Spec
+	spec, next *events.Spec
 	open       bool
 	candidates bool // some VM has a candidate reason
 	res        cleanup.Result
@@ -84,7 +85,7 @@ type planEntry struct {
 // the spec and the window's openness are the same. Owned by the loop.
 func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntry {
 	e := o.planCache[host]
-	if e != nil && e.h == hs.h && e.spec == pv.spec && (e.open == pv.window.Open || !e.candidates) {
+	if e != nil && e.h == hs.h && e.spec == pv.spec && e.next == pv.next && (e.open == pv.window.Open || !e.candidates) {
 		e.gen = o.planGen
 		return e
 	}
@@ -92,8 +93,8 @@ func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntr
 		e = &planEntry{}
 		o.planCache[host] = e
 	}
-	*e = planEntry{h: hs.h, spec: pv.spec, open: pv.window.Open, gen: o.planGen}
-	e.res = cleanup.Plan(planInput(hs.h, pv.spec, pv.window, pv.now))
+	*e = planEntry{h: hs.h, spec: pv.spec, next: pv.next, open: pv.window.Open, gen: o.planGen}
+	e.res = cleanup.Plan(planInput(hs.h, pv, pv.now))
 	e.names = e.res.PruneNames()
 	for _, d := range e.res.Prune {
 		e.why = append(e.why, string(d.Reason))
@@ -105,11 +106,17 @@ func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntr
 	return e
 }
 
-func planInput(h *events.HostHealth, sp *events.Spec, w cleanup.WindowState, now time.Time) cleanup.Input {
-	return cleanup.Input{
-		Spec: sp.Images, Policy: sp.Cleanup, VMs: h.VMs, Releases: h.Releases, Disk: h.Disk,
-		Now: now, Window: w,
+// planInput is a host's cleanup input in the pass's view: the staged
+// spec's images (Next) are kept like the current spec's.
+func planInput(h *events.HostHealth, pv *pruneView, now time.Time) cleanup.Input {
+	in := cleanup.Input{
+		Spec: pv.spec.Images, Policy: pv.spec.Cleanup, VMs: h.VMs, Releases: h.Releases, Disk: h.Disk,
+		Now: now, Window: pv.window,
 	}
+	if pv.next != nil {
+		in.Next = &pv.next.Images
+	}
+	return in
 }
 
 // derivePrune adds a host's prune (docs/orchestrator.md#cleanup) when its plan prunes
@@ -165,7 +172,7 @@ func (o *Orchestrator) hostPrune(host string, hs *hostState) *HostPrune {
 	now := o.now()
 	pv := o.pruneView(now)
 	return &HostPrune{
-		Plan:   cleanup.Plan(planInput(hs.h, pv.spec, pv.window, now)),
+		Plan:   cleanup.Plan(planInput(hs.h, &pv, now)),
 		Window: pv.window,
 		Status: o.prunes.status(host),
 		Recent: o.outcomes.host(host),

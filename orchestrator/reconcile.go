@@ -23,9 +23,10 @@ type specView struct {
 	rels     []relView
 }
 
-func (o *Orchestrator) view() *specView {
-	sp := o.Spec()
-	im := sp.Images
+func (o *Orchestrator) view() *specView { return o.viewOf(o.Spec().Images) }
+
+// viewOf prepares one spec's releases: the current spec's, or the staged one's.
+func (o *Orchestrator) viewOf(im events.ImageSpec) *specView {
 	v := &specView{registry: im.Registry != "", rels: make([]relView, 0, len(im.Releases))}
 	for _, r := range im.Releases {
 		img := im.ImageName(r)
@@ -56,10 +57,15 @@ type wants struct {
 	pulls  []pullWant
 	prune  pruneView // the pass's cleanup windows (prune_plan.go)
 	prunes []pruneWant
+	// The staged spec's builds and pulls, queued after the current
+	// spec's (reconcile_staged.go).
+	stagedBuilds []builds.Want
+	stagedPulls  []pullWant
 }
 
 func (w *wants) reset() {
 	w.builds, w.pulls, w.prunes = w.builds[:0], w.pulls[:0], w.prunes[:0]
+	w.stagedBuilds, w.stagedPulls = w.stagedBuilds[:0], w.stagedPulls[:0]
 	if w.seen == nil {
 		w.seen = map[string]bool{}
 	}
@@ -115,20 +121,25 @@ func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now t
 func (o *Orchestrator) pass(ctx context.Context, full bool) {
 	start := time.Now()
 	now := o.now()
-	v := o.view()
+	v, sv := o.view(), o.stagedView()
 	w := &o.scratch
 	w.reset()
 	w.prune = o.pruneView(now)
 	dirty := o.fleet.takeDirty()
 	if full {
-		o.fleet.each(func(host string, hs *hostState) { o.deriveHost(host, hs, v, now, w) })
+		o.fleet.each(func(host string, hs *hostState) {
+			o.deriveHost(host, hs, v, now, w)
+			o.deriveStaged(host, hs, sv, now, w)
+		})
 	} else {
 		for _, h := range dirty {
 			if hs := o.fleet.get(h); hs != nil {
 				o.deriveHost(h, hs, v, now, w)
+				o.deriveStaged(h, hs, sv, now, w)
 			}
 		}
 	}
+	w.queueStaged()
 	// Act only on a complete picture: until the stream is replayed, a host
 	// not yet seen would look like a host that needs nothing.
 	// Actions run in the leader's term context (term.go): cancelled
@@ -167,12 +178,15 @@ func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
 	for i, rel := range sp.Images.Releases {
 		per[i].Release = rel
 	}
+	next := o.next.Load()
+	roll := newRolloutCounter(next)
 	o.fleet.each(func(_ string, hs *hostState) {
 		r.Hosts++
 		if o.fleet.stale(hs, now) {
 			r.Stale++
 			return
 		}
+		roll.add(hs.h)
 		if hs.h.Ready {
 			r.Ready++
 		}
@@ -184,6 +198,10 @@ func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
 		}
 	})
 	r.Releases = per
+	r.Rollout = roll.finish(o)
+	if r.Rollout != nil {
+		o.autoPromote(ctx, next, r.Rollout.Ready, r.Rollout.Hosts)
+	}
 	o.metrics.hosts.WithLabelValues("ready").Set(float64(r.Ready))
 	o.metrics.hosts.WithLabelValues("not_ready").Set(float64(r.Hosts - r.Ready - r.Stale))
 	o.metrics.hosts.WithLabelValues("stale").Set(float64(r.Stale))
@@ -210,7 +228,8 @@ var buildStates = []events.BuildState{
 }
 
 func sameReadiness(a, b events.FleetReadiness) bool {
-	return a.Hosts == b.Hosts && a.Ready == b.Ready && a.Stale == b.Stale && slices.Equal(a.Releases, b.Releases)
+	return a.Hosts == b.Hosts && a.Ready == b.Ready && a.Stale == b.Stale && slices.Equal(a.Releases, b.Releases) &&
+		sameRollout(a.Rollout, b.Rollout)
 }
 
 // loop runs passes: a dirty pass on every wake-up, a full pass every tick or

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -26,6 +25,10 @@ type SpecUpdate struct {
 	Registry *string `json:"registry,omitempty"`
 	// By names the operator (events.Spec.UpdatedBy).
 	By string `json:"by,omitempty"`
+	// AutoPromote, for a stage (POST /api/v1/spec/next) only, is the share
+	// of non-stale hosts that must hold every staged image before the
+	// orchestrator promotes it (events.Spec.AutoPromote); unset: by hand.
+	AutoPromote *float64 `json:"auto_promote,omitempty"`
 }
 
 func (u SpecUpdate) apply(s events.Spec) events.Spec {
@@ -152,26 +155,6 @@ func (o *Orchestrator) unblockImages(ctx context.Context, im events.ImageSpec) {
 			continue
 		}
 		o.log.Info("build key unblocked by spec set", "build", r.Key)
-	}
-}
-
-// handleSpecSet is POST /api/v1/spec (the guard checked the API token).
-func (o *Orchestrator) handleSpecSet(w http.ResponseWriter, r *http.Request) {
-	var u SpecUpdate
-	if err := decodeBody(r, &u); err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	s, err := o.SetSpec(r.Context(), u)
-	switch {
-	case errors.Is(err, events.ErrInvalid):
-		writeError(w, http.StatusBadRequest, err)
-	case errors.Is(err, ErrNotLeader), errors.Is(err, ErrStarting):
-		writeError(w, http.StatusServiceUnavailable, err)
-	case err != nil:
-		writeError(w, http.StatusInternalServerError, err)
-	default:
-		writeJSON(w, http.StatusOK, s)
 	}
 }
 

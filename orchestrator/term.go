@@ -173,11 +173,3 @@ func (o *Orchestrator) Leadership() LeaderStatus {
 	}
 	return s
 }
-
-// readyBody is /readyz's answer: the state and who leads.
-func (o *Orchestrator) readyBody(status string) any {
-	return struct {
-		Status string `json:"status"`
-		LeaderStatus
-	}{status, o.Leadership()}
-}

@@ -18,12 +18,14 @@ import (
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/lease"
+	"github.com/vmfleet/vmfleet/orchestrator/web"
 )
 
 // replicaO is one orchestrator replica with its lease, in the harness's world.
 type replicaO struct {
 	id    string
 	o     *orchestrator.Orchestrator
+	web   *web.Server
 	lease *lease.Lease
 	stop  func()
 }
@@ -57,10 +59,14 @@ func (h *harness) startReplica(cfg orchestrator.Config, id string, ttl time.Dura
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	srv, err := web.New(o)
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- o.Run(ctx) }()
-	r := &replicaO{id: id, o: o, lease: l}
+	r := &replicaO{id: id, o: o, web: srv, lease: l}
 	var once sync.Once
 	r.stop = func() {
 		once.Do(func() {
@@ -83,7 +89,7 @@ func (h *harness) startReplica(cfg orchestrator.Config, id string, ttl time.Dura
 
 // hooksTo sends the fake's webhooks to r's handler.
 func (h *harness) hooksTo(r *replicaO) {
-	handler := r.o.Handler()
+	handler := r.web.Handler()
 	h.hookTo.Store(&handler)
 }
 
@@ -182,7 +188,7 @@ func TestReadyzAndLeaderAPI(t *testing.T) {
 		r      *replicaO
 		leader bool
 	}{{a, true}, {b, false}} {
-		srv := httptest.NewServer(tt.r.o.Handler())
+		srv := httptest.NewServer(tt.r.web.Handler())
 		resp, err := http.Get(srv.URL + "/readyz")
 		if err != nil {
 			t.Fatal(err)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -52,19 +50,20 @@ type agentCheck struct {
 	Heartbeat time.Duration `yaml:"heartbeat" flag:"heartbeat" env:"VMFLEET_HEARTBEAT" help:"longest time between two health events (default: the interval)"`
 }
 
+// agentNATS is the shared connection section and the agent's reply inbox.
 type agentNATS struct {
-	URLs          []string `yaml:"urls" flag:"nats-url" env:"VMFLEET_NATS_URL" help:"NATS server URLs (repeat or comma separated); empty: no NATS"`
-	CredsFile     string   `yaml:"creds_file" flag:"nats-creds" env:"VMFLEET_NATS_CREDS" help:"NATS user credentials (JWT) file"`
-	NKeySeedFile  string   `yaml:"nkey_seed_file" flag:"nats-nkey-seed" env:"VMFLEET_NATS_NKEY_SEED" help:"file holding the host's NKey seed"`
-	User          string   `yaml:"user" flag:"nats-user" env:"VMFLEET_NATS_USER" help:"NATS user name"`
-	Password      secret   `yaml:"-" flag:"-" env:"VMFLEET_NATS_PASSWORD" help:"NATS password (env only; or password_file)"`
-	PasswordFile  string   `yaml:"password_file" flag:"nats-password-file" env:"VMFLEET_NATS_PASSWORD_FILE" help:"file holding the NATS password"`
-	CAFile        string   `yaml:"ca_file" flag:"nats-ca" env:"VMFLEET_NATS_CA" help:"CA certificate file for NATS TLS"`
-	CertFile      string   `yaml:"cert_file" flag:"nats-cert" env:"VMFLEET_NATS_CERT" help:"client certificate file for NATS TLS"`
-	KeyFile       string   `yaml:"key_file" flag:"nats-key" env:"VMFLEET_NATS_KEY" help:"client key file for NATS TLS"`
-	InboxPrefix   string   `yaml:"inbox_prefix" flag:"nats-inbox-prefix" env:"VMFLEET_NATS_INBOX_PREFIX" help:"reply inbox prefix (default _INBOX.<host>)"`
-	SubjectPrefix string   `yaml:"subject_prefix" flag:"subject-prefix" env:"VMFLEET_SUBJECT_PREFIX" help:"NATS subject prefix"`
+	NATSConn    `yaml:",inline"`
+	InboxPrefix string `yaml:"inbox_prefix" flag:"nats-inbox-prefix" env:"VMFLEET_NATS_INBOX_PREFIX" help:"reply inbox prefix (default _INBOX.<host>)"`
 }
+
+// agentNATSHelp words the shared NATS keys for the agent (and events).
+var agentNATSHelp = map[string]string{
+	"nats.urls":           "NATS server URLs (repeat or comma separated); empty: no NATS",
+	"nats.nkey_seed_file": "file holding the host's NKey seed",
+}
+
+// ConfigHelp implements cliconfig.Helper.
+func (agentConfig) ConfigHelp() map[string]string { return agentNATSHelp }
 
 func defaultAgentConfig() agentConfig {
 	spec := events.DefaultImageSpec()
@@ -72,7 +71,7 @@ func defaultAgentConfig() agentConfig {
 		Images: agentImages{NameTemplate: spec.NameTemplate, Releases: spec.Releases, BunVersion: spec.BunVersion, BootstrapVersion: spec.BootstrapVersion},
 		Tart:   agentTart{Timeout: agentd.DefaultTartTimeout, PullTimeout: agentd.DefaultPullTimeout},
 		Check:  agentCheck{Interval: agentd.DefaultInterval},
-		NATS:   agentNATS{SubjectPrefix: events.DefaultPrefix},
+		NATS:   agentNATS{NATSConn: defaultNATSConn()},
 	}
 }
 
@@ -119,26 +118,16 @@ func (c agentConfig) connect(log *slog.Logger, host string) (*nats.Conn, error) 
 	if err := checkNATSURLs(c.NATS.URLs); err != nil {
 		return nil, err
 	}
-	pw := c.NATS.Password.Reveal()
-	if c.NATS.PasswordFile != "" {
-		b, err := os.ReadFile(c.NATS.PasswordFile)
-		if err != nil {
-			return nil, fmt.Errorf("%w: nats.password_file: %v", cliconfig.ErrConfig, err)
-		}
-		pw = strings.TrimSpace(string(b))
+	pw, err := c.NATS.password()
+	if err != nil {
+		return nil, err
 	}
 	redact.Add(log, pw)
 	inbox := c.NATS.InboxPrefix
 	if inbox == "" {
 		inbox = "_INBOX." + host
 	}
-	return bus.Connect(bus.ConnConfig{
-		URLs: c.NATS.URLs, Name: "vmfleet-agent " + host,
-		CredsFile: c.NATS.CredsFile, NKeySeedFile: c.NATS.NKeySeedFile,
-		User: c.NATS.User, Password: pw,
-		CAFile: c.NATS.CAFile, CertFile: c.NATS.CertFile, KeyFile: c.NATS.KeyFile,
-		InboxPrefix: inbox,
-	}, log)
+	return bus.Connect(c.NATS.connConfig("vmfleet-agent "+host, c.NATS.URLs, pw, inbox), log)
 }
 
 // agentEnv is what an agent command works with.

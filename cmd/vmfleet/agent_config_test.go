@@ -69,7 +69,7 @@ func TestAgentConfigMapsEveryField(t *testing.T) {
 	// Every agentd.Config field is set from the command's config.
 	cfg := agentConfig{Host: "h", AgentName: "a", StateDir: "/s", Images: agentImages{NameTemplate: "t", Releases: []string{"1"}, BunVersion: "b", BootstrapVersion: "c", Registry: "r"},
 		Tart:  agentTart{Home: "/t", Timeout: 1, PullTimeout: 2},
-		Check: agentCheck{Interval: 3, Schedule: "s", Heartbeat: 4}, NATS: agentNATS{SubjectPrefix: "p"}}
+		Check: agentCheck{Interval: 3, Schedule: "s", Heartbeat: 4}, NATS: agentNATS{NATSConn: NATSConn{SubjectPrefix: "p"}}}
 	v := reflect.ValueOf(cfg.agentdConfig())
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() {

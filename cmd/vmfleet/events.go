@@ -32,12 +32,17 @@ type eventsConfig struct {
 	NATS     eventsNATS    `yaml:"nats"`
 }
 
-// eventsNATS is the agent's nats section with the orchestrator's embedded
-// server as the default URL.
+// eventsNATS is the agent's nats section (inbox prefix included) with the
+// orchestrator's embedded server as the default URL.
 type eventsNATS = agentNATS
 
+// ConfigHelp implements cliconfig.Helper: the agent's wording.
+func (eventsConfig) ConfigHelp() map[string]string { return agentNATSHelp }
+
 func defaultEventsConfig() eventsConfig {
-	return eventsConfig{NATS: eventsNATS{URLs: []string{"nats://127.0.0.1:4222"}, SubjectPrefix: events.DefaultPrefix}}
+	n := eventsNATS{NATSConn: defaultNATSConn()}
+	n.URLs = []string{"nats://127.0.0.1:4222"}
+	return eventsConfig{NATS: n}
 }
 
 func init() {
@@ -110,7 +115,7 @@ func (c eventsConfig) connect(log *slog.Logger) (*nats.Conn, error) {
 	if len(c.NATS.URLs) == 0 {
 		return nil, fmt.Errorf("%w: no NATS URL: set --nats-url or VMFLEET_NATS_URL", cliconfig.ErrConfig)
 	}
-	pw, err := readSecret("nats.password_file", c.NATS.PasswordFile, c.NATS.Password)
+	pw, err := c.NATS.password()
 	if err != nil {
 		return nil, err
 	}
@@ -122,11 +127,7 @@ func (c eventsConfig) connect(log *slog.Logger) (*nats.Conn, error) {
 			inbox = natsauth.InboxPrefix(stem)
 		}
 	}
-	return bus.Connect(bus.ConnConfig{
-		URLs: c.NATS.URLs, Name: "vmfleet events",
-		CredsFile: c.NATS.CredsFile, NKeySeedFile: c.NATS.NKeySeedFile, User: c.NATS.User, Password: pw,
-		CAFile: c.NATS.CAFile, CertFile: c.NATS.CertFile, KeyFile: c.NATS.KeyFile, InboxPrefix: inbox,
-	}, log)
+	return bus.Connect(c.NATS.connConfig("vmfleet events", c.NATS.URLs, pw, inbox), log)
 }
 
 // tailMsg is one event received, from either source.

@@ -20,6 +20,7 @@ import (
 	"github.com/vmfleet/vmfleet/agentd"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/web"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -43,7 +44,7 @@ func TestMetricsAreDocumented(t *testing.T) {
 	for _, n := range scrapeAgent(t) {
 		exported[n] = "agent /metrics"
 	}
-	for _, dir := range []string{"../../orchestrator", "../../agentd", "../../agentd/bkagent"} {
+	for _, dir := range []string{"../../orchestrator", "../../orchestrator/levers", "../../orchestrator/web", "../../agentd", "../../agentd/bkagent"} {
 		for _, n := range declaredMetrics(t, dir) {
 			exported[n] = dir
 		}
@@ -83,7 +84,11 @@ func scrapeOrchestrator(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return scrape(t, o.Handler())
+	s, err := web.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scrape(t, s.Handler())
 }
 
 func scrapeAgent(t *testing.T) []string {

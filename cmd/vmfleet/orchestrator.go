@@ -21,6 +21,7 @@ import (
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/web"
 )
 
 func init() { register(newOrchestratorCmd) }
@@ -73,7 +74,7 @@ func (c orchestratorConfig) secrets() (orchSecrets, error) {
 		{"buildkite.token_file", c.Buildkite.TokenFile, c.Buildkite.Token, &s.buildkite},
 		{"webhook.secret_file", c.Webhook.SecretFile, c.Webhook.Secret, &s.whSecret},
 		{"webhook.token_file", c.Webhook.TokenFile, c.Webhook.Token, &s.whToken},
-		{"nats.password_file", c.NATS.PasswordFile, c.NATS.Password, &s.natsPassword},
+		{"nats.password_file", c.NATS.PasswordFile, c.NATS.Password, &s.natsPassword}, // as NATSConn.password
 	} {
 		if *x.dst, err = readSecret(x.key, x.file, x.value); err != nil {
 			return s, err
@@ -110,11 +111,7 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 		return err
 	}
 	defer stopServer()
-	nc, err := bus.Connect(bus.ConnConfig{
-		URLs: urls, Name: "vmfleet-orchestrator " + instance,
-		CredsFile: c.NATS.CredsFile, NKeySeedFile: c.NATS.NKeySeedFile, User: c.NATS.User, Password: sec.natsPassword,
-		CAFile: c.NATS.CAFile, CertFile: c.NATS.CertFile, KeyFile: c.NATS.KeyFile,
-	}, log)
+	nc, err := bus.Connect(c.NATS.connConfig("vmfleet-orchestrator "+instance, urls, sec.natsPassword, ""), log)
 	if err != nil {
 		return err
 	}
@@ -137,13 +134,22 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 	if err != nil {
 		return fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
-	stopHTTP, err := serveAPI(c.HTTPAddr, o.Handler(), log)
+	srv, err := web.New(o)
+	if err != nil {
+		return fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
+	}
+	stopHTTP, err := serveAPI(c.HTTPAddr, srv.Handler(), log)
 	if err != nil {
 		return err
 	}
 	defer stopHTTP()
 	log.Info("orchestrator running", "instance", instance, "http", c.HTTPAddr, "nats_urls", len(urls), "builds", bk != nil)
-	err = o.Run(ctx) // returns after the drain, the lease handed back
+	webCtx, stopWeb := context.WithCancel(ctx)
+	webDone := make(chan struct{})
+	go func() { defer close(webDone); _ = srv.Run(webCtx) }() // the dashboard's live updates
+	err = o.Run(ctx)                                          // returns after the drain, the lease handed back
+	stopWeb()
+	<-webDone
 	drainConn(nc, 5*time.Second, log)
 	log.Info("orchestrator stopped")
 	return err

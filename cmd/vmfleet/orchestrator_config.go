@@ -55,21 +55,22 @@ type orchCleanup struct {
 	Windows                windowsList `yaml:"windows" flag:"cleanup-window" env:"VMFLEET_CLEANUP_WINDOWS" help:"cleanup windows, \"CRON=DURATION\" separated by ';' (file: a list of {schedule, duration})"`
 }
 
+// orchNATS is the shared connection section and the embedded server's keys.
 type orchNATS struct {
-	URLs         []string `yaml:"urls" flag:"nats-url" env:"VMFLEET_NATS_URL" help:"NATS cluster URLs (repeat or comma separated); empty: start an embedded nats-server"`
-	Listen       string   `yaml:"listen" flag:"nats-listen" env:"VMFLEET_NATS_LISTEN" help:"host:port the embedded nats-server listens on for agents"`
-	DataDir      string   `yaml:"data_dir" flag:"data-dir" env:"VMFLEET_DATA_DIR" help:"the embedded nats-server's JetStream store"`
-	ServerConfig string   `yaml:"server_config" flag:"nats-server-config" env:"VMFLEET_NATS_SERVER_CONFIG" help:"nats-server config file for the embedded server (auth, TLS; see vmfleet nats-config)"`
-	Replicas     int      `yaml:"replicas" flag:"replicas" env:"VMFLEET_REPLICAS" help:"replicas of the VMFLEET stream and KV buckets (3 on a cluster)"`
-	CredsFile    string   `yaml:"creds_file" flag:"nats-creds" env:"VMFLEET_NATS_CREDS" help:"NATS user credentials (JWT) file"`
-	NKeySeedFile string   `yaml:"nkey_seed_file" flag:"nats-nkey-seed" env:"VMFLEET_NATS_NKEY_SEED" help:"file holding the orchestrator's NKey seed"`
-	User         string   `yaml:"user" flag:"nats-user" env:"VMFLEET_NATS_USER" help:"NATS user name"`
-	Password     secret   `yaml:"-" flag:"-" env:"VMFLEET_NATS_PASSWORD" help:"NATS password (env only; or password_file)"`
-	PasswordFile string   `yaml:"password_file" flag:"nats-password-file" env:"VMFLEET_NATS_PASSWORD_FILE" help:"file holding the NATS password"`
-	CAFile       string   `yaml:"ca_file" flag:"nats-ca" env:"VMFLEET_NATS_CA" help:"CA certificate file for NATS TLS"`
-	CertFile     string   `yaml:"cert_file" flag:"nats-cert" env:"VMFLEET_NATS_CERT" help:"client certificate file for NATS TLS"`
-	KeyFile      string   `yaml:"key_file" flag:"nats-key" env:"VMFLEET_NATS_KEY" help:"client key file for NATS TLS"`
-	Prefix       string   `yaml:"subject_prefix" flag:"subject-prefix" env:"VMFLEET_SUBJECT_PREFIX" help:"NATS subject prefix"`
+	NATSConn     `yaml:",inline"`
+	Listen       string `yaml:"listen" flag:"nats-listen" env:"VMFLEET_NATS_LISTEN" help:"host:port the embedded nats-server listens on for agents"`
+	DataDir      string `yaml:"data_dir" flag:"data-dir" env:"VMFLEET_DATA_DIR" help:"the embedded nats-server's JetStream store"`
+	ServerConfig string `yaml:"server_config" flag:"nats-server-config" env:"VMFLEET_NATS_SERVER_CONFIG" help:"nats-server config file for the embedded server (auth, TLS; see vmfleet nats-config)"`
+	Replicas     int    `yaml:"replicas" flag:"replicas" env:"VMFLEET_REPLICAS" help:"replicas of the VMFLEET stream and KV buckets (3 on a cluster)"`
+}
+
+// ConfigHelp implements cliconfig.Helper: the orchestrator's wording of the
+// shared NATS keys.
+func (orchestratorConfig) ConfigHelp() map[string]string {
+	return map[string]string{
+		"nats.urls":           "NATS cluster URLs (repeat or comma separated); empty: start an embedded nats-server",
+		"nats.nkey_seed_file": "file holding the orchestrator's NKey seed",
+	}
 }
 
 type orchBuildkite struct {
@@ -151,21 +152,29 @@ func (w windowsList) MarshalText() ([]byte, error) {
 	return []byte(strings.Join(parts, ";")), nil
 }
 
+// defaultOrchestratorConfig is the command's defaults, taken from the
+// packages' (orchestrator.DefaultConfig, buildkite) so each is written once;
+// only the command's own (HTTP address, data dir, Buildkite pipeline) are here.
 func defaultOrchestratorConfig() orchestratorConfig {
 	spec := events.DefaultImageSpec()
+	d := orchestrator.DefaultConfig()
 	home, _ := os.UserHomeDir()
+	n := defaultNATSConn()
+	n.SubjectPrefix = d.Prefix
 	return orchestratorConfig{
-		HTTPAddr: "127.0.0.1:8080", Tick: 10 * time.Second, Heartbeat: time.Minute,
-		LeaseTTL: 15 * time.Second, DrainTimeout: 10 * time.Second,
+		HTTPAddr: "127.0.0.1:8080", Tick: d.Tick, Heartbeat: d.DefaultHeartbeat,
+		LeaseTTL: d.LeaderTTL, DrainTimeout: d.DrainTimeout,
 		Images:  orchImages{NameTemplate: spec.NameTemplate, Releases: spec.Releases, BunVersion: spec.BunVersion, BootstrapVersion: spec.BootstrapVersion},
 		Cleanup: orchCleanup{KeepBunVersions: 1},
-		NATS: orchNATS{Listen: "127.0.0.1:4222", DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"),
-			Replicas: 1, Prefix: events.DefaultPrefix},
-		Buildkite: orchBuildkite{APIURL: buildkite.DefaultURL, Pipeline: "build-macos-vm", Branch: "main", Commit: "HEAD", Timeout: 30 * time.Second,
-			AgentsInterval: time.Minute, DriftGrace: 5 * time.Minute, PauseTimeout: 30 * time.Minute},
-		Builds: orchBuilds{MaxConcurrent: 10, MaxPerHost: 1, MaxAttempts: 5, BackoffBase: time.Minute, BackoffMax: time.Hour,
-			PollInterval: 30 * time.Second, MaxPolls: 60, DoubtDelay: 30 * time.Second, PassedGrace: 10 * time.Minute},
-		Pulls: orchPulls{MaxConcurrent: 10, Timeout: 2 * time.Hour}, Prunes: orchPrunes{MaxConcurrent: 10, Timeout: 10 * time.Minute},
+		NATS: orchNATS{NATSConn: n, Listen: "127.0.0.1:4222",
+			DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"), Replicas: d.Replicas},
+		Buildkite: orchBuildkite{APIURL: buildkite.DefaultURL, Pipeline: "build-macos-vm", Branch: "main", Commit: "HEAD", Timeout: buildkite.DefaultTimeout,
+			AgentsInterval: d.AgentsInterval, DriftGrace: d.DriftGrace, PauseTimeout: d.PauseTimeout},
+		Builds: orchBuilds{MaxConcurrent: d.MaxBuilds, MaxPerHost: d.MaxBuildsPerHost, MaxAttempts: d.MaxAttempts,
+			BackoffBase: d.BackoffBase, BackoffMax: d.BackoffMax, PollInterval: d.PollInterval, MaxPolls: d.MaxPollsPerMinute,
+			DoubtDelay: d.DoubtDelay, PassedGrace: d.PassedGrace},
+		Pulls:  orchPulls{MaxConcurrent: d.PullConcurrency, Timeout: d.PullTimeout},
+		Prunes: orchPrunes{MaxConcurrent: d.PruneConcurrency, Timeout: d.PruneTimeout},
 	}
 }
 
@@ -198,7 +207,7 @@ func (c orchestratorConfig) spec() events.Spec {
 // orchestratorCfg maps the command's config (secrets already read) to the package's.
 func (c orchestratorConfig) orchestratorCfg(instance, apiToken, whSecret, whToken string) orchestrator.Config {
 	return orchestrator.Config{
-		Prefix: c.NATS.Prefix, Instance: instance, Replicas: c.NATS.Replicas, Spec: c.spec(),
+		Prefix: c.NATS.SubjectPrefix, Instance: instance, Replicas: c.NATS.Replicas, Spec: c.spec(),
 		Tick: c.Tick, PollInterval: c.Builds.PollInterval, MaxPollsPerMinute: c.Builds.MaxPolls, DefaultHeartbeat: c.Heartbeat,
 		MaxBuilds: c.Builds.MaxConcurrent, MaxBuildsPerHost: c.Builds.MaxPerHost, MaxAttempts: c.Builds.MaxAttempts,
 		BackoffBase: c.Builds.BackoffBase, BackoffMax: c.Builds.BackoffMax, DoubtDelay: c.Builds.DoubtDelay,

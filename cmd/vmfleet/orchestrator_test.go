@@ -89,7 +89,7 @@ func TestOrchestratorCommand(t *testing.T) {
 		t.Fatalf("%v; stderr:\n%s", err, stderr)
 	}
 	code, out, errOut := run(t.Context(), "status", "--server", server, "--json")
-	var hosts orchestrator.HostsResponse
+	var hosts api.HostsResponse
 	if code != 0 || json.Unmarshal([]byte(out), &hosts) != nil {
 		t.Errorf("Got(status --json) = %d %q %q, want 0 and JSON", code, out, errOut)
 	}
@@ -157,7 +157,7 @@ func TestOrchestratorConfigErrors(t *testing.T) {
 
 func TestPrintHosts(t *testing.T) {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	resp := orchestrator.HostsResponse{Hosts: []orchestrator.HostView{
+	resp := api.HostsResponse{Hosts: []orchestrator.HostView{
 		{Host: "mac-01", State: "ready", LastSeen: now.Add(-12 * time.Second), Releases: []events.ReleaseStatus{{Release: "14", Ready: true, Reason: "ready"}}},
 		{Host: "mac-02", State: "not_ready", LastSeen: now.Add(-time.Minute), Releases: []events.ReleaseStatus{{Release: "14", Reason: "image_missing"}}},
 	}, Readiness: &events.FleetReadiness{Hosts: 2, Ready: 1}}

@@ -32,7 +32,7 @@ corresponding section of the orchestrator's config file (images or cleanup)
 changes: then the config's section wins.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newSpecShowCmd(), newSpecSetCmd())
+	cmd.AddCommand(newSpecShowCmd(), newSpecSetCmd(), newSpecStageCmd(), newSpecPromoteCmd(), newSpecUnstageCmd())
 	return cmd
 }
 
@@ -86,7 +86,10 @@ func newSpecShowCmd() *cobra.Command {
 			if f.asJSON {
 				return printJSON(cmd.OutOrStdout(), s)
 			}
-			return printSpec(cmd.OutOrStdout(), s)
+			if err := printSpec(cmd.OutOrStdout(), s); err != nil {
+				return err
+			}
+			return printStaged(cmd, c)
 		},
 	}
 	f.bind(cmd)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -56,7 +57,7 @@ func TestStatusWatchRedraws(t *testing.T) {
 		if n >= 3 {
 			state = orchestrator.HostReady
 		}
-		_ = json.NewEncoder(w).Encode(orchestrator.HostsResponse{Hosts: []orchestrator.HostView{{Host: "mac-01", State: state,
+		_ = json.NewEncoder(w).Encode(api.HostsResponse{Hosts: []orchestrator.HostView{{Host: "mac-01", State: state,
 			LastSeen: time.Now(), Releases: []events.ReleaseStatus{{Release: "14", Ready: n >= 3, Reason: events.ReasonImageMissing}}}}})
 	}))
 	defer srv.Close()

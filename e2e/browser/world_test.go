@@ -72,7 +72,7 @@ func newWorld(t *testing.T) *world {
 			t.Errorf("orchestrator: %v", err)
 		}
 	})
-	sw.Serve(w.o.Handler())
+	sw.Serve(o.Web.Handler())
 	w.waitFor("orchestrator ready", w.o.Ready)
 	return w
 }

@@ -53,6 +53,13 @@ func Bind(cmd *cobra.Command, cfg any, fileEnv string) *Binder {
 	rv := reflect.ValueOf(cfg).Elem()
 	b := &Binder{cmd: cmd, root: rv, fileFlag: "config", fileEnv: fileEnv}
 	b.walk(rv, nil)
+	if h, ok := cfg.(Helper); ok {
+		for key, help := range h.ConfigHelp() {
+			if f := b.field(key); f != nil {
+				f.Help = help
+			}
+		}
+	}
 	cmd.Flags().StringVar(&b.file, "config", "", fmt.Sprintf("YAML config file [env %s]", fileEnv))
 	for _, f := range b.fields {
 		if f.Flag == "" || f.Flag == "-" {
@@ -74,6 +81,14 @@ func Bind(cmd *cobra.Command, cfg any, fileEnv string) *Binder {
 // secrets check walk them).
 func (b *Binder) Fields() []*Field { return b.fields }
 
+// Helper is implemented by a Config that embeds a section shared by several
+// commands (e.g. the NATS connection) whose keys mean something particular
+// to this command: ConfigHelp maps such a key ("nats.urls") to its help line,
+// replacing the section's generic help tag.
+type Helper interface {
+	ConfigHelp() map[string]string
+}
+
 var (
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 	durationType    = reflect.TypeFor[time.Duration]()
@@ -93,7 +108,12 @@ func (b *Binder) walk(v reflect.Value, path []string) {
 		if !sf.IsExported() {
 			continue
 		}
-		key, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		key, opts, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if sf.Anonymous && key == "" && opts == "inline" {
+			// An embedded section: its keys sit beside the embedder's.
+			b.walk(v.Field(i), path)
+			continue
+		}
 		if key == "" {
 			key = strings.ToLower(sf.Name)
 		}

@@ -128,3 +128,51 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		})
 	}
 }
+
+// Shared is exported: a section embedded from an unexported type is not
+// settable through reflection.
+type Shared struct {
+	URL    string `yaml:"url" flag:"url" env:"T_URL" help:"generic"`
+	Prefix string `yaml:"prefix" flag:"prefix" env:"T_PREFIX" help:"prefix"`
+}
+
+type testSection struct {
+	Shared `yaml:",inline"`
+	Listen string `yaml:"listen" flag:"listen" env:"T_LISTEN" help:"listen"`
+}
+
+type testEmbedding struct {
+	Conn testSection `yaml:"conn"`
+}
+
+func (testEmbedding) ConfigHelp() map[string]string {
+	return map[string]string{"conn.url": "particular"}
+}
+
+// TestInlineSectionAndHelp: an embedded inline section's keys sit beside the
+// embedder's, and a Helper rewords a shared key.
+func TestInlineSectionAndHelp(t *testing.T) {
+	cfg := testEmbedding{}
+	cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
+	b := cliconfig.Bind(cmd, &cfg, "T_CONFIG")
+	var keys []string
+	for _, f := range b.Fields() {
+		keys = append(keys, f.Key())
+	}
+	if diff := cmp.Diff([]string{"conn.url", "conn.prefix", "conn.listen"}, keys); diff != "" {
+		t.Errorf("keys (-want +got):\n%s", diff)
+	}
+	if got := cmd.Flags().Lookup("url").Usage; !strings.HasPrefix(got, "particular") {
+		t.Errorf("Got(--url help) = %q, want the Helper's", got)
+	}
+	cmd.SetArgs([]string{"--config", writeFile(t, "conn:\n  url: u\n  prefix: p\n  listen: l\n")})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if want := (testSection{Shared{URL: "u", Prefix: "p"}, "l"}); cfg.Conn != want {
+		t.Errorf("Got(config) = %+v, want %+v", cfg.Conn, want)
+	}
+}

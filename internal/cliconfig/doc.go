@@ -12,6 +12,17 @@
 // struct's value when Bind is called. Unknown keys in the file are an error
 // naming the key, the line and the file; every error wraps ErrConfig.
 //
+// A section shared by several commands is a struct type embedded with
+// yaml:",inline" (its keys sit beside the embedder's; the type must be
+// exported, or reflection cannot set its fields); a command whose Config
+// implements Helper gives such keys its own help line.
+//
+// Defaults are written once, in the package a key configures (e.g.
+// orchestrator.DefaultConfig): a command's Config keeps its own struct with
+// the tags, grouped as the operator sees the keys, and fills its defaults
+// from the packages' rather than repeating them, so --help and the docs
+// table show the packages' values. Packages' Config types carry no tags.
+//
 // It owns the binding only: which keys exist, their defaults and what they
 // mean belong to the command and the packages it configures. It must not
 // know any command or read anything before Load.

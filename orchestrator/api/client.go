@@ -143,6 +143,35 @@ func (c *Client) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error)
 	return s, err
 }
 
+// Next is GET /api/v1/spec/next: the staged spec (an *Error with status 404
+// when none is staged).
+func (c *Client) Next(ctx context.Context) (events.Spec, error) {
+	var s events.Spec
+	err := c.do(ctx, http.MethodGet, "/api/v1/spec/next", nil, &s)
+	return s, err
+}
+
+// StageSpec is POST /api/v1/spec/next (API token): the spec in force with
+// the update applied becomes the staged spec, which is the answer.
+func (c *Client) StageSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
+	var s events.Spec
+	err := c.do(ctx, http.MethodPost, "/api/v1/spec/next", u, &s)
+	return s, err
+}
+
+// UnstageSpec is DELETE /api/v1/spec/next (API token): no rollout.
+func (c *Client) UnstageSpec(ctx context.Context) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/spec/next", nil, nil)
+}
+
+// PromoteSpec is POST /api/v1/spec/promote (API token): the staged spec
+// becomes the spec in force, which is the answer.
+func (c *Client) PromoteSpec(ctx context.Context, p SpecPromote) (events.Spec, error) {
+	var s events.Spec
+	err := c.do(ctx, http.MethodPost, "/api/v1/spec/promote", p, &s)
+	return s, err
+}
+
 // Prune is POST /api/v1/hosts/{host}/prune (API token).
 func (c *Client) Prune(ctx context.Context, host string, req PruneHostRequest) (PruneHostResponse, error) {
 	var r PruneHostResponse
@@ -221,4 +250,11 @@ func (c *Client) send(ctx context.Context, method, path string, in any) ([]byte,
 		return b, e
 	}
 	return b, nil
+}
+
+// Dashboard is GET /api/v1/dashboard: the dashboard page's data.
+func (c *Client) Dashboard(ctx context.Context) (DashboardView, error) {
+	var v DashboardView
+	err := c.do(ctx, http.MethodGet, "/api/v1/dashboard", nil, &v)
+	return v, err
 }

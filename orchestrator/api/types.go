@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
@@ -15,16 +16,12 @@ const (
 type (
 	// HostView is one host (GET /api/v1/hosts, GET /api/v1/hosts/{host}).
 	HostView = orchestrator.HostView
-	// HostsResponse is GET /api/v1/hosts.
-	HostsResponse = orchestrator.HostsResponse
 	// LeaderStatus is GET /api/v1/leader, also part of /readyz and
 	// GET /api/v1/hosts.
 	LeaderStatus = orchestrator.LeaderStatus
 	// Record is one build record (GET /api/v1/builds, the answer of
 	// POST /api/v1/builds/{key}/retry).
 	Record = builds.Record
-	// BuildsResponse is GET /api/v1/builds.
-	BuildsResponse = orchestrator.BuildsResponse
 	// SpecUpdate is POST /api/v1/spec; the answer is the spec in force
 	// (events.Spec, as GET /api/v1/spec).
 	SpecUpdate = orchestrator.SpecUpdate
@@ -32,8 +29,6 @@ type (
 	PruneHostRequest = orchestrator.PruneHostRequest
 	// PruneHostResponse is the answer of POST /api/v1/hosts/{host}/prune.
 	PruneHostResponse = orchestrator.PruneHostResponse
-	// PrunesResponse is GET /api/v1/prunes.
-	PrunesResponse = orchestrator.PrunesResponse
 )
 
 // ErrorResponse is the body of every error answer of the API.
@@ -53,3 +48,30 @@ const (
 	ReadyReady      = "ready"
 	ReadyCatchingUp = "catching up"
 )
+
+// HostsResponse is GET /api/v1/hosts.
+type HostsResponse struct {
+	Hosts     []HostView             `json:"hosts"`
+	Readiness *events.FleetReadiness `json:"readiness,omitempty"`
+	// Leader says who leads, as the answering orchestrator knows it.
+	Leader *LeaderStatus `json:"leader,omitempty"`
+}
+
+// BuildsResponse is GET /api/v1/builds.
+type BuildsResponse struct {
+	Builds []Record `json:"builds"`
+}
+
+// PrunesResponse is GET /api/v1/prunes.
+type PrunesResponse struct {
+	// Recent is the latest per-VM outcomes agents published since this
+	// orchestrator started, newest first.
+	Recent []events.PruneOutcome `json:"recent"`
+}
+
+// SpecPromote is POST /api/v1/spec/promote; the answer is the spec in
+// force.
+type SpecPromote struct {
+	// By names the operator (events.Spec.UpdatedBy); "" keeps the stager's.
+	By string `json:"by,omitempty"`
+}

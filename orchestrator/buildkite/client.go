@@ -27,6 +27,9 @@ const buildkiteConns = 32
 // DefaultURL is the Buildkite REST API.
 const DefaultURL = "https://api.buildkite.com/"
 
+// DefaultTimeout bounds one HTTP request when Config.Timeout is not set.
+const DefaultTimeout = 30 * time.Second
+
 // BuildRequest is one build to create on the build-macos-vm pipeline.
 type BuildRequest struct {
 	Key      string
@@ -102,7 +105,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Commit = "HEAD"
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	base := cfg.Transport
 	if base == nil {

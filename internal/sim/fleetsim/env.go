@@ -113,7 +113,7 @@ func (s *Sim) setup(ctx context.Context, dir string) (e *env, err error) {
 		return e, err
 	}
 	e.o = e.wo.Orchestrator
-	e.w.Serve(e.o.Handler())
+	e.w.Serve(e.wo.Web.Handler())
 	return e, nil
 }
 

@@ -111,6 +111,7 @@ func (s *Sim) run(ctx context.Context, e *env, dir string) error {
 	s.ctx.Store(&gctx)
 	g.Go(func() error { return s.consume(gctx, e.msgs) })
 	g.Go(func() error { return e.serve(gctx) })
+	g.Go(func() error { return e.wo.Web.Run(gctx) }) // the dashboard's live updates
 	g.Go(func() error {
 		err := e.o.Run(gctx)
 		switch {

@@ -2,10 +2,8 @@ package fleetsim
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 // tlog routes slog to t.Log until the test ends.
@@ -146,11 +145,11 @@ func pollHosts(ctx context.Context, url <-chan string, n int) []orchestrator.Hos
 	case <-ctx.Done():
 		return nil
 	}
-	var hosts orchestrator.HostsResponse
+	c := api.NewClient(base, "")
+	var hosts api.HostsResponse
 	for ctx.Err() == nil {
-		if resp, err := http.Get(base + "api/v1/hosts"); err == nil {
-			_ = json.NewDecoder(resp.Body).Decode(&hosts)
-			resp.Body.Close()
+		if resp, err := c.Hosts(ctx); err == nil {
+			hosts = resp
 			if len(hosts.Hosts) >= n {
 				return hosts.Hosts
 			}

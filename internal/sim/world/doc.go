@@ -7,7 +7,7 @@
 //	w, err := world.New(ctx, world.WithWebhooks("secret"))
 //	defer w.Close()
 //	o, err := w.NewOrchestrator(orchestrator.Config{...})
-//	w.Serve(o.Handler())
+//	w.Serve(o.Web.Handler())
 //	o.Start()
 //	defer o.Stop(10 * time.Second)
 //

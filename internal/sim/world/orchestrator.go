@@ -10,22 +10,27 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/web"
 )
 
 // ErrStopTimeout is returned by Orchestrator.Stop when Run did not return in time.
 var ErrStopTimeout = errors.New("orchestrator's Run did not return")
 
 // Orchestrator is an orchestrator built in the world on a connection of its
-// own, which Stop or Close closes.
+// own, which Stop or Close closes, with its HTTP face.
 type Orchestrator struct {
 	*orchestrator.Orchestrator
 	// Conn is the orchestrator's NATS connection.
 	Conn *nats.Conn
+	// Web serves the orchestrator's API, dashboard and webhook receiver
+	// (Web.Handler); Start runs its live updates too.
+	Web *web.Server
 
-	cancel context.CancelFunc
-	done   chan error
-	once   sync.Once
-	err    error
+	cancel  context.CancelFunc
+	done    chan error
+	webDone chan struct{}
+	once    sync.Once
+	err     error
 }
 
 // NewOrchestrator builds an orchestrator with cfg and opts against the
@@ -52,14 +57,20 @@ func (w *World) NewOrchestrator(cfg orchestrator.Config, opts ...orchestrator.Op
 		conn.Close()
 		return nil, err
 	}
-	return &Orchestrator{Orchestrator: o, Conn: conn}, nil
+	ws, err := web.New(o)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &Orchestrator{Orchestrator: o, Conn: conn, Web: ws}, nil
 }
 
-// Start runs the orchestrator until Stop.
+// Start runs the orchestrator and its web server's live updates until Stop.
 func (o *Orchestrator) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
-	o.cancel, o.done = cancel, make(chan error, 1)
+	o.cancel, o.done, o.webDone = cancel, make(chan error, 1), make(chan struct{})
 	go func() { o.done <- o.Run(ctx) }()
+	go func() { defer close(o.webDone); _ = o.Web.Run(ctx) }()
 }
 
 // Stop ends what Start began: it cancels Run, waits up to timeout for it
@@ -71,6 +82,7 @@ func (o *Orchestrator) Stop(timeout time.Duration) error {
 			o.cancel()
 			select {
 			case o.err = <-o.done:
+				<-o.webDone // it ends with the context
 			case <-time.After(timeout):
 				o.err = fmt.Errorf("%w within %v of cancel", ErrStopTimeout, timeout)
 			}

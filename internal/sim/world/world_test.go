@@ -69,7 +69,7 @@ func TestWorld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Serve(o.Handler())
+	w.Serve(o.Web.Handler())
 	o.Start()
 	deadline := time.Now().Add(10 * time.Second)
 	for !o.Ready() {

@@ -1,4 +1,4 @@
-package orchestrator
+package web
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 // then deltas, with a comment line every heartbeat so proxies keep the
 // stream open and the client notices a dead server. It ends when the client
 // goes away, when the hub drops the client, or when the orchestrator stops.
-func (o *Orchestrator) handleEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -20,8 +20,8 @@ func (o *Orchestrator) handleEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, errors.New("streaming not supported"))
 		return
 	}
-	c := o.hub.subscribe()
-	defer o.hub.unsubscribe(c)
+	c := s.hub.subscribe()
+	defer s.hub.unsubscribe(c)
 	write := func(b []byte) bool {
 		// The server's WriteTimeout would end the stream: each write gets
 		// its own deadline instead.
@@ -35,7 +35,7 @@ func (o *Orchestrator) handleEvents(w http.ResponseWriter, r *http.Request) {
 	if !write([]byte("retry: 2000\n\n")) {
 		return
 	}
-	hb := time.NewTicker(o.hub.heartbeat)
+	hb := time.NewTicker(s.hub.heartbeat)
 	defer hb.Stop()
 	for {
 		select {

@@ -1,9 +1,8 @@
-package orchestrator
+package levers
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
-	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // BuildkiteAgents is what the drift check and the pause lever ask of
@@ -31,35 +29,62 @@ type BuildkiteAgents interface {
 // tagHost is the agent tag naming its vmfleet host.
 const tagHost = events.TagKeyHost
 
-// maxAgentCallsPerPass bounds pause and resume calls in one pass, so a
+// MaxCallsPerPass bounds pause and resume calls in one pass, so a
 // fleet-wide flip stays inside Buildkite's REST rate limit; the rest follow
 // in the next passes.
-const maxAgentCallsPerPass = 50
+const MaxCallsPerPass = 50
 
-// agentsManager is the drift check and the pause lever (docs/routing.md): every
-// AgentsInterval the leader lists Buildkite's agents, matches them to hosts,
+// Config is the levers' part of the orchestrator's configuration.
+type Config struct {
+	// Interval is how often the leader lists Buildkite's agents.
+	Interval time.Duration
+	// DriftGrace is how long a host's tags may disagree before it is flagged.
+	DriftGrace time.Duration
+	// Pause enables the pause lever; PauseTimeout is Buildkite's pause timeout.
+	Pause        bool
+	PauseTimeout time.Duration
+}
+
+// Deps is what the levers ask of the orchestrator's core.
+type Deps struct {
+	// Now is the clock.
+	Now func() time.Time
+	// Hosts lists every known host as of now.
+	Hosts func(now time.Time) []Host
+	// Leading reports whether this orchestrator leads and has caught up.
+	Leading func() bool
+	// TermContext is the current term's context (nil outside a term): calls
+	// end when it does.
+	TermContext func() context.Context
+	// Publish publishes a drift event.
+	Publish func(events.TagDrift)
+}
+
+// Manager is the drift check and the pause lever (docs/routing.md): every
+// Interval the leader lists Buildkite's agents, matches them to hosts,
 // flags hosts whose tags disagree with their report for longer than
 // DriftGrace, and pauses the agents of hosts ready for no release.
-type agentsManager struct {
-	api BuildkiteAgents
-	cfg Config
-	log *slog.Logger
+type Manager struct {
+	api  BuildkiteAgents
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
 
 	mu     sync.Mutex
-	drift  map[string]*driftRec  // host → an open disagreement
-	paused map[string]pauseRec   // agent ID → a pause this leader made
-	hosts  map[string]bool       // host → its agents are paused by us
-	active bool                  // the previous pass ran as the leader
-	lastRL time.Time             // last rate-limit log line
-	pub    func(events.TagDrift) // publishes a drift event
+	drift  map[string]*driftRec // host → an open disagreement
+	paused map[string]pauseRec  // agent ID → a pause this leader made
+	hosts  map[string]bool      // host → its agents are paused by us
+	active bool                 // the previous pass ran as the leader
+	lastRL time.Time            // last rate-limit log line
 
 	driftGauge  prometheus.Gauge
 	pausedGauge prometheus.Gauge
 	actions     *prometheus.CounterVec
 }
 
-func newAgentsManager(api BuildkiteAgents, cfg Config, log *slog.Logger, reg prometheus.Registerer, pub func(events.TagDrift)) (*agentsManager, error) {
-	m := &agentsManager{api: api, cfg: cfg, log: log, pub: pub,
+// New is the levers over api, registering their metrics with reg.
+func New(api BuildkiteAgents, cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) (*Manager, error) {
+	m := &Manager{api: api, cfg: cfg, deps: deps, log: log,
 		drift: map[string]*driftRec{}, paused: map[string]pauseRec{}, hosts: map[string]bool{},
 		driftGauge: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "vmfleet", Name: "tag_drift_hosts",
 			Help: "Hosts whose Buildkite agent tags have disagreed with their report for longer than the drift grace."}),
@@ -76,23 +101,30 @@ func newAgentsManager(api BuildkiteAgents, cfg Config, log *slog.Logger, reg pro
 	return m, nil
 }
 
+// Host is what the levers read of one host: its name and reported
+// hostname (to match agents), its reported Buildkite tags and releases, and
+// whether its report is stale.
+type Host struct {
+	Name, Hostname string
+	BuildkiteTags  []string
+	Releases       []events.ReleaseStatus
+	Stale          bool
+}
+
 // hostMatch is one host with its Buildkite agents.
 type hostMatch struct {
 	host   string
-	hs     *hostState
+	hs     Host
 	stale  bool
 	agents []buildkite.AgentInfo
 }
 
-// runAgents lists agents every AgentsInterval until ctx ends.
-func (o *Orchestrator) runAgents(ctx context.Context) error {
-	if o.agents == nil {
-		return nil
-	}
-	t := time.NewTicker(o.cfg.AgentsInterval)
+// Run lists agents every Interval until ctx ends.
+func (m *Manager) Run(ctx context.Context) error {
+	t := time.NewTicker(m.cfg.Interval)
 	defer t.Stop()
 	for {
-		o.agentsPass(ctx)
+		m.Pass(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -101,54 +133,52 @@ func (o *Orchestrator) runAgents(ctx context.Context) error {
 	}
 }
 
-// agentsPass is one drift check and pause pass. Only the leader, once caught
+// Pass is one drift check and pause pass. Only the leader, once caught
 // up, asks Buildkite; a follower forgets what it knew.
-func (o *Orchestrator) agentsPass(ctx context.Context) {
-	m := o.agents
-	if !o.opts.isLeader() || !o.caughtUp.Load() {
+func (m *Manager) Pass(ctx context.Context) {
+	if !m.deps.Leading() {
 		m.reset()
 		return
 	}
 	m.mu.Lock()
 	m.active = true
 	m.mu.Unlock()
-	lctx, cancel := context.WithTimeout(ctx, max(o.cfg.AgentsInterval, time.Minute))
+	lctx, cancel := context.WithTimeout(ctx, max(m.cfg.Interval, time.Minute))
 	defer cancel()
 	// Calls end the moment the term does (the lease is lost mid-pass).
-	o.term.mu.Lock()
-	tctx := o.term.ctx
-	o.term.mu.Unlock()
-	if tctx != nil {
+	if tctx := m.deps.TermContext(); tctx != nil {
 		defer context.AfterFunc(tctx, cancel)()
 	}
 	list, err := m.api.ListAgents(lctx)
 	if err != nil {
-		m.apiError("list Buildkite agents", err, o.now())
+		m.apiError("list Buildkite agents", err, m.deps.Now())
 		return
 	}
-	now := o.now()
-	matches := o.matchAgents(list, now)
+	now := m.deps.Now()
+	matches := m.matchAgents(list, now)
 	m.checkDrift(matches, now)
-	if o.cfg.Pause {
+	if m.cfg.Pause {
 		m.pausePass(lctx, matches, now)
 	}
 }
 
 // matchAgents gives every known host its agents: by the vmfleet-host tag,
 // else by hostname (the host's reported hostname or its token, ignoring case).
-func (o *Orchestrator) matchAgents(list []buildkite.AgentInfo, now time.Time) []*hostMatch {
+func (m *Manager) matchAgents(list []buildkite.AgentInfo, now time.Time) []*hostMatch {
 	var all []*hostMatch
-	o.fleet.each(func(host string, hs *hostState) { all = append(all, &hostMatch{host: host, hs: hs}) })
+	for _, h := range m.deps.Hosts(now) {
+		all = append(all, &hostMatch{host: h.Name, hs: h})
+	}
 	slices.SortFunc(all, func(a, b *hostMatch) int { return strings.Compare(a.host, b.host) })
 	byHost := make(map[string]*hostMatch, len(all))
 	byName := make(map[string]*hostMatch, 2*len(all))
 	for _, hm := range all {
-		hm.stale = o.fleet.stale(hm.hs, now)
+		hm.stale = hm.hs.Stale
 		byHost[hm.host] = hm
 		byName[strings.ToLower(hm.host)] = hm
 	}
 	for _, hm := range all { // a reported hostname wins over another host's token
-		if hn := strings.ToLower(hm.hs.h.Hostname); hn != "" {
+		if hn := strings.ToLower(hm.hs.Hostname); hn != "" {
 			byName[hn] = hm
 		}
 	}
@@ -175,7 +205,7 @@ func tagValue(tags []string, key string) (string, bool) {
 
 // reset forgets drift and pauses when this orchestrator stops leading: the
 // next leader judges afresh.
-func (m *agentsManager) reset() {
+func (m *Manager) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.active {
@@ -190,7 +220,7 @@ func (m *agentsManager) reset() {
 }
 
 // apiError logs a failed Buildkite call; rate limits once a minute.
-func (m *agentsManager) apiError(what string, err error, now time.Time) {
+func (m *Manager) apiError(what string, err error, now time.Time) {
 	var rl *buildkite.RateLimitError
 	if errors.As(err, &rl) {
 		m.mu.Lock()
@@ -212,8 +242,8 @@ func (m *agentsManager) apiError(what string, err error, now time.Time) {
 	m.log.Warn(what+" failed", "err", err)
 }
 
-// hostAgents is what the read API shows of one host.
-func (m *agentsManager) hostAgents(host string) (drift bool, since time.Time, reason events.DriftReason, paused bool) {
+// Host is what the read API shows of one host; a nil Manager shows nothing.
+func (m *Manager) Host(host string) (drift bool, since time.Time, reason events.DriftReason, paused bool) {
 	if m == nil {
 		return false, time.Time{}, "", false
 	}
@@ -223,28 +253,4 @@ func (m *agentsManager) hostAgents(host string) (drift bool, since time.Time, re
 		drift, since, reason = true, d.since, d.reason
 	}
 	return drift, since, reason, m.hosts[host]
-}
-
-// initAgents sets up the drift check and the pause lever when Buildkite's
-// agents API is at hand (WithBuildkiteAgents, or bk itself) and the listing
-// is not turned off.
-func (o *Orchestrator) initAgents(bk builds.Buildkite) error {
-	api := o.opts.agents
-	if a, ok := bk.(BuildkiteAgents); ok && api == nil {
-		api = a
-	}
-	if api == nil || o.cfg.AgentsInterval < 0 {
-		if o.cfg.Pause {
-			return fmt.Errorf("%w: buildkite.pause needs the Buildkite API (buildkite.org and a token)", ErrInvalidOption)
-		}
-		return nil
-	}
-	m, err := newAgentsManager(api, o.cfg, o.log, o.reg, func(d events.TagDrift) {
-		o.publish(context.Background(), o.subj.Drift(), events.TypeTagDrift, d.Host, d)
-	})
-	if err != nil {
-		return fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
-	}
-	o.agents = m
-	return nil
 }

@@ -1,4 +1,4 @@
-package orchestrator
+package levers
 
 import (
 	"context"
@@ -28,7 +28,7 @@ const (
 )
 
 func wantFor(hm *hostMatch) pauseWant {
-	rels := hm.hs.h.Releases
+	rels := hm.hs.Releases
 	if hm.stale || len(rels) == 0 {
 		return pauseLeave
 	}
@@ -43,10 +43,10 @@ func wantFor(hm *hostMatch) pauseWant {
 // pausePass pauses the connected agents of hosts ready for no release and
 // resumes the agents it paused once their host is ready again. An agent it
 // did not pause is never resumed: an operator's pause stays. At most
-// maxAgentCallsPerPass calls; a rate limit ends the pass.
-func (m *agentsManager) pausePass(ctx context.Context, matches []*hostMatch, now time.Time) {
+// MaxCallsPerPass calls; a rate limit ends the pass.
+func (m *Manager) pausePass(ctx context.Context, matches []*hostMatch, now time.Time) {
 	m.forgetGone(matches)
-	budget := maxAgentCallsPerPass
+	budget := MaxCallsPerPass
 	for _, hm := range matches {
 		want := wantFor(hm)
 		for _, a := range hm.agents {
@@ -79,7 +79,7 @@ func (m *agentsManager) pausePass(ctx context.Context, matches []*hostMatch, now
 
 // forgetGone drops pauses of agents Buildkite no longer lists (they
 // disconnected; a pause does not outlive its agent) and recounts.
-func (m *agentsManager) forgetGone(matches []*hostMatch) {
+func (m *Manager) forgetGone(matches []*hostMatch) {
 	listed := map[string]bool{}
 	for _, hm := range matches {
 		for _, a := range hm.agents {
@@ -96,7 +96,7 @@ func (m *agentsManager) forgetGone(matches []*hostMatch) {
 	m.recountLocked()
 }
 
-func (m *agentsManager) pause(ctx context.Context, hm *hostMatch, a buildkite.AgentInfo, refresh bool, now time.Time) error {
+func (m *Manager) pause(ctx context.Context, hm *hostMatch, a buildkite.AgentInfo, refresh bool, now time.Time) error {
 	if refresh {
 		if err := m.api.ResumeAgent(ctx, a.ID); err != nil && !errors.Is(err, buildkite.ErrAgentNotPaused) {
 			m.actions.WithLabelValues("resume", "error").Inc()
@@ -104,7 +104,7 @@ func (m *agentsManager) pause(ctx context.Context, hm *hostMatch, a buildkite.Ag
 		}
 	}
 	var rels []string
-	for _, st := range hm.hs.h.Releases {
+	for _, st := range hm.hs.Releases {
 		rels = append(rels, st.Release)
 	}
 	note := fmt.Sprintf("vmfleet: %s has no ready VM image (macOS %s)", hm.host, strings.Join(rels, ", "))
@@ -124,7 +124,7 @@ func (m *agentsManager) pause(ctx context.Context, hm *hostMatch, a buildkite.Ag
 	return nil
 }
 
-func (m *agentsManager) resume(ctx context.Context, host string, a buildkite.AgentInfo) error {
+func (m *Manager) resume(ctx context.Context, host string, a buildkite.AgentInfo) error {
 	err := m.api.ResumeAgent(ctx, a.ID)
 	if err != nil && !errors.Is(err, buildkite.ErrAgentNotPaused) {
 		m.actions.WithLabelValues("resume", "error").Inc()
@@ -140,7 +140,7 @@ func (m *agentsManager) resume(ctx context.Context, host string, a buildkite.Age
 }
 
 // recountLocked refreshes the per-host view and the gauge (m.mu held).
-func (m *agentsManager) recountLocked() {
+func (m *Manager) recountLocked() {
 	clear(m.hosts)
 	for _, r := range m.paused {
 		m.hosts[r.host] = true

@@ -1,4 +1,4 @@
-package orchestrator
+package levers
 
 import (
 	"slices"
@@ -55,13 +55,13 @@ func judgeDrift(reported []string, agents []buildkite.AgentInfo) (reason events.
 
 // checkDrift updates every host's drift record and the gauge, publishing
 // flagged and ended disagreements.
-func (m *agentsManager) checkDrift(matches []*hostMatch, now time.Time) {
+func (m *Manager) checkDrift(matches []*hostMatch, now time.Time) {
 	var out []events.TagDrift
 	m.mu.Lock()
 	seen := make(map[string]bool, len(matches))
 	for _, hm := range matches {
 		seen[hm.host] = true
-		tags := hm.hs.h.BuildkiteTags
+		tags := hm.hs.BuildkiteTags
 		if len(tags) == 0 || hm.stale {
 			out = m.endDrift(hm.host, now, out)
 			continue
@@ -105,12 +105,12 @@ func (m *agentsManager) checkDrift(matches []*hostMatch, now time.Time) {
 	m.driftGauge.Set(float64(n))
 	m.mu.Unlock()
 	for _, ev := range out {
-		m.pub(ev)
+		m.deps.Publish(ev)
 	}
 }
 
 // endDrift closes a host's record (m.mu held), adding an event if it was flagged.
-func (m *agentsManager) endDrift(host string, now time.Time, out []events.TagDrift) []events.TagDrift {
+func (m *Manager) endDrift(host string, now time.Time, out []events.TagDrift) []events.TagDrift {
 	d := m.drift[host]
 	if d == nil {
 		return out

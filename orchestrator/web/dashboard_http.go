@@ -1,4 +1,4 @@
-package orchestrator
+package web
 
 import (
 	"bytes"
@@ -10,21 +10,21 @@ import (
 	"strings"
 )
 
-// web holds the dashboard: one HTML file with its CSS and JS inline, so the
+// page holds the dashboard: one HTML file with its CSS and JS inline, so the
 // page works offline and needs nothing but this binary.
 //
-//go:embed web/index.html
-var web embed.FS
+//go:embed index.html
+var page embed.FS
 
 var (
-	dashboardHTML = mustRead("web/index.html")
+	dashboardHTML = mustRead("index.html")
 	// dashboardCSP allows exactly the page's own inline script and style
 	// (by hash), connections back to this server, and nothing else.
 	dashboardCSP = contentSecurityPolicy(dashboardHTML)
 )
 
 func mustRead(name string) []byte {
-	b, err := web.ReadFile(name)
+	b, err := page.ReadFile(name)
 	if err != nil {
 		panic(err) // the file is embedded at build time
 	}
@@ -50,7 +50,7 @@ func contentSecurityPolicy(page []byte) string {
 
 // registerDashboard adds the dashboard (GET /), its data
 // (GET /api/v1/dashboard) and the live stream (GET /api/v1/events).
-func (o *Orchestrator) registerDashboard(mux *http.ServeMux) {
+func (s *Server) registerDashboard(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
@@ -61,7 +61,7 @@ func (o *Orchestrator) registerDashboard(mux *http.ServeMux) {
 		_, _ = w.Write(dashboardHTML)
 	})
 	mux.HandleFunc("GET /api/v1/dashboard", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, o.Dashboard())
+		writeJSON(w, http.StatusOK, s.Dashboard())
 	})
-	mux.HandleFunc("GET /api/v1/events", o.handleEvents)
+	mux.HandleFunc("GET /api/v1/events", s.handleEvents)
 }

@@ -1,4 +1,4 @@
-package orchestrator
+package web
 
 import (
 	"crypto/hmac"
@@ -55,18 +55,18 @@ func (c *replayCache) first(sig string, ts, now time.Time) bool {
 // "<timestamp>.<body>", timestamp within 5 minutes, never twice) or, when a
 // token is configured, X-Buildkite-Token. A signature that is present but
 // wrong is refused even if a token would do.
-func (o *Orchestrator) verifyWebhook(r *http.Request, body []byte) error {
-	if h := r.Header.Get("X-Buildkite-Signature"); h != "" && o.cfg.WebhookSecret != "" {
-		return o.verifySignature(h, body)
+func (s *Server) verifyWebhook(r *http.Request, body []byte) error {
+	if h := r.Header.Get("X-Buildkite-Signature"); h != "" && s.cfg.WebhookSecret != "" {
+		return s.verifySignature(h, body)
 	}
-	if tok := r.Header.Get("X-Buildkite-Token"); tok != "" && o.cfg.WebhookToken != "" &&
-		subtle.ConstantTimeCompare([]byte(tok), []byte(o.cfg.WebhookToken)) == 1 {
+	if tok := r.Header.Get("X-Buildkite-Token"); tok != "" && s.cfg.WebhookToken != "" &&
+		subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.WebhookToken)) == 1 {
 		return nil
 	}
 	return errWebhookUnauthorized
 }
 
-func (o *Orchestrator) verifySignature(header string, body []byte) error {
+func (s *Server) verifySignature(header string, body []byte) error {
 	var tsText, sigHex string
 	for part := range strings.SplitSeq(header, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -82,61 +82,58 @@ func (o *Orchestrator) verifySignature(header string, body []byte) error {
 	if err != nil || herr != nil || len(sig) == 0 {
 		return errWebhookUnauthorized
 	}
-	mac := hmac.New(sha256.New, []byte(o.cfg.WebhookSecret))
+	mac := hmac.New(sha256.New, []byte(s.cfg.WebhookSecret))
 	mac.Write([]byte(tsText + "."))
 	mac.Write(body)
 	if !hmac.Equal(mac.Sum(nil), sig) {
 		return errWebhookUnauthorized
 	}
-	ts, now := time.Unix(unix, 0), o.now()
+	ts, now := time.Unix(unix, 0), s.o.Now()
 	if d := now.Sub(ts); d > webhookMaxAge || d < -webhookMaxAge {
 		return errWebhookStale
 	}
 	// Keyed by the MAC itself, not the header: the same signature re-spelt
 	// (fields swapped, upper-case hex, spaces) is the same delivery.
-	if !o.replays.first(hex.EncodeToString(sig), ts, now) {
+	if !s.replays.first(hex.EncodeToString(sig), ts, now) {
 		return errWebhookReplay
 	}
 	return nil
 }
 
 // handleWebhook is POST /webhooks/buildkite: build.* events update the
-// matching record at once (polling catches any webhook that never comes).
-func (o *Orchestrator) handleWebhook(w http.ResponseWriter, r *http.Request) {
-	if o.cfg.WebhookSecret == "" && o.cfg.WebhookToken == "" {
+// matching record at once (the core's ObserveWebhook).
+func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.WebhookSecret == "" && s.cfg.WebhookToken == "" {
 		http.NotFound(w, r)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, webhookMaxBody))
 	if err != nil {
-		o.metrics.webhooks.WithLabelValues("bad_request").Inc()
+		s.webhooks.WithLabelValues("bad_request").Inc()
 		writeError(w, http.StatusRequestEntityTooLarge, err)
 		return
 	}
-	if err := o.verifyWebhook(r, body); err != nil {
+	if err := s.verifyWebhook(r, body); err != nil {
 		result := map[error]string{errWebhookStale: "stale", errWebhookReplay: "replay"}[err]
 		if result == "" {
 			result = "unauthorized"
 		}
-		o.metrics.webhooks.WithLabelValues(result).Inc()
-		o.log.Warn("webhook refused", "err", err, "remote", r.RemoteAddr)
+		s.webhooks.WithLabelValues(result).Inc()
+		s.o.Logger().Warn("webhook refused", "err", err, "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, err)
 		return
 	}
 	hook, err := buildkite.DecodeWebhook(body)
 	if err != nil {
-		o.metrics.webhooks.WithLabelValues("bad_request").Inc()
+		s.webhooks.WithLabelValues("bad_request").Inc()
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	info := hook.Build
-	if !strings.HasPrefix(hook.Event, "build.") || info.Key == "" || info.Number == 0 || !o.opts.isLeader() || !o.started.Load() {
-		o.metrics.webhooks.WithLabelValues("ignored").Inc()
+	if !s.o.ObserveWebhook(r.Context(), hook) {
+		s.webhooks.WithLabelValues("ignored").Inc()
 		writeJSON(w, http.StatusOK, map[string]string{"result": "ignored"})
 		return
 	}
-	o.metrics.webhooks.WithLabelValues("accepted").Inc()
-	o.log.Debug("webhook", "event", hook.Event, "build", info.Key, "number", info.Number, "state", info.RawState)
-	o.builds.ApplyWebhook(r.Context(), info)
+	s.webhooks.WithLabelValues("accepted").Inc()
 	writeJSON(w, http.StatusOK, map[string]string{"result": "accepted"})
 }

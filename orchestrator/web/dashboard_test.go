@@ -1,4 +1,4 @@
-package orchestrator
+package web
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
@@ -25,38 +27,38 @@ func TestCellState(t *testing.T) {
 		stale   bool
 		forced  bool
 		pulling bool
-		rec     *builds.Record
+		rec     *api.Record
 		want    string
 	}{
-		{name: "ready", st: events.ReleaseStatus{Ready: true, Reason: events.ReasonReady}, want: CellReady},
-		{name: "missing", st: events.ReleaseStatus{Reason: events.ReasonImageMissing}, want: CellMissing},
-		{name: "bootstrap mismatch is missing", st: events.ReleaseStatus{Reason: events.ReasonBootstrapMismatch}, want: CellMissing},
-		{name: "tart error", st: events.ReleaseStatus{Reason: events.ReasonTartError}, want: CellError},
+		{name: "ready", st: events.ReleaseStatus{Ready: true, Reason: events.ReasonReady}, want: api.CellReady},
+		{name: "missing", st: events.ReleaseStatus{Reason: events.ReasonImageMissing}, want: api.CellMissing},
+		{name: "bootstrap mismatch is missing", st: events.ReleaseStatus{Reason: events.ReasonBootstrapMismatch}, want: api.CellMissing},
+		{name: "tart error", st: events.ReleaseStatus{Reason: events.ReasonTartError}, want: api.CellError},
 		{name: "host build running", st: events.ReleaseStatus{Reason: events.ReasonImageMissing},
-			rec: &builds.Record{Key: hostKey, State: events.BuildRunning, Number: 7, URL: "https://bk/7"}, want: CellBuilding},
+			rec: &api.Record{Key: hostKey, State: events.BuildRunning, Number: 7, URL: "https://bk/7"}, want: api.CellBuilding},
 		{name: "fleet build requested", st: events.ReleaseStatus{Reason: events.ReasonImageMissing},
-			rec: &builds.Record{Key: fleetKey, State: events.BuildRequested}, want: CellBuilding},
+			rec: &api.Record{Key: fleetKey, State: events.BuildRequested}, want: api.CellBuilding},
 		{name: "blocked key", st: events.ReleaseStatus{Reason: events.ReasonImageMissing},
-			rec: &builds.Record{Key: hostKey, State: events.BuildBlocked}, want: CellBlocked},
+			rec: &api.Record{Key: hostKey, State: events.BuildBlocked}, want: api.CellBlocked},
 		{name: "failed, waiting to retry, is missing", st: events.ReleaseStatus{Reason: events.ReasonImageMissing},
-			rec: &builds.Record{Key: hostKey, State: events.BuildFailed}, want: CellMissing},
+			rec: &api.Record{Key: hostKey, State: events.BuildFailed}, want: api.CellMissing},
 		{name: "passed build is not shown", st: events.ReleaseStatus{Ready: true, Reason: events.ReasonReady},
-			rec: &builds.Record{Key: hostKey, State: events.BuildPassed}, want: CellReady},
+			rec: &api.Record{Key: hostKey, State: events.BuildPassed}, want: api.CellReady},
 		{name: "pulling beats building", st: events.ReleaseStatus{Reason: events.ReasonImageMissing}, pulling: true,
-			rec: &builds.Record{Key: fleetKey, State: events.BuildRunning}, want: CellPulling},
-		{name: "forced ready", st: events.ReleaseStatus{Ready: true, Reason: events.ReasonForcedReady}, want: CellForced},
-		{name: "forced not ready", st: events.ReleaseStatus{Reason: events.ReasonForcedNotReady}, want: CellForced},
-		{name: "override in force", st: events.ReleaseStatus{Ready: true, Reason: events.ReasonReady}, forced: true, want: CellForced},
-		{name: "stale beats everything", st: events.ReleaseStatus{Ready: true, Reason: events.ReasonReady}, stale: true, forced: true, want: CellStale},
+			rec: &api.Record{Key: fleetKey, State: events.BuildRunning}, want: api.CellPulling},
+		{name: "forced ready", st: events.ReleaseStatus{Ready: true, Reason: events.ReasonForcedReady}, want: api.CellForced},
+		{name: "forced not ready", st: events.ReleaseStatus{Reason: events.ReasonForcedNotReady}, want: api.CellForced},
+		{name: "override in force", st: events.ReleaseStatus{Ready: true, Reason: events.ReasonReady}, forced: true, want: api.CellForced},
+		{name: "stale beats everything", st: events.ReleaseStatus{Ready: true, Reason: events.ReasonReady}, stale: true, forced: true, want: api.CellStale},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ix := &dashIndex{byKey: map[string]*builds.Record{}, pulling: map[string]bool{}}
+			ix := &dashIndex{byKey: map[string]*api.Record{}, pulling: map[orchestrator.HostImage]bool{}}
 			if tt.rec != nil {
 				ix.byKey[tt.rec.Key] = tt.rec
 			}
 			if tt.pulling {
-				ix.pulling["mac-01\x00"+img] = true
+				ix.pulling[orchestrator.HostImage{Host: "mac-01", Image: img}] = true
 			}
 			tt.st.Release, tt.st.ExpectedImage = "14", img
 			c := cell("mac-01", tt.st, tt.stale, tt.forced, ix)
@@ -72,14 +74,13 @@ func TestCellState(t *testing.T) {
 
 func TestDashboardView(t *testing.T) {
 	now := t0.Add(30 * time.Second)
-	o := newTestOrchestrator(t, &fakeBK{}, Config{}, func() time.Time { return now })
+	o := newTestServer(t, &fakeBK{}, orchestrator.Config{}, func() time.Time { return now })
 	for _, host := range []string{"mac-02", "mac-01"} {
 		h := health(host, "b", 1, t0)
 		h.BuildkiteTags = append(h.BuildkiteTags, "queue=darwin")
-		o.fleet.ingest("vmfleet.host."+host+".health", encode(t, h), t0)
+		o.o.TakeHealth("vmfleet.host."+host+".health", encode(t, h), t0)
 	}
-	o.pass(context.Background(), true)
-	o.builds.Wait()
+	o.o.ReconcileOnce(context.Background())
 	v := o.Dashboard()
 	var got []string
 	for _, h := range v.Hosts {
@@ -123,7 +124,7 @@ func TestDashboardView(t *testing.T) {
 }
 
 func TestDashboardPageIsSelfContained(t *testing.T) {
-	o := newTestOrchestrator(t, nil, Config{}, time.Now)
+	o := newTestServer(t, nil, orchestrator.Config{}, time.Now)
 	srv := httptest.NewServer(o.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/")

@@ -1,8 +1,7 @@
-package orchestrator
+package web
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
@@ -31,24 +32,13 @@ func FuzzWebhook(f *testing.F) {
 		f.Add([]byte(body), false, int64(-400))
 	}
 	secret := "whsec"
-	o, err := New(nil, nil, Config{Spec: events.Spec{Images: testImages()}, WebhookSecret: secret},
-		WithClock(func() time.Time { return t0 }), withStore(builds.NewMemStore()))
-	if err != nil {
-		f.Fatal(err)
-	}
-	ctx := context.Background()
-	rec := &builds.Record{Key: key, Image: "bun-build-macos-14-1.2.16-bootstrap-3.6", Release: "14", Host: "mac-01",
+	rec := api.Record{Key: key, Image: "bun-build-macos-14-1.2.16-bootstrap-3.6", Release: "14", Host: "mac-01",
 		State: events.BuildRequested, Attempt: 1, Try: 1}
-	if _, err := o.builds.Store().Create(ctx, rec); err != nil {
-		f.Fatal(err)
-	}
-	if err := o.builds.Load(ctx); err != nil {
-		f.Fatal(err)
-	}
-	o.started.Store(true)
+	o := newTestServer(f, nil, orchestrator.Config{Spec: events.Spec{Images: testImages()}, WebhookSecret: secret},
+		func() time.Time { return t0 }, rec)
 	h := o.Handler()
 	f.Fuzz(func(t *testing.T, body []byte, sign bool, skew int64) {
-		before := o.builds.Record(key)
+		before := record(o, key)
 		req := httptest.NewRequest(http.MethodPost, "/webhooks/buildkite", bytes.NewReader(body))
 		ts := strconv.FormatInt(t0.Unix()+skew, 10)
 		sig := "00"
@@ -67,7 +57,7 @@ func FuzzWebhook(f *testing.F) {
 		if !sign && w.Code == http.StatusOK {
 			t.Fatalf("Got(status unsigned) = 200 for %q, want refused", body)
 		}
-		after := o.builds.Record(key)
+		after := record(o, key)
 		if !before.State.Live() && after.State.Live() {
 			t.Fatalf("Got(record) %s → %s from %q, want a finished record to stay finished", before.State, after.State, body)
 		}

@@ -1,4 +1,4 @@
-package orchestrator
+package web
 
 import (
 	"crypto/sha256"
@@ -28,7 +28,7 @@ var (
 
 // classify sorts a request. Only exact paths are open, so an unclean path
 // (a trailing slash, "..") falls into a guarded class.
-func (o *Orchestrator) classify(r *http.Request) routeClass {
+func (s *Server) classify(r *http.Request) routeClass {
 	p := r.URL.Path
 	switch {
 	case p == "/healthz" || p == "/readyz":
@@ -40,7 +40,7 @@ func (o *Orchestrator) classify(r *http.Request) routeClass {
 		// guarded); with a read token it asks for it and keeps it in a cookie.
 		return classOpen
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
-		if p == "/metrics" && !o.cfg.MetricsAuth {
+		if p == "/metrics" && !s.cfg.MetricsAuth {
 			return classOpen
 		}
 		return classRead
@@ -50,25 +50,25 @@ func (o *Orchestrator) classify(r *http.Request) routeClass {
 
 // guard bounds every request body and checks bearer tokens by route class
 // before the mux sees the request, so an endpoint added later is guarded too.
-func (o *Orchestrator) guard(next http.Handler) http.Handler {
+func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, apiMaxBody)
 		}
-		switch o.classify(r) {
+		switch s.classify(r) {
 		case classRead:
-			if o.cfg.APIReadToken != "" && !bearerIs(r, o.cfg.APIReadToken) && !bearerIs(r, o.cfg.APIToken) &&
-				!cookieIs(r, o.cfg.APIReadToken) {
-				o.deny(w, r, "read", http.StatusUnauthorized, errBadToken)
+			if s.cfg.APIReadToken != "" && !bearerIs(r, s.cfg.APIReadToken) && !bearerIs(r, s.cfg.APIToken) &&
+				!cookieIs(r, s.cfg.APIReadToken) {
+				s.deny(w, r, "read", http.StatusUnauthorized, errBadToken)
 				return
 			}
 		case classWrite:
-			if o.cfg.APIToken == "" {
-				o.deny(w, r, "write", http.StatusForbidden, errNoWriteToken)
+			if s.cfg.APIToken == "" {
+				s.deny(w, r, "write", http.StatusForbidden, errNoWriteToken)
 				return
 			}
-			if !bearerIs(r, o.cfg.APIToken) {
-				o.deny(w, r, "write", http.StatusUnauthorized, errBadToken)
+			if !bearerIs(r, s.cfg.APIToken) {
+				s.deny(w, r, "write", http.StatusUnauthorized, errBadToken)
 				return
 			}
 		}
@@ -78,7 +78,7 @@ func (o *Orchestrator) guard(next http.Handler) http.Handler {
 
 // deny answers a refused request and logs it once a minute per client; the
 // token presented is never logged.
-func (o *Orchestrator) deny(w http.ResponseWriter, r *http.Request, class string, status int, err error) {
+func (s *Server) deny(w http.ResponseWriter, r *http.Request, class string, status int, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vmfleet"`)
 	}
@@ -86,8 +86,8 @@ func (o *Orchestrator) deny(w http.ResponseWriter, r *http.Request, class string
 	if i := strings.LastIndexByte(host, ':'); i > 0 {
 		host = host[:i]
 	}
-	if o.rejectLog.allow("http "+host, o.now()) {
-		o.log.Warn("HTTP request refused", "class", class, "status", status, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+	if s.rejectLog.allow("http "+host, s.o.Now()) {
+		s.o.Logger().Warn("HTTP request refused", "class", class, "status", status, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 	}
 	writeError(w, status, err)
 }

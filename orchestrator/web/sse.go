@@ -1,4 +1,4 @@
-package orchestrator
+package web
 
 import (
 	"bytes"
@@ -12,22 +12,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
-// Server-sent events (GET /api/v1/events). One hub per orchestrator derives
+// Server-sent events (GET /api/v1/events). One hub per Server derives
 // the dashboard's state every interval while anyone listens, diffs it against
 // what it sent last, and broadcasts one compact delta to every client. A
 // client first gets a snapshot. Each client has a bounded buffer; a client
 // that falls that far behind is dropped (its EventSource reconnects and gets
 // a fresh snapshot), so one slow reader never holds the others up or grows
 // memory.
-
-// SSE event names.
-const (
-	SSESnapshot = "snapshot" // data: DashboardView
-	SSEDelta    = "delta"    // data: sseDelta
-)
 
 const (
 	defaultSSEInterval  = 500 * time.Millisecond
@@ -45,7 +39,7 @@ const (
 type sseDelta struct {
 	Now    time.Time         `json:"now"`
 	Hosts  []json.RawMessage `json:"hosts,omitempty"`
-	Builds []builds.Record   `json:"builds,omitempty"`
+	Builds []api.Record      `json:"builds,omitempty"`
 	Fleet  json.RawMessage   `json:"fleet,omitempty"`
 }
 
@@ -54,11 +48,14 @@ type sseClient struct {
 	gone chan struct{} // closed when the hub dropped the client
 }
 
+// hostEntry is a host as last sent: its report (Health and LastSeen change
+// together with it), its staleness and cells, and its encoding.
 type hostEntry struct {
-	hs    *hostState
-	stale bool
-	cells []Cell
-	json  json.RawMessage
+	health   *events.HostHealth
+	lastSeen time.Time
+	stale    bool
+	cells    []api.Cell
+	json     json.RawMessage
 }
 
 type buildEntry struct {
@@ -74,7 +71,7 @@ type dashState struct {
 	order  []string
 	hosts  map[string]hostEntry
 	builds map[string]buildEntry
-	recs   []builds.Record // not passed, for snapshots
+	recs   []api.Record // not passed, for snapshots
 	fleet  json.RawMessage
 }
 
@@ -85,7 +82,7 @@ type sseMetrics struct {
 }
 
 type hub struct {
-	o         *Orchestrator
+	s         *Server
 	log       *slog.Logger
 	interval  time.Duration
 	heartbeat time.Duration
@@ -100,9 +97,9 @@ type hub struct {
 	cur     *dashState
 }
 
-func newHub(o *Orchestrator, reg prometheus.Registerer) (*hub, error) {
+func newHub(s *Server, reg prometheus.Registerer) (*hub, error) {
 	const ns, sub = "vmfleet", "orchestrator"
-	h := &hub{o: o, log: o.log, interval: defaultSSEInterval, heartbeat: defaultSSEHeartbeat, buffer: defaultSSEBuffer,
+	h := &hub{s: s, log: s.o.Logger(), interval: defaultSSEInterval, heartbeat: defaultSSEHeartbeat, buffer: defaultSSEBuffer,
 		wake: make(chan struct{}, 1), clients: map[*sseClient]struct{}{}}
 	h.metrics = sseMetrics{
 		clients: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
@@ -161,32 +158,34 @@ func (h *hub) tick() {
 		h.log.Error("cannot encode dashboard delta", "err", err)
 		return
 	}
-	h.broadcastLocked(SSEDelta, b)
+	h.broadcastLocked(api.SSEDelta, b)
 }
 
 // compute derives the state and the delta from prev (nil: everything is new).
 func (h *hub) compute(prev *dashState, full bool) (*dashState, sseDelta) {
-	o := h.o
-	now := o.now()
-	ix := o.dashIndex()
+	s := h.s
+	now := s.o.Now()
+	ix := s.dashIndex()
 	next := &dashState{now: now, hosts: map[string]hostEntry{}, builds: make(map[string]buildEntry, len(ix.records))}
 	d := sseDelta{Now: now.UTC()}
-	for _, hp := range o.hostPairs() {
-		next.order = append(next.order, hp.host)
-		stale := o.fleet.stale(hp.hs, now)
-		cs := cells(hp.host, hp.hs.h, stale, now, ix)
+	for _, hv := range s.o.HostReports(now) {
+		next.order = append(next.order, hv.Host)
+		stale := hv.State == api.HostStale
+		cs := cells(hv.Host, hv.Health, stale, now, ix)
 		if prev != nil && !full {
-			if e, ok := prev.hosts[hp.host]; ok && e.hs == hp.hs && e.stale == stale && cellsEqual(e.cells, cs) {
-				next.hosts[hp.host] = e
+			if e, ok := prev.hosts[hv.Host]; ok && e.health == hv.Health && e.lastSeen.Equal(hv.LastSeen) && e.stale == stale && cellsEqual(e.cells, cs) {
+				next.hosts[hv.Host] = e
 				continue
 			}
 		}
-		b, err := json.Marshal(o.dashHost(hp.host, hp.hs, now, ix))
+		e := hostEntry{health: hv.Health, lastSeen: hv.LastSeen, stale: stale, cells: cs}
+		b, err := json.Marshal(dashHost(hv, now, ix))
 		if err != nil {
 			continue
 		}
-		next.hosts[hp.host] = hostEntry{hs: hp.hs, stale: stale, cells: cs, json: b}
-		if prev == nil || !bytes.Equal(prev.hosts[hp.host].json, b) {
+		e.json = b
+		next.hosts[hv.Host] = e
+		if prev == nil || !bytes.Equal(prev.hosts[hv.Host].json, b) {
 			d.Hosts = append(d.Hosts, b)
 		}
 	}
@@ -200,7 +199,7 @@ func (h *hub) compute(prev *dashState, full bool) (*dashState, sseDelta) {
 			d.Builds = append(d.Builds, r)
 		}
 	}
-	if b, err := json.Marshal(o.dashFleet(now)); err == nil {
+	if b, err := json.Marshal(s.dashFleet(now)); err == nil {
 		next.fleet = b
 		if prev == nil || !bytes.Equal(prev.fleet, b) {
 			d.Fleet = b
@@ -209,7 +208,7 @@ func (h *hub) compute(prev *dashState, full bool) (*dashState, sseDelta) {
 	return next, d
 }
 
-func cellsEqual(a, b []Cell) bool { return slices.EqualFunc(a, b, Cell.equal) }
+func cellsEqual(a, b []api.Cell) bool { return slices.EqualFunc(a, b, cellEqual) }
 
 // snapshotLocked encodes cur as a snapshot message.
 func (h *hub) snapshotLocked() []byte {
@@ -227,7 +226,7 @@ func (h *hub) snapshotLocked() []byte {
 	}
 	recs := c.recs
 	if recs == nil {
-		recs = []builds.Record{}
+		recs = []api.Record{}
 	}
 	b, _ := json.Marshal(recs)
 	buf.WriteString(`],"builds":`)
@@ -247,8 +246,8 @@ func (h *hub) subscribe() *sseClient {
 		h.cur, _ = h.compute(nil, true)
 	}
 	c := &sseClient{ch: make(chan []byte, h.buffer), gone: make(chan struct{})}
-	c.ch <- h.frameLocked(SSESnapshot, h.snapshotLocked())
-	h.metrics.sent.WithLabelValues(SSESnapshot).Inc()
+	c.ch <- h.frameLocked(api.SSESnapshot, h.snapshotLocked())
+	h.metrics.sent.WithLabelValues(api.SSESnapshot).Inc()
 	h.clients[c] = struct{}{}
 	h.metrics.clients.Set(float64(len(h.clients)))
 	return c

@@ -1,4 +1,4 @@
-package orchestrator
+package web
 
 import (
 	"bufio"
@@ -15,7 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 // sseEvent is one server-sent event as a client parses it.
@@ -65,7 +66,7 @@ func (s *sseReader) nextEvent(t *testing.T) sseEvent {
 // streamFixture is an orchestrator without NATS whose hub runs, behind an
 // HTTP server.
 type streamFixture struct {
-	o   *Orchestrator
+	o   *Server
 	srv *httptest.Server
 	now atomic.Pointer[time.Time]
 }
@@ -75,7 +76,7 @@ func newStreamFixture(t *testing.T, tune func(h *hub)) *streamFixture {
 	f := &streamFixture{}
 	start := t0
 	f.now.Store(&start)
-	f.o = newTestOrchestrator(t, nil, Config{}, func() time.Time { return *f.now.Load() })
+	f.o = newTestServer(t, nil, orchestrator.Config{}, func() time.Time { return *f.now.Load() })
 	f.o.hub.interval = 5 * time.Millisecond
 	if tune != nil {
 		tune(f.o.hub)
@@ -90,7 +91,7 @@ func newStreamFixture(t *testing.T, tune func(h *hub)) *streamFixture {
 
 func (f *streamFixture) ingest(t *testing.T, h events.HostHealth) {
 	t.Helper()
-	if !f.o.fleet.ingest("vmfleet.host."+h.Host+".health", encode(t, h), h.CheckedAt) {
+	if !f.o.o.TakeHealth("vmfleet.host."+h.Host+".health", encode(t, h), h.CheckedAt) {
 		t.Fatalf("health of %s seq %d was not taken", h.Host, h.Seq)
 	}
 }
@@ -127,11 +128,11 @@ func TestEventsSnapshotThenDeltas(t *testing.T) {
 	s := f.connect(t, t.Context())
 
 	e := s.nextEvent(t)
-	var snap DashboardView
-	if err := json.Unmarshal([]byte(e.data), &snap); e.name != SSESnapshot || err != nil {
+	var snap api.DashboardView
+	if err := json.Unmarshal([]byte(e.data), &snap); e.name != api.SSESnapshot || err != nil {
 		t.Fatalf("Got(first event) = %q (%v), want a snapshot", e.name, err)
 	}
-	if len(snap.Hosts) != 2 || snap.Hosts[0].Host != "mac-01" || snap.Hosts[0].Cells[1].State != CellMissing {
+	if len(snap.Hosts) != 2 || snap.Hosts[0].Host != "mac-01" || snap.Hosts[0].Cells[1].State != api.CellMissing {
 		t.Fatalf("Got(snapshot hosts) = %+v, want mac-01 and mac-02 with 14 missing", snap.Hosts)
 	}
 
@@ -141,14 +142,14 @@ func TestEventsSnapshotThenDeltas(t *testing.T) {
 	f.ingest(t, h)
 	e = s.nextEvent(t)
 	var d struct {
-		Hosts  []DashboardHost `json:"hosts"`
-		Fleet  json.RawMessage `json:"fleet"`
-		Builds []builds.Record `json:"builds"`
+		Hosts  []api.DashboardHost `json:"hosts"`
+		Fleet  json.RawMessage     `json:"fleet"`
+		Builds []api.Record        `json:"builds"`
 	}
-	if err := json.Unmarshal([]byte(e.data), &d); e.name != SSEDelta || err != nil {
+	if err := json.Unmarshal([]byte(e.data), &d); e.name != api.SSEDelta || err != nil {
 		t.Fatalf("Got(event) = %q %s (%v), want a delta", e.name, e.data, err)
 	}
-	if len(d.Hosts) != 1 || d.Hosts[0].Host != "mac-02" || d.Hosts[0].Cells[1].State != CellReady {
+	if len(d.Hosts) != 1 || d.Hosts[0].Host != "mac-02" || d.Hosts[0].Cells[1].State != api.CellReady {
 		t.Errorf("Got(delta hosts) = %+v, want only mac-02, now ready on 14", d.Hosts)
 	}
 	if len(d.Builds) != 0 {
@@ -163,7 +164,7 @@ func TestEventsSnapshotThenDeltas(t *testing.T) {
 		e = s.nextEvent(t)
 		_ = json.Unmarshal([]byte(e.data), &d)
 		for _, h := range d.Hosts {
-			if h.State == HostStale && h.Cells[0].State == CellStale {
+			if h.State == api.HostStale && h.Cells[0].State == api.CellStale {
 				stale[h.Host] = true
 			}
 		}
@@ -174,7 +175,7 @@ func TestEventsHeartbeatAndDisconnect(t *testing.T) {
 	f := newStreamFixture(t, func(h *hub) { h.heartbeat = 10 * time.Millisecond })
 	ctx, cancel := context.WithCancel(t.Context())
 	s := f.connect(t, ctx)
-	if e := s.nextEvent(t); e.name != SSESnapshot {
+	if e := s.nextEvent(t); e.name != api.SSESnapshot {
 		t.Fatalf("Got(first event) = %q, want snapshot", e.name)
 	}
 	for e := s.next(t); e.comment != "heartbeat"; e = s.next(t) {
@@ -187,7 +188,7 @@ func TestEventsHeartbeatAndDisconnect(t *testing.T) {
 }
 
 func TestEventsSlowClientIsDropped(t *testing.T) {
-	o := newTestOrchestrator(t, nil, Config{}, func() time.Time { return t0 })
+	o := newTestServer(t, nil, orchestrator.Config{}, func() time.Time { return t0 })
 	o.hub.buffer = 3
 	slow := o.hub.subscribe() // never reads
 	fast := o.hub.subscribe()
@@ -195,7 +196,7 @@ func TestEventsSlowClientIsDropped(t *testing.T) {
 	for seq := uint64(1); seq <= 10; seq++ {
 		h := health("mac-01", "b", seq, t0)
 		h.Releases[1].Detail = strings.Repeat("x", int(seq))
-		if !o.fleet.ingest("vmfleet.host.mac-01.health", encode(t, h), t0) {
+		if !o.o.TakeHealth("vmfleet.host.mac-01.health", encode(t, h), t0) {
 			t.Fatal("health not taken")
 		}
 		o.hub.tick()
@@ -225,7 +226,7 @@ func TestEventsSlowClientIsDropped(t *testing.T) {
 }
 
 func TestEventsStopWithTheOrchestrator(t *testing.T) {
-	o := newTestOrchestrator(t, nil, Config{}, func() time.Time { return t0 })
+	o := newTestServer(t, nil, orchestrator.Config{}, func() time.Time { return t0 })
 	srv := httptest.NewServer(o.Handler())
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -237,7 +238,7 @@ func TestEventsStopWithTheOrchestrator(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	s := &sseReader{r: bufio.NewReader(resp.Body)}
-	if e := s.nextEvent(t); e.name != SSESnapshot {
+	if e := s.nextEvent(t); e.name != api.SSESnapshot {
 		t.Fatalf("Got(first event) = %q, want snapshot", e.name)
 	}
 	cancel()
@@ -259,7 +260,7 @@ func TestEventsCarryPruneOutcomes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // ends the read if the prune never shows
 	defer cancel()
 	s := f.connect(t, ctx)
-	if e := s.nextEvent(t); e.name != SSESnapshot {
+	if e := s.nextEvent(t); e.name != api.SSESnapshot {
 		t.Fatalf("Got(first event) = %q, want a snapshot", e.name)
 	}
 
@@ -269,7 +270,8 @@ func TestEventsCarryPruneOutcomes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.o.recordOutcome(f.o.subj.Prune(out.Host, out.Result), data)
+	subj, _ := events.NewSubjects("")
+	f.o.o.TakePrune(subj.Prune(out.Host, out.Result), data)
 
 	for {
 		e := s.nextEvent(t)

@@ -1,4 +1,4 @@
-package orchestrator
+package web
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
+	"github.com/vmfleet/vmfleet/orchestrator"
 )
 
 func TestWebhookAuth(t *testing.T) {
@@ -43,7 +44,7 @@ func TestWebhookAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := newTestOrchestrator(t, &fakeBK{}, Config{WebhookSecret: tt.secret, WebhookToken: tt.token}, func() time.Time { return t0 })
+			o := newTestServer(t, &fakeBK{}, orchestrator.Config{WebhookSecret: tt.secret, WebhookToken: tt.token}, func() time.Time { return t0 })
 			h := o.Handler()
 			b := body
 			if tt.body != nil {

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
+)
+
+// parseShare reads an --auto-promote share: "90%" or "0.9"; "" or "0" is
+// none (promote by hand).
+func parseShare(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	pct := strings.HasSuffix(t, "%")
+	f, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: --auto-promote %q: want a share of hosts such as 90%% or 0.9", cliconfig.ErrConfig, s)
+	}
+	if pct || f > 1 {
+		f /= 100
+	}
+	if !(f >= 0 && f <= 1) {
+		return 0, fmt.Errorf("%w: --auto-promote %q: want 0%% to 100%%", cliconfig.ErrConfig, s)
+	}
+	return f, nil
+}
+
+func newSpecStageCmd() *cobra.Command {
+	var f opFlags
+	var bootstrap, bun, registry, by, auto string
+	var releases []string
+	cmd := &cobra.Command{
+		Use:   "stage",
+		Short: "Stage a spec beside the one in force (POST /api/v1/spec/next)",
+		Long: `Records a staged spec: the spec in force with the flags given changed,
+validated by the orchestrator and published to KV vmfleet_spec under key next.
+Hosts stay ready on the current images while the staged ones are built and
+pulled beside them (after the current spec's needs, and never by deleting a
+current image: a host without room reports staged no_space and gets the image
+after promotion). Jobs can target a staged image with its tag
+vm-image-<image name>=true (docs/routing.md). vmfleet spec promote makes the
+staged spec current; with --auto-promote the orchestrator does so once that
+share of the non-stale hosts hold every staged image. A new stage replaces the
+staged spec; vmfleet spec unstage abandons it.`,
+		Example: `  vmfleet spec stage --bootstrap 3.7
+  vmfleet spec stage --bun 1.2.17 --auto-promote 90%
+  vmfleet spec stage --releases 14,15 --registry ghcr.io/acme/bun-build-macos-{release}:{bun}-bootstrap-{bootstrap}`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var u api.SpecUpdate
+			fl := cmd.Flags()
+			set := func(name string, v string, dst **string) {
+				if fl.Changed(name) {
+					*dst = &v
+				}
+			}
+			set("bootstrap", bootstrap, &u.BootstrapVersion)
+			set("bun", bun, &u.BunVersion)
+			set("registry", registry, &u.Registry)
+			if fl.Changed("releases") {
+				u.Releases = releases
+			}
+			if u.BootstrapVersion == nil && u.BunVersion == nil && u.Registry == nil && u.Releases == nil {
+				return exitCode(2, fmt.Errorf("%w: nothing to stage: give --bootstrap, --bun, --releases or --registry", cliconfig.ErrConfig))
+			}
+			if fl.Changed("auto-promote") {
+				share, err := parseShare(auto)
+				if err != nil {
+					return exitCode(2, err)
+				}
+				u.AutoPromote = &share
+			}
+			u.By = by
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			s, err := c.StageSpec(cmd.Context(), u)
+			if err != nil {
+				return apiError(err)
+			}
+			if f.asJSON {
+				return printJSON(cmd.OutOrStdout(), s)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "staged spec:")
+			if err := printSpec(cmd.OutOrStdout(), s); err != nil {
+				return err
+			}
+			if s.AutoPromote > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "promoted by itself once %.0f%% of the hosts hold every staged image\n", s.AutoPromote*100)
+			} else {
+				fmt.Fprintln(cmd.OutOrStdout(), "promote it with: vmfleet spec promote")
+			}
+			return nil
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().StringVar(&bootstrap, "bootstrap", "", "bootstrap version of the staged images")
+	cmd.Flags().StringVar(&bun, "bun", "", "bun version of the staged images")
+	cmd.Flags().StringSliceVar(&releases, "releases", nil, "macOS releases of the staged spec (comma separated)")
+	cmd.Flags().StringVar(&registry, "registry", "", `OCI reference template of the staged spec ("" builds on each host)`)
+	cmd.Flags().StringVar(&auto, "auto-promote", "", "promote once this share of the non-stale hosts hold every staged image (90% or 0.9; default: by hand)")
+	cmd.Flags().StringVar(&by, "by", operatorName(), "who stages the spec (recorded as updated_by)")
+	return cmd
+}
+
+func newSpecPromoteCmd() *cobra.Command {
+	var f opFlags
+	var by string
+	cmd := &cobra.Command{
+		Use:   "promote",
+		Short: "Make the staged spec the spec in force (POST /api/v1/spec/promote)",
+		Long: `Writes the staged spec (KV vmfleet_spec key next) as the spec in force (key
+current) and deletes the staged one. Hosts that already hold the staged images
+are ready at once; the old images become prune candidates under the cleanup
+rules.`,
+		Example: `  vmfleet spec promote
+  vmfleet spec promote --by alice`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			s, err := c.PromoteSpec(cmd.Context(), api.SpecPromote{By: by})
+			if err != nil {
+				return apiError(err)
+			}
+			if f.asJSON {
+				return printJSON(cmd.OutOrStdout(), s)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "spec in force:")
+			return printSpec(cmd.OutOrStdout(), s)
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().StringVar(&by, "by", operatorName(), "who promotes (recorded as updated_by)")
+	return cmd
+}
+
+func newSpecUnstageCmd() *cobra.Command {
+	var f opFlags
+	cmd := &cobra.Command{
+		Use:     "unstage",
+		Short:   "Abandon the staged spec (DELETE /api/v1/spec/next)",
+		Example: "  vmfleet spec unstage",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			if err := c.UnstageSpec(cmd.Context()); err != nil {
+				return apiError(err)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "no staged spec: no rollout in progress")
+			return nil
+		},
+	}
+	f.bind(cmd)
+	return cmd
+}
+
+// printStaged adds the staged spec to `spec show`, if there is one.
+func printStaged(cmd *cobra.Command, c *api.Client) error {
+	s, err := c.Next(cmd.Context())
+	if api.StatusCode(err) == http.StatusNotFound {
+		return nil
+	}
+	if err != nil {
+		return apiError(err)
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), "\nstaged spec (vmfleet spec promote makes it current):")
+	return printSpec(cmd.OutOrStdout(), s)
+}
+
+// printRollout adds a staged rollout's progress to `vmfleet status`: per
+// staged release, how many hosts hold the image, have no room for it, and
+// its builds and pulls in flight.
+func printRollout(w io.Writer, r *events.Rollout) {
+	if r == nil {
+		return
+	}
+	auto := "promote by hand: vmfleet spec promote"
+	if r.AutoPromote > 0 {
+		auto = fmt.Sprintf("promoted by itself at %.0f%%", r.AutoPromote*100)
+	}
+	fmt.Fprintf(w, "rollout (staged revision %d): %d of %d hosts hold every staged image; %s\n", r.NextRevision, r.Ready, r.Hosts, auto)
+	for _, sr := range r.Releases {
+		fmt.Fprintf(w, "  macOS %s\t%s\t%d/%d hosts\t%d no space\t%d builds, %d pulls in flight\n",
+			sr.Release, sr.Image, sr.Ready, sr.Total, sr.NoSpace, sr.Builds, sr.Pulls)
+	}
+}

@@ -1,0 +1,74 @@
+package orchestrator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/levers"
+)
+
+// agentLevers is the drift check and the pause lever (package
+// orchestrator/levers); a nil Manager means neither runs.
+type agentLevers struct{ *levers.Manager }
+
+// hostAgents is what the read API shows of one host.
+func (l agentLevers) hostAgents(host string) (drift bool, since time.Time, reason events.DriftReason, paused bool) {
+	return l.Host(host)
+}
+
+// runAgents runs the levers until ctx ends, if they are on.
+func (o *Orchestrator) runAgents(ctx context.Context) error {
+	if o.agents.Manager == nil {
+		return nil
+	}
+	return o.agents.Run(ctx)
+}
+
+// initAgents sets up the drift check and the pause lever when Buildkite's
+// agents API is at hand (WithBuildkiteAgents, or bk itself) and the listing
+// is not turned off.
+func (o *Orchestrator) initAgents(bk builds.Buildkite) error {
+	api := o.opts.agents
+	if a, ok := bk.(levers.BuildkiteAgents); ok && api == nil {
+		api = a
+	}
+	if api == nil || o.cfg.AgentsInterval < 0 {
+		if o.cfg.Pause {
+			return fmt.Errorf("%w: buildkite.pause needs the Buildkite API (buildkite.org and a token)", ErrInvalidOption)
+		}
+		return nil
+	}
+	o.pubDrift = func(d events.TagDrift) {
+		o.publish(context.Background(), o.subj.Drift(), events.TypeTagDrift, d.Host, d)
+	}
+	cfg := levers.Config{Interval: o.cfg.AgentsInterval, DriftGrace: o.cfg.DriftGrace, Pause: o.cfg.Pause, PauseTimeout: o.cfg.PauseTimeout}
+	m, err := levers.New(api, cfg, levers.Deps{
+		Now:     o.now,
+		Hosts:   o.leverHosts,
+		Leading: func() bool { return o.opts.isLeader() && o.caughtUp.Load() },
+		TermContext: func() context.Context {
+			o.term.mu.Lock()
+			defer o.term.mu.Unlock()
+			return o.term.ctx
+		},
+		Publish: func(d events.TagDrift) { o.pubDrift(d) },
+	}, o.log, o.reg)
+	if err != nil {
+		return fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
+	}
+	o.agents = agentLevers{m}
+	return nil
+}
+
+// leverHosts is every known host as the levers read it.
+func (o *Orchestrator) leverHosts(now time.Time) []levers.Host {
+	var all []levers.Host
+	o.fleet.each(func(host string, hs *hostState) {
+		all = append(all, levers.Host{Name: host, Hostname: hs.h.Hostname, BuildkiteTags: hs.h.BuildkiteTags,
+			Releases: hs.h.Releases, Stale: o.fleet.stale(hs, now)})
+	})
+	return all
+}

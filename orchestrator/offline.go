@@ -1,0 +1,54 @@
+package orchestrator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
+)
+
+// An orchestrator made without NATS never runs; these let the tests of the
+// packages built on the core (orchestrator/web) hand it what Run would
+// receive. Production code does not call them.
+
+// WithMemoryRecords keeps build records in memory, starting with recs,
+// instead of KV bucket vmfleet_builds.
+func WithMemoryRecords(recs ...builds.Record) Option {
+	s := builds.NewMemStore()
+	for i := range recs {
+		if _, err := s.Create(context.Background(), &recs[i]); err != nil {
+			return func(*options) error { return fmt.Errorf("%w: record %s: %w", ErrInvalidOption, recs[i].Key, err) }
+		}
+	}
+	return withStore(s)
+}
+
+// StartOffline does what Run does before it follows the stream: it loads the
+// build records and marks the orchestrator started and caught up.
+func (o *Orchestrator) StartOffline(ctx context.Context) error {
+	if o.builds.Store() == nil {
+		return ErrNoNATS
+	}
+	if err := o.builds.Load(ctx); err != nil {
+		return err
+	}
+	o.started.Store(true)
+	o.caughtUp.Store(true)
+	return nil
+}
+
+// TakeHealth takes one health event as received on subject at seen; it
+// reports whether the event was news.
+func (o *Orchestrator) TakeHealth(subject string, data []byte, seen time.Time) bool {
+	return o.fleet.ingest(subject, data, seen)
+}
+
+// TakePrune takes one prune outcome an agent published on subject.
+func (o *Orchestrator) TakePrune(subject string, data []byte) { o.recordOutcome(subject, data) }
+
+// ReconcileOnce makes one full pass now and waits for the builds it started.
+func (o *Orchestrator) ReconcileOnce(ctx context.Context) {
+	o.pass(ctx, true)
+	o.builds.Wait()
+}

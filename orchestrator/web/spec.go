@@ -1,0 +1,90 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
+)
+
+// handleSpecSet is POST /api/v1/spec (the guard checked the API token).
+func (s *Server) handleSpecSet(w http.ResponseWriter, r *http.Request) {
+	var u api.SpecUpdate
+	if err := decodeBody(r, &u); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	sp, err := s.o.SetSpec(r.Context(), u)
+	switch {
+	case errors.Is(err, events.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err)
+	case errors.Is(err, orchestrator.ErrNotLeader), errors.Is(err, orchestrator.ErrStarting):
+		writeError(w, http.StatusServiceUnavailable, err)
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, err)
+	default:
+		writeJSON(w, http.StatusOK, sp)
+	}
+}
+
+// handleSpecNext serves GET/POST/DELETE /api/v1/spec/next (the guard
+// checked the token for writes).
+func (s *Server) handleSpecNext(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		sp := s.o.Next()
+		if sp == nil {
+			writeError(w, http.StatusNotFound, orchestrator.ErrNoStagedSpec)
+			return
+		}
+		writeJSON(w, http.StatusOK, sp)
+	case http.MethodDelete:
+		if err := s.o.UnstageSpec(r.Context()); err != nil {
+			writeSpecError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		var u api.SpecUpdate
+		if err := decodeBody(r, &u); err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		sp, err := s.o.StageSpec(r.Context(), u)
+		if err != nil {
+			writeSpecError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, sp)
+	}
+}
+
+// handleSpecPromote is POST /api/v1/spec/promote.
+func (s *Server) handleSpecPromote(w http.ResponseWriter, r *http.Request) {
+	var p api.SpecPromote
+	if err := decodeBody(r, &p); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	sp, err := s.o.PromoteSpec(r.Context(), p.By)
+	if err != nil {
+		writeSpecError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sp)
+}
+
+func writeSpecError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, events.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err)
+	case errors.Is(err, orchestrator.ErrNoStagedSpec):
+		writeError(w, http.StatusNotFound, err)
+	case errors.Is(err, orchestrator.ErrNotLeader), errors.Is(err, orchestrator.ErrStarting):
+		writeError(w, http.StatusServiceUnavailable, err)
+	default:
+		writeError(w, http.StatusInternalServerError, err)
+	}
+}
