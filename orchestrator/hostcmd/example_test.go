@@ -70,6 +70,11 @@ func serveEcho(t *testing.T, nc *nats.Conn, subj events.Subjects, served *atomic
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	// The server has the subscription once it answered the flush, so a
+	// request from another connection finds a responder.
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // echoVerb is the orchestrator's side: a Dispatcher's verb whose Send is the
