@@ -13,7 +13,10 @@
 //     from its last report, prune commands inside cleanup windows (or in a
 //     disk emergency) once the replacement is ready, at most one in flight
 //     per host and none again before the host reported the last one's
-//     effect; the agents' outcomes kept for the API and the metrics;
+//     effect; the staged spec's images and those in their removal grace
+//     (from the spec keys' KV history) kept; the disruption budget (at most
+//     a share of the fleet sent a window prune per window occurrence); the
+//     agents' outcomes kept for the API and the metrics;
 //   - the wants of builds, handed to the build manager of package
 //     orchestrator/builds (records in KV bucket vmfleet_builds written before
 //     any Buildkite call, adoption, webhook and polling tracking, backoff,

@@ -34,5 +34,6 @@ func newTestOrchestrator(t testing.TB, bk builds.Buildkite, cfg Config, now func
 	}
 	o.caughtUp.Store(true)
 	o.started.Store(true)
+	o.specHist.Store(newSpecHistory(nil)) // no NATS, no spec history: nothing in a grace
 	return o
 }

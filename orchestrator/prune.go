@@ -22,6 +22,9 @@ type pruneWant struct {
 	reason string
 	boot   string
 	seq    uint64
+	// budgeted: a window prune, counted by the disruption budget (a disk
+	// emergency's is not).
+	budgeted bool
 }
 
 // pruneSender sends one prune command and returns the agent's reply.

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus"
 )
 
 // cleanupParts is the orchestrator's pruning and spec-setting state
@@ -22,6 +23,13 @@ type cleanupParts struct {
 	planGen   uint64
 	// specKV is bucket vmfleet_spec, set by Run before started.
 	specKV jetstream.KeyValue
+	// specHist is the spec keys' history (prune_grace.go), nil until read.
+	specHist  atomic.Pointer[specHistory]
+	histCache bus.SpecHistoryCache
+	// Owned by the loop goroutine: the disruption budget, and the
+	// non-stale hosts the last summary counted.
+	budget        pruneBudget
+	nonStaleHosts int
 }
 
 // initCleanup makes the pruning parts; New calls it once the config, the
@@ -88,7 +96,7 @@ func (o *Orchestrator) PruneHost(ctx context.Context, host string, req PruneHost
 		return PruneHostResponse{}, fmt.Errorf("%w: %s was last seen %s", ErrHostStale, host, hs.lastSeen.UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	pv := o.pruneView(now)
-	in := planInput(hs.h, &pv, now)
+	in := planInput(hs.h, &pv)
 	in.PruneNow = req.Now
 	if len(req.VMs) > 0 {
 		in.Only = req.VMs

@@ -150,6 +150,7 @@ func TestPruneAfterBootstrapChange(t *testing.T) {
 	}
 	h.clock.Set(day(1, 30)) // as beforeWindow
 	spec := pruneSpec()
+	spec.Cleanup.MaxPruneHostsFraction = 1 // the whole fleet in one window: the budget has tests of its own
 	agents := readyAgents(h, 20, spec.Images)
 	h.start(h.config(spec))
 	cmds := h.collect("vmfleet.cmd.*.prune")

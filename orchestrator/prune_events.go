@@ -86,6 +86,7 @@ type pruneMetrics struct {
 	inFlight prometheus.GaugeFunc
 	vms      *prometheus.CounterVec
 	freed    prometheus.Counter
+	budget   prometheus.Gauge
 }
 
 func newPruneMetrics(reg prometheus.Registerer, inFlight func() float64) (*pruneMetrics, error) {
@@ -99,8 +100,10 @@ func newPruneMetrics(reg prometheus.Registerer, inFlight func() float64) (*prune
 			Name: "pruned_vms_total", Help: "Per-VM prune outcomes published by agents, by result (deleted, skipped, failed, planned)."}, []string{"result"}),
 		freed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "prune_freed_bytes_total", Help: "Estimated bytes freed by pruning: the deleted VMs' reported size on disk."}),
+		budget: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "prune_budget_remaining", Help: "Hosts the disruption budget still lets be sent a window prune in the open window occurrence (outside a window: the budget of one)."}),
 	}
-	for _, c := range []prometheus.Collector{m.commands, m.inFlight, m.vms, m.freed} {
+	for _, c := range []prometheus.Collector{m.commands, m.inFlight, m.vms, m.freed, m.budget} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

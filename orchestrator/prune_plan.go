@@ -11,10 +11,16 @@ import (
 // pruneView is the cleanup side of one reconcile pass: the spec, its parsed
 // windows and their state at the pass's now, computed once.
 type pruneView struct {
-	spec   *events.Spec
-	next   *events.Spec // the staged spec, nil: no rollout
+	spec *events.Spec
+	// next is the staged spec in force (o.next), nil: no rollout (the
+	// history's stands in while the watch of key next is behind).
+	next   *events.Spec
 	window cleanup.WindowState
 	now    time.Time
+	// hist is the spec keys' history (nil until read, or while older than
+	// the spec: no prune goes), ret the images in their removal grace at now.
+	hist *specHistory
+	ret  *retained
 }
 
 // windows returns the spec's parsed cleanup windows, parsed once per spec.
@@ -64,7 +70,17 @@ func (c *parsedWindows) stateAt(now time.Time) cleanup.WindowState {
 
 func (o *Orchestrator) pruneView(now time.Time) pruneView {
 	sp := o.spec.Load()
-	return pruneView{spec: sp, next: o.next.Load(), window: o.windows(sp).stateAt(now), now: now}
+	pv := pruneView{spec: sp, window: o.windows(sp).stateAt(now), now: now, hist: o.specHist.Load(), next: o.next.Load()}
+	if pv.hist != nil && pv.hist.rev < sp.Revision {
+		// The spec in force (a `spec set` puts it in force at once) is
+		// newer than the history read: what it removed is not known
+		// to be in its grace yet. No prune until the history catches up.
+		pv.hist = nil
+	}
+	if pv.hist != nil {
+		pv.ret = pv.hist.retainedAt(now)
+	}
+	return pv
 }
 
 // planEntry caches one host's plan: a host whose report and spec did not
@@ -72,7 +88,10 @@ func (o *Orchestrator) pruneView(now time.Time) pruneView {
 // whatever the window.
 type planEntry struct {
 	h          *events.HostHealth
-	spec, next *events.Spec
+	spec       *events.Spec
+	hist       *specHistory
+	ret        *retained
+	next       *events.Spec
 	open       bool
 	candidates bool // some VM has a candidate reason
 	res        cleanup.Result
@@ -82,10 +101,11 @@ type planEntry struct {
 }
 
 // plan returns a host's plan in the pass, from the cache when its report,
-// the spec and the window's openness are the same. Owned by the loop.
+// the spec, the spec history, the retained images and the window's openness
+// are the same. Owned by the loop.
 func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntry {
 	e := o.planCache[host]
-	if e != nil && e.h == hs.h && e.spec == pv.spec && e.next == pv.next && (e.open == pv.window.Open || !e.candidates) {
+	if e != nil && e.h == hs.h && e.spec == pv.spec && e.hist == pv.hist && e.ret == pv.ret && e.next == pv.next && (e.open == pv.window.Open || !e.candidates) {
 		e.gen = o.planGen
 		return e
 	}
@@ -93,8 +113,8 @@ func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntr
 		e = &planEntry{}
 		o.planCache[host] = e
 	}
-	*e = planEntry{h: hs.h, spec: pv.spec, next: pv.next, open: pv.window.Open, gen: o.planGen}
-	e.res = cleanup.Plan(planInput(hs.h, pv, pv.now))
+	*e = planEntry{h: hs.h, spec: pv.spec, hist: pv.hist, ret: pv.ret, next: pv.next, open: pv.window.Open, gen: o.planGen}
+	e.res = cleanup.Plan(planInput(hs.h, pv))
 	e.names = e.res.PruneNames()
 	for _, d := range e.res.Prune {
 		e.why = append(e.why, string(d.Reason))
@@ -106,12 +126,15 @@ func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntr
 	return e
 }
 
-// planInput is a host's cleanup input in the pass's view: the staged
-// spec's images (Next) are kept like the current spec's.
-func planInput(h *events.HostHealth, pv *pruneView, now time.Time) cleanup.Input {
+// planInput is a host's cleanup.Input in the view: its report, the spec,
+// the staged spec and the images in their removal grace.
+func planInput(h *events.HostHealth, pv *pruneView) cleanup.Input {
 	in := cleanup.Input{
 		Spec: pv.spec.Images, Policy: pv.spec.Cleanup, VMs: h.VMs, Releases: h.Releases, Disk: h.Disk,
-		Now: now, Window: pv.window,
+		Now: pv.now, Window: pv.window,
+	}
+	if pv.hist != nil {
+		in.Next, in.Retain = pv.hist.next, pv.ret.imgs
 	}
 	if pv.next != nil {
 		in.Next = &pv.next.Images
@@ -121,10 +144,12 @@ func planInput(h *events.HostHealth, pv *pruneView, now time.Time) cleanup.Input
 
 // derivePrune adds a host's prune (docs/orchestrator.md#cleanup) when its plan prunes
 // something: inside a window once the replacement is ready, or in a disk
-// emergency. The caller skipped stale hosts.
+// emergency. Nothing goes before the spec history was read (the removal
+// grace). The caller skipped stale hosts; the disruption budget applies at
+// dispatch (admitPrunes).
 func (o *Orchestrator) derivePrune(host string, hs *hostState, w *wants) {
 	pv := &w.prune
-	if pv.spec == nil || len(hs.h.VMs) == 0 {
+	if pv.spec == nil || pv.hist == nil || len(hs.h.VMs) == 0 {
 		return
 	}
 	if hs.h.SpecRevision < pv.spec.Revision {
@@ -141,7 +166,8 @@ func (o *Orchestrator) derivePrune(host string, hs *hostState, w *wants) {
 	if e.res.DiskEmergency && !e.res.WindowOpen {
 		reason = events.PruneReasonEmergency
 	}
-	w.prunes = append(w.prunes, pruneWant{host: host, vms: e.names, why: e.why, reason: reason, boot: hs.h.BootID, seq: hs.h.Seq})
+	w.prunes = append(w.prunes, pruneWant{host: host, vms: e.names, why: e.why, reason: reason, boot: hs.h.BootID, seq: hs.h.Seq,
+		budgeted: !e.res.DiskEmergency})
 }
 
 // sweepPlans drops cached plans of hosts a full pass did not visit.
@@ -172,7 +198,7 @@ func (o *Orchestrator) hostPrune(host string, hs *hostState) *HostPrune {
 	now := o.now()
 	pv := o.pruneView(now)
 	return &HostPrune{
-		Plan:   cleanup.Plan(planInput(hs.h, &pv, now)),
+		Plan:   cleanup.Plan(planInput(hs.h, &pv)),
 		Window: pv.window,
 		Status: o.prunes.status(host),
 		Recent: o.outcomes.host(host),

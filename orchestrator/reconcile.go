@@ -198,6 +198,7 @@ func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
 		}
 	})
 	r.Releases = per
+	o.nonStaleHosts = r.Hosts - r.Stale // the prune budget's base (prune_grace.go)
 	r.Rollout = roll.finish(o)
 	if r.Rollout != nil {
 		o.autoPromote(ctx, next, r.Rollout.Ready, r.Rollout.Hosts)

@@ -102,7 +102,7 @@ func TestPrunePlanKeepsStagedImages(t *testing.T) {
 	h.VMs = append(h.VMs, events.VM{Name: img, Source: "local", State: events.VMStopped, SizeGB: 40})
 	verdict := func() cleanup.Decision {
 		pv := o.pruneView(t0)
-		res := cleanup.Plan(planInput(&h, &pv, t0))
+		res := cleanup.Plan(planInput(&h, &pv))
 		for _, d := range append(res.Keep, res.Prune...) {
 			if d.VM == img {
 				return d

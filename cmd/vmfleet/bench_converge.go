@@ -32,7 +32,7 @@ type benchConvergeConfig struct {
 	MaxPulls         int           `yaml:"max_pulls" flag:"max-pulls" env:"VMFLEET_BENCH_CONVERGE_MAX_PULLS" help:"the orchestrator's cap on pulls in flight (0: hosts × releases, no cap)"`
 	NATSMaxConsumers int           `yaml:"nats_max_consumers" flag:"nats-max-consumers" env:"VMFLEET_BENCH_CONVERGE_NATS_MAX_CONSUMERS" help:"cap on consumers per stream of the embedded nats-server (0: vmfleet's default, unlimited; 1000 is nats-server's own); every agent's spec watch is one consumer"`
 	ExpectPrune      string        `yaml:"expect_prune" flag:"expect-prune" env:"VMFLEET_BENCH_CONVERGE_EXPECT_PRUNE" help:"require, auto or ignore: whether convergence waits for outdated images to be pruned"`
-	Timeout          time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_BENCH_CONVERGE_TIMEOUT" help:"wall-clock limit"`
+	Timeout          time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_BENCH_CONVERGE_TIMEOUT" help:"limit on the run from when every host reported once"`
 	JSON             bool          `yaml:"json" flag:"json" env:"VMFLEET_BENCH_CONVERGE_JSON" help:"print one JSON object instead of a table"`
 }
 

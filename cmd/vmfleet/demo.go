@@ -43,7 +43,7 @@ type demoConfig struct {
 	NATSMaxConsumers  int           `yaml:"nats_max_consumers" flag:"nats-max-consumers" env:"VMFLEET_DEMO_NATS_MAX_CONSUMERS" help:"cap on consumers per stream of the embedded nats-server (0: vmfleet's default, unlimited; 1000 is nats-server's own); every agent's spec watch is one consumer"`
 	HTTPAddr          string        `yaml:"http_addr" flag:"http-addr" env:"VMFLEET_DEMO_HTTP_ADDR" help:"host:port of the orchestrator's API and dashboard (port 0: a free one)"`
 	ExitWhenConverged bool          `yaml:"exit_when_converged" flag:"exit-when-converged" env:"VMFLEET_DEMO_EXIT_WHEN_CONVERGED" help:"exit 0 once converged (1 on a timeout or a safety violation) instead of running until interrupted"`
-	Timeout           time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_DEMO_TIMEOUT" help:"wall-clock limit with --exit-when-converged"`
+	Timeout           time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_DEMO_TIMEOUT" help:"with --exit-when-converged, limit on the run from when every host reported once"`
 }
 
 func defaultDemoConfig() demoConfig {

@@ -80,7 +80,11 @@ type Config struct {
 	// HTTPAddr is where the orchestrator's API is served ("127.0.0.1:0": a
 	// free loopback port).
 	HTTPAddr string
-	// Timeout bounds Run in wall-clock time (0: until ctx ends).
+	// Timeout bounds Run in wall-clock time from the moment the fleet is
+	// up, every host having reported once (0: until ctx ends). Coming up
+	// (the nats-server, stream, orchestrator and agents starting) is the
+	// machine's time, not the fleet's: it has a limit of its own, the
+	// greater of Timeout and a minute.
 	Timeout time.Duration
 	// StopWhenConverged makes Run return once the fleet converged.
 	StopWhenConverged bool

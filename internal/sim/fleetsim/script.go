@@ -54,6 +54,9 @@ func (s *Sim) step(ctx context.Context, e *env, sc *scriptState) (bool, error) {
 	st := s.view.status(spec)
 	ready := st.hosts == s.cfg.Hosts && len(st.notReady) == 0
 	s.setStatus(st)
+	if st.hosts == s.cfg.Hosts {
+		s.fleetUp()
+	}
 	switch sc.phase {
 	case phaseInitial:
 		if !ready {
@@ -225,8 +228,12 @@ func (s *Sim) setStatus(st fleetStatus) {
 	if len(parts) == 0 {
 		parts = append(parts, "waiting for the script (bump, window, jobs)")
 	}
+	s.setStatusText(strings.Join(parts, "; "))
+}
+
+func (s *Sim) setStatusText(status string) {
 	s.resMu.Lock()
-	s.status = strings.Join(parts, "; ")
+	s.status = status
 	s.resMu.Unlock()
 }
 

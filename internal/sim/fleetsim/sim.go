@@ -38,6 +38,13 @@ type Sim struct {
 	res   Result
 	// status says what the fleet still lacked at the last look.
 	status string
+
+	// timerMu guards the timeout: the come-up limit until the fleet is up,
+	// then Timeout.
+	timerMu   sync.Mutex
+	timer     *time.Timer
+	up        bool
+	cancelRun context.CancelCauseFunc
 }
 
 // New prepares a simulation: it checks cfg and builds every host's initial
@@ -65,20 +72,19 @@ func New(cfg Config, opts ...Option) (*Sim, error) {
 // Config is the simulation's configuration.
 func (s *Sim) Config() Config { return s.cfg }
 
-// Run runs the simulation until ctx ends, the timeout passes or (with
-// StopWhenConverged) the fleet converged. It returns nil after a
-// convergence without violations, an error wrapping ErrNotConverged
-// (naming what was missing) when told to stop once converged and it did
-// not, or one wrapping ErrViolations. Result is complete once Run returned.
+// Run runs the simulation until ctx ends, the timeout passes (see
+// Config.Timeout) or (with StopWhenConverged) the fleet converged. It
+// returns nil after a convergence without violations, an error wrapping
+// ErrNotConverged (naming what was missing) when told to stop once
+// converged and it did not, or one wrapping ErrViolations. Result is complete once Run returned.
 func (s *Sim) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return fmt.Errorf("%w: a simulation runs once", ErrInvalidConfig)
 	}
-	if s.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	s.armTimeout(cancel)
+	defer s.stopTimeout()
 	s.start = time.Now()
 	dir, err := os.MkdirTemp("", "vmfleet-sim-")
 	if err != nil {
@@ -87,6 +93,10 @@ func (s *Sim) Run(ctx context.Context) error {
 	defer os.RemoveAll(dir)
 	e, err := s.setup(ctx, dir)
 	if err != nil {
+		var te *timeoutError
+		if errors.As(context.Cause(ctx), &te) {
+			return fmt.Errorf("%w: %s (setting up: %v)", ErrNotConverged, te, err)
+		}
 		return err
 	}
 	defer e.close()
@@ -113,6 +123,7 @@ func (s *Sim) run(ctx context.Context, e *env, dir string) error {
 		return nil
 	})
 	s.tell(e)
+	s.setStatusText("the orchestrator never got ready")
 	if err := waitFor(gctx, e.o.Ready); err == nil {
 		g.Go(func() error { e.bk.Run(gctx, s.tm.BuildkiteStep); return nil })
 		if err := s.startAgents(gctx, g, e.ns.ClientURL(), dir); err != nil {
@@ -178,8 +189,8 @@ func (s *Sim) verdict(ctx context.Context, runErr error) error {
 		return fmt.Errorf("%w: %d (first: %s %s)", ErrViolations, len(res.Violations), res.Violations[0].Kind, res.Violations[0].Detail)
 	case s.cfg.StopWhenConverged && !res.Converged:
 		why := "interrupted"
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			why = fmt.Sprintf("timed out after %s", s.cfg.Timeout)
+		if te := (*timeoutError)(nil); errors.As(context.Cause(ctx), &te) {
+			why = te.Error()
 		}
 		s.resMu.Lock()
 		status := s.status
@@ -187,6 +198,61 @@ func (s *Sim) verdict(ctx context.Context, runErr error) error {
 		return fmt.Errorf("%w: %s: %s", ErrNotConverged, why, status)
 	}
 	return nil
+}
+
+// comeUpLimit is the least time the fleet has to come up (the nats-server,
+// stream and buckets, the orchestrator, every host's first report) when
+// Config.Timeout is set: Timeout counts from the moment it is up.
+const comeUpLimit = time.Minute
+
+// timeoutError is the cause of Run's context ending at a timeout.
+type timeoutError struct {
+	after    time.Duration
+	comingUp bool // before every host had reported
+}
+
+func (e *timeoutError) Error() string {
+	if e.comingUp {
+		return fmt.Sprintf("timed out after %s before every host reported", e.after)
+	}
+	return fmt.Sprintf("timed out after %s", e.after)
+}
+
+// armTimeout starts the come-up limit, max(Timeout, comeUpLimit), when
+// Timeout is set; at its end cancel ends the run.
+func (s *Sim) armTimeout(cancel context.CancelCauseFunc) {
+	if s.cfg.Timeout <= 0 {
+		return
+	}
+	d := max(s.cfg.Timeout, comeUpLimit)
+	s.timerMu.Lock()
+	defer s.timerMu.Unlock()
+	s.cancelRun = cancel
+	s.timer = time.AfterFunc(d, func() { cancel(&timeoutError{after: d, comingUp: true}) })
+}
+
+// fleetUp starts Timeout's clock the first time every host has reported
+// (unless the come-up limit already passed).
+func (s *Sim) fleetUp() {
+	s.timerMu.Lock()
+	defer s.timerMu.Unlock()
+	if s.up {
+		return
+	}
+	s.up = true
+	if s.timer == nil || !s.timer.Stop() {
+		return
+	}
+	d, cancel := s.cfg.Timeout, s.cancelRun
+	s.timer = time.AfterFunc(d, func() { cancel(&timeoutError{after: d}) })
+}
+
+func (s *Sim) stopTimeout() {
+	s.timerMu.Lock()
+	defer s.timerMu.Unlock()
+	if s.timer != nil {
+		s.timer.Stop()
+	}
 }
 
 // waitFor polls cond until it holds or ctx ends.

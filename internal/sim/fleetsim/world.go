@@ -42,12 +42,19 @@ func closedWindow(now time.Time) []events.Window {
 
 // simRemovedGrace is the simulated fleet's removal grace: a simulation
 // measures convergence, the old images' prune included, and the default
-// grace (a day) would keep every one of them past its end.
-const simRemovedGrace = events.Duration(time.Millisecond)
+// grace (a day) would keep every one of them past its end. Likewise the
+// whole simulated fleet may be pruned in one window occurrence
+// (simPruneHostsFraction): the default budget, a quarter of the hosts per
+// occurrence, would spread the prune over minutes of the always-open window.
+const (
+	simRemovedGrace       = events.Duration(time.Millisecond)
+	simPruneHostsFraction = 1
+)
 
 // initialSpec is the spec the orchestrator starts with.
 func (c Config) initialSpec(now time.Time) (events.Spec, bool) {
-	s := events.Spec{Images: c.spec(), Cleanup: events.CleanupPolicy{KeepBunVersions: 1, RemovedGrace: simRemovedGrace}}
+	s := events.Spec{Images: c.spec(), Cleanup: events.CleanupPolicy{KeepBunVersions: 1,
+		RemovedGrace: simRemovedGrace, MaxPruneHostsFraction: simPruneHostsFraction}}
 	open := c.WindowAfter == 0
 	if open {
 		s.Cleanup.Windows = openWindow
