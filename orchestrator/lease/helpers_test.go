@@ -10,7 +10,4 @@ import (
 
 var t0 = orchtest.T0
 
-// clock is a clock the test moves by hand.
-type clock = orchtest.Clock
-
 func testLogger(t testing.TB, level slog.Level) *slog.Logger { return testlog.New(t, level) }
