@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus"
 )
 
 // syncSpec publishes the configured spec to KV unless the stored one says the
@@ -73,31 +74,23 @@ func (o *Orchestrator) watchSpec(ctx context.Context, kv jetstream.KeyValue) err
 	if err != nil {
 		return fmt.Errorf("watch spec: %w", err)
 	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil
-			}
-			if e == nil || e.Operation() != jetstream.KeyValuePut {
-				continue
-			}
-			s, err := decodeSpec(e.Value())
-			if err != nil {
-				o.log.Warn("ignoring invalid spec in KV", "revision", e.Revision(), "err", err)
-				continue
-			}
-			s.Revision = e.Revision()
-			if cur := o.Spec(); cur.Revision != s.Revision {
-				o.setSpec(s)
-				o.log.Info("spec changed", "revision", s.Revision, "releases", s.Images.Releases)
-				o.Trigger()
-			}
+	bus.Follow(ctx, w, func(e jetstream.KeyValueEntry) {
+		if e.Operation() != jetstream.KeyValuePut {
+			return
 		}
-	}
+		s, err := decodeSpec(e.Value())
+		if err != nil {
+			o.log.Warn("ignoring invalid spec in KV", "revision", e.Revision(), "err", err)
+			return
+		}
+		s.Revision = e.Revision()
+		if cur := o.Spec(); cur.Revision != s.Revision {
+			o.setSpec(s)
+			o.log.Info("spec changed", "revision", s.Revision, "releases", s.Images.Releases)
+			o.Trigger()
+		}
+	})
+	return nil
 }
 
 func (o *Orchestrator) setSpec(s events.Spec) { o.spec.Store(&s) }

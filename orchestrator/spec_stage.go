@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus"
 )
 
 // ErrNoStagedSpec means there is no staged spec (KV key next) to promote.
@@ -56,39 +57,28 @@ func (o *Orchestrator) watchNext(ctx context.Context, kv jetstream.KeyValue) err
 	if err != nil {
 		return fmt.Errorf("watch staged spec: %w", err)
 	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil
-			}
-			if e == nil {
-				continue
-			}
-			if e.Operation() != jetstream.KeyValuePut {
-				if o.next.Load() != nil {
-					o.setNext(nil, 0)
-					o.log.Info("staged spec gone: no rollout in progress", "revision", e.Revision())
-					o.Trigger()
-				}
-				continue
-			}
-			s, err := decodeSpec(e.Value())
-			if err != nil {
-				o.log.Warn("ignoring invalid staged spec in KV", "revision", e.Revision(), "err", err)
-				continue
-			}
-			if cur := o.next.Load(); cur == nil || cur.Revision != e.Revision() {
-				o.setNext(&s, e.Revision())
-				o.log.Info("staged spec", "revision", e.Revision(), "releases", s.Images.Releases,
-					"bun", s.Images.BunVersion, "bootstrap", s.Images.BootstrapVersion, "auto_promote", s.AutoPromote)
+	bus.Follow(ctx, w, func(e jetstream.KeyValueEntry) {
+		if e.Operation() != jetstream.KeyValuePut {
+			if o.next.Load() != nil {
+				o.setNext(nil, 0)
+				o.log.Info("staged spec gone: no rollout in progress", "revision", e.Revision())
 				o.Trigger()
 			}
+			return
 		}
-	}
+		s, err := decodeSpec(e.Value())
+		if err != nil {
+			o.log.Warn("ignoring invalid staged spec in KV", "revision", e.Revision(), "err", err)
+			return
+		}
+		if cur := o.next.Load(); cur == nil || cur.Revision != e.Revision() {
+			o.setNext(&s, e.Revision())
+			o.log.Info("staged spec", "revision", e.Revision(), "releases", s.Images.Releases,
+				"bun", s.Images.BunVersion, "bootstrap", s.Images.BootstrapVersion, "auto_promote", s.AutoPromote)
+			o.Trigger()
+		}
+	})
+	return nil
 }
 
 // writable says whether this orchestrator may change the spec now.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmfleet/vmfleet/internal/bus"
 )
 
 // Watches reports whether the records are in KV, so Watch has a bucket to
@@ -28,20 +29,8 @@ func (m *Manager) Watch(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watch build records: %w", err)
 	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil
-			}
-			if e != nil {
-				m.apply(e)
-			}
-		}
-	}
+	bus.Follow(ctx, w, m.apply)
+	return nil
 }
 
 // apply caches one KV entry of the builds bucket.
