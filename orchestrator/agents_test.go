@@ -13,6 +13,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/internal/orchtest"
 )
 
 const (
@@ -21,22 +22,7 @@ const (
 )
 
 // agentClock is a settable clock shared by the orchestrator and the fake.
-type agentClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *agentClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *agentClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
+type agentClock = orchtest.Clock
 
 // agentsEnv is an orchestrator without NATS whose Buildkite is the fake.
 type agentsEnv struct {
@@ -52,7 +38,7 @@ type agentsEnv struct {
 
 func newAgentsEnv(t *testing.T, cfg Config, opts ...Option) *agentsEnv {
 	t.Helper()
-	e := &agentsEnv{t: t, clock: &agentClock{t: t0}, seq: map[string]uint64{}}
+	e := &agentsEnv{t: t, clock: orchtest.NewClock(t0), seq: map[string]uint64{}}
 	var err error
 	e.bk, err = buildkitefake.New(t.Context(), buildkitefake.WithToken(agentsToken), buildkitefake.WithClock(e.clock.Now),
 		buildkitefake.WithLogger(testLogger(t)))

@@ -99,7 +99,7 @@ func BenchmarkReconcile10k(b *testing.B) {
 	}
 	b.StopTimer()
 	o.builds.Wait()
-	if got := bk.creates; got != 0 {
+	if got := bk.Creates(); got != 0 {
 		b.Fatalf("Got(creates) = %d, want 0: every missing image has its build", got)
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/pass")

@@ -46,16 +46,16 @@ func TestBuildCaps(t *testing.T) {
 			}
 			passAndWait(o)
 			passAndWait(o)
-			if bk.creates != tt.wantFirst {
-				t.Fatalf("Got(creates) = %d, want %d", bk.creates, tt.wantFirst)
+			if bk.Creates() != tt.wantFirst {
+				t.Fatalf("Got(creates) = %d, want %d", bk.Creates(), tt.wantFirst)
 			}
-			first := bk.builds[0]
+			first := bk.Builds()[0]
 			first.State, first.RawState, first.FinishedAt = events.BuildPassed, "passed", t0
 			o.builds.ApplyWebhook(context.Background(), first)
 			passAndWait(o)
 			passAndWait(o)
-			if bk.creates != tt.wantAfterFinish {
-				t.Errorf("Got(creates after one passed) = %d, want %d", bk.creates, tt.wantAfterFinish)
+			if bk.Creates() != tt.wantAfterFinish {
+				t.Errorf("Got(creates after one passed) = %d, want %d", bk.Creates(), tt.wantAfterFinish)
 			}
 		})
 	}
@@ -68,8 +68,8 @@ func TestFollowerDoesNotAct(t *testing.T) {
 	h := health("mac-01", "b", 1, t0)
 	o.fleet.ingest(o.subj.Health(h.Host), encode(t, h), t0)
 	passAndWait(o)
-	if bk.creates != 0 {
-		t.Errorf("Got(creates by a follower) = %d, want 0", bk.creates)
+	if bk.Creates() != 0 {
+		t.Errorf("Got(creates by a follower) = %d, want 0", bk.Creates())
 	}
 	if _, err := o.Retry(context.Background(), "k"); err != ErrNotLeader {
 		t.Errorf("Got(Retry on a follower) = %v, want ErrNotLeader", err)

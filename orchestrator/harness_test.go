@@ -22,6 +22,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/sim/world"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/internal/orchtest"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -33,26 +34,11 @@ const (
 	apiToken      = "api-token"
 )
 
-var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+var t0 = orchtest.T0
 
 // clock is a clock the test moves by hand, shared by the orchestrator and
 // the fake Buildkite (so webhook signatures and backoff agree).
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = orchtest.Clock
 
 func testLogger(t testing.TB, level slog.Level) *slog.Logger { return testlog.New(t, level) }
 
@@ -96,7 +82,7 @@ type testAgent struct {
 
 func newHarness(t *testing.T, bkOpts ...buildkitefake.Option) *harness {
 	t.Helper()
-	h := &harness{t: t, ctx: t.Context(), clock: &clock{t: t0}, agents: map[string]*testAgent{}}
+	h := &harness{t: t, ctx: t.Context(), clock: orchtest.NewClock(t0), agents: map[string]*testAgent{}}
 	w, err := world.New(h.ctx, world.WithToken(bkToken), world.WithPipeline(bkOrg, bkPipeline),
 		world.WithWebhooks(webhookSecret), world.WithBuildkiteTimeout(5*time.Second), world.WithReconnectWait(50*time.Millisecond),
 		world.WithBuildkite(append([]buildkitefake.Option{buildkitefake.WithClock(h.clock.Now),

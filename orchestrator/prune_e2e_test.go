@@ -22,12 +22,6 @@ var beforeWindow = time.Date(2025, 3, 2, 1, 30, 0, 0, time.UTC)
 
 const imgSize = 60 // GB, each VM's size on disk
 
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // pruneSpec is testSpec with a daily window 03:00–04:00 UTC.
 func pruneSpec() events.Spec {
 	s := testSpec("")

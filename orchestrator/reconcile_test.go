@@ -85,8 +85,8 @@ func TestOneCreatePerKeyUnderBurst(t *testing.T) {
 	o.builds.Wait()
 	o.pass(context.Background(), true)
 	o.builds.Wait()
-	if bk.creates != 1 {
-		t.Errorf("Got(creates) = %d, want 1", bk.creates)
+	if bk.Creates() != 1 {
+		t.Errorf("Got(creates) = %d, want 1", bk.Creates())
 	}
 }
 

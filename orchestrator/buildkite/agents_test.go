@@ -4,13 +4,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/internal/testlog"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/internal/orchtest"
 )
 
 const (
@@ -18,19 +18,7 @@ const (
 	agentsToken = "bk-agents-token"
 )
 
-var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// agentClock is a settable clock shared by the test and the fake.
-type agentClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *agentClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
+var t0 = orchtest.T0
 
 // agentsEnv is a client on the fake Buildkite.
 type agentsEnv struct {
@@ -40,7 +28,7 @@ type agentsEnv struct {
 
 func newAgentsEnv(t *testing.T) *agentsEnv {
 	t.Helper()
-	clock := &agentClock{t: t0}
+	clock := orchtest.NewClock(t0)
 	e := &agentsEnv{}
 	var err error
 	e.bk, err = buildkitefake.New(t.Context(), buildkitefake.WithToken(agentsToken), buildkitefake.WithClock(clock.Now),

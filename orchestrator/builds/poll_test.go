@@ -21,7 +21,7 @@ func TestSweepPollsWithinTheBudget(t *testing.T) {
 	keys := make([]string, 100)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("key-%03d", i)
-		bk.builds = append(bk.builds, buildkite.BuildInfo{Number: i + 1, State: events.BuildRunning, RawState: "running", Key: keys[i], Attempt: 1})
+		bk.AddBuild(buildkite.BuildInfo{Number: i + 1, State: events.BuildRunning, RawState: "running", Key: keys[i], Attempt: 1})
 		r := &Record{Key: keys[i], Image: "img", Release: "14", State: events.BuildRunning, Attempt: 1, Number: i + 1}
 		r.Revision, _ = store.Create(context.Background(), r)
 		m.setLocked(r)
@@ -33,9 +33,7 @@ func TestSweepPollsWithinTheBudget(t *testing.T) {
 				never = append(never, k)
 			}
 		}
-		bk.mu.Lock()
-		defer bk.mu.Unlock()
-		return bk.gets, never
+		return bk.Gets(), never
 	}
 	steps := []struct {
 		after     time.Duration

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/internal/bus/bustest"
+	"github.com/vmfleet/vmfleet/orchestrator/internal/orchtest"
 	"github.com/vmfleet/vmfleet/orchestrator/lease"
 )
 
@@ -202,7 +203,7 @@ func TestLeaseFailoverWhenLeaderGoesSilent(t *testing.T) {
 func TestLeaseLocalDeadlineOnInjectedClock(t *testing.T) {
 	t.Parallel()
 	w := newLeaseWorld(t, 2*time.Second)
-	c := &clock{t: t0}
+	c := orchtest.NewClock(t0)
 	a := w.replica("a", lease.WithClock(c.Now), lease.WithMargin(500*time.Millisecond))
 	waitUntil(t, "a leads", 5*time.Second, a.l.IsLeader)
 	// Whatever the server thinks, a stops once its own clock says the TTL
