@@ -17,7 +17,8 @@
 //     $TART_HOME/vms, the spec in KV bucket vmfleet_spec (keys current and
 //     next, one watch, the last good spec of each kept), and commands on
 //     <prefix>.cmd.<host>.*, all funnelled into one check loop;
-//   - a seam for Buildkite agent tags (TagApplier), filled by a later part.
+//   - a seam for Buildkite agent tags (TagApplier), which cmd/vmfleet fills
+//     with a lever of package agentd/bkagent; this package never imports it.
 //
 // It must not execute tart itself (only through the small interfaces it
 // declares, satisfied by *tart.Client and *tarttest.Fake), must not decide what

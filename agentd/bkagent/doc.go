@@ -17,8 +17,8 @@
 //     a configured restart command is run, only when they changed.
 //
 // Both levers implement agentd's TagApplier seam (Apply). The orchestrator's
-// lever pause and the drift check are not here (package orchestrator talks to
-// Buildkite's API; this package never does).
+// lever pause and the drift check are not here (package orchestrator/levers
+// talks to Buildkite's API; this package never does).
 //
 // It must not run tart, must not talk to NATS or Buildkite's API, and must
 // never run anything through a shell: buildkite-agent and the restart command

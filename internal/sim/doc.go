@@ -9,9 +9,9 @@
 //     webhooks and the API, orchestrators built against them) that fleetsim,
 //     the orchestrator's external tests and the e2e tests stand on.
 //
-// The ground floor (internal/bus, internal/rungroup, internal/redact,
-// internal/natsauth, internal/gobuild, internal/testlog) is plumbing the
-// binaries and their tests share. This floor sits above agentd and
+// The ground floor (internal/backoff, internal/bus, internal/cliconfig,
+// internal/rungroup, internal/redact, internal/natsauth, internal/gobuild,
+// internal/testlog) is plumbing the binaries and their tests share. This floor sits above agentd and
 // orchestrator: only cmd/... and tests import it, never agentd or
 // orchestrator code that ships, so the production binaries' dependencies stay
 // free of simulators and fakes. The test in this package checks that rule

@@ -6,8 +6,10 @@
 // answer types are package api's.
 //
 // It reads the core (package orchestrator) through its query methods and
-// asks it to act (retry, spec set, prune, a build's webhook) through its
-// operations; the core never imports this package. The hub of
-// /api/v1/events lives here: it derives the dashboard's state every interval
-// while anyone listens and is woken by the core's OnChange.
+// asks it to act (retry, spec set, stage, promote and unstage, prune, a
+// build's webhook) through its operations; the core never imports this
+// package. New builds a Server for an orchestrator; Handler is its HTTP
+// handler. The hub of /api/v1/events lives here: Run runs it; it derives the
+// dashboard's state every interval while anyone listens and is woken by the
+// core's OnChange.
 package web
