@@ -148,26 +148,16 @@ API's bearer token (--token-file or VMFLEET_API_TOKEN).`,
   vmfleet spec set --registry ""      # back to building on each host`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var u api.SpecUpdate
-			fl := cmd.Flags()
-			set := func(name string, v string, dst **string) {
-				if fl.Changed(name) {
-					*dst = &v
-				}
-			}
-			set("bootstrap", bootstrap, &u.BootstrapVersion)
-			set("bun", bun, &u.BunVersion)
-			set("registry", registry, &u.Registry)
-			if fl.Changed("releases") {
+			if cmd.Flags().Changed("releases") {
 				// Refused here with the orchestrator's rule: an empty list
 				// cannot even be sent (it reads as "unchanged").
 				if err := events.ValidateReleases(releases); err != nil {
 					return exitCode(2, fmt.Errorf("spec: %w", err))
 				}
-				u.Releases = releases
 			}
-			if u.BootstrapVersion == nil && u.BunVersion == nil && u.Registry == nil && u.Releases == nil {
-				return exitCode(2, fmt.Errorf("%w: nothing to set: give --bootstrap, --bun, --releases or --registry", cliconfig.ErrConfig))
+			u, err := imageUpdate(cmd, "set", bootstrap, bun, registry, releases)
+			if err != nil {
+				return err
 			}
 			u.By = by
 			c, err := f.client()
@@ -192,6 +182,29 @@ API's bearer token (--token-file or VMFLEET_API_TOKEN).`,
 	cmd.Flags().StringVar(&registry, "registry", "", `OCI reference template images are pushed to and pulled from ("" builds on each host)`)
 	cmd.Flags().StringVar(&by, "by", operatorName(), "who sets the spec (recorded as updated_by)")
 	return cmd
+}
+
+// imageUpdate is the update spec set and spec stage send: each image flag
+// given (bootstrap, bun, registry, releases) set, the others nil
+// (unchanged). No flag given is a usage error (exit 2) naming verb.
+func imageUpdate(cmd *cobra.Command, verb, bootstrap, bun, registry string, releases []string) (api.SpecUpdate, error) {
+	var u api.SpecUpdate
+	fl := cmd.Flags()
+	set := func(name string, v string, dst **string) {
+		if fl.Changed(name) {
+			*dst = &v
+		}
+	}
+	set("bootstrap", bootstrap, &u.BootstrapVersion)
+	set("bun", bun, &u.BunVersion)
+	set("registry", registry, &u.Registry)
+	if fl.Changed("releases") {
+		u.Releases = releases
+	}
+	if u.BootstrapVersion == nil && u.BunVersion == nil && u.Registry == nil && u.Releases == nil {
+		return u, exitCode(2, fmt.Errorf("%w: nothing to %s: give --bootstrap, --bun, --releases or --registry", cliconfig.ErrConfig, verb))
+	}
+	return u, nil
 }
 
 // operatorName is user@host, for updated_by.

@@ -53,23 +53,11 @@ staged spec; vmfleet spec unstage abandons it.`,
   vmfleet spec stage --releases 14,15 --registry ghcr.io/acme/bun-build-macos-{release}:{bun}-bootstrap-{bootstrap}`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var u api.SpecUpdate
-			fl := cmd.Flags()
-			set := func(name string, v string, dst **string) {
-				if fl.Changed(name) {
-					*dst = &v
-				}
+			u, err := imageUpdate(cmd, "stage", bootstrap, bun, registry, releases)
+			if err != nil {
+				return err
 			}
-			set("bootstrap", bootstrap, &u.BootstrapVersion)
-			set("bun", bun, &u.BunVersion)
-			set("registry", registry, &u.Registry)
-			if fl.Changed("releases") {
-				u.Releases = releases
-			}
-			if u.BootstrapVersion == nil && u.BunVersion == nil && u.Registry == nil && u.Releases == nil {
-				return exitCode(2, fmt.Errorf("%w: nothing to stage: give --bootstrap, --bun, --releases or --registry", cliconfig.ErrConfig))
-			}
-			if fl.Changed("auto-promote") {
+			if cmd.Flags().Changed("auto-promote") {
 				share, err := parseShare(auto)
 				if err != nil {
 					return exitCode(2, err)
