@@ -142,20 +142,6 @@ func TestStale(t *testing.T) {
 	}
 }
 
-func TestRejectLogOncePerSourcePerMinute(t *testing.T) {
-	var l rateLog
-	l.last = map[string]time.Time{}
-	for _, step := range []struct {
-		source string
-		at     time.Duration
-		want   bool
-	}{{"a", 0, true}, {"a", 30 * time.Second, false}, {"b", 31 * time.Second, true}, {"a", 61 * time.Second, true}} {
-		if got := l.allow(step.source, t0.Add(step.at)); got != step.want {
-			t.Errorf("Got(allow(%s, +%v)) = %v, want %v", step.source, step.at, got, step.want)
-		}
-	}
-}
-
 // TestIngestTakesUnknownReasonsAsNotReady: a newer agent's reason is not a
 // rejected event but a release (and so a host) that is not ready, counted.
 func TestIngestTakesUnknownReasonsAsNotReady(t *testing.T) {

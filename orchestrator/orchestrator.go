@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/ratelog"
 	"github.com/vmfleet/vmfleet/internal/rungroup"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
@@ -49,7 +50,7 @@ type Orchestrator struct {
 	scratch     wants
 	lastSummary time.Time
 
-	rejectLog rateLog
+	rejectLog ratelog.Limiter
 	ingestQ   []chan inMsg // set by followHealth before consuming
 	workers   sync.WaitGroup
 	// started is set once Run has loaded the build records: until then the
@@ -105,7 +106,6 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 	if err := o.initAgents(bk); err != nil {
 		return nil, err
 	}
-	o.rejectLog.last = map[string]time.Time{}
 	return o, nil
 }
 
@@ -243,26 +243,7 @@ func (o *Orchestrator) pullDone(ok bool) {
 // onReject counts a rejected event and logs it once per source per minute.
 func (o *Orchestrator) onReject(r rejectReason, source string, err error) {
 	o.metrics.rejectedBy[r].Inc()
-	if o.rejectLog.allow(source, o.now()) {
+	if o.rejectLog.Allow(source, o.now()) {
 		o.log.Warn("health event rejected", "reason", r.String(), "source", source, "err", err)
 	}
-}
-
-// rateLog lets one log line per source through per minute.
-type rateLog struct {
-	mu   sync.Mutex
-	last map[string]time.Time
-}
-
-func (l *rateLog) allow(source string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if t, ok := l.last[source]; ok && now.Sub(t) < time.Minute {
-		return false
-	}
-	if len(l.last) > 10000 {
-		clear(l.last)
-	}
-	l.last[source] = now
-	return true
 }

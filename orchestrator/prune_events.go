@@ -141,7 +141,7 @@ func (o *Orchestrator) recordOutcome(subject string, data []byte) {
 		err = fmt.Errorf("payload host %q and result %q do not match subject %q", out.Host, out.Result, subject)
 	}
 	if err != nil {
-		if o.rejectLog.allow("prune:"+subject, o.now()) {
+		if o.rejectLog.Allow("prune:"+subject, o.now()) {
 			o.log.Warn("prune outcome rejected", "subject", subject, "err", err)
 		}
 		return

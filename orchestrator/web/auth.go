@@ -86,7 +86,7 @@ func (s *Server) deny(w http.ResponseWriter, r *http.Request, class string, stat
 	if i := strings.LastIndexByte(host, ':'); i > 0 {
 		host = host[:i]
 	}
-	if s.rejectLog.allow("http "+host, s.o.Now()) {
+	if s.rejectLog.Allow("http "+host, s.o.Now()) {
 		s.o.Logger().Warn("HTTP request refused", "class", class, "status", status, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 	}
 	writeError(w, status, err)

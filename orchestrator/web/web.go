@@ -3,10 +3,10 @@ package web
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vmfleet/vmfleet/internal/ratelog"
 	"github.com/vmfleet/vmfleet/orchestrator"
 )
 
@@ -19,7 +19,7 @@ type Server struct {
 	hub      *hub
 	webhooks *prometheus.CounterVec
 
-	rejectLog rateLog
+	rejectLog ratelog.Limiter
 	replays   replayCache
 }
 
@@ -27,8 +27,7 @@ type Server struct {
 // registered on o's registry; the tokens and webhook credentials are o's
 // Config's.
 func New(o *orchestrator.Orchestrator) (*Server, error) {
-	s := &Server{o: o, cfg: o.Config(), rejectLog: rateLog{last: map[string]time.Time{}},
-		replays: replayCache{seen: map[string]time.Time{}}}
+	s := &Server{o: o, cfg: o.Config(), replays: replayCache{seen: map[string]time.Time{}}}
 	const ns, sub = "vmfleet", "orchestrator"
 	s.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 		Name: "webhooks_total", Help: "Buildkite webhooks, by result (accepted, ignored, unauthorized, stale, replay, bad_request)."}, []string{"result"})
@@ -46,22 +45,3 @@ func New(o *orchestrator.Orchestrator) (*Server, error) {
 // Run derives and sends the dashboard's live updates until ctx ends, then
 // ends every event stream.
 func (s *Server) Run(ctx context.Context) error { return s.hub.run(ctx) }
-
-// rateLog lets one log line per source through per minute.
-type rateLog struct {
-	mu   sync.Mutex
-	last map[string]time.Time
-}
-
-func (l *rateLog) allow(source string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if t, ok := l.last[source]; ok && now.Sub(t) < time.Minute {
-		return false
-	}
-	if len(l.last) > 10000 {
-		clear(l.last)
-	}
-	l.last[source] = now
-	return true
-}
