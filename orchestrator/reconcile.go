@@ -89,8 +89,16 @@ func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now t
 		return
 	}
 	o.derivePrune(host, hs, w)
-	for i := range hs.h.Releases {
-		st := &hs.h.Releases[i]
+	deriveMissing(host, hs, hs.h.Releases, v, func(p pullWant) { w.pulls = append(w.pulls, p) }, w.addBuild)
+}
+
+// deriveMissing hands on, for each release of rs missing its image and
+// expected under the name v has for it, what gets the image to host: a
+// pull (registry set, image pushed), the fleet's build (registry set, not
+// pushed) or the host's own build (no registry).
+func deriveMissing(host string, hs *hostState, rs []events.ReleaseStatus, v *specView, pull func(pullWant), build func(builds.Want)) {
+	for i := range rs {
+		st := &rs[i]
 		// Missing (events.ReasonInfo): image_missing, or bootstrap_mismatch
 		// (the release's image for another bootstrap; the expected one is
 		// missing all the same).
@@ -103,14 +111,14 @@ func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now t
 		}
 		switch {
 		case v.registry && rv.pushed:
-			w.pulls = append(w.pulls, pullWant{host: host, image: rv.image, ref: rv.want.RegistryRef, boot: hs.h.BootID, seq: hs.h.Seq})
+			pull(pullWant{host: host, image: rv.image, ref: rv.want.RegistryRef, boot: hs.h.BootID, seq: hs.h.Seq})
 		case v.registry:
-			w.addBuild(rv.want)
+			build(rv.want)
 		default:
 			b := rv.want
 			b.Host = host
 			b.Key = rv.want.Key + "/" + host
-			w.addBuild(b)
+			build(b)
 		}
 	}
 }

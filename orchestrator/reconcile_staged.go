@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // stagedView is the staged spec prepared once per pass, or nil when no
@@ -29,32 +30,14 @@ func (o *Orchestrator) stagedView() *stagedView {
 // the staged spec: for each staged release reported missing (image_missing,
 // never no_space: the agent would refuse it) against this very staged
 // revision, a pull, the fleet's build or the host's own build, as
-// deriveHost does for the current spec. Never a prune to make room.
+// deriveHost does for the current spec (deriveMissing). Never a prune to make room.
 func (o *Orchestrator) deriveStaged(host string, hs *hostState, v *stagedView, now time.Time, w *wants) {
 	if v == nil || hs.h.NextRevision != v.spec.Revision || o.fleet.stale(hs, now) {
 		return
 	}
-	for i := range hs.h.Staged {
-		st := &hs.h.Staged[i]
-		if st.Ready || !st.Reason.Info().Missing {
-			continue
-		}
-		rv := v.release(st.Release)
-		if rv == nil || st.ExpectedImage != rv.image {
-			continue
-		}
-		switch {
-		case v.registry && rv.pushed:
-			w.stagedPulls = append(w.stagedPulls, pullWant{host: host, image: rv.image, ref: rv.want.RegistryRef, boot: hs.h.BootID, seq: hs.h.Seq})
-		case v.registry:
-			w.stagedBuilds = append(w.stagedBuilds, rv.want)
-		default:
-			b := rv.want
-			b.Host = host
-			b.Key = rv.want.Key + "/" + host
-			w.stagedBuilds = append(w.stagedBuilds, b)
-		}
-	}
+	deriveMissing(host, hs, hs.h.Staged, v.specView,
+		func(p pullWant) { w.stagedPulls = append(w.stagedPulls, p) },
+		func(b builds.Want) { w.stagedBuilds = append(w.stagedBuilds, b) })
 }
 
 // queueStaged puts the staged spec's wants after the current spec's, so a
