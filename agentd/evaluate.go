@@ -31,16 +31,8 @@ func evaluate(spec events.ImageSpec, vms []events.VM, listErr error, forced *eve
 	inv := indexInventory(spec, vms)
 	out := make([]events.ReleaseStatus, 0, len(spec.Releases))
 	for _, r := range spec.Releases {
-		st := events.ReleaseStatus{
-			Release: r, ExpectedImage: spec.ImageName(r),
-			Bun: spec.BunVersion, Bootstrap: spec.BootstrapVersion,
-		}
-		switch {
-		case listErr != nil:
-			st.Reason, st.Detail = events.ReasonTartError, listErr.Error()
-		case inv.local[st.ExpectedImage]:
-			st.Ready, st.Reason = true, events.ReasonReady
-		default:
+		st, found := inv.status(spec, r, listErr)
+		if !found {
 			st.Reason, st.Detail = inv.missing(spec, r, st.ExpectedImage)
 		}
 		if forced.Active(now) {
@@ -49,6 +41,26 @@ func evaluate(spec events.ImageSpec, vms []events.VM, listErr error, forced *eve
 		out = append(out, st)
 	}
 	return out
+}
+
+// status is release r's status against spec as far as the listing settles
+// it: tart_error when the listing failed, ready when a local VM bears the
+// expected name (found true either way); else only the release, expected
+// image and versions, for the caller to say why it is missing.
+func (inv *inventory) status(spec events.ImageSpec, r string, listErr error) (st events.ReleaseStatus, found bool) {
+	st = events.ReleaseStatus{
+		Release: r, ExpectedImage: spec.ImageName(r),
+		Bun: spec.BunVersion, Bootstrap: spec.BootstrapVersion,
+	}
+	switch {
+	case listErr != nil:
+		st.Reason, st.Detail = events.ReasonTartError, listErr.Error()
+	case inv.local[st.ExpectedImage]:
+		st.Ready, st.Reason = true, events.ReasonReady
+	default:
+		return st, false
+	}
+	return st, true
 }
 
 // inventory is one listing indexed once per check, whatever the number of releases.

@@ -31,24 +31,16 @@ func evaluateStaged(cur, next events.ImageSpec, vms []events.VM, listErr error, 
 	out := make([]events.ReleaseStatus, 0, len(next.Releases))
 	var taken int64
 	for _, r := range next.Releases {
-		st := events.ReleaseStatus{
-			Release: r, ExpectedImage: next.ImageName(r),
-			Bun: next.BunVersion, Bootstrap: next.BootstrapVersion,
-		}
-		switch {
-		case listErr != nil:
-			st.Reason, st.Detail = events.ReasonTartError, listErr.Error()
-		case inv.local[st.ExpectedImage]:
-			st.Ready, st.Reason = true, events.ReasonReady
-		default:
+		st, found := inv.status(next, r, listErr)
+		if !found {
 			need := roomNeeded(cur, r, vms)
-			if ok, detail := fits(disk, taken+need, reserve); !ok {
+			if ok, detail := fits(disk, taken+need, reserve); ok {
+				taken += need
+				_, st.Detail = inv.missing(next, r, st.ExpectedImage)
+				st.Reason = events.ReasonImageMissing
+			} else {
 				st.Reason, st.Detail = events.ReasonNoSpace, detail
-				break
 			}
-			taken += need
-			_, st.Detail = inv.missing(next, r, st.ExpectedImage)
-			st.Reason = events.ReasonImageMissing
 		}
 		out = append(out, st)
 	}
