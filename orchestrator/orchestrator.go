@@ -56,7 +56,7 @@ type Orchestrator struct {
 	// started is set once Run has loaded the build records: until then the
 	// webhook and retry endpoints answer 503.
 	started atomic.Bool
-	term    term // leadership: the lease, the current term (lease_term.go)
+	term    term // leadership: the lease, the current term (term.go)
 
 	// observers are called on changes the read API shows (OnChange).
 	observers observers
