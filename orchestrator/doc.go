@@ -16,7 +16,11 @@
 //     effect; the staged spec's images and those in their removal grace
 //     (from the spec keys' KV history) kept; the disruption budget (at most
 //     a share of the fleet sent a window prune per window occurrence); the
-//     agents' outcomes kept for the API and the metrics;
+//     agents' outcomes kept for the API and the metrics. Package
+//     orchestrator/prunes holds the parts that need no fleet state (plan
+//     and window caches, the removal grace, the budget, the outcome log,
+//     metrics and errors); the core derives each host's prune in the pass
+//     and sends it;
 //   - the wants of builds, handed to the build manager of package
 //     orchestrator/builds (records in KV bucket vmfleet_builds written before
 //     any Buildkite call, adoption, webhook and polling tracking, backoff,

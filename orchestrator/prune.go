@@ -11,6 +11,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/backoff"
 	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
 // pruneWant is a prune the reconcile pass asks for: the exact names its plan
@@ -73,7 +74,7 @@ func newPruneManager(cfg Config, log *slog.Logger, now func() time.Time, send pr
 // waits for (the one that shows this prune's effect: until then the fleet
 // state may still list VMs already deleted), and whether it failed.
 func pruneOutcome(w pruneWant, rep events.Reply, err error) hostcmd.Outcome {
-	out := hostcmd.Outcome{Failure: pruneFailure(rep, err)}
+	out := hostcmd.Outcome{Failure: prunes.Failure(rep, err)}
 	switch {
 	case rep.Health != nil:
 		out.Wait, out.SetWait = hostcmd.AtOrAfter(hostcmd.Report{Boot: rep.Health.BootID, Seq: rep.Health.Seq}), true
@@ -99,26 +100,6 @@ func (p *pruneManager) run(ctx context.Context, host, boot string, seq uint64, r
 		return events.Reply{}, fmt.Errorf("%w: %s since %s", ErrPruneInFlight, host, busy.Since.UTC().Format(time.RFC3339))
 	}
 	return rep, err
-}
-
-// pruneFailure says why a prune counts as failed, or "" when every requested
-// VM is gone: a command error, a failed delete, or a VM the agent kept.
-func pruneFailure(rep events.Reply, err error) string {
-	switch {
-	case err != nil:
-		return err.Error()
-	case !rep.OK:
-		return fmt.Sprintf("%s (%s)", rep.Error, rep.Code)
-	}
-	for _, o := range rep.Prune {
-		switch {
-		case o.Result == events.PruneFailed:
-			return fmt.Sprintf("delete %s: %s", o.VM, o.Reason)
-		case o.Result == events.PruneSkipped && o.Reason != events.PruneReasonGone:
-			return fmt.Sprintf("%s kept by the agent: %s", o.VM, o.Reason)
-		}
-	}
-	return ""
 }
 
 // PruneStatus is a host's prune bookkeeping in the API.

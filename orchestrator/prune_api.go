@@ -9,26 +9,26 @@ import (
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
 // cleanupParts is the orchestrator's pruning and spec-setting state
 // (prune*.go, spec_set.go), embedded in Orchestrator.
 type cleanupParts struct {
 	prunes       *pruneManager
-	outcomes     *outcomeLog
-	pruneMetrics *pruneMetrics
-	pruneWins    atomic.Pointer[parsedWindows]
+	outcomes     *prunes.OutcomeLog
+	pruneMetrics *prunes.Metrics
+	pruneWins    atomic.Pointer[prunes.Windows]
 	// Owned by the loop goroutine.
-	planCache map[string]*planEntry
-	planGen   uint64
+	plans *prunes.Plans
 	// specKV is bucket vmfleet_spec, set by Run before started.
 	specKV jetstream.KeyValue
 	// specHist is the spec keys' history (prune_grace.go), nil until read.
-	specHist  atomic.Pointer[specHistory]
+	specHist  atomic.Pointer[prunes.History]
 	histCache bus.SpecHistoryCache
 	// Owned by the loop goroutine: the disruption budget, and the
 	// non-stale hosts the last summary counted.
-	budget        pruneBudget
+	budget        prunes.Budget
 	nonStaleHosts int
 }
 
@@ -37,10 +37,10 @@ type cleanupParts struct {
 func (o *Orchestrator) initCleanup() error {
 	o.prunes = newPruneManager(o.cfg, o.log, o.now, o.sendPrune)
 	o.prunes.onDone = o.pruneDone
-	o.outcomes = newOutcomeLog()
-	o.planCache = map[string]*planEntry{}
+	o.outcomes = prunes.NewOutcomeLog()
+	o.plans = prunes.NewPlans()
 	var err error
-	o.pruneMetrics, err = newPruneMetrics(o.reg, func() float64 { return float64(o.prunes.InFlight()) })
+	o.pruneMetrics, err = prunes.NewMetrics(o.reg, func() float64 { return float64(o.prunes.InFlight()) })
 	if err != nil {
 		return fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
@@ -96,12 +96,12 @@ func (o *Orchestrator) PruneHost(ctx context.Context, host string, req PruneHost
 		return PruneHostResponse{}, fmt.Errorf("%w: %s was last seen %s", ErrHostStale, host, hs.lastSeen.UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	pv := o.pruneView(now)
-	in := planInput(hs.h, &pv)
+	in := prunes.Input(hs.h, &pv)
 	in.PruneNow = req.Now
 	if len(req.VMs) > 0 {
 		in.Only = req.VMs
 	}
-	resp := PruneHostResponse{Host: host, Plan: cleanup.Plan(in), Window: pv.window}
+	resp := PruneHostResponse{Host: host, Plan: cleanup.Plan(in), Window: pv.Window}
 	if len(resp.Plan.Prune) == 0 {
 		return resp, nil
 	}

@@ -1,33 +1,21 @@
 package orchestrator
 
 import (
-	"sync/atomic"
 	"time"
 
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
-// pruneView is the cleanup side of one reconcile pass: the spec, its parsed
-// windows and their state at the pass's now, computed once.
-type pruneView struct {
-	spec *events.Spec
-	// next is the staged spec in force (o.next), nil: no rollout (the
-	// history's stands in while the watch of key next is behind).
-	next   *events.Spec
-	window cleanup.WindowState
-	now    time.Time
-	// hist is the spec keys' history (nil until read, or while older than
-	// the spec: no prune goes), ret the images in their removal grace at now.
-	hist *specHistory
-	ret  *retained
-}
+// pruneView is the cleanup side of one reconcile pass (package prunes).
+type pruneView = prunes.View
 
 // windows returns the spec's parsed cleanup windows, parsed once per spec.
 // A spec whose windows do not parse (ValidateSpec refuses them, but a spec
 // may come from KV) has none: nothing is pruned outside a disk emergency.
-func (o *Orchestrator) windows(sp *events.Spec) *parsedWindows {
-	if c := o.pruneWins.Load(); c != nil && c.spec == sp {
+func (o *Orchestrator) windows(sp *events.Spec) *prunes.Windows {
+	if c := o.pruneWins.Load(); c.For(sp) {
 		return c
 	}
 	wins, err := cleanup.ParseWindows(sp.Cleanup.Windows)
@@ -35,111 +23,24 @@ func (o *Orchestrator) windows(sp *events.Spec) *parsedWindows {
 		o.log.Warn("cleanup windows do not parse: no window opens", "err", err)
 		wins = nil
 	}
-	c := &parsedWindows{spec: sp, wins: wins}
+	c := prunes.NewWindows(sp, wins)
 	o.pruneWins.Store(c)
 	return c
 }
 
-// parsedWindows is a spec's parsed windows and their last computed state.
-type parsedWindows struct {
-	spec  *events.Spec
-	wins  *cleanup.Windows
-	state atomic.Pointer[windowState]
-}
-
-// windowState is the windows' state over [from, until), where it cannot
-// change (cleanup.Windows.StateUntil).
-type windowState struct {
-	st          cleanup.WindowState
-	from, until time.Time
-}
-
-// stateAt is the windows' state at now: the state kept from an earlier pass
-// while now is in the span where it holds, else computed again. Passes come
-// many times a second in a busy fleet, and State follows up to 64 chained
-// openings of an always-open window such as "* * * * *" for 1m, while its
-// state changes at most once a minute.
-func (c *parsedWindows) stateAt(now time.Time) cleanup.WindowState {
-	if k := c.state.Load(); k != nil && !now.Before(k.from) && now.Before(k.until) {
-		return k.st
-	}
-	st, until := c.wins.StateUntil(now)
-	c.state.Store(&windowState{st: st, from: now, until: until})
-	return st
-}
-
 func (o *Orchestrator) pruneView(now time.Time) pruneView {
 	sp := o.spec.Load()
-	pv := pruneView{spec: sp, window: o.windows(sp).stateAt(now), now: now, hist: o.specHist.Load(), next: o.next.Load()}
-	if pv.hist != nil && pv.hist.rev < sp.Revision {
+	pv := pruneView{Spec: sp, Window: o.windows(sp).StateAt(now), Now: now, Hist: o.specHist.Load(), Next: o.next.Load()}
+	if pv.Hist != nil && pv.Hist.Rev < sp.Revision {
 		// The spec in force (a `spec set` puts it in force at once) is
 		// newer than the history read: what it removed is not known
 		// to be in its grace yet. No prune until the history catches up.
-		pv.hist = nil
+		pv.Hist = nil
 	}
-	if pv.hist != nil {
-		pv.ret = pv.hist.retainedAt(now)
+	if pv.Hist != nil {
+		pv.Ret = pv.Hist.RetainedAt(now)
 	}
 	return pv
-}
-
-// planEntry caches one host's plan: a host whose report and spec did not
-// change is not planned again, and one without candidates is skipped
-// whatever the window.
-type planEntry struct {
-	h          *events.HostHealth
-	spec       *events.Spec
-	hist       *specHistory
-	ret        *retained
-	next       *events.Spec
-	open       bool
-	candidates bool // some VM has a candidate reason
-	res        cleanup.Result
-	names      []string // res.PruneNames(), shared by the wants (read-only)
-	why        []string // each pruned VM's reason, likewise
-	gen        uint64
-}
-
-// plan returns a host's plan in the pass, from the cache when its report,
-// the spec, the spec history, the retained images and the window's openness
-// are the same. Owned by the loop.
-func (o *Orchestrator) plan(host string, hs *hostState, pv *pruneView) *planEntry {
-	e := o.planCache[host]
-	if e != nil && e.h == hs.h && e.spec == pv.spec && e.hist == pv.hist && e.ret == pv.ret && e.next == pv.next && (e.open == pv.window.Open || !e.candidates) {
-		e.gen = o.planGen
-		return e
-	}
-	if e == nil {
-		e = &planEntry{}
-		o.planCache[host] = e
-	}
-	*e = planEntry{h: hs.h, spec: pv.spec, hist: pv.hist, ret: pv.ret, next: pv.next, open: pv.window.Open, gen: o.planGen}
-	e.res = cleanup.Plan(planInput(hs.h, pv))
-	e.names = e.res.PruneNames()
-	for _, d := range e.res.Prune {
-		e.why = append(e.why, string(d.Reason))
-	}
-	e.candidates = len(e.res.Prune) > 0
-	for _, d := range e.res.Keep {
-		e.candidates = e.candidates || d.Reason != ""
-	}
-	return e
-}
-
-// planInput is a host's cleanup.Input in the view: its report, the spec,
-// the staged spec and the images in their removal grace.
-func planInput(h *events.HostHealth, pv *pruneView) cleanup.Input {
-	in := cleanup.Input{
-		Spec: pv.spec.Images, Policy: pv.spec.Cleanup, VMs: h.VMs, Releases: h.Releases, Disk: h.Disk,
-		Now: pv.now, Window: pv.window,
-	}
-	if pv.hist != nil {
-		in.Next, in.Retain = pv.hist.next, pv.ret.imgs
-	}
-	if pv.next != nil {
-		in.Next = &pv.next.Images
-	}
-	return in
 }
 
 // derivePrune adds a host's prune (docs/orchestrator.md#cleanup) when its plan prunes
@@ -149,35 +50,25 @@ func planInput(h *events.HostHealth, pv *pruneView) cleanup.Input {
 // dispatch (admitPrunes).
 func (o *Orchestrator) derivePrune(host string, hs *hostState, w *wants) {
 	pv := &w.prune
-	if pv.spec == nil || pv.hist == nil || len(hs.h.VMs) == 0 {
+	if pv.Spec == nil || pv.Hist == nil || len(hs.h.VMs) == 0 {
 		return
 	}
-	if hs.h.SpecRevision < pv.spec.Revision {
+	if hs.h.SpecRevision < pv.Spec.Revision {
 		// The host checked against an older spec: it would re-apply the
 		// rules with that spec and refuse (or keep what the new spec no
 		// longer expects). Wait for its report on the current spec.
 		return
 	}
-	e := o.plan(host, hs, pv)
-	if len(e.res.Prune) == 0 {
+	e := o.plans.Get(host, hs.h, pv)
+	if len(e.Res.Prune) == 0 {
 		return
 	}
 	reason := events.PruneReasonWindow
-	if e.res.DiskEmergency && !e.res.WindowOpen {
+	if e.Res.DiskEmergency && !e.Res.WindowOpen {
 		reason = events.PruneReasonEmergency
 	}
-	w.prunes = append(w.prunes, pruneWant{host: host, vms: e.names, why: e.why, reason: reason, boot: hs.h.BootID, seq: hs.h.Seq,
-		budgeted: !e.res.DiskEmergency})
-}
-
-// sweepPlans drops cached plans of hosts a full pass did not visit.
-func (o *Orchestrator) sweepPlans() {
-	for h, e := range o.planCache {
-		if e.gen != o.planGen {
-			delete(o.planCache, h)
-		}
-	}
-	o.planGen++
+	w.prunes = append(w.prunes, pruneWant{host: host, vms: e.Names, why: e.Why, reason: reason, boot: hs.h.BootID, seq: hs.h.Seq,
+		budgeted: !e.Res.DiskEmergency})
 }
 
 // HostPrune is a host's cleanup in GET /api/v1/hosts/{host}: the plan for
@@ -198,9 +89,9 @@ func (o *Orchestrator) hostPrune(host string, hs *hostState) *HostPrune {
 	now := o.now()
 	pv := o.pruneView(now)
 	return &HostPrune{
-		Plan:   cleanup.Plan(planInput(hs.h, &pv)),
-		Window: pv.window,
+		Plan:   cleanup.Plan(prunes.Input(hs.h, &pv)),
+		Window: pv.Window,
 		Status: o.prunes.status(host),
-		Recent: o.outcomes.host(host),
+		Recent: o.outcomes.Host(host),
 	}
 }

@@ -164,48 +164,6 @@ func TestPruneManagerInFlightAndCap(t *testing.T) {
 	}
 }
 
-func TestPruneFailure(t *testing.T) {
-	tests := []struct {
-		name string
-		rep  events.Reply
-		err  error
-		fail bool
-	}{
-		{name: "all deleted", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PruneDeleted}}}},
-		{name: "already gone", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PruneSkipped, Reason: events.PruneReasonGone}}}},
-		{name: "dry run", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PrunePlanned}}}},
-		{name: "kept", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PruneSkipped, Reason: "busy"}}}, fail: true},
-		{name: "delete failed", rep: events.Reply{OK: true, Prune: []events.PruneOutcome{{VM: "a", Result: events.PruneFailed}}}, fail: true},
-		{name: "error reply", rep: events.Reply{Code: events.CodeTartError, Error: "tart list failed"}, fail: true},
-		{name: "no reply", err: context.DeadlineExceeded, fail: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := pruneFailure(tt.rep, tt.err); (got != "") != tt.fail {
-				t.Errorf("Got(pruneFailure) = %q, want failure=%v", got, tt.fail)
-			}
-		})
-	}
-}
-
-func TestOutcomeLogRings(t *testing.T) {
-	l := newOutcomeLog()
-	for i := range recentPerHost + 3 {
-		l.add(events.PruneOutcome{Host: "mac-01", VM: string(rune('a' + i%26)), At: t0.Add(time.Duration(i) * time.Second)})
-	}
-	l.add(events.PruneOutcome{Host: "mac-02", VM: "z", At: t0.Add(time.Hour)})
-	got := l.host("mac-01")
-	if len(got) != recentPerHost || !got[0].At.Equal(t0.Add(time.Duration(recentPerHost+2)*time.Second)) || !got[len(got)-1].At.Equal(t0.Add(3*time.Second)) {
-		t.Errorf("Got(mac-01 ring) = %d entries, first %s, last %s; want %d, newest first", len(got), got[0].At, got[len(got)-1].At, recentPerHost)
-	}
-	if all := l.all(); len(all) != recentPerHost+4 || all[0].Host != "mac-02" {
-		t.Errorf("Got(fleet ring) = %d entries, first %+v; want %d, mac-02 first", len(all), all[0], recentPerHost+4)
-	}
-	if got := l.host("mac-03"); got != nil {
-		t.Errorf("Got(unknown host) = %v, want nil", got)
-	}
-}
-
 // BenchmarkPrunePlan10k is the prune step of a full pass over 10,000 hosts
 // inside a window, each with one outdated image to prune: cold (every plan
 // computed: after a spec change or the window opening) and warm (reports
@@ -227,7 +185,7 @@ func BenchmarkPrunePlan10k(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if cold {
-					clear(o.planCache)
+					o.plans.Clear()
 				}
 				w.reset()
 				w.prune = o.pruneView(now)

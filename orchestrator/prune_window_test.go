@@ -41,9 +41,9 @@ func TestPruneViewWindowState(t *testing.T) {
 			steps = append(steps, -30*time.Minute, time.Nanosecond)
 			for _, d := range steps {
 				now = now.Add(d)
-				got := o.pruneView(now).window
+				got := o.pruneView(now).Window
 				if diff := cmp.Diff(wins.State(now), got); diff != "" {
-					t.Fatalf("Got(pruneView(%v).window) differs from cleanup's State (-want +got):\n%s", now, diff)
+					t.Fatalf("Got(pruneView(%v).Window) differs from cleanup's State (-want +got):\n%s", now, diff)
 				}
 			}
 		})
@@ -55,12 +55,12 @@ func TestPruneViewNewSpecNewWindows(t *testing.T) {
 	t.Parallel()
 	open := []events.Window{{Schedule: "* * * * *", Duration: events.Duration(time.Minute)}}
 	o := newTestOrchestrator(t, nil, Config{Spec: events.Spec{Images: testImages(), Cleanup: events.CleanupPolicy{Windows: open}}}, func() time.Time { return t0 })
-	if got := o.pruneView(t0).window.Open; !got {
-		t.Fatalf("Got(pruneView(%v).window.Open) = %v, want true", t0, got)
+	if got := o.pruneView(t0).Window.Open; !got {
+		t.Fatalf("Got(pruneView(%v).Window.Open) = %v, want true", t0, got)
 	}
 	closed := &events.Spec{Images: testImages(), Revision: 2, Cleanup: events.CleanupPolicy{Windows: []events.Window{{Schedule: "0 3 * * *", Duration: events.Duration(time.Hour)}}}}
 	o.spec.Store(closed)
-	if got := o.pruneView(t0.Add(time.Second)).window; got.Open || !got.Opens.Equal(time.Date(2025, 3, 2, 3, 0, 0, 0, time.UTC)) {
+	if got := o.pruneView(t0.Add(time.Second)).Window; got.Open || !got.Opens.Equal(time.Date(2025, 3, 2, 3, 0, 0, 0, time.UTC)) {
 		t.Errorf("Got(pruneView after the spec change) = %+v, want closed until 2025-03-02T03:00Z", got)
 	}
 }

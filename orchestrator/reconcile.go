@@ -162,7 +162,7 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 		}
 	}
 	if full {
-		o.sweepPlans()
+		o.plans.Sweep()
 	}
 	// The summary walks every host: on dirty passes at most once a (real)
 	// second, as a bound on work rather than a decision.

@@ -8,6 +8,7 @@ import (
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
 // The staged spec's builds come after every current need of the pass, only
@@ -102,7 +103,7 @@ func TestPrunePlanKeepsStagedImages(t *testing.T) {
 	h.VMs = append(h.VMs, events.VM{Name: img, Source: "local", State: events.VMStopped, SizeGB: 40})
 	verdict := func() cleanup.Decision {
 		pv := o.pruneView(t0)
-		res := cleanup.Plan(planInput(&h, &pv))
+		res := cleanup.Plan(prunes.Input(&h, &pv))
 		for _, d := range append(res.Keep, res.Prune...) {
 			if d.VM == img {
 				return d

@@ -1,4 +1,4 @@
-package orchestrator
+package prunes
 
 import (
 	"slices"
@@ -17,10 +17,16 @@ func TestBudgetLimit(t *testing.T) {
 		{0.1, 30, 3}, {0.3, 10, 3}, {1, 7, 7}, {0.5, 3, 2},
 	}
 	for _, tt := range tests {
-		if got := budgetLimit(tt.fraction, tt.hosts); got != tt.want {
-			t.Errorf("Got(budgetLimit(%v, %d)) = %d, want %d", tt.fraction, tt.hosts, got, tt.want)
+		if got := Limit(tt.fraction, tt.hosts); got != tt.want {
+			t.Errorf("Got(Limit(%v, %d)) = %d, want %d", tt.fraction, tt.hosts, got, tt.want)
 		}
 	}
+}
+
+// pruneWant stands in for the orchestrator's prune want.
+type pruneWant struct {
+	host     string
+	budgeted bool
 }
 
 func TestPruneBudgetAdmit(t *testing.T) {
@@ -41,7 +47,7 @@ func TestPruneBudgetAdmit(t *testing.T) {
 		}
 		return out
 	}
-	var b pruneBudget
+	var b Budget
 	steps := []struct {
 		name  string
 		occ   time.Time
@@ -59,9 +65,9 @@ func TestPruneBudgetAdmit(t *testing.T) {
 		{"a smaller fleet admits nobody new", occ2, 1, win("a", "e"), []string{"e"}, 1, 0},
 	}
 	for _, s := range steps {
-		got, held := b.admit(s.occ, s.limit, s.wants)
-		if !slices.Equal(hostsOf(got), s.admit) || held != s.held || b.remaining(s.limit) != s.left {
-			t.Errorf("%s: Got(admit) = %v, held %d, remaining %d; want %v, %d, %d", s.name, hostsOf(got), held, b.remaining(s.limit), s.admit, s.held, s.left)
+		got, held := Admit(&b, s.occ, s.limit, s.wants, func(w pruneWant) (string, bool) { return w.host, w.budgeted })
+		if !slices.Equal(hostsOf(got), s.admit) || held != s.held || b.Remaining(s.limit) != s.left {
+			t.Errorf("%s: Got(admit) = %v, held %d, remaining %d; want %v, %d, %d", s.name, hostsOf(got), held, b.Remaining(s.limit), s.admit, s.held, s.left)
 		}
 	}
 }
