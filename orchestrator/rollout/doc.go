@@ -1,0 +1,12 @@
+// Package rollout holds the operator's spec operations of the orchestrator
+// (docs/orchestrator.md): set the spec in force, stage a spec beside it
+// (KV key next), promote or unstage it, and the auto-promote decision.
+// Each operation validates the spec (the core's check on top of
+// events.ValidateSpec) and writes KV bucket vmfleet_spec with
+// compare-and-set on the key's revision, retried on a race.
+//
+// It reaches the orchestrator's core only through Core: the KV bucket, the
+// spec in force, the staged spec setter, and the core's reactions (unblock
+// the images' builds, Trigger a reconcile pass). The watch that keeps the
+// core's spec current stays in the core.
+package rollout
