@@ -2,7 +2,6 @@ package orchestrator
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
@@ -10,9 +9,8 @@ import (
 )
 
 // SeedKey is the key of bucket vmfleet_spec holding the spec of the
-// orchestrator's configuration as last published (see mergeConfigSpec).
-// Agents read only events.SpecKey.
-const SeedKey = "config"
+// orchestrator's configuration as last published (rollout.SeedKey).
+const SeedKey = rollout.SeedKey
 
 // SpecUpdate is POST /api/v1/spec: an operator's `vmfleet spec set`
 // (package rollout).
@@ -27,7 +25,7 @@ func (o *Orchestrator) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, 
 // rollout is the spec operations of package rollout over this core.
 func (o *Orchestrator) rollout() *rollout.Ops {
 	return &rollout.Ops{Core: rolloutCore{o}, Source: o.opts.source, Now: o.now, Timeout: o.cfg.RequestTimeout,
-		Log: o.log, Validate: ValidateSpec, Decode: decodeSpec, Same: sameSpec}
+		Log: o.log}
 }
 
 // rolloutCore is the core as package rollout sees it.
@@ -77,53 +75,14 @@ func (o *Orchestrator) unblockImages(ctx context.Context, im events.ImageSpec) {
 	}
 }
 
-// mergeConfigSpec decides the spec at start (docs/orchestrator.md: the orchestrator
-// owns the spec, from its config file or `vmfleet spec set`). Per section
-// (images, cleanup): the configuration's when it changed since it was last
-// published (seed) or when nothing is known; otherwise the stored one, so
-// an operator's `spec set` survives restarts until the config's own section
-// changes.
-func mergeConfigSpec(cfg events.Spec, stored, seed *events.Spec) events.Spec {
-	if stored == nil || seed == nil {
-		return cfg
-	}
-	out := cfg
-	if sameSpec(events.Spec{Images: cfg.Images}, events.Spec{Images: seed.Images}) {
-		out.Images = stored.Images
-	}
-	if sameSpec(events.Spec{Cleanup: cfg.Cleanup}, events.Spec{Cleanup: seed.Cleanup}) {
-		out.Cleanup = stored.Cleanup
-	}
-	if sameSpec(out, *stored) {
-		out.UpdatedAt, out.UpdatedBy = stored.UpdatedAt, stored.UpdatedBy
-	}
-	return out
-}
-
-// readSeed returns the config spec last published, or nil.
-func readSeed(ctx context.Context, kv jetstream.KeyValue) *events.Spec {
-	e, err := kv.Get(ctx, SeedKey)
-	if err != nil {
-		return nil
-	}
-	s, err := decodeSpec(e.Value())
-	if err != nil {
-		return nil
-	}
-	return &s
-}
+// mergeConfigSpec and readSeed are package rollout's (MergeConfigSpec,
+// ReadSeed).
+var (
+	mergeConfigSpec = rollout.MergeConfigSpec
+	readSeed        = rollout.ReadSeed
+)
 
 // writeSeed records the config's spec as published (leader only).
 func (o *Orchestrator) writeSeed(ctx context.Context, kv jetstream.KeyValue, cfg events.Spec, seed *events.Spec) error {
-	if seed != nil && sameSpec(*seed, cfg) {
-		return nil
-	}
-	b, err := events.Encode(events.TypeSpec, o.opts.source, SeedKey, "", o.now(), cfg)
-	if err != nil {
-		return err
-	}
-	if _, err := kv.Put(ctx, SeedKey, b); err != nil {
-		return fmt.Errorf("record the config's spec in KV %s: %w", events.BucketSpec, err)
-	}
-	return nil
+	return rollout.WriteSeed(ctx, kv, o.opts.source, o.now(), cfg, seed)
 }

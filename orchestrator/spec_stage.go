@@ -104,20 +104,8 @@ func (o *Orchestrator) PromoteSpec(ctx context.Context, by string) (events.Spec,
 // UnstageSpec deletes the staged spec (rollout.Ops.UnstageSpec).
 func (o *Orchestrator) UnstageSpec(ctx context.Context) error { return o.rollout().UnstageSpec(ctx) }
 
-// stagedReady reports whether h holds every image of the staged spec next
-// ready, checked against that very revision.
-func stagedReady(h *events.HostHealth, next *events.Spec) bool {
-	if h.NextRevision != next.Revision || len(h.Staged) == 0 {
-		return false
-	}
-	for _, r := range next.Images.Releases {
-		st, ok := h.StagedStatus(r)
-		if !ok || !st.Ready || st.ExpectedImage != next.Images.ImageName(r) {
-			return false
-		}
-	}
-	return true
-}
+// stagedReady is rollout.StagedReady.
+var stagedReady = rollout.StagedReady
 
 // autoPromote promotes the staged spec once enough hosts hold it
 // (rollout.Ops.AutoPromote; called by the summary with the counts it made).

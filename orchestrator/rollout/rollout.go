@@ -47,12 +47,6 @@ type Ops struct {
 	// Timeout bounds each KV request.
 	Timeout time.Duration
 	Log     *slog.Logger
-	// Validate checks a spec before it is written.
-	Validate func(events.Spec) error
-	// Decode reads a spec as stored in KV, validated.
-	Decode func([]byte) (events.Spec, error)
-	// Same compares what two specs ask for.
-	Same func(a, b events.Spec) bool
 }
 
 // SpecUpdate is POST /api/v1/spec: an operator's `vmfleet spec set`. Unset
@@ -117,10 +111,10 @@ func (p *Ops) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
 			return events.Spec{}, err
 		}
 		next := u.apply(cur)
-		if err := p.Validate(next); err != nil {
+		if err := ValidateSpec(next); err != nil {
 			return events.Spec{}, err
 		}
-		if rev != 0 && p.Same(cur, next) {
+		if rev != 0 && SameSpec(cur, next) {
 			return cur, nil
 		}
 		next.UpdatedAt, next.UpdatedBy = p.Now().UTC(), u.By
@@ -161,7 +155,7 @@ func (p *Ops) storedSpec(ctx context.Context) (events.Spec, uint64, error) {
 	case err != nil:
 		return events.Spec{}, 0, fmt.Errorf("read spec from KV %s: %w", events.BucketSpec, err)
 	}
-	s, err := p.Decode(e.Value())
+	s, err := DecodeSpec(e.Value())
 	if err != nil {
 		// Replace what cannot be read, at its revision.
 		s = p.Core.Spec()
@@ -187,10 +181,10 @@ func (p *Ops) StageSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) 
 	if u.AutoPromote != nil {
 		next.AutoPromote = *u.AutoPromote
 	}
-	if err := p.Validate(next); err != nil {
+	if err := ValidateSpec(next); err != nil {
 		return events.Spec{}, err
 	}
-	if p.Same(events.Spec{Images: cur.Images}, events.Spec{Images: next.Images}) {
+	if SameSpec(events.Spec{Images: cur.Images}, events.Spec{Images: next.Images}) {
 		return events.Spec{}, fmt.Errorf("%w: %w", events.ErrInvalid, ErrNothingStaged)
 	}
 	next.UpdatedAt, next.UpdatedBy, next.Revision = p.Now().UTC(), u.By, 0
@@ -234,7 +228,7 @@ func (p *Ops) PromoteSpec(ctx context.Context, by string) (events.Spec, error) {
 		case err != nil:
 			return events.Spec{}, fmt.Errorf("read staged spec from KV %s: %w", events.BucketSpec, err)
 		}
-		staged, err := p.Decode(e.Value())
+		staged, err := DecodeSpec(e.Value())
 		if err != nil {
 			return events.Spec{}, fmt.Errorf("the staged spec (revision %d) is invalid: %w", e.Revision(), err)
 		}
