@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/lease"
+	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
 // Config is what the orchestrator needs besides its connections. Zero fields
@@ -211,15 +211,6 @@ func (c Config) buildsConfig() builds.Config {
 	}
 }
 
-// ValidateSpec checks a spec the orchestrator would publish:
-// events.ValidateSpec, and on top that every cleanup window's schedule
-// parses. Errors name the key at fault.
-func ValidateSpec(s events.Spec) error {
-	if err := events.ValidateSpec(s); err != nil {
-		return err
-	}
-	if _, err := cleanup.ParseWindows(s.Cleanup.Windows); err != nil {
-		return &events.FieldError{Field: "cleanup.windows", Reason: err.Error()}
-	}
-	return nil
-}
+// ValidateSpec checks a spec the orchestrator would publish
+// (rollout.ValidateSpec).
+func ValidateSpec(s events.Spec) error { return rollout.ValidateSpec(s) }

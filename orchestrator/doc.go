@@ -40,7 +40,9 @@
 //     adoption; shutdown drains work in flight, then hands the lease back;
 //   - the spec: published to KV (the config file's, unless an operator's
 //     `vmfleet spec set` overrides a section the config did not change) and
-//     set through the API; build lifecycle events and fleet readiness;
+//     watched; set, stage, promote and unstage through the API are package
+//     orchestrator/rollout's operations over the small rollout.Core the core
+//     fills in (spec_set.go); build lifecycle events and fleet readiness;
 //   - host commands: pulls and prunes are two verbs of package hostcmd's
 //     dispatcher (pulls.go, prune.go say what each reply means), sent
 //     with its one Client.Send.

@@ -1,15 +1,14 @@
 package orchestrator
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
+	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
 // syncSpec publishes the configured spec to KV unless the stored one says the
@@ -95,33 +94,8 @@ func (o *Orchestrator) watchSpec(ctx context.Context, kv jetstream.KeyValue) err
 
 func (o *Orchestrator) setSpec(s events.Spec) { o.spec.Store(&s) }
 
-// decodeSpec reads a spec as stored in KV (events.DecodeSpec) and adds the
-// orchestrator's checks (ValidateSpec).
-func decodeSpec(b []byte) (events.Spec, error) {
-	s, err := events.DecodeSpec(b)
-	if err != nil {
-		return s, err
-	}
-	return s, ValidateSpec(s)
-}
-
-// sameSpec compares what a spec asks for (images and cleanup), not who wrote it when.
-func sameSpec(a, b events.Spec) bool {
-	norm := func(s events.Spec) []byte {
-		if s.Images.NameTemplate == "" {
-			s.Images.NameTemplate = events.DefaultNameTemplate
-		}
-		if len(s.Images.Releases) == 0 {
-			s.Images.Releases = nil
-		}
-		if len(s.Cleanup.Windows) == 0 {
-			s.Cleanup.Windows = nil
-		}
-		out, _ := json.Marshal(struct {
-			I events.ImageSpec
-			C events.CleanupPolicy
-		}{s.Images, s.Cleanup})
-		return out
-	}
-	return bytes.Equal(norm(a), norm(b))
-}
+// decodeSpec and sameSpec are package rollout's, which the spec watches share.
+var (
+	decodeSpec = rollout.DecodeSpec
+	sameSpec   = rollout.SameSpec
+)

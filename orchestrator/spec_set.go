@@ -2,127 +2,44 @@ package orchestrator
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
 // SeedKey is the key of bucket vmfleet_spec holding the spec of the
-// orchestrator's configuration as last published (see mergeConfigSpec).
-// Agents read only events.SpecKey.
-const SeedKey = "config"
+// orchestrator's configuration as last published (rollout.SeedKey).
+const SeedKey = rollout.SeedKey
 
-// SpecUpdate is POST /api/v1/spec: an operator's `vmfleet spec set`. Unset
-// fields keep their value.
-type SpecUpdate struct {
-	BootstrapVersion *string  `json:"bootstrap_version,omitempty"`
-	BunVersion       *string  `json:"bun_version,omitempty"`
-	Releases         []string `json:"releases,omitempty"`
-	// Registry "" switches to building on each host.
-	Registry *string `json:"registry,omitempty"`
-	// By names the operator (events.Spec.UpdatedBy).
-	By string `json:"by,omitempty"`
-	// AutoPromote, for a stage (POST /api/v1/spec/next) only, is the share
-	// of non-stale hosts that must hold every staged image before the
-	// orchestrator promotes it (events.Spec.AutoPromote); unset: by hand.
-	AutoPromote *float64 `json:"auto_promote,omitempty"`
-}
+// SpecUpdate is POST /api/v1/spec: an operator's `vmfleet spec set`
+// (package rollout).
+type SpecUpdate = rollout.SpecUpdate
 
-func (u SpecUpdate) apply(s events.Spec) events.Spec {
-	if u.BootstrapVersion != nil {
-		s.Images.BootstrapVersion = *u.BootstrapVersion
-	}
-	if u.BunVersion != nil {
-		s.Images.BunVersion = *u.BunVersion
-	}
-	if u.Releases != nil {
-		s.Images.Releases = slices.Clone(u.Releases)
-	}
-	if u.Registry != nil {
-		s.Images.Registry = *u.Registry
-	}
-	return s
-}
-
-// SetSpec applies an operator's update to the spec in KV (compare-and-set on
-// its revision, retried on a race) and puts it in force at once: agents
-// re-check, builds for the new images start, and build keys of the new
-// images that were blocked start again from attempt 1. An update that
-// changes nothing writes nothing. The result is the spec in force.
+// SetSpec applies an operator's update to the spec and puts it in force at
+// once (rollout.Ops.SetSpec).
 func (o *Orchestrator) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
-	switch {
-	case !o.started.Load():
-		return events.Spec{}, ErrStarting
-	case !o.opts.isLeader():
-		return events.Spec{}, ErrNotLeader
-	}
-	for range 5 {
-		cur, rev, err := o.storedSpec(ctx)
-		if err != nil {
-			return events.Spec{}, err
-		}
-		next := u.apply(cur)
-		if err := ValidateSpec(next); err != nil {
-			return events.Spec{}, err
-		}
-		if rev != 0 && sameSpec(cur, next) {
-			return cur, nil
-		}
-		next.UpdatedAt, next.UpdatedBy = o.now().UTC(), u.By
-		if next.UpdatedBy == "" {
-			next.UpdatedBy = "api"
-		}
-		b, err := events.Encode(events.TypeSpec, o.opts.source, events.SpecKey, "", o.now(), next)
-		if err != nil {
-			return events.Spec{}, err
-		}
-		kctx, cancel := context.WithTimeout(ctx, o.cfg.RequestTimeout)
-		if rev == 0 {
-			rev, err = o.specKV.Create(kctx, events.SpecKey, b)
-		} else {
-			rev, err = o.specKV.Update(kctx, events.SpecKey, b, rev)
-		}
-		cancel()
-		if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			continue // another writer: apply the update to its spec
-		}
-		if err != nil {
-			return events.Spec{}, fmt.Errorf("write spec to KV %s: %w", events.BucketSpec, err)
-		}
-		next.Revision = rev
-		o.adoptSpec(next)
-		o.log.Info("spec set", "by", next.UpdatedBy, "revision", rev, "releases", next.Images.Releases,
-			"bun", next.Images.BunVersion, "bootstrap", next.Images.BootstrapVersion, "registry", next.Images.Registry)
-		o.unblockImages(ctx, next.Images)
-		o.Trigger()
-		return next, nil
-	}
-	return events.Spec{}, fmt.Errorf("spec in KV %s keeps changing under us: retry", events.BucketSpec)
+	return o.rollout().SetSpec(ctx, u)
 }
 
-// storedSpec reads the spec in KV; rev is 0 when there is none (or it does
-// not decode), and the spec in force is returned instead.
-func (o *Orchestrator) storedSpec(ctx context.Context) (events.Spec, uint64, error) {
-	kctx, cancel := context.WithTimeout(ctx, o.cfg.RequestTimeout)
-	defer cancel()
-	e, err := o.specKV.Get(kctx, events.SpecKey)
-	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-		return o.Spec(), 0, nil
-	case err != nil:
-		return events.Spec{}, 0, fmt.Errorf("read spec from KV %s: %w", events.BucketSpec, err)
-	}
-	s, err := decodeSpec(e.Value())
-	if err != nil {
-		// Replace what cannot be read, at its revision.
-		s = o.Spec()
-	}
-	s.Revision = e.Revision()
-	return s, e.Revision(), nil
+// rollout is the spec operations of package rollout over this core.
+func (o *Orchestrator) rollout() *rollout.Ops {
+	return &rollout.Ops{Core: rolloutCore{o}, Source: o.opts.source, Now: o.now, Timeout: o.cfg.RequestTimeout,
+		Log: o.log}
 }
+
+// rolloutCore is the core as package rollout sees it.
+type rolloutCore struct{ o *Orchestrator }
+
+func (c rolloutCore) KV() jetstream.KeyValue             { return c.o.specKV }
+func (c rolloutCore) Spec() events.Spec                  { return c.o.Spec() }
+func (c rolloutCore) Writable() error                    { return c.o.writable() }
+func (c rolloutCore) AdoptSpec(s events.Spec)            { c.o.adoptSpec(s) }
+func (c rolloutCore) SetNext(s *events.Spec, rev uint64) { c.o.setNext(s, rev) }
+func (c rolloutCore) UnblockImages(ctx context.Context, im events.ImageSpec) {
+	c.o.unblockImages(ctx, im)
+}
+func (c rolloutCore) Trigger() { c.o.Trigger() }
 
 // adoptSpec puts s in force unless a newer revision already is (the KV
 // watch may have delivered a later write first).
@@ -158,53 +75,14 @@ func (o *Orchestrator) unblockImages(ctx context.Context, im events.ImageSpec) {
 	}
 }
 
-// mergeConfigSpec decides the spec at start (docs/orchestrator.md: the orchestrator
-// owns the spec, from its config file or `vmfleet spec set`). Per section
-// (images, cleanup): the configuration's when it changed since it was last
-// published (seed) or when nothing is known; otherwise the stored one, so
-// an operator's `spec set` survives restarts until the config's own section
-// changes.
-func mergeConfigSpec(cfg events.Spec, stored, seed *events.Spec) events.Spec {
-	if stored == nil || seed == nil {
-		return cfg
-	}
-	out := cfg
-	if sameSpec(events.Spec{Images: cfg.Images}, events.Spec{Images: seed.Images}) {
-		out.Images = stored.Images
-	}
-	if sameSpec(events.Spec{Cleanup: cfg.Cleanup}, events.Spec{Cleanup: seed.Cleanup}) {
-		out.Cleanup = stored.Cleanup
-	}
-	if sameSpec(out, *stored) {
-		out.UpdatedAt, out.UpdatedBy = stored.UpdatedAt, stored.UpdatedBy
-	}
-	return out
-}
-
-// readSeed returns the config spec last published, or nil.
-func readSeed(ctx context.Context, kv jetstream.KeyValue) *events.Spec {
-	e, err := kv.Get(ctx, SeedKey)
-	if err != nil {
-		return nil
-	}
-	s, err := decodeSpec(e.Value())
-	if err != nil {
-		return nil
-	}
-	return &s
-}
+// mergeConfigSpec and readSeed are package rollout's (MergeConfigSpec,
+// ReadSeed).
+var (
+	mergeConfigSpec = rollout.MergeConfigSpec
+	readSeed        = rollout.ReadSeed
+)
 
 // writeSeed records the config's spec as published (leader only).
 func (o *Orchestrator) writeSeed(ctx context.Context, kv jetstream.KeyValue, cfg events.Spec, seed *events.Spec) error {
-	if seed != nil && sameSpec(*seed, cfg) {
-		return nil
-	}
-	b, err := events.Encode(events.TypeSpec, o.opts.source, SeedKey, "", o.now(), cfg)
-	if err != nil {
-		return err
-	}
-	if _, err := kv.Put(ctx, SeedKey, b); err != nil {
-		return fmt.Errorf("record the config's spec in KV %s: %w", events.BucketSpec, err)
-	}
-	return nil
+	return rollout.WriteSeed(ctx, kv, o.opts.source, o.now(), cfg, seed)
 }

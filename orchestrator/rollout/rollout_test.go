@@ -1,4 +1,4 @@
-package orchestrator
+package rollout
 
 import (
 	"testing"
@@ -6,7 +6,26 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/internal/orchtest"
 )
+
+var testImages = orchtest.Images
+
+func TestSpecUpdateApply(t *testing.T) {
+	base := events.Spec{Images: testImages()}
+	reg := ""
+	got := SpecUpdate{BootstrapVersion: ptrTo("3.7"), Releases: []string{"14"}, Registry: &reg}.apply(base)
+	want := base
+	want.Images.BootstrapVersion, want.Images.Releases = "3.7", []string{"14"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Got(apply) diff (-want +got):\n%s", diff)
+	}
+	if got := (SpecUpdate{}).apply(base); !cmp.Equal(got, base) {
+		t.Errorf("Got(empty update) = %+v, want the spec unchanged", got)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
 
 func TestMergeConfigSpec(t *testing.T) {
 	win := func(s string) events.CleanupPolicy {
@@ -38,26 +57,10 @@ func TestMergeConfigSpec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := mergeConfigSpec(tt.cfg, tt.stored, tt.seed)
+			got := MergeConfigSpec(tt.cfg, tt.stored, tt.seed)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Got(mergeConfigSpec) diff (-want +got):\n%s", diff)
+				t.Errorf("Got(MergeConfigSpec) diff (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
-
-func TestSpecUpdateApply(t *testing.T) {
-	base := events.Spec{Images: testImages()}
-	reg := ""
-	got := SpecUpdate{BootstrapVersion: ptrTo("3.7"), Releases: []string{"14"}, Registry: &reg}.apply(base)
-	want := base
-	want.Images.BootstrapVersion, want.Images.Releases = "3.7", []string{"14"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Got(apply) diff (-want +got):\n%s", diff)
-	}
-	if got := (SpecUpdate{}).apply(base); !cmp.Equal(got, base) {
-		t.Errorf("Got(empty update) = %+v, want the spec unchanged", got)
-	}
-}
-
-func ptrTo[T any](v T) *T { return &v }

@@ -1,0 +1,17 @@
+// Package rollout holds the operator's spec operations of the orchestrator
+// (docs/orchestrator.md): set the spec in force, stage a spec beside it
+// (KV key next), promote or unstage it, and the auto-promote decision.
+// Each operation validates the spec (the core's check on top of
+// events.ValidateSpec) and writes KV bucket vmfleet_spec with
+// compare-and-set on the key's revision, retried on a race.
+//
+// It also holds the spec's pure rules the core's watches share:
+// ValidateSpec (events.ValidateSpec and the cleanup windows' schedules),
+// DecodeSpec, SameSpec, MergeConfigSpec with the seed (SeedKey, ReadSeed,
+// WriteSeed) that lets an operator's set survive restarts, and StagedReady.
+//
+// It reaches the orchestrator's core only through Core: the KV bucket, the
+// spec in force, the staged spec setter, and the core's reactions (unblock
+// the images' builds, Trigger a reconcile pass). The watch that keeps the
+// core's spec current stays in the core.
+package rollout
