@@ -15,6 +15,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/ratelog"
 	"github.com/vmfleet/vmfleet/internal/rungroup"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
 // Orchestrator keeps the fleet state, reconciles it towards the spec, and
@@ -40,7 +41,7 @@ type Orchestrator struct {
 	cleanupParts // pruning and spec set (prune*.go, spec_set.go)
 
 	spec      atomic.Pointer[events.Spec]
-	next      atomic.Pointer[events.Spec] // the staged spec (spec_stage.go), nil: no rollout
+	next      rollout.Staged // the staged spec (spec_stage.go), nil: no rollout
 	readiness atomic.Pointer[events.FleetReadiness]
 	caughtUp  atomic.Bool
 	running   atomic.Bool

@@ -2,11 +2,9 @@ package orchestrator
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
@@ -27,56 +25,12 @@ func (o *Orchestrator) Next() *events.Spec {
 }
 
 // setNext puts the staged spec s (nil: none) in force unless a newer
-// revision already is.
-func (o *Orchestrator) setNext(s *events.Spec, rev uint64) {
-	for {
-		cur := o.next.Load()
-		if cur != nil && rev != 0 && cur.Revision > rev {
-			return
-		}
-		var p *events.Spec
-		if s != nil {
-			c := *s
-			c.Revision = rev
-			p = &c
-		}
-		if o.next.CompareAndSwap(cur, p) {
-			return
-		}
-	}
-}
+// revision already is (rollout.Staged.Set).
+func (o *Orchestrator) setNext(s *events.Spec, rev uint64) { o.next.Set(s, rev) }
 
-// watchNext follows key next of the spec bucket: the staged spec whose
-// images the reconcile pass wants after the current spec's. A delete (or
-// purge) ends the rollout; an invalid value is ignored (the last good one
-// stays).
+// watchNext follows key next of the spec bucket (rollout.Staged.Watch).
 func (o *Orchestrator) watchNext(ctx context.Context, kv jetstream.KeyValue) error {
-	w, err := kv.Watch(ctx, events.NextSpecKey)
-	if err != nil {
-		return fmt.Errorf("watch staged spec: %w", err)
-	}
-	bus.Follow(ctx, w, func(e jetstream.KeyValueEntry) {
-		if e.Operation() != jetstream.KeyValuePut {
-			if o.next.Load() != nil {
-				o.setNext(nil, 0)
-				o.log.Info("staged spec gone: no rollout in progress", "revision", e.Revision())
-				o.Trigger()
-			}
-			return
-		}
-		s, err := decodeSpec(e.Value())
-		if err != nil {
-			o.log.Warn("ignoring invalid staged spec in KV", "revision", e.Revision(), "err", err)
-			return
-		}
-		if cur := o.next.Load(); cur == nil || cur.Revision != e.Revision() {
-			o.setNext(&s, e.Revision())
-			o.log.Info("staged spec", "revision", e.Revision(), "releases", s.Images.Releases,
-				"bun", s.Images.BunVersion, "bootstrap", s.Images.BootstrapVersion, "auto_promote", s.AutoPromote)
-			o.Trigger()
-		}
-	})
-	return nil
+	return o.next.Watch(ctx, kv, o.log, o.Trigger)
 }
 
 // writable says whether this orchestrator may change the spec now.

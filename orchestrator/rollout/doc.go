@@ -8,10 +8,12 @@
 // It also holds the spec's pure rules the core's watches share:
 // ValidateSpec (events.ValidateSpec and the cleanup windows' schedules),
 // DecodeSpec, SameSpec, MergeConfigSpec with the seed (SeedKey, ReadSeed,
-// WriteSeed) that lets an operator's set survive restarts, and StagedReady.
+// WriteSeed) that lets an operator's set survive restarts, and StagedReady;
+// and Staged, the staged spec in force with the watch of key next that the
+// core runs.
 //
 // It reaches the orchestrator's core only through Core: the KV bucket, the
 // spec in force, the staged spec setter, and the core's reactions (unblock
 // the images' builds, Trigger a reconcile pass). The watch that keeps the
-// core's spec current stays in the core.
+// core's current spec stays in the core.
 package rollout
