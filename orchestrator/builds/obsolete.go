@@ -1,33 +1,46 @@
 package builds
 
-import "github.com/vmfleet/vmfleet/events"
+import (
+	"slices"
+	"strings"
 
-// Obsolete reports whether r is a live build (requested, scheduled or
-// running) whose image no active image spec (the current and the staged
-// spec: pass both when a rollout is in progress) wants: no host needs what
-// it builds any more, so it is to be cancelled. Finished records are never
-// obsolete: there is nothing to cancel.
-func Obsolete(r Record, active ...events.ImageSpec) bool {
-	if !r.State.Live() {
-		return false
-	}
-	for _, im := range active {
-		for _, rel := range im.Releases {
-			if im.ImageName(rel) == r.Image {
-				return false
-			}
+	"github.com/vmfleet/vmfleet/events"
+)
+
+// ReasonObsolete is the cancel reason of a build no active spec wants any
+// more (Record.Cancel, label reason of builds_cancelled_total).
+const ReasonObsolete = "obsolete"
+
+// ActiveImages is the set of image names the given image specs expect, one
+// per release: what an active spec (current, and next when staged) wants
+// built. Nil specs are skipped.
+func ActiveImages(specs ...*events.ImageSpec) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range specs {
+		if s == nil {
+			continue
+		}
+		for _, r := range s.Releases {
+			out[s.ImageName(r)] = true
 		}
 	}
-	return true
+	return out
 }
 
-// PassedFor reports whether r is a passed build with w's parameters: in
-// registry mode, the image is pushed and hosts may pull it (Manager.Pushed
-// over a snapshot of the records).
-func PassedFor(r *Record, w Want) bool {
-	return r != nil && r.Key == w.Key && r.State == events.BuildPassed && r.Digest == digest(w)
+// Obsolete returns, sorted by key, the live records (requested, scheduled
+// or running) whose image wanted rejects: builds no active spec wants, so
+// that the orchestrator cancels them on Buildkite and their slots free up.
+// A key is judged by its image alone: in host mode a build of an image the
+// spec still expects is never obsolete, whichever host it is pinned to.
+// wanted is typically a lookup in ActiveImages of the current and staged
+// specs; the spec preview passes the specs a change would leave.
+func Obsolete(recs []Record, wanted func(image string) bool) []Record {
+	var out []Record
+	for _, r := range recs {
+		if r.State.Live() && !wanted(r.Image) {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
+	return out
 }
-
-// Digest fingerprints what a build for w would be asked to do
-// (Record.Digest of a record written for w).
-func Digest(w Want) string { return digest(w) }

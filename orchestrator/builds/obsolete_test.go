@@ -3,55 +3,48 @@ package builds
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
 )
 
-func TestObsolete(t *testing.T) {
+func TestActiveImages(t *testing.T) {
 	cur := events.ImageSpec{NameTemplate: events.DefaultNameTemplate, Releases: []string{"13", "14"}, BunVersion: "1.2.16", BootstrapVersion: "3.6"}
 	next := cur
-	next.BootstrapVersion = "3.7"
-	gone := cur
-	gone.Releases = []string{"12"}
-	rec := func(im events.ImageSpec, rel string, st events.BuildState) Record {
-		return Record{Key: RecordKey(im.ImageName(rel), ""), Image: im.ImageName(rel), Release: rel, State: st}
+	next.Releases, next.BootstrapVersion = []string{"14"}, "3.7"
+	got := ActiveImages(&cur, nil, &next)
+	want := map[string]bool{
+		"bun-build-macos-13-1.2.16-bootstrap-3.6": true,
+		"bun-build-macos-14-1.2.16-bootstrap-3.6": true,
+		"bun-build-macos-14-1.2.16-bootstrap-3.7": true,
 	}
-	tests := []struct {
-		name   string
-		r      Record
-		active []events.ImageSpec
-		want   bool
-	}{
-		{name: "current image", r: rec(cur, "14", events.BuildRunning), active: []events.ImageSpec{cur}},
-		{name: "staged image", r: rec(next, "14", events.BuildScheduled), active: []events.ImageSpec{cur, next}},
-		{name: "staged image once unstaged", r: rec(next, "14", events.BuildScheduled), active: []events.ImageSpec{cur}, want: true},
-		{name: "removed release", r: rec(gone, "12", events.BuildRequested), active: []events.ImageSpec{cur, next}, want: true},
-		{name: "finished: nothing to cancel", r: rec(gone, "12", events.BuildFailed), active: []events.ImageSpec{cur}},
-		{name: "blocked: nothing to cancel", r: rec(gone, "12", events.BuildBlocked), active: []events.ImageSpec{cur}},
-		{name: "no active spec", r: rec(cur, "13", events.BuildRunning), want: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Obsolete(tt.r, tt.active...); got != tt.want {
-				t.Errorf("Got(Obsolete) = %v, want %v", got, tt.want)
-			}
-		})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Got(ActiveImages) diff (-want +got):\n%s", diff)
 	}
 }
 
-func TestPassedFor(t *testing.T) {
-	w := Want{Key: "img", Image: "img", Release: "14", RegistryRef: "ghcr.io/acme/img", Bun: "1.2.16", Bootstrap: "3.6"}
-	r := &Record{Key: w.Key, Image: w.Image, State: events.BuildPassed, Digest: digest(w)}
-	if !PassedFor(r, w) {
-		t.Errorf("Got(PassedFor(passed, same parameters)) = false, want true")
+func TestObsolete(t *testing.T) {
+	const keep, drop = "img-keep", "img-drop"
+	recs := []Record{
+		{Key: "z-running", Image: drop, State: events.BuildRunning},
+		{Key: "a-scheduled", Image: drop, State: events.BuildScheduled},
+		{Key: "m-requested", Image: drop, State: events.BuildRequested},
+		{Key: "wanted-running", Image: keep, State: events.BuildRunning},
+		{Key: "wanted/host-1", Image: keep, Host: "host-1", State: events.BuildScheduled},
+		{Key: "passed", Image: drop, State: events.BuildPassed},
+		{Key: "failed", Image: drop, State: events.BuildFailed},
+		{Key: "canceled", Image: drop, State: events.BuildCanceled},
+		{Key: "blocked", Image: drop, State: events.BuildBlocked},
 	}
-	other := w
-	other.RegistryRef = "ghcr.io/acme/other"
-	if PassedFor(r, other) {
-		t.Errorf("Got(PassedFor(passed, other parameters)) = true, want false")
+	wanted := ActiveImages()
+	wanted[keep] = true
+	var got []string
+	for _, r := range Obsolete(recs, func(img string) bool { return wanted[img] }) {
+		got = append(got, r.Key)
 	}
-	running := *r
-	running.State = events.BuildRunning
-	if PassedFor(&running, w) || PassedFor(nil, w) {
-		t.Errorf("Got(PassedFor(running or nil)) = true, want false")
+	if diff := cmp.Diff([]string{"a-scheduled", "m-requested", "z-running"}, got); diff != "" {
+		t.Errorf("Got(Obsolete) diff (-want +got):\n%s", diff)
+	}
+	if got := Obsolete(recs, func(string) bool { return true }); len(got) != 0 {
+		t.Errorf("Got(Obsolete when every image is wanted) = %v, want none", got)
 	}
 }

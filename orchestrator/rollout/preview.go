@@ -2,7 +2,6 @@ package rollout
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -201,17 +200,15 @@ func Preview(f Fleet, c Change) Impact {
 	for rel := range registryStarts {
 		rows.get(rel).BuildsStart++
 	}
-	active := []events.ImageSpec{to}
+	var nextAfter *events.ImageSpec
 	if c.Next != nil {
-		active = append(active, c.Next.Images)
+		nextAfter = &c.Next.Images
 	}
-	for _, rec := range f.Builds {
-		if builds.Obsolete(rec, active...) {
-			rows.get(rec.Release).BuildsCancel++
-			im.CancelBuilds = append(im.CancelBuilds, rec.Key)
-		}
+	wanted := builds.ActiveImages(&to, nextAfter)
+	for _, rec := range builds.Obsolete(f.Builds, func(image string) bool { return wanted[image] }) {
+		rows.get(rec.Release).BuildsCancel++
+		im.CancelBuilds = append(im.CancelBuilds, rec.Key)
 	}
-	slices.Sort(im.CancelBuilds)
 	for _, row := range rows.list {
 		im.Releases = append(im.Releases, *row)
 		im.Total.BuildsStart += row.BuildsStart
