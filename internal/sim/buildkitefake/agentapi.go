@@ -165,7 +165,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	org := s.cfg.agentOrg
 	a := Agent{ID: newUUID(), Name: req.Name, Hostname: req.Hostname, MetaData: slices.Clone(req.Tags),
-		ConnectionState: "never_connected", Version: req.Version, CreatedAt: s.cfg.now(), Registered: true}
+		ConnectionState: "never_connected", Version: req.Version, CreatedAt: s.cfg.now(), Registered: true, PID: req.PID}
 	if a.MetaData == nil {
 		a.MetaData = []string{}
 	}
@@ -412,7 +412,7 @@ func (s *Server) handleJobFinish(w http.ResponseWriter, r *http.Request, a *agen
 		j.State = JobFinished
 	}
 	j.ExitStatus, j.Signal, j.SignalReason, j.FinishedAt = req.ExitStatus, req.Signal, req.SignalReason, s.cfg.now()
-	a.lastJobFinished = j.FinishedAt
+	a.LastJobFinishedAt = j.FinishedAt
 	changed := s.settleBuildLocked(j)
 	s.mu.Unlock()
 	s.log.Info("job finished", "job", j.ID, "build", j.BuildNumber, "agent", a.ID, "exit_status", req.ExitStatus)

@@ -28,6 +28,10 @@ type Agent struct {
 	// Registered is set for an agent that registered through the agent
 	// API (a real buildkite-agent), unset for one AddAgent made.
 	Registered bool
+	// LastJobFinishedAt is when the agent last finished a job (agent API).
+	LastJobFinishedAt time.Time
+	// PID is the process id the agent registered with (agent API).
+	PID int
 }
 
 type agentRec struct {
@@ -35,10 +39,9 @@ type agentRec struct {
 	Agent
 
 	// Agent API state (agentapi.go).
-	accessToken     string
-	lastSeen        time.Time
-	pings           int
-	lastJobFinished time.Time
+	accessToken string
+	lastSeen    time.Time
+	pings       int
 }
 
 func (a Agent) clone() Agent {
@@ -82,6 +85,19 @@ func (s *Server) SetAgentTags(org, id string, tags ...string) error {
 // SetAgentConnectionState sets connected, disconnected, stopping or stopped.
 func (s *Server) SetAgentConnectionState(org, id, state string) error {
 	return s.updateAgent(org, id, func(a *Agent) { a.ConnectionState = state })
+}
+
+// Agents returns every agent of org, disconnected ones included, oldest first.
+func (s *Server) Agents(org string) []Agent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Agent
+	for _, a := range s.agents {
+		if a.org == org {
+			out = append(out, a.clone())
+		}
+	}
+	return out
 }
 
 // GetAgent returns one agent, pause state included.
@@ -164,7 +180,7 @@ func (s *Server) agentJSON(a *agentRec) wireAgent {
 	}
 	return wireAgent{
 		Job:               job,
-		LastJobFinishedAt: apiTime(a.lastJobFinished),
+		LastJobFinishedAt: apiTime(a.LastJobFinishedAt),
 		ID:                a.ID,
 		GraphQLID:         "QWdlbnQtLS0" + a.ID,
 		URL:               fmt.Sprintf("%sv2/organizations/%s/agents/%s", s.baseURL, a.org, a.ID),
