@@ -157,10 +157,3 @@ func describeChange(from, to events.ImageSpec) string {
 	}
 	return strings.Join(parts, "; ")
 }
-
-func orNone(s string) string {
-	if s == "" {
-		return `""`
-	}
-	return s
-}
