@@ -49,7 +49,7 @@ func (s *Sim) handle(m *nats.Msg) {
 	switch p.Kind {
 	case events.KindHealth:
 		if h, err := events.DecodeData[events.HostHealth](env, events.TypeHostHealth); err == nil {
-			if line := s.view.health(h); line != "" {
+			if line := s.view.health(h, s.now()); line != "" {
 				s.emit(Event{Kind: KindHost, Host: h.Host, Text: line})
 			}
 		}
@@ -69,7 +69,11 @@ func (s *Sim) handle(m *nats.Msg) {
 		if r, err := events.DecodeData[events.FleetReadiness](env, events.TypeReadiness); err == nil {
 			at := s.now()
 			s.view.readiness(at, r)
-			s.emit(Event{Kind: KindProgress, Ready: r.Ready, Total: r.Hosts, Stale: r.Stale, Live: s.view.live()})
+			ev := Event{Kind: KindProgress, Ready: r.Ready, Total: r.Hosts, Stale: r.Stale, Live: s.view.live()}
+			if r.Rollout != nil {
+				ev.StagedReady, ev.StagedTotal = r.Rollout.Ready, r.Rollout.Hosts
+			}
+			s.emit(ev)
 		}
 	}
 }

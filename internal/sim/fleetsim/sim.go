@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/rungroup"
 )
@@ -28,6 +29,8 @@ type Sim struct {
 	world   world
 	ledger  ledger
 	view    *view
+	// kv is the spec bucket, once the world is up (for resync).
+	kv atomic.Pointer[jetstream.KeyValue]
 
 	running atomic.Bool
 	start   time.Time
@@ -60,12 +63,12 @@ func New(cfg Config, opts ...Option) (*Sim, error) {
 		}
 	}
 	s.subj, _ = events.NewSubjects("")
-	spec, open := cfg.initialSpec(time.Now())
-	s.world.set(spec, open)
+	spec := cfg.initialSpec(time.Now())
+	s.world.set(spec, time.Now())
 	s.makeHosts()
 	s.ledger.needKeys(spec.Images, s.hosts)
 	s.res = Result{Hosts: cfg.Hosts, Releases: cfg.Releases, Registry: cfg.Registry, Scale: cfg.Scale, Bump: cfg.Bump,
-		Target: Seconds(cfg.target())}
+		Rollout: cfg.Rollout, Target: Seconds(cfg.target())}
 	return s, nil
 }
 
@@ -109,6 +112,8 @@ func (s *Sim) Run(ctx context.Context) error {
 func (s *Sim) run(ctx context.Context, e *env, dir string) error {
 	g, gctx := rungroup.New(ctx)
 	s.ctx.Store(&gctx)
+	s.kv.Store(&e.kv)
+	g.Go(func() error { return s.follow(gctx, e.kv) })
 	g.Go(func() error { return s.consume(gctx, e.msgs) })
 	g.Go(func() error { return e.serve(gctx) })
 	g.Go(func() error { return e.wo.Web.Run(gctx) }) // the dashboard's live updates
