@@ -147,7 +147,7 @@ func (s *Sim) bump(ctx context.Context, e *env, sc *scriptState, now time.Durati
 	spec, _ := s.world.current()
 	next, from, to := s.bumped(spec)
 	n := s.ledger.needKeys(next.Images, s.hosts)
-	s.view.startTrack(spec.Images, s.cfg.Hosts, s.now())
+	s.view.startTrack(spec, s.cfg.Hosts, s.now())
 	rev, err := s.writeSpec(ctx, e, next)
 	if err != nil {
 		return err
@@ -174,7 +174,7 @@ func (s *Sim) stage(ctx context.Context, e *env, sc *scriptState, now time.Durat
 	spec, _ := s.world.current()
 	next, from, to := s.bumped(spec)
 	n := s.ledger.needKeys(next.Images, s.hosts)
-	s.view.startTrack(spec.Images, s.cfg.Hosts, s.now())
+	s.view.startTrack(spec, s.cfg.Hosts, s.now())
 	// The world first: from now on a staged image is as protected as a
 	// current one.
 	s.world.setNext(&next, 0, time.Now())
@@ -197,6 +197,18 @@ func (s *Sim) stage(ctx context.Context, e *env, sc *scriptState, now time.Durat
 	return nil
 }
 
+// short is d without its trailing zero units: 10m, 24h, 1m30s.
+func short(d time.Duration) string {
+	out := d.String()
+	if strings.HasSuffix(out, "m0s") {
+		out = strings.TrimSuffix(out, "0s")
+	}
+	if strings.HasSuffix(out, "h0m") {
+		out = strings.TrimSuffix(out, "0m")
+	}
+	return out
+}
+
 // promoted moves the script on once the world has the staged spec in
 // force: the orchestrator promoted it.
 func (s *Sim) promoted(sc *scriptState, now time.Duration) error {
@@ -214,7 +226,7 @@ func (s *Sim) promoted(sc *scriptState, now time.Duration) error {
 	s.resMu.Unlock()
 	grace := cur.Cleanup.Grace()
 	s.emit(Event{Kind: KindSpec, Text: fmt.Sprintf("promoted by the orchestrator, %s after the stage (auto-promote: every host holds the staged images): spec revision %d is in force and every host is ready on it at once; the old images left every active spec and are kept for the removal grace, %s of fleet time here (%s by default), then pruned",
-		after, cur.Revision, s.cfg.Fleet(grace), events.DefaultRemovedGrace)})
+		after, cur.Revision, short(s.cfg.Fleet(grace)), short(events.DefaultRemovedGrace))})
 	return nil
 }
 

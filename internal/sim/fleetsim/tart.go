@@ -70,7 +70,7 @@ func (t *hostTart) Delete(ctx context.Context, name string) error {
 	vms, _ := t.Fake.List(context.WithoutCancel(ctx))
 	vs := deleteViolations(t.sim.world.rules(name), vms, name, time.Now())
 	if slices.ContainsFunc(vs, func(v Violation) bool { return v.Kind == VDeletedExpected }) {
-		t.sim.resync(ctx)
+		t.sim.resync(ctx, true)
 		vs = deleteViolations(t.sim.world.rules(name), vms, name, time.Now())
 	}
 	for _, v := range vs {

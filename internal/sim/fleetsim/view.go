@@ -259,6 +259,7 @@ func (v *view) timeline() []ReadinessPoint {
 // them by their vm-image tag). The caller holds view.mu.
 type readyTrack struct {
 	on     bool
+	rev    uint64   // the revision of the spec in force judged against
 	images []string // the image of each release of the spec in force
 	// held counts, per image, the hosts holding it ready; ready the hosts
 	// holding every one; hosts the fleet's size.
@@ -282,24 +283,33 @@ type trackResult struct {
 
 // startTrack starts measuring at fleet time at, against spec's images,
 // over a fleet of hosts.
-func (v *view) startTrack(spec events.ImageSpec, hosts int, at time.Duration) {
+func (v *view) startTrack(spec events.Spec, hosts int, at time.Duration) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.track = readyTrack{on: true, started: true, hosts: hosts, last: at}
-	v.track.target(spec, v.hosts)
+	v.track = readyTrack{on: true, started: true, hosts: hosts, last: at, rev: spec.Revision}
+	v.track.target(spec.Images, v.hosts)
 	v.track.min = v.track.ready
 }
 
 // retarget judges every host against spec's images from fleet time at on.
-func (v *view) retarget(spec events.ImageSpec, at time.Duration) {
+func (v *view) retarget(spec events.Spec, at time.Duration) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.track.on {
 		return
 	}
 	v.track.advance(at)
-	v.track.target(spec, v.hosts)
+	v.track.rev = max(v.track.rev, spec.Revision)
+	v.track.target(spec.Images, v.hosts)
 	v.track.min = min(v.track.min, v.track.ready)
+}
+
+// behind tells whether a report checked against spec revision rev shows
+// the spec in force moved on since the measure last learnt of it.
+func (v *view) behind(rev uint64) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.track.on && rev > v.track.rev
 }
 
 // stopTrack ends the measure at fleet time at and returns it.

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
@@ -187,11 +188,52 @@ func (s *Sim) writeSpec(ctx context.Context, e *env, spec events.Spec) (uint64, 
 	return rev, nil
 }
 
-// adopt puts spec in force in the world and, if its images changed, has
-// the readiness measure judge every host against them from now on.
+// adopt puts spec, which the simulation writes itself, in force in the
+// world and, if its images changed, has the readiness measure judge every
+// host against them from now on: no host can have reported on a change
+// not yet written.
 func (s *Sim) adopt(spec events.Spec, at time.Time) {
 	if s.world.set(spec, at) {
-		s.view.retarget(spec.Images, s.now())
+		s.view.retarget(spec, s.now())
+	}
+}
+
+// specFor is the spec in force at revision rev or later: the world's, read
+// again from KV when the world's watch is behind.
+func (s *Sim) specFor(rev uint64) events.Spec {
+	if cur, _ := s.world.current(); cur.Revision >= rev {
+		return cur
+	}
+	// No marker: this runs on consume's goroutine, which retargets itself.
+	s.resync(s.runCtx(), false)
+	cur, _ := s.world.current()
+	return cur
+}
+
+// retargetSubject marks, in the stream of messages consume reads, the
+// moment the readiness measure moves to the images in force.
+const retargetSubject = "_fleetsim.retarget"
+
+// adoptSeen puts spec, a change someone else wrote (the orchestrator's
+// promotion), in force in the world at once, and has the readiness measure
+// move to its images in order with the event stream: after every report
+// the server had sent the simulation by then. The orchestrator promotes on
+// reports it received before; judged before the simulation read the same
+// reports, hosts would look not ready that are.
+func (s *Sim) adoptSeen(ctx context.Context, spec events.Spec, at time.Time, marker bool) {
+	if !s.world.set(spec, at) || !marker {
+		return
+	}
+	if s.nc == nil || s.inbox == nil {
+		s.view.retarget(spec, s.now())
+		return
+	}
+	if err := s.nc.FlushTimeout(5 * time.Second); err != nil {
+		s.opts.log.Warn("flush before the readiness measure moves to the new spec", "err", err)
+	}
+	select {
+	case s.inbox <- &nats.Msg{Subject: retargetSubject}:
+	case <-ctx.Done():
 	}
 }
 
@@ -204,12 +246,14 @@ func (s *Sim) follow(ctx context.Context, kv jetstream.KeyValue) error {
 	if err != nil {
 		return fmt.Errorf("watch KV %s: %w", events.BucketSpec, err)
 	}
-	bus.Follow(ctx, w, s.apply)
+	bus.Follow(ctx, w, func(e jetstream.KeyValueEntry) { s.apply(ctx, e, true) })
 	return nil
 }
 
-// apply takes one change of key current or next into the world.
-func (s *Sim) apply(e jetstream.KeyValueEntry) {
+// apply takes one change of key current or next into the world; with
+// marker, a change of the images in force moves the readiness measure in
+// order with the event stream (adoptSeen).
+func (s *Sim) apply(ctx context.Context, e jetstream.KeyValueEntry, marker bool) {
 	put := e.Operation() == jetstream.KeyValuePut
 	switch e.Key() {
 	case events.SpecKey:
@@ -222,7 +266,7 @@ func (s *Sim) apply(e jetstream.KeyValueEntry) {
 		}
 		spec.Revision = e.Revision()
 		if cur, _ := s.world.current(); cur.Revision < spec.Revision {
-			s.adopt(spec, e.Created())
+			s.adoptSeen(ctx, spec, e.Created(), marker)
 		}
 	case events.NextSpecKey:
 		if !put {
@@ -238,10 +282,11 @@ func (s *Sim) apply(e jetstream.KeyValueEntry) {
 	}
 }
 
-// resync reads keys current and next from KV into the world: a delete
-// that the world forbids may only mean its watch is behind a change the
-// agent already saw.
-func (s *Sim) resync(ctx context.Context) {
+// resync reads keys current and next from KV into the world (marker: as
+// apply): a delete that the world forbids, or a report checked against a
+// revision the world does not know, may only mean its watch is behind a
+// change the agents already saw.
+func (s *Sim) resync(ctx context.Context, marker bool) {
 	kv := s.kv.Load()
 	if kv == nil {
 		return
@@ -252,7 +297,7 @@ func (s *Sim) resync(ctx context.Context) {
 		e, err := (*kv).Get(ctx, key)
 		switch {
 		case err == nil:
-			s.apply(e)
+			s.apply(ctx, e, marker)
 		case errors.Is(err, jetstream.ErrKeyNotFound) && key == events.NextSpecKey:
 			if st := s.world.staged(); st != nil {
 				// Deleted at an instant the Get does not tell. A
