@@ -19,7 +19,9 @@ type Buildkite interface {
 	// ListBuilds lists the builds whose meta-data vmfleet-key is key, newest first.
 	ListBuilds(ctx context.Context, key string) ([]buildkite.BuildInfo, error)
 	GetBuild(ctx context.Context, number int) (buildkite.BuildInfo, error)
-	CancelBuild(ctx context.Context, number int) error
+	// CancelBuild cancels a build and returns it as Buildkite answers
+	// (canceled, or canceling while its jobs stop).
+	CancelBuild(ctx context.Context, number int) (buildkite.BuildInfo, error)
 }
 
 // Want is a build the fleet needs: one per image (registry mode) or per

@@ -153,7 +153,7 @@ func (m *Manager) cancelExtra(ctx context.Context, builds []buildkite.BuildInfo,
 	for _, b := range builds {
 		if b.Number != keep && b.State.Live() {
 			m.log.Warn("cancelling duplicate build", "build", b.Key, "number", b.Number, "kept", keep)
-			if err := m.bk.CancelBuild(ctx, b.Number); err != nil {
+			if _, err := m.bk.CancelBuild(ctx, b.Number); err != nil {
 				m.log.Warn("cannot cancel duplicate build", "build", b.Key, "number", b.Number, "err", err)
 			}
 		}
