@@ -3,8 +3,10 @@ package buildkitefake
 import (
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -82,7 +84,7 @@ func WithAgentIntervals(ping, heartbeat, jobStatus time.Duration) Option {
 // alone. A pipeline that does not parse fails its builds at once.
 func WithAgentPipeline(org, slug string, src []byte) Option {
 	return func(c *config) error {
-		if _, err := parsePipeline(src, map[string]string{}); err != nil {
+		if _, err := parsePipeline(src, map[string]string{}); err != nil && !errors.Is(err, errInterpolate) {
 			return fmt.Errorf("%w: pipeline %s/%s: %w", ErrInvalidOption, org, slug, err)
 		}
 		if c.agentPipelines == nil {
@@ -275,8 +277,9 @@ type wireJob struct {
 	RunnableAt         string            `json:"runnable_at,omitempty"`
 }
 
+// jobJSON renders j for agent a. Caller holds s.mu.
 func (s *Server) jobJSON(j *jobRec, a *agentRec) wireJob {
-	return wireJob{ID: j.ID, Endpoint: s.baseURL + "v3", State: j.State, Env: j.Env,
+	return wireJob{ID: j.ID, Endpoint: s.baseURL + "v3", State: j.State, Env: maps.Clone(j.Env),
 		ChunksMaxSizeBytes: 1 << 20, LogMaxSizeBytes: 64 << 20, Token: a.accessToken,
 		RunnableAt: j.ScheduledAt.UTC().Format(time.RFC3339Nano)}
 }
