@@ -10,6 +10,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/orchestrator/prunes"
+	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
 // cleanupParts is the orchestrator's pruning and spec-setting state
@@ -24,8 +25,9 @@ type cleanupParts struct {
 	// specKV is bucket vmfleet_spec, set by Run before started.
 	specKV jetstream.KeyValue
 	// specHist is the spec keys' history (prune_grace.go), nil until read.
-	specHist  atomic.Pointer[prunes.History]
-	histCache bus.SpecHistoryCache
+	specHist    atomic.Pointer[prunes.History]
+	histCache   bus.SpecHistoryCache
+	specChanges rollout.ChangeLog // specHist as changes (spec_history.go)
 	// Owned by the loop goroutine: the disruption budget, and the
 	// non-stale hosts the last summary counted.
 	budget        prunes.Budget

@@ -52,6 +52,7 @@ func (o *Orchestrator) loadSpecHistory(ctx context.Context, kv jetstream.KeyValu
 		return // the cache's slice: nothing changed
 	}
 	o.specHist.Store(prunes.NewHistory(hist))
+	o.specChanges.Note(hist, o.announceSpecChange)
 	o.Trigger()
 }
 

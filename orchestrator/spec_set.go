@@ -16,6 +16,9 @@ const SeedKey = rollout.SeedKey
 // (package rollout).
 type SpecUpdate = rollout.SpecUpdate
 
+// SpecPromote is POST /api/v1/spec/promote (package rollout).
+type SpecPromote = rollout.SpecPromote
+
 // SetSpec applies an operator's update to the spec and puts it in force at
 // once (rollout.Ops.SetSpec).
 func (o *Orchestrator) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {

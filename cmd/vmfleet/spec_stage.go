@@ -33,7 +33,7 @@ func parseShare(s string) (float64, error) {
 
 func newSpecStageCmd() *cobra.Command {
 	var f opFlags
-	var bootstrap, bun, registry, by, auto string
+	var bootstrap, bun, registry, by, reason, auto string
 	var releases []string
 	cmd := &cobra.Command{
 		Use:   "stage",
@@ -64,7 +64,7 @@ staged spec; vmfleet spec unstage abandons it.`,
 				}
 				u.AutoPromote = &share
 			}
-			u.By = by
+			u.By, u.Reason = by, reason
 			c, err := f.client()
 			if err != nil {
 				return err
@@ -95,12 +95,13 @@ staged spec; vmfleet spec unstage abandons it.`,
 	cmd.Flags().StringVar(&registry, "registry", "", `OCI reference template of the staged spec ("" builds on each host)`)
 	cmd.Flags().StringVar(&auto, "auto-promote", "", "promote once this share of the non-stale hosts hold every staged image (90% or 0.9; default: by hand)")
 	cmd.Flags().StringVar(&by, "by", operatorName(), "who stages the spec (recorded as updated_by)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the spec changes (recorded in the spec's history)")
 	return cmd
 }
 
 func newSpecPromoteCmd() *cobra.Command {
 	var f opFlags
-	var by string
+	var by, reason string
 	cmd := &cobra.Command{
 		Use:   "promote",
 		Short: "Make the staged spec the spec in force (POST /api/v1/spec/promote)",
@@ -116,7 +117,7 @@ rules.`,
 			if err != nil {
 				return err
 			}
-			s, err := c.PromoteSpec(cmd.Context(), api.SpecPromote{By: by})
+			s, err := c.PromoteSpec(cmd.Context(), api.SpecPromote{By: by, Reason: reason})
 			if err != nil {
 				return apiError(err)
 			}
@@ -129,6 +130,7 @@ rules.`,
 	}
 	f.bind(cmd)
 	cmd.Flags().StringVar(&by, "by", operatorName(), "who promotes (recorded as updated_by)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded in the spec's history; default: the stager's reason)")
 	return cmd
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,6 +170,26 @@ func (c *Client) UnstageSpec(ctx context.Context) error {
 func (c *Client) PromoteSpec(ctx context.Context, p SpecPromote) (events.Spec, error) {
 	var s events.Spec
 	err := c.do(ctx, http.MethodPost, "/api/v1/spec/promote", p, &s)
+	return s, err
+}
+
+// SpecHistory is GET /api/v1/spec/history: the spec's changes, newest
+// first, at most limit of them (0: all the history holds).
+func (c *Client) SpecHistory(ctx context.Context, limit int) (SpecHistoryResponse, error) {
+	var r SpecHistoryResponse
+	path := "/api/v1/spec/history"
+	if limit > 0 {
+		path += "?limit=" + strconv.Itoa(limit)
+	}
+	err := c.do(ctx, http.MethodGet, path, nil, &r)
+	return r, err
+}
+
+// RollbackSpec is POST /api/v1/spec/rollback (API token): the revision's
+// images become the spec in force, which is the answer.
+func (c *Client) RollbackSpec(ctx context.Context, rb SpecRollback) (events.Spec, error) {
+	var s events.Spec
+	err := c.do(ctx, http.MethodPost, "/api/v1/spec/rollback", rb, &s)
 	return s, err
 }
 

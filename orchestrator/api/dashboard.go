@@ -63,7 +63,10 @@ type CleanupView struct {
 type DashboardFleet struct {
 	Readiness *events.FleetReadiness `json:"readiness,omitempty"`
 	Spec      events.Spec            `json:"spec"`
-	Cleanup   CleanupView            `json:"cleanup"`
+	// SpecChange is the latest change of the spec in force (KV key
+	// current): its revision, who, why, when and what changed.
+	SpecChange *events.SpecChange `json:"spec_change,omitempty"`
+	Cleanup    CleanupView        `json:"cleanup"`
 	// Prunes are the latest prune outcomes agents published, newest first.
 	Prunes []events.PruneOutcome `json:"prunes"`
 	// CaughtUp is false while the fleet state is still being replayed.

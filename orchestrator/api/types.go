@@ -25,6 +25,12 @@ type (
 	// SpecUpdate is POST /api/v1/spec; the answer is the spec in force
 	// (events.Spec, as GET /api/v1/spec).
 	SpecUpdate = orchestrator.SpecUpdate
+	// SpecPromote is POST /api/v1/spec/promote; the answer is the spec in
+	// force.
+	SpecPromote = orchestrator.SpecPromote
+	// SpecRollback is POST /api/v1/spec/rollback; the answer is the spec
+	// in force, as for POST /api/v1/spec.
+	SpecRollback = orchestrator.SpecRollback
 	// PruneHostRequest is POST /api/v1/hosts/{host}/prune.
 	PruneHostRequest = orchestrator.PruneHostRequest
 	// PruneHostResponse is the answer of POST /api/v1/hosts/{host}/prune.
@@ -69,9 +75,9 @@ type PrunesResponse struct {
 	Recent []events.PruneOutcome `json:"recent"`
 }
 
-// SpecPromote is POST /api/v1/spec/promote; the answer is the spec in
-// force.
-type SpecPromote struct {
-	// By names the operator (events.Spec.UpdatedBy); "" keeps the stager's.
-	By string `json:"by,omitempty"`
+// SpecHistoryResponse is GET /api/v1/spec/history.
+type SpecHistoryResponse struct {
+	// Revisions are the changes of the spec keys (current and the staged
+	// next), newest first.
+	Revisions []events.SpecChange `json:"revisions"`
 }

@@ -59,10 +59,21 @@ type SpecUpdate struct {
 	Registry *string `json:"registry,omitempty"`
 	// By names the operator (events.Spec.UpdatedBy).
 	By string `json:"by,omitempty"`
+	// Reason says why (events.Spec.Reason); it is recorded with the change.
+	Reason string `json:"reason,omitempty"`
 	// AutoPromote, for a stage (POST /api/v1/spec/next) only, is the share
 	// of non-stale hosts that must hold every staged image before the
 	// orchestrator promotes it (events.Spec.AutoPromote); unset: by hand.
 	AutoPromote *float64 `json:"auto_promote,omitempty"`
+}
+
+// SpecPromote is POST /api/v1/spec/promote: an operator's `vmfleet spec
+// promote`.
+type SpecPromote struct {
+	// By names the operator (events.Spec.UpdatedBy); "" keeps the stager's.
+	By string `json:"by,omitempty"`
+	// Reason says why (events.Spec.Reason); "" keeps the stager's.
+	Reason string `json:"reason,omitempty"`
 }
 
 func (u SpecUpdate) apply(s events.Spec) events.Spec {
@@ -117,7 +128,7 @@ func (p *Ops) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
 		if rev != 0 && SameSpec(cur, next) {
 			return cur, nil
 		}
-		next.UpdatedAt, next.UpdatedBy = p.Now().UTC(), u.By
+		next.UpdatedAt, next.UpdatedBy, next.Reason = p.Now().UTC(), u.By, u.Reason
 		if next.UpdatedBy == "" {
 			next.UpdatedBy = "api"
 		}
@@ -134,7 +145,7 @@ func (p *Ops) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
 		}
 		next.Revision = rev
 		p.Core.AdoptSpec(next)
-		p.Log.Info("spec set", "by", next.UpdatedBy, "revision", rev, "releases", next.Images.Releases,
+		p.Log.Info("spec set", "by", next.UpdatedBy, "reason", next.Reason, "revision", rev, "previous_revision", cur.Revision, "releases", next.Images.Releases,
 			"bun", next.Images.BunVersion, "bootstrap", next.Images.BootstrapVersion, "registry", next.Images.Registry)
 		p.Core.UnblockImages(ctx, next.Images)
 		p.Core.Trigger()
@@ -187,7 +198,7 @@ func (p *Ops) StageSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) 
 	if SameSpec(events.Spec{Images: cur.Images}, events.Spec{Images: next.Images}) {
 		return events.Spec{}, fmt.Errorf("%w: %w", events.ErrInvalid, ErrNothingStaged)
 	}
-	next.UpdatedAt, next.UpdatedBy, next.Revision = p.Now().UTC(), u.By, 0
+	next.UpdatedAt, next.UpdatedBy, next.Reason, next.Revision = p.Now().UTC(), u.By, u.Reason, 0
 	if next.UpdatedBy == "" {
 		next.UpdatedBy = "api"
 	}
@@ -203,7 +214,7 @@ func (p *Ops) StageSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) 
 	}
 	p.Core.SetNext(&next, rev)
 	next.Revision = rev
-	p.Log.Info("spec staged", "by", next.UpdatedBy, "revision", rev, "releases", next.Images.Releases,
+	p.Log.Info("spec staged", "by", next.UpdatedBy, "reason", next.Reason, "revision", rev, "releases", next.Images.Releases,
 		"bun", next.Images.BunVersion, "bootstrap", next.Images.BootstrapVersion, "registry", next.Images.Registry,
 		"auto_promote", next.AutoPromote)
 	p.Core.UnblockImages(ctx, next.Images)
@@ -212,9 +223,10 @@ func (p *Ops) StageSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) 
 }
 
 // PromoteSpec makes the staged spec current: it writes it under key current
-// (compare-and-set on its revision) and deletes key next. by names who
-// promotes ("" keeps the stager's name). The result is the spec in force.
-func (p *Ops) PromoteSpec(ctx context.Context, by string) (events.Spec, error) {
+// (compare-and-set on its revision) and deletes key next. pr.By and
+// pr.Reason say who promotes and why ("" keeps the stager's). The result is
+// the spec in force.
+func (p *Ops) PromoteSpec(ctx context.Context, pr SpecPromote) (events.Spec, error) {
 	if err := p.Core.Writable(); err != nil {
 		return events.Spec{}, err
 	}
@@ -232,15 +244,18 @@ func (p *Ops) PromoteSpec(ctx context.Context, by string) (events.Spec, error) {
 		if err != nil {
 			return events.Spec{}, fmt.Errorf("the staged spec (revision %d) is invalid: %w", e.Revision(), err)
 		}
-		_, rev, err := p.storedSpec(ctx)
+		prev, rev, err := p.storedSpec(ctx)
 		if err != nil {
 			return events.Spec{}, err
 		}
 		promoted := staged
 		promoted.AutoPromote = 0
 		promoted.UpdatedAt = p.Now().UTC()
-		if by != "" {
-			promoted.UpdatedBy = by
+		if pr.By != "" {
+			promoted.UpdatedBy = pr.By
+		}
+		if pr.Reason != "" {
+			promoted.Reason = pr.Reason
 		}
 		b, err := events.Encode(events.TypeSpec, p.Source, events.SpecKey, "", p.Now(), promoted)
 		if err != nil {
@@ -265,7 +280,8 @@ func (p *Ops) PromoteSpec(ctx context.Context, by string) (events.Spec, error) {
 		} else {
 			p.Log.Warn("promoted, but the staged spec was not deleted", "err", derr)
 		}
-		p.Log.Info("spec promoted", "by", promoted.UpdatedBy, "revision", rev, "from_staged", e.Revision(),
+		p.Log.Info("spec promoted", "by", promoted.UpdatedBy, "reason", promoted.Reason, "revision", rev,
+			"previous_revision", prev.Revision, "from_staged", e.Revision(),
 			"releases", promoted.Images.Releases, "bun", promoted.Images.BunVersion, "bootstrap", promoted.Images.BootstrapVersion)
 		p.Core.UnblockImages(ctx, promoted.Images)
 		p.Core.Trigger()
@@ -304,7 +320,7 @@ func (p *Ops) AutoPromote(ctx context.Context, next *events.Spec, ready, live in
 	p.Log.Info("auto-promoting the staged spec", "revision", next.Revision, "ready_hosts", ready, "hosts", live, "share", next.AutoPromote)
 	pctx, cancel := context.WithTimeout(ctx, 2*p.Timeout+time.Second)
 	defer cancel()
-	if _, err := p.PromoteSpec(pctx, "auto-promote"); err != nil && !errors.Is(err, ErrNoStagedSpec) {
+	if _, err := p.PromoteSpec(pctx, SpecPromote{By: "auto-promote"}); err != nil && !errors.Is(err, ErrNoStagedSpec) {
 		p.Log.Warn("auto-promote failed; retrying at the next pass", "err", err)
 	}
 }

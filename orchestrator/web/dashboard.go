@@ -139,6 +139,7 @@ func (s *Server) dashFleet(now time.Time) api.DashboardFleet {
 	sp := s.o.Spec()
 	f := api.DashboardFleet{Readiness: s.o.Readiness(), Spec: sp, CaughtUp: s.o.CaughtUp(), Leader: s.o.IsLeader(),
 		Cleanup: api.CleanupView{Windows: sp.Cleanup.Windows}, Prunes: recentForDashboard(s.o.RecentPrunes())}
+	f.SpecChange = latestChange(s.o.SpecChanges())
 	if f.Cleanup.Windows == nil {
 		f.Cleanup.Windows = []events.Window{}
 	}
@@ -153,4 +154,16 @@ const dashPrunes = 50
 
 func recentForDashboard(all []events.PruneOutcome) []events.PruneOutcome {
 	return all[:min(len(all), dashPrunes)]
+}
+
+// latestChange is the newest change of key current in changes (newest
+// first), nil when there is none.
+func latestChange(changes []events.SpecChange) *events.SpecChange {
+	for i := range changes {
+		if changes[i].Key == events.SpecKey {
+			c := changes[i]
+			return &c
+		}
+	}
+	return nil
 }

@@ -16,6 +16,12 @@ func (s *Server) handleSpecSet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
+	s.setSpec(w, r, u)
+}
+
+// setSpec applies an update to the spec in force and answers: the path
+// of POST /api/v1/spec and of a rollback (spec_history.go).
+func (s *Server) setSpec(w http.ResponseWriter, r *http.Request, u api.SpecUpdate) {
 	sp, err := s.o.SetSpec(r.Context(), u)
 	switch {
 	case errors.Is(err, events.ErrInvalid):
@@ -68,7 +74,7 @@ func (s *Server) handleSpecPromote(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	sp, err := s.o.PromoteSpec(r.Context(), p.By)
+	sp, err := s.o.PromoteSpec(r.Context(), p)
 	if err != nil {
 		writeSpecError(w, err)
 		return
