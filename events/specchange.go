@@ -5,18 +5,18 @@ import (
 	"time"
 )
 
-// TypeSpecChange is the CloudEvents type of a SpecChange.
+// TypeSpecChange is the CloudEvents type of a SpecHistoryEntry.
 const TypeSpecChange = "dev.vmfleet.fleet.spec.v1"
 
 // KindSpecChange is the family of <prefix>.fleet.spec.
 const KindSpecChange Kind = "fleet.spec"
 
-// SpecChange is one change of a spec key (SpecKey or NextSpecKey) of KV
+// SpecHistoryEntry is one change of a spec key (SpecKey or NextSpecKey) of KV
 // bucket vmfleet_spec: an entry of the spec's history (GET
 // /api/v1/spec/history, newest first) and the data the orchestrator (leader)
 // publishes on <prefix>.fleet.spec (CloudEvents subject: the key) when it
 // sees the change.
-type SpecChange struct {
+type SpecHistoryEntry struct {
 	// Revision is the bucket's revision of the change; `vmfleet spec
 	// rollback REVISION` restores a revision of key current.
 	Revision uint64 `json:"revision"`
@@ -37,16 +37,18 @@ type SpecChange struct {
 	// none or it was a delete).
 	Previous       uint64     `json:"previous,omitempty"`
 	PreviousImages *ImageSpec `json:"previous_images,omitempty"`
-	// Changed says in a few words what changed from Previous, e.g.
-	// "bootstrap 3.6 → 3.7; releases 13,14 → 99".
-	Changed string `json:"changed"`
+	// Changed says in a few words what changed from Previous (for a new
+	// staged spec: from the spec in force), e.g. "releases 13,14 → 99;
+	// bootstrap 3.6 → 3.7"; Changes are the image fields that changed.
+	Changed string       `json:"changed"`
+	Changes []SpecChange `json:"changes,omitempty"`
 }
 
 // SpecChange is <prefix>.fleet.spec.
 func (s Subjects) SpecChange() string { return s.p() + ".fleet.spec" }
 
 // Validate checks a spec change: a known key and a revision.
-func (c SpecChange) Validate() error {
+func (c SpecHistoryEntry) Validate() error {
 	switch {
 	case c.Key != SpecKey && c.Key != NextSpecKey:
 		return fieldErr("key", fmt.Sprintf("unknown spec key %q", c.Key))

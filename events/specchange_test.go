@@ -22,11 +22,11 @@ func TestSpecChangeSubject(t *testing.T) {
 }
 
 func TestSpecChangeValidate(t *testing.T) {
-	good := SpecChange{Revision: 3, Key: SpecKey}
+	good := SpecHistoryEntry{Revision: 3, Key: SpecKey}
 	if err := good.Validate(); err != nil {
 		t.Errorf("Got(Validate(valid)) = %v, want nil", err)
 	}
-	for _, c := range []SpecChange{{Revision: 3, Key: "seed"}, {Key: NextSpecKey}} {
+	for _, c := range []SpecHistoryEntry{{Revision: 3, Key: "seed"}, {Key: NextSpecKey}} {
 		var fe *FieldError
 		if err := c.Validate(); !errors.As(err, &fe) {
 			t.Errorf("Got(Validate(%+v)) = %v, want a FieldError", c, err)

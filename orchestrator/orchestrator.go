@@ -41,7 +41,8 @@ type Orchestrator struct {
 	cleanupParts // pruning and spec set (prune*.go, spec_set.go)
 
 	spec      atomic.Pointer[events.Spec]
-	next      rollout.Staged // the staged spec (spec_stage.go), nil: no rollout
+	next      rollout.Staged  // the staged spec (spec_stage.go), nil: no rollout
+	progress  rollout.Tracker // the rollout's counts over time, for its ETA
 	readiness atomic.Pointer[events.FleetReadiness]
 	caughtUp  atomic.Bool
 	running   atomic.Bool

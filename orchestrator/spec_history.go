@@ -17,7 +17,7 @@ var (
 )
 
 // SpecHistory reads the spec's changes from KV, newest first.
-func (o *Orchestrator) SpecHistory(ctx context.Context) ([]events.SpecChange, error) {
+func (o *Orchestrator) SpecHistory(ctx context.Context) ([]events.SpecHistoryEntry, error) {
 	if !o.started.Load() {
 		return nil, ErrStarting
 	}
@@ -29,13 +29,13 @@ func (o *Orchestrator) RollbackUpdate(ctx context.Context, r SpecRollback) (Spec
 	return o.rollout().RollbackUpdate(ctx, r)
 }
 
-// SpecChanges are the spec's changes, newest first, from the history this
+// SpecHistoryEntries are the spec's changes, newest first, from the history this
 // orchestrator follows (shared slice; nil before the first read).
-func (o *Orchestrator) SpecChanges() []events.SpecChange { return o.specChanges.Changes() }
+func (o *Orchestrator) SpecHistoryEntries() []events.SpecHistoryEntry { return o.specChanges.Entries() }
 
 // announceSpecChange logs and publishes (leader only) a change of the spec
 // keys on <prefix>.fleet.spec, whoever wrote it.
-func (o *Orchestrator) announceSpecChange(c events.SpecChange) {
+func (o *Orchestrator) announceSpecChange(c events.SpecHistoryEntry) {
 	if !o.opts.isLeader() {
 		return
 	}

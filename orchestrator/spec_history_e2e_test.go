@@ -115,7 +115,7 @@ func TestTypoSpecSetThenRollback(t *testing.T) {
 	if err != nil || len(hist.Revisions) != 2 {
 		t.Fatalf("Got(spec history --limit 2) = %+v, %v, want 2 revisions", hist, err)
 	}
-	want := []events.SpecChange{
+	want := []events.SpecHistoryEntry{
 		{Revision: rbRev, Key: events.SpecKey, By: "alice", Reason: wantReason, Previous: typoRev, Changed: "releases 99 → 13,14"},
 		{Revision: typoRev, Key: events.SpecKey, By: "bob", Reason: "add macOS 15", Previous: first, Changed: "releases 13,14 → 99"},
 	}
@@ -135,7 +135,7 @@ func TestTypoSpecSetThenRollback(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev, err := events.DecodeData[events.SpecChange](env, events.TypeSpecChange)
+		ev, err := events.DecodeData[events.SpecHistoryEntry](env, events.TypeSpecChange)
 		w := want[1-i] // oldest first
 		if err != nil || ev.Revision != w.Revision || ev.By != w.By || ev.Reason != w.Reason || ev.Previous != w.Previous || ev.Changed != w.Changed {
 			t.Errorf("Got(spec change event %d) = %+v, %v, want %+v", i, ev, err, w)

@@ -16,8 +16,9 @@ func formatEvent(prefix, subject string, data []byte, loc *time.Location, color 
 	if err != nil {
 		return fmt.Sprintf("%s  %-9s %-12s %s: %v", time.Now().In(loc).Format("15:04:05"), "invalid", subject, "cannot decode", err)
 	}
+	env.Time = env.Time.In(loc) // times in the data are shown in loc too
 	kind, who, what := describe(prefix, subject, env, color)
-	return fmt.Sprintf("%s  %-9s %-12s %s", env.Time.In(loc).Format("15:04:05"), kind, who, what)
+	return fmt.Sprintf("%s  %-9s %-12s %s", env.Time.Format("15:04:05"), kind, who, what)
 }
 
 // describe returns the kind, the subject of the event (host, release,
@@ -62,6 +63,9 @@ func describe(prefix, subject string, env events.Envelope, color bool) (kind, wh
 		for _, x := range r.Releases {
 			parts = append(parts, fmt.Sprintf("%s: %d/%d", x.Release, x.Ready, x.Total))
 		}
+		if r.Rollout != nil {
+			parts = append(parts, rolloutEvent(r.Rollout, env.Time.Location()))
+		}
 		return "readiness", "fleet", strings.Join(parts, " · ")
 	case events.TypeTagDrift:
 		d, err := events.DecodeData[events.TagDrift](env, env.Type)
@@ -74,7 +78,7 @@ func describe(prefix, subject string, env events.Envelope, color bool) (kind, wh
 		return "drift", d.Host, fmt.Sprintf("%s · %s since %s · host reports %s, Buildkite has %s", p("drift"), d.Reason,
 			d.Since.Format(time.RFC3339), strings.Join(d.Reported, ","), strings.Join(d.Buildkite, ","))
 	case events.TypeSpecChange:
-		c, err := events.DecodeData[events.SpecChange](env, env.Type)
+		c, err := events.DecodeData[events.SpecHistoryEntry](env, env.Type)
 		if err != nil {
 			return "spec", subject, "invalid: " + err.Error()
 		}
@@ -181,7 +185,7 @@ func compactJSON(b []byte) string {
 
 // specChangeLine is a spec change for people: its revision (and the one it
 // follows), what changed, who and why.
-func specChangeLine(c events.SpecChange) string {
+func specChangeLine(c events.SpecHistoryEntry) string {
 	s := fmt.Sprintf("rev %d", c.Revision)
 	if c.Previous != 0 {
 		s += fmt.Sprintf(" (was %d)", c.Previous)

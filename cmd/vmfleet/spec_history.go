@@ -54,7 +54,7 @@ revision of key current.`,
 // printHistory writes the spec's changes (newest first) as a table; the
 // newest revision of each key that is not a delete is marked as in force or
 // staged.
-func printHistory(w io.Writer, changes []events.SpecChange, now time.Time) error {
+func printHistory(w io.Writer, changes []events.SpecHistoryEntry, now time.Time) error {
 	if len(changes) == 0 {
 		_, err := fmt.Fprintln(w, "no spec changes in KV vmfleet_spec yet (the spec in force comes from the orchestrator's config)")
 		return err

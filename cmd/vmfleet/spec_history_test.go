@@ -11,7 +11,7 @@ import (
 
 func TestPrintHistory(t *testing.T) {
 	at := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
-	changes := []events.SpecChange{
+	changes := []events.SpecHistoryEntry{
 		{Revision: 9, Key: events.NextSpecKey, At: at.Add(-time.Minute), Deleted: true, Previous: 7, Changed: "staged spec promoted"},
 		{Revision: 8, Key: events.SpecKey, At: at.Add(-2 * time.Minute), By: "alice", Reason: "bootstrap bump", Previous: 5, Changed: "bootstrap 3.6 → 3.7"},
 		{Revision: 7, Key: events.NextSpecKey, At: at.Add(-3 * time.Hour), By: "alice", Changed: "staged: bootstrap 3.6 → 3.7"},

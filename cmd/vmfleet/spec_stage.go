@@ -2,13 +2,11 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
@@ -168,22 +166,4 @@ func printStaged(cmd *cobra.Command, c *api.Client) error {
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), "\nstaged spec (vmfleet spec promote makes it current):")
 	return printSpec(cmd.OutOrStdout(), s)
-}
-
-// printRollout adds a staged rollout's progress to `vmfleet status`: per
-// staged release, how many hosts hold the image, have no room for it, and
-// its builds and pulls in flight.
-func printRollout(w io.Writer, r *events.Rollout) {
-	if r == nil {
-		return
-	}
-	auto := "promote by hand: vmfleet spec promote"
-	if r.AutoPromote > 0 {
-		auto = fmt.Sprintf("promoted by itself at %.0f%%", r.AutoPromote*100)
-	}
-	fmt.Fprintf(w, "rollout (staged revision %d): %d of %d hosts hold every staged image; %s\n", r.NextRevision, r.Ready, r.Hosts, auto)
-	for _, sr := range r.Releases {
-		fmt.Fprintf(w, "  macOS %s\t%s\t%d/%d hosts\t%d no space\t%d builds, %d pulls in flight\n",
-			sr.Release, sr.Image, sr.Ready, sr.Total, sr.NoSpace, sr.Builds, sr.Pulls)
-	}
 }

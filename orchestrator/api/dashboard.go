@@ -65,8 +65,11 @@ type DashboardFleet struct {
 	Spec      events.Spec            `json:"spec"`
 	// SpecChange is the latest change of the spec in force (KV key
 	// current): its revision, who, why, when and what changed.
-	SpecChange *events.SpecChange `json:"spec_change,omitempty"`
-	Cleanup    CleanupView        `json:"cleanup"`
+	SpecChange *events.SpecHistoryEntry `json:"spec_change,omitempty"`
+	// Next is the staged spec while a rollout is in progress (its progress
+	// is Readiness.Rollout).
+	Next    *events.Spec `json:"next,omitempty"`
+	Cleanup CleanupView  `json:"cleanup"`
 	// Prunes are the latest prune outcomes agents published, newest first.
 	Prunes []events.PruneOutcome `json:"prunes"`
 	// CaughtUp is false while the fleet state is still being replayed.

@@ -79,5 +79,5 @@ type PrunesResponse struct {
 type SpecHistoryResponse struct {
 	// Revisions are the changes of the spec keys (current and the staged
 	// next), newest first.
-	Revisions []events.SpecChange `json:"revisions"`
+	Revisions []events.SpecHistoryEntry `json:"revisions"`
 }

@@ -13,14 +13,14 @@ type ChangeLog struct {
 	mu   sync.Mutex
 	read bool
 	rev  uint64 // the newest revision of the last read
-	ch   []events.SpecChange
+	ch   []events.SpecHistoryEntry
 }
 
 // Note takes a new read of the history (bus.SpecHistory) and calls announce
 // (when not nil), oldest first, with each change newer than the last read;
 // the first read announces nothing (it is the past, not news).
-func (l *ChangeLog) Note(hist []events.SpecRevision, announce func(events.SpecChange)) {
-	ch := Changes(hist)
+func (l *ChangeLog) Note(hist []events.SpecRevision, announce func(events.SpecHistoryEntry)) {
+	ch := HistoryEntries(hist)
 	l.mu.Lock()
 	prev, first := l.rev, !l.read
 	l.ch, l.read = ch, true
@@ -38,9 +38,9 @@ func (l *ChangeLog) Note(hist []events.SpecRevision, announce func(events.SpecCh
 	}
 }
 
-// Changes returns the changes of the last read, newest first (nil before
+// Entries returns the entries of the last read, newest first (nil before
 // the first). The slice is shared: callers must not modify it.
-func (l *ChangeLog) Changes() []events.SpecChange {
+func (l *ChangeLog) Entries() []events.SpecHistoryEntry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.ch

@@ -5,7 +5,7 @@
 // events.ValidateSpec) and writes KV bucket vmfleet_spec with
 // compare-and-set on the key's revision, retried on a race.
 //
-// The spec's history (history.go) is the KV bucket's: Changes turns it into
+// The spec's history (history.go) is the KV bucket's: HistoryEntries turns it into
 // who, why, when and what changed per revision (GET /api/v1/spec/history,
 // the events on <prefix>.fleet.spec that the core announces through
 // ChangeLog), and RollbackUpdate turns a revision into the spec update that
@@ -17,6 +17,11 @@
 // WriteSeed) that lets an operator's set survive restarts, and StagedReady;
 // and Staged, the staged spec in force with the watch of key next that the
 // core runs.
+//
+// Preview is the pure impact of a spec change over a snapshot of the fleet
+// (Fleet): per release, the hosts that would become not ready, the builds
+// that would start or be cancelled, the VMs and GB that would become prune
+// candidates, and whether the change needs an explicit confirmation.
 //
 // It reaches the orchestrator's core only through Core: the KV bucket, the
 // spec in force, the staged spec setter, and the core's reactions (unblock

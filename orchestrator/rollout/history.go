@@ -38,18 +38,18 @@ type SpecRollback struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Changes turns a history of the spec keys (bus.SpecHistory: revision
+// HistoryEntries turns a history of the spec keys (bus.SpecHistory: revision
 // order) into its changes, newest first, each with the key's previous entry
 // and what changed from it. A staged spec with no previous entry (or after
 // a delete) is described against the current spec of its time.
-func Changes(hist []events.SpecRevision) []events.SpecChange {
+func HistoryEntries(hist []events.SpecRevision) []events.SpecHistoryEntry {
 	hist = slices.Clone(hist)
 	slices.SortStableFunc(hist, func(a, b events.SpecRevision) int { return cmp.Compare(a.Revision, b.Revision) })
 	last := map[string]*events.SpecRevision{}
-	out := make([]events.SpecChange, 0, len(hist))
+	out := make([]events.SpecHistoryEntry, 0, len(hist))
 	for i := range hist {
 		h := &hist[i]
-		c := events.SpecChange{Revision: h.Revision, Key: h.Key, At: h.At, Deleted: h.Deleted}
+		c := events.SpecHistoryEntry{Revision: h.Revision, Key: h.Key, At: h.At, Deleted: h.Deleted}
 		if !h.Deleted {
 			c.By, c.Reason, c.Images = h.Spec.UpdatedBy, h.Spec.Reason, h.Spec.Images
 		}
@@ -62,11 +62,29 @@ func Changes(hist []events.SpecRevision) []events.SpecChange {
 			}
 		}
 		c.Changed = describe(h, prev, last[events.SpecKey])
+		if base := baseOf(h, prev, last[events.SpecKey]); base != nil {
+			c.Changes = Changes(base.Spec.Images, h.Spec.Images)
+		}
 		last[h.Key] = h
 		out = append(out, c)
 	}
 	slices.Reverse(out)
 	return out
+}
+
+// baseOf is the entry h is compared with: the key's previous entry, or for
+// a new staged spec the current spec of its time; nil when none (or h is a
+// delete).
+func baseOf(h, prev, cur *events.SpecRevision) *events.SpecRevision {
+	switch {
+	case h.Deleted:
+		return nil
+	case prev != nil && !prev.Deleted:
+		return prev
+	case h.Key == events.NextSpecKey && cur != nil && !cur.Deleted:
+		return cur
+	}
+	return nil
 }
 
 // describe says what h changed from prev (the key's previous entry, nil:
@@ -119,26 +137,30 @@ func registry(r string) string {
 // releases 13,14 → 99"; "no change" when none does.
 func diff(a, b events.Spec) string {
 	var parts []string
-	add := func(name, from, to string) {
-		if from != to {
-			parts = append(parts, name+" "+from+" → "+to)
+	for _, c := range Changes(a.Images, b.Images) {
+		from, to := c.From, c.To
+		if c.Field == "registry" {
+			from, to = registry(from), registry(to)
 		}
+		parts = append(parts, c.Field+" "+orNone(from)+" → "+orNone(to))
 	}
-	add("releases", releases(a.Images.Releases), releases(b.Images.Releases))
-	add("bun", a.Images.BunVersion, b.Images.BunVersion)
-	add("bootstrap", a.Images.BootstrapVersion, b.Images.BootstrapVersion)
-	add("registry", registry(a.Images.Registry), registry(b.Images.Registry))
-	add("name template", a.Images.NameTemplate, b.Images.NameTemplate)
 	if !SameSpec(events.Spec{Cleanup: a.Cleanup}, events.Spec{Cleanup: b.Cleanup}) {
 		parts = append(parts, "cleanup policy")
 	}
 	if a.AutoPromote != b.AutoPromote {
-		add("auto-promote", share(a.AutoPromote), share(b.AutoPromote))
+		parts = append(parts, "auto-promote "+share(a.AutoPromote)+" → "+share(b.AutoPromote))
 	}
 	if len(parts) == 0 {
 		return "no change"
 	}
 	return strings.Join(parts, "; ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 func share(f float64) string {
@@ -149,8 +171,8 @@ func share(f float64) string {
 }
 
 // History reads the spec keys' history from KV and returns its changes,
-// newest first (Changes).
-func (p *Ops) History(ctx context.Context) ([]events.SpecChange, error) {
+// newest first (HistoryEntries).
+func (p *Ops) History(ctx context.Context) ([]events.SpecHistoryEntry, error) {
 	if p.Core.KV() == nil {
 		return nil, errNoBucket
 	}
@@ -160,7 +182,7 @@ func (p *Ops) History(ctx context.Context) ([]events.SpecChange, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Changes(hist), nil
+	return HistoryEntries(hist), nil
 }
 
 // RollbackUpdate resolves a rollback against the spec's history in KV: the

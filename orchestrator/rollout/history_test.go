@@ -41,7 +41,7 @@ func specWith(by, reason string, edit func(*events.ImageSpec)) *events.Spec {
 func put(key string, s *events.Spec) histEntry { return histEntry{key: key, spec: s} }
 func del(key string) histEntry                 { return histEntry{key: key} }
 
-func TestChanges(t *testing.T) {
+func TestHistoryEntries(t *testing.T) {
 	base := specWith("config", "", func(*events.ImageSpec) {})
 	typo := specWith("bob", "drop 13", func(im *events.ImageSpec) { im.Releases = []string{"99"} })
 	fixed := specWith("alice", "rollback to revision 1: typo", func(*events.ImageSpec) {})
@@ -61,7 +61,7 @@ func TestChanges(t *testing.T) {
 		put(events.NextSpecKey, typo),   // 8
 		del(events.NextSpecKey),         // 9
 	)
-	got := Changes(hist)
+	got := HistoryEntries(hist)
 	type row struct {
 		Rev, Prev       uint64
 		Key, By, Reason string
@@ -84,7 +84,7 @@ func TestChanges(t *testing.T) {
 		{1, 0, "current", "config", "", false, "first in history: releases 13,14, bun 1.2.16, bootstrap 3.6, registry (none: built on each host)"},
 	}
 	if diff := cmp.Diff(want, rows); diff != "" {
-		t.Errorf("Got(Changes) diff (-want +got):\n%s", diff)
+		t.Errorf("Got(HistoryEntries) diff (-want +got):\n%s", diff)
 	}
 	if got[6].PreviousImages == nil || !cmp.Equal(*got[6].PreviousImages, typo.Images) || got[8].PreviousImages != nil {
 		t.Errorf("Got(previous images of 3, 1) = %v, %v, want the typo's, none", got[6].PreviousImages, got[8].PreviousImages)
@@ -92,9 +92,15 @@ func TestChanges(t *testing.T) {
 	if got[0].Images.Releases != nil || got[1].Images.Releases[0] != "99" {
 		t.Errorf("Got(images of 9, 8) = %+v, %+v, want none, the staged typo's", got[0].Images, got[1].Images)
 	}
+	if want := []events.SpecChange{{Field: "releases", From: "13,14", To: "99"}}; !cmp.Equal(got[7].Changes, want) {
+		t.Errorf("Got(changes of 2) = %+v, want %+v", got[7].Changes, want)
+	}
+	if want := []events.SpecChange{{Field: "bootstrap", From: "3.6", To: "3.7"}}; !cmp.Equal(got[5].Changes, want) || got[0].Changes != nil {
+		t.Errorf("Got(changes of 4, 9) = %+v, %+v, want %+v against the spec in force, none", got[5].Changes, got[0].Changes, want)
+	}
 	cleanupOnly := *base
 	cleanupOnly.Cleanup.KeepBunVersions = 3
-	if got := Changes(histOf(put(events.SpecKey, base), put(events.SpecKey, &cleanupOnly), put(events.SpecKey, &cleanupOnly))); got[0].Changed != "no change" || got[1].Changed != "cleanup policy" {
+	if got := HistoryEntries(histOf(put(events.SpecKey, base), put(events.SpecKey, &cleanupOnly), put(events.SpecKey, &cleanupOnly))); got[0].Changed != "no change" || got[1].Changed != "cleanup policy" {
 		t.Errorf("Got(cleanup-only changes) = %q, %q, want no change, cleanup policy", got[0].Changed, got[1].Changed)
 	}
 }
@@ -163,16 +169,16 @@ func TestChangeLogAnnouncesOnlyNews(t *testing.T) {
 	b := specWith("bob", "bump", func(im *events.ImageSpec) { im.BunVersion = "1.2.17" })
 	var l ChangeLog
 	var got []uint64
-	announce := func(c events.SpecChange) { got = append(got, c.Revision) }
-	if l.Changes() != nil {
-		t.Errorf("Got(Changes before a read) = %v, want nil", l.Changes())
+	announce := func(c events.SpecHistoryEntry) { got = append(got, c.Revision) }
+	if l.Entries() != nil {
+		t.Errorf("Got(Changes before a read) = %v, want nil", l.Entries())
 	}
 	l.Note(histOf(put(events.SpecKey, a), put(events.SpecKey, b)), announce)
-	if len(got) != 0 || len(l.Changes()) != 2 {
-		t.Errorf("Got(first read) announced %v, kept %d, want none announced, 2 kept", got, len(l.Changes()))
+	if len(got) != 0 || len(l.Entries()) != 2 {
+		t.Errorf("Got(first read) announced %v, kept %d, want none announced, 2 kept", got, len(l.Entries()))
 	}
 	l.Note(histOf(put(events.SpecKey, a), put(events.SpecKey, b), put(events.NextSpecKey, a), del(events.NextSpecKey)), announce)
-	if !cmp.Equal(got, []uint64{3, 4}) || l.Changes()[0].Revision != 4 {
-		t.Errorf("Got(announced) = %v, newest kept %d, want [3 4] oldest first, 4", got, l.Changes()[0].Revision)
+	if !cmp.Equal(got, []uint64{3, 4}) || l.Entries()[0].Revision != 4 {
+		t.Errorf("Got(announced) = %v, newest kept %d, want [3 4] oldest first, 4", got, l.Entries()[0].Revision)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"time"
 
@@ -314,7 +313,7 @@ func (p *Ops) AutoPromote(ctx context.Context, next *events.Spec, ready, live in
 	if next == nil || next.AutoPromote <= 0 || live == 0 || p.Core.Writable() != nil {
 		return
 	}
-	if ready < int(math.Ceil(next.AutoPromote*float64(live))) {
+	if ready < PromoteHosts(next.AutoPromote, live) {
 		return
 	}
 	p.Log.Info("auto-promoting the staged spec", "revision", next.Revision, "ready_hosts", ready, "hosts", live, "share", next.AutoPromote)

@@ -134,12 +134,13 @@ func cell(host string, st events.ReleaseStatus, stale, forced bool, ix *dashInde
 	return c
 }
 
-// dashFleet is the page's header: readiness, spec, cleanup windows, prunes.
+// dashFleet is the page's header: readiness, spec (and the staged one),
+// cleanup windows, prunes.
 func (s *Server) dashFleet(now time.Time) api.DashboardFleet {
 	sp := s.o.Spec()
-	f := api.DashboardFleet{Readiness: s.o.Readiness(), Spec: sp, CaughtUp: s.o.CaughtUp(), Leader: s.o.IsLeader(),
+	f := api.DashboardFleet{Readiness: s.o.Readiness(), Spec: sp, Next: s.o.Next(), CaughtUp: s.o.CaughtUp(), Leader: s.o.IsLeader(),
 		Cleanup: api.CleanupView{Windows: sp.Cleanup.Windows}, Prunes: recentForDashboard(s.o.RecentPrunes())}
-	f.SpecChange = latestChange(s.o.SpecChanges())
+	f.SpecChange = latestEntry(s.o.SpecHistoryEntries())
 	if f.Cleanup.Windows == nil {
 		f.Cleanup.Windows = []events.Window{}
 	}
@@ -156,9 +157,9 @@ func recentForDashboard(all []events.PruneOutcome) []events.PruneOutcome {
 	return all[:min(len(all), dashPrunes)]
 }
 
-// latestChange is the newest change of key current in changes (newest
+// latestEntry is the newest change of key current in changes (newest
 // first), nil when there is none.
-func latestChange(changes []events.SpecChange) *events.SpecChange {
+func latestEntry(changes []events.SpecHistoryEntry) *events.SpecHistoryEntry {
 	for i := range changes {
 		if changes[i].Key == events.SpecKey {
 			c := changes[i]
