@@ -2,6 +2,7 @@ package orchestrator_test
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -15,11 +16,12 @@ import (
 )
 
 // TestTypoSpecSetThenRollback: four agents hold releases 13 and 14 and a
-// cleanup window is always open. A typo'd `spec set --releases 99`, sent
-// with the operator's confirmation, makes every host not ready, yet within
-// the removal grace no prune command goes and every host keeps its 13 and
-// 14 images. `spec rollback` makes the 13/14 spec current again and every
-// host ready, with no build of its images. The spec's history and the spec
+// cleanup window is always open. A typo'd `spec set --releases 99` is
+// refused without --yes; confirmed, it makes every host not ready, yet
+// within the removal grace no prune command goes and every host keeps its
+// 13 and 14 images. `spec rollback`'s preview says it starts no build;
+// applied, it makes the 13/14 spec current again and every host ready,
+// with no build of its images. The spec's history and the spec
 // change events say who, why, which revision and the one before.
 func TestTypoSpecSetThenRollback(t *testing.T) {
 	t.Parallel()
@@ -47,8 +49,13 @@ func TestTypoSpecSetThenRollback(t *testing.T) {
 	ctx := t.Context()
 	first := h.o.Spec().Revision
 
-	if _, err := c.SetSpec(ctx, api.SpecUpdate{Releases: []string{"99"}, By: "bob", Reason: "add macOS 15"}); err != nil {
-		t.Fatalf("Got(spec set --releases 99) = %v, want ok", err)
+	typo := api.SpecUpdate{Releases: []string{"99"}, By: "bob", Reason: "add macOS 15"}
+	if _, err := c.SetSpec(ctx, typo); h.status(err) != http.StatusConflict || h.o.Spec().Revision != first {
+		t.Fatalf("Got(spec set --releases 99 without --yes) = %v, revision %d, want 409 and nothing written", err, h.o.Spec().Revision)
+	}
+	typo.Confirm = true // the operator said --yes to the typo
+	if _, err := c.SetSpec(ctx, typo); err != nil {
+		t.Fatalf("Got(spec set --releases 99 --yes) = %v, want ok", err)
 	}
 	typoRev := h.o.Spec().Revision // the answer does not carry revisions
 	for _, a := range agents {
@@ -87,7 +94,22 @@ func TestTypoSpecSetThenRollback(t *testing.T) {
 	if _, err := c.RollbackSpec(ctx, api.SpecRollback{Revision: typoRev + 100}); h.status(err) != 404 {
 		t.Errorf("Got(rollback to an unknown revision) = %v, want 404", err)
 	}
-	rb, err := c.RollbackSpec(ctx, api.SpecRollback{By: "alice", Reason: "releases typo"})
+	// The rollback's preview: within the grace every host holds the images
+	// it restores, so none would be not ready for them and no build starts.
+	pv, err := c.PreviewRollback(ctx, api.SpecRollback{})
+	if err != nil || pv.Action != "rollback" || !slices.Equal(pv.To.Releases, spec.Images.Releases) || pv.Total.BuildsStart != 0 || pv.Total.Pulls != 0 {
+		t.Fatalf("Got(rollback --dry-run) = %+v, %v, want a rollback to 13,14 starting no build", pv, err)
+	}
+	for _, r := range pv.Releases {
+		if r.Release != "99" && (r.ReadyAfter != len(agents) || r.BuildsStart != 0) {
+			t.Errorf("Got(rollback preview of macOS %s) = %+v, want every host ready after, no build", r.Release, r)
+		}
+	}
+	if h.o.Spec().Revision != typoRev {
+		t.Fatalf("Got(spec after the rollback's dry run) = revision %d, want %d: nothing written", h.o.Spec().Revision, typoRev)
+	}
+	// It drops release 99, so it needs --yes like any change removing one.
+	rb, err := c.RollbackSpec(ctx, api.SpecRollback{By: "alice", Reason: "releases typo", Confirm: pv.ConfirmNeeded})
 	if err != nil {
 		t.Fatalf("Got(spec rollback) = %v, want ok", err)
 	}

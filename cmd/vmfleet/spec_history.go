@@ -101,14 +101,17 @@ func since(now, t time.Time) string {
 
 func newSpecRollbackCmd() *cobra.Command {
 	var f opFlags
+	var cf changeFlags
 	var by, reason string
 	cmd := &cobra.Command{
 		Use:   "rollback [REVISION]",
 		Short: "Make an earlier revision's images the spec in force (POST /api/v1/spec/rollback)",
 		Long: `Restores the images (releases, bun, bootstrap, registry) of an earlier revision
 of the spec in force, as vmfleet spec set with every image flag would: the
-same validation and checks apply, and the change is recorded with --by and
-"rollback to revision N: --reason". Without REVISION it restores the latest
+same validation, impact preview and confirmation apply (--dry-run stops after
+the preview; a rollback that removes a release or makes too many hosts not
+ready needs --yes), and the change is recorded with --by and "rollback to
+revision N: --reason". Without REVISION it restores the latest
 revision before the spec in force with other images. vmfleet spec history
 lists the revisions; a staged spec's revision (key next) cannot be restored.
 
@@ -116,7 +119,8 @@ Images removed by the change being undone are kept on the hosts for
 cleanup.removed_grace (default 24h), so within the grace a rollback makes the
 hosts ready again at once, with no build.`,
 		Example: `  vmfleet spec rollback --reason "releases typo"
-  vmfleet spec rollback 12 --by alice`,
+  vmfleet spec rollback 12 --dry-run
+  vmfleet spec rollback 12 --by alice --yes`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var rb api.SpecRollback
@@ -132,18 +136,17 @@ hosts ready again at once, with no build.`,
 			if err != nil {
 				return err
 			}
-			s, err := c.RollbackSpec(cmd.Context(), rb)
-			if err != nil {
-				return apiError(err)
-			}
-			if f.asJSON {
-				return printJSON(cmd.OutOrStdout(), s)
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), "spec in force:")
-			return printSpec(cmd.OutOrStdout(), s)
+			return change{
+				preview: func() (api.SpecPreview, error) { return c.PreviewRollback(cmd.Context(), rb) },
+				apply: func(confirm bool) (events.Spec, error) {
+					rb.Confirm = confirm
+					return c.RollbackSpec(cmd.Context(), rb)
+				},
+			}.run(cmd, cf, f.asJSON)
 		},
 	}
 	f.bind(cmd)
+	cf.bind(cmd)
 	cmd.Flags().StringVar(&by, "by", operatorName(), "who rolls back (recorded as updated_by)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded in the spec's history)")
 	return cmd

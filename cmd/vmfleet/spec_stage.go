@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
@@ -99,6 +100,7 @@ staged spec; vmfleet spec unstage abandons it.`,
 
 func newSpecPromoteCmd() *cobra.Command {
 	var f opFlags
+	var cf changeFlags
 	var by, reason string
 	cmd := &cobra.Command{
 		Use:   "promote",
@@ -106,27 +108,33 @@ func newSpecPromoteCmd() *cobra.Command {
 		Long: `Writes the staged spec (KV vmfleet_spec key next) as the spec in force (key
 current) and deletes the staged one. Hosts that already hold the staged images
 are ready at once; the old images become prune candidates under the cleanup
-rules.`,
-		Example: `  vmfleet spec promote
-  vmfleet spec promote --by alice`,
+rules.
+
+The impact is printed first, as for vmfleet spec set; --dry-run stops there,
+and a promotion that removes a release or makes more than
+spec.confirm_not_ready_fraction of the hosts not ready (hosts still without
+the staged images) needs --yes.`,
+		Example: `  vmfleet spec promote --dry-run
+  vmfleet spec promote --by alice
+  vmfleet spec promote --yes          # even with hosts short of the staged images`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := f.client()
 			if err != nil {
 				return err
 			}
-			s, err := c.PromoteSpec(cmd.Context(), api.SpecPromote{By: by, Reason: reason})
-			if err != nil {
-				return apiError(err)
-			}
-			if f.asJSON {
-				return printJSON(cmd.OutOrStdout(), s)
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), "spec in force:")
-			return printSpec(cmd.OutOrStdout(), s)
+			pr := api.SpecPromote{By: by, Reason: reason}
+			return change{
+				preview: func() (api.SpecPreview, error) { return c.PreviewPromote(cmd.Context(), pr) },
+				apply: func(confirm bool) (events.Spec, error) {
+					pr.Confirm = confirm
+					return c.PromoteSpec(cmd.Context(), pr)
+				},
+			}.run(cmd, cf, f.asJSON)
 		},
 	}
 	f.bind(cmd)
+	cf.bind(cmd)
 	cmd.Flags().StringVar(&by, "by", operatorName(), "who promotes (recorded as updated_by)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded in the spec's history; default: the stager's reason)")
 	return cmd

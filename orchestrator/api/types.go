@@ -4,6 +4,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
 // Host states in HostView.State.
@@ -31,6 +32,12 @@ type (
 	// SpecRollback is POST /api/v1/spec/rollback; the answer is the spec
 	// in force, as for POST /api/v1/spec.
 	SpecRollback = orchestrator.SpecRollback
+	// SpecPreview is the answer of a dry run (`"dry_run": true`) of
+	// POST /api/v1/spec or /api/v1/spec/promote: the change's impact, per
+	// release, and whether it needs `"confirm": true`.
+	SpecPreview = rollout.Impact
+	// ReleaseImpact is one release of a SpecPreview.
+	ReleaseImpact = rollout.ReleaseImpact
 	// PruneHostRequest is POST /api/v1/hosts/{host}/prune.
 	PruneHostRequest = orchestrator.PruneHostRequest
 	// PruneHostResponse is the answer of POST /api/v1/hosts/{host}/prune.
@@ -80,4 +87,13 @@ type SpecHistoryResponse struct {
 	// Revisions are the changes of the spec keys (current and the staged
 	// next), newest first.
 	Revisions []events.SpecHistoryEntry `json:"revisions"`
+}
+
+// SpecRefusal is the 409 answer of a spec change that needs a
+// confirmation (it removes a release, or makes more than
+// spec.confirm_not_ready_fraction of the hosts not ready) sent without
+// `"confirm": true`: nothing was written; Preview says why.
+type SpecRefusal struct {
+	Error   string      `json:"error"`
+	Preview SpecPreview `json:"preview"`
 }

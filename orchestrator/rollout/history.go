@@ -36,6 +36,10 @@ type SpecRollback struct {
 	By string `json:"by,omitempty"`
 	// Reason says why; the spec records "rollback to revision N: Reason".
 	Reason string `json:"reason,omitempty"`
+	// DryRun and Confirm are SpecUpdate's: a rollback passes the same
+	// preview and gate as any spec set.
+	DryRun  bool `json:"dry_run,omitempty"`
+	Confirm bool `json:"confirm,omitempty"`
 }
 
 // HistoryEntries turns a history of the spec keys (bus.SpecHistory: revision
@@ -214,7 +218,8 @@ func (p *Ops) RollbackUpdate(ctx context.Context, r SpecRollback) (SpecUpdate, e
 		reason += ": " + r.Reason
 	}
 	return SpecUpdate{BootstrapVersion: &im.BootstrapVersion, BunVersion: &im.BunVersion,
-		Releases: slices.Clone(im.Releases), Registry: &im.Registry, By: r.By, Reason: reason}, nil
+		Releases: slices.Clone(im.Releases), Registry: &im.Registry, By: r.By, Reason: reason,
+		DryRun: r.DryRun, Confirm: r.Confirm, Action: ActionRollback}, nil
 }
 
 // rollbackTarget picks the entry of key current a rollback restores (see

@@ -46,6 +46,9 @@ type Ops struct {
 	// Timeout bounds each KV request.
 	Timeout time.Duration
 	Log     *slog.Logger
+	// Fleet is the snapshot of the fleet a change's preview looks at
+	// (nil: an empty fleet).
+	Fleet func() Fleet
 }
 
 // SpecUpdate is POST /api/v1/spec: an operator's `vmfleet spec set`. Unset
@@ -64,6 +67,17 @@ type SpecUpdate struct {
 	// of non-stale hosts that must hold every staged image before the
 	// orchestrator promotes it (events.Spec.AutoPromote); unset: by hand.
 	AutoPromote *float64 `json:"auto_promote,omitempty"`
+	// DryRun, for a set, answers the change's preview and writes nothing
+	// (the error is a *PreviewError wrapping ErrDryRun).
+	DryRun bool `json:"dry_run,omitempty"`
+	// Confirm, for a set, applies a change that needs a confirmation (it
+	// removes a release, or makes more than spec.confirm_not_ready_fraction
+	// of the hosts not ready); without it such a change is refused
+	// (ErrConfirmNeeded) with its preview.
+	Confirm bool `json:"confirm,omitempty"`
+	// Action names the change in its preview and log: ActionSet when empty,
+	// ActionRollback for a rollback. Not part of the API's body.
+	Action string `json:"-"`
 }
 
 // SpecPromote is POST /api/v1/spec/promote: an operator's `vmfleet spec
@@ -73,6 +87,9 @@ type SpecPromote struct {
 	By string `json:"by,omitempty"`
 	// Reason says why (events.Spec.Reason); "" keeps the stager's.
 	Reason string `json:"reason,omitempty"`
+	// DryRun and Confirm are SpecUpdate's.
+	DryRun  bool `json:"dry_run,omitempty"`
+	Confirm bool `json:"confirm,omitempty"`
 }
 
 func (u SpecUpdate) apply(s events.Spec) events.Spec {
@@ -111,10 +128,19 @@ func raced(err error) bool {
 // re-check, builds for the new images start, and build keys of the new
 // images that were blocked start again from attempt 1. An update that
 // changes nothing writes nothing. The result is the spec in force.
+//
+// The change goes through the preview's gate first (Preview): a dry run
+// (u.DryRun) and a change that needs a confirmation without u.Confirm
+// return a *PreviewError with the preview and write nothing.
 func (p *Ops) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
 	if err := p.Core.Writable(); err != nil {
 		return events.Spec{}, err
 	}
+	action := u.Action
+	if action == "" {
+		action = ActionSet
+	}
+	f := p.fleet()
 	for range 5 {
 		cur, rev, err := p.storedSpec(ctx)
 		if err != nil {
@@ -122,6 +148,10 @@ func (p *Ops) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
 		}
 		next := u.apply(cur)
 		if err := ValidateSpec(next); err != nil {
+			return events.Spec{}, err
+		}
+		f.Current = cur
+		if err := p.gate(f, Change{Action: action, To: next, Next: f.Next}, u.DryRun, u.Confirm); err != nil {
 			return events.Spec{}, err
 		}
 		if rev != 0 && SameSpec(cur, next) {
@@ -224,11 +254,13 @@ func (p *Ops) StageSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) 
 // PromoteSpec makes the staged spec current: it writes it under key current
 // (compare-and-set on its revision) and deletes key next. pr.By and
 // pr.Reason say who promotes and why ("" keeps the stager's). The result is
-// the spec in force.
+// the spec in force. The promotion goes through the preview's gate as
+// SetSpec's change does (hosts holding the staged images stay ready).
 func (p *Ops) PromoteSpec(ctx context.Context, pr SpecPromote) (events.Spec, error) {
 	if err := p.Core.Writable(); err != nil {
 		return events.Spec{}, err
 	}
+	f := p.fleet()
 	for range 5 {
 		kctx, cancel := context.WithTimeout(ctx, p.Timeout)
 		e, err := p.Core.KV().Get(kctx, events.NextSpecKey)
@@ -243,8 +275,13 @@ func (p *Ops) PromoteSpec(ctx context.Context, pr SpecPromote) (events.Spec, err
 		if err != nil {
 			return events.Spec{}, fmt.Errorf("the staged spec (revision %d) is invalid: %w", e.Revision(), err)
 		}
-		prev, rev, err := p.storedSpec(ctx)
+		cur, rev, err := p.storedSpec(ctx)
 		if err != nil {
+			return events.Spec{}, err
+		}
+		staged.Revision = e.Revision()
+		f.Current, f.Next = cur, &staged
+		if err := p.gate(f, Change{Action: ActionPromote, To: staged}, pr.DryRun, pr.Confirm); err != nil {
 			return events.Spec{}, err
 		}
 		promoted := staged
@@ -280,7 +317,7 @@ func (p *Ops) PromoteSpec(ctx context.Context, pr SpecPromote) (events.Spec, err
 			p.Log.Warn("promoted, but the staged spec was not deleted", "err", derr)
 		}
 		p.Log.Info("spec promoted", "by", promoted.UpdatedBy, "reason", promoted.Reason, "revision", rev,
-			"previous_revision", prev.Revision, "from_staged", e.Revision(),
+			"previous_revision", cur.Revision, "from_staged", e.Revision(),
 			"releases", promoted.Images.Releases, "bun", promoted.Images.BunVersion, "bootstrap", promoted.Images.BootstrapVersion)
 		p.Core.UnblockImages(ctx, promoted.Images)
 		p.Core.Trigger()
@@ -319,7 +356,9 @@ func (p *Ops) AutoPromote(ctx context.Context, next *events.Spec, ready, live in
 	p.Log.Info("auto-promoting the staged spec", "revision", next.Revision, "ready_hosts", ready, "hosts", live, "share", next.AutoPromote)
 	pctx, cancel := context.WithTimeout(ctx, 2*p.Timeout+time.Second)
 	defer cancel()
-	if _, err := p.PromoteSpec(pctx, SpecPromote{By: "auto-promote"}); err != nil && !errors.Is(err, ErrNoStagedSpec) {
+	// The stager's share is the confirmation: hosts short of the staged
+	// images are at most the share left out.
+	if _, err := p.PromoteSpec(pctx, SpecPromote{By: "auto-promote", Confirm: true}); err != nil && !errors.Is(err, ErrNoStagedSpec) {
 		p.Log.Warn("auto-promote failed; retrying at the next pass", "err", err)
 	}
 }
