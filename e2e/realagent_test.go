@@ -325,3 +325,201 @@ func (p *proc) count(s string) int {
 	}
 	return n
 }
+
+// vmFixtures is a checkout for the VM build pipeline: its
+// scripts/build-macos-vm.sh makes the VM under the temporary name with
+// (the fake) tart, as a real image build would after many minutes.
+func vmFixtures(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := `#!/bin/sh
+set -eu
+for a in "$@"; do case "$a" in --name=*) name="${a#--name=}";; esac; done
+tart clone ghcr.io/cirruslabs/macos-sonoma-base:latest "$name"
+echo "built $name"
+`
+	if err := os.WriteFile(filepath.Join(dir, "scripts", "build-macos-vm.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestRealBuildkiteAgentHostMode: the orchestrator's build-macos-vm builds
+// (the pipeline vmfleet ships, deploy/buildkite/build-macos-vm.yml) go each
+// to the real agent of the host they pin, and to no other; the job's
+// command script makes the VM through tart and ends with `vmfleet agent
+// publish-image`; each build passes through the agent's finish call, its
+// webhooks reach the orchestrator, and every host turns ready.
+func TestRealBuildkiteAgentHostMode(t *testing.T) {
+	vmPipeline, err := os.ReadFile(filepath.Join(realagentRoot(), "deploy", "buildkite", "build-macos-vm.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startNATS(t)
+	w := newRealWorld(t, []string{n.url()}, map[string]string{bkPipeline: string(vmPipeline)})
+	o := w.startOrch("a")
+	waitFor(t, "a leads", 20*time.Second, o.leads)
+	fixtures := vmFixtures(t)
+	var hosts []string
+	for _, name := range []string{"mac-0", "mac-1"} {
+		hosts = append(hosts, w.startSupervised(name, fixtures).host)
+	}
+	took := waitFor(t, "every host ready", 120*time.Second, func() bool { return allReady(o, hosts...) })
+	t.Logf("FIGURE real agent host mode: %d hosts built and ready in %s", len(hosts), took.Round(time.Millisecond))
+	// publish-image makes the host ready before the job's finish call.
+	waitFor(t, "builds finished", 30*time.Second, func() bool {
+		for _, b := range w.bk.Builds() {
+			if !b.State.Finished() {
+				return false
+			}
+		}
+		return true
+	})
+	if got := w.noDuplicates(); got != len(hosts) {
+		t.Errorf("Got(builds) = %d, want %d", got, len(hosts))
+	}
+	for _, b := range w.bk.Builds() {
+		target := b.Env[events.EnvTargetHost]
+		j := w.job(bkPipeline, b.Number)
+		if b.State != buildkitefake.StatePassed || j.ExitStatus != "0" {
+			t.Errorf("Got(build #%d for %s) = %s, exit %q, want passed, 0", b.Number, target, b.State, j.ExitStatus)
+		}
+		if !slices.Contains(j.AgentTags, "vmfleet-host="+target) || !slices.Contains(j.Agents, "vmfleet-host="+target) {
+			t.Errorf("Got(build #%d for %s) ran on an agent with tags %v (rules %v), want the pinned host's", b.Number, target, j.AgentTags, j.Agents)
+		}
+		for _, want := range []string{"room for " + image14(), "built vmfleet-tmp-" + image14()} {
+			if !strings.Contains(j.Log, want) {
+				t.Errorf("Got(log of build #%d) lacks %q:\n%s", b.Number, want, j.Log)
+			}
+		}
+	}
+	waitFor(t, "records passed (webhooks)", 20*time.Second, func() bool {
+		recs := o.builds()
+		for _, h := range hosts {
+			if recs[hostKey(h)].State != events.BuildPassed {
+				return false
+			}
+		}
+		return true
+	})
+	for _, d := range w.bk.Deliveries() {
+		if d.Status != http.StatusOK {
+			t.Errorf("Got(webhook %s of build #%d) = %d %s, want 200", d.Event, d.Build.Number, d.Status, d.Err)
+		}
+	}
+	// The image is there under its final name only: publish-image renamed it.
+	for _, h := range hosts {
+		a := w.agents[h]
+		waitFor(t, "tags restarted ready", 30*time.Second, func() bool { return w.connectedWith(h, "vm-ready-macos-14=true") })
+		if a.p.logged("tags changed: restarting buildkite-agent") < 0 {
+			t.Errorf("Got(%s log) lacks the restart once the image was published", h)
+		}
+	}
+}
+
+// realagentRoot is the repository root, from the e2e directory.
+func realagentRoot() string { return ".." }
+
+// TestRealBuildkiteAgentDrift: a real agent an operator started by hand
+// with stale tags (vm-ready-macos-14=true on a host that lacks the image)
+// beside a host agent whose lever writes the right ones: the
+// orchestrator's drift check lists it through the REST API and flags the
+// host; once the agent is restarted with the tags vmfleet reports, the
+// flag ends.
+func TestRealBuildkiteAgentDrift(t *testing.T) {
+	n := startNATS(t)
+	w := newRealWorld(t, []string{n.url()}, nil)
+	o := w.startOrch("a", "--buildkite-agents-interval", "1s", "--drift-grace", "1s")
+	waitFor(t, "a leads", 20*time.Second, o.leads)
+	dir := t.TempDir()
+	tagsFile := filepath.Join(dir, "tags")
+	ag := w.startAgent("mac-0", "--buildkite-agent", "command", "--buildkite-tags", "queue=darwin",
+		"--tags-file", tagsFile, "--tags-file-format", "tags", "--restart-command", "true")
+	waitFor(t, "tags written", 30*time.Second, func() bool { b, _ := os.ReadFile(tagsFile); return len(b) > 0 })
+
+	stale := "queue=darwin,vmfleet-host=" + ag.host + ",vm-ready-macos-14=true"
+	hand := w.startByHand("mac-0-by-hand", stale)
+	waitFor(t, "host flagged", 30*time.Second, func() bool {
+		h := o.hosts()[ag.host]
+		return h.Drift && h.DriftReason == events.DriftTagsDiffer
+	})
+	hand.signal(syscall.SIGTERM)
+	if _, ok := hand.wait(30 * time.Second); !ok {
+		t.Fatal("the agent started by hand did not stop on SIGTERM")
+	}
+	b, _ := os.ReadFile(tagsFile)
+	w.startByHand("mac-0-by-hand", strings.TrimSpace(string(b)))
+	waitFor(t, "drift ended", 30*time.Second, func() bool {
+		h, ok := o.hosts()[ag.host]
+		return ok && !h.Drift
+	})
+}
+
+// startByHand starts the real buildkite-agent as an operator would, with
+// tags, outside vmfleet.
+func (w *world) startByHand(name, tags string) *proc {
+	w.t.Helper()
+	argv := strings.Fields(w.agentCommand(name, ""))
+	return startProc(w.t, "bk-"+name, argv[0], append(argv[1:], "--tags", tags), nil)
+}
+
+// TestRealBuildkiteAgentCommandLever: lever command with a restart command
+// that restarts the real agent (as `launchctl kickstart -k` would a
+// launchd-run one): the agent starts with the tags file's tags, a job
+// needing vm-ready-macos-14=true waits while the host lacks the image, and
+// once it appears the restart command restarts the agent with the new tags
+// and the job runs on it.
+func TestRealBuildkiteAgentCommandLever(t *testing.T) {
+	n := startNATS(t)
+	w := newRealWorld(t, []string{n.url()}, map[string]string{macosPipeline: readyStep})
+	o := w.startOrch("a")
+	waitFor(t, "a leads", 20*time.Second, o.leads)
+	dir := lingerDir(t)
+	tagsFile, pidFile := filepath.Join(dir, "tags"), filepath.Join(dir, "agent.pid")
+	restart := filepath.Join(dir, "restart-agent")
+	script := `#!/bin/sh
+# Stands in for launchctl kickstart -k: stop the running buildkite-agent
+# gracefully, then start it again, detached, with the tags file's tags.
+set -eu
+if [ -f '` + pidFile + `' ]; then
+	pid=$(cat '` + pidFile + `')
+	kill -TERM "$pid" 2>/dev/null || true
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+fi
+setsid ` + w.agentCommand("mac-0", "") + ` --tags "$(cat '` + tagsFile + `')" >>'` + filepath.Join(dir, "agent.log") + `' 2>&1 </dev/null &
+echo $! >'` + pidFile + `'
+echo "restarted buildkite-agent: pid $!"
+`
+	if err := os.WriteFile(restart, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ag := w.startAgent("mac-0", "--buildkite-agent", "command", "--buildkite-tags", "queue=darwin",
+		"--tags-file", tagsFile, "--tags-file-format", "tags", "--restart-command", restart)
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "agent.log"))
+			t.Logf("buildkite-agent log:\n%s", b)
+		}
+	})
+	waitFor(t, "agent registered, not ready", 30*time.Second, func() bool {
+		return w.connectedWith(ag.host, "vm-ready-macos-14=false")
+	})
+	b := w.createBuild(macosPipeline, nil)
+	w.waitPings(3)
+	if j := w.job(macosPipeline, b); j.State != buildkitefake.JobScheduled {
+		t.Fatalf("Got(job while the host lacks the image) = %s, want scheduled", j.State)
+	}
+	ag.state.Add(events.VM{Name: image14(), SizeGB: 40, DiskGB: 60})
+	waitFor(t, "build passed", 60*time.Second, func() bool { return w.buildState(macosPipeline, b).Finished() })
+	j := w.job(macosPipeline, b)
+	if st := w.buildState(macosPipeline, b); st != buildkitefake.StatePassed || !strings.Contains(j.Log, "with vm-ready-macos-14=true") {
+		t.Errorf("Got(build, job log) = %s, %q, want passed on an agent with vm-ready-macos-14=true", st, j.Log)
+	}
+	regs := w.hostAgents(ag.host)
+	if len(regs) != 2 || regs[0].ConnectionState != "disconnected" {
+		t.Errorf("Got(registrations) = %+v, want two, the first disconnected by the restart", regs)
+	}
+}
