@@ -98,6 +98,7 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 	o.spec.Store(&spec)
 	o.builds = builds.New(o.cfg.buildsConfig(), o.log, o.now, bk, o.opts.store)
 	o.builds.OnChange(o.buildChanged)
+	o.builds.OnCancel(o.buildCancelled)
 	o.pulls = newPullManager(o.cfg, o.log, o.now, o.sendPull)
 	o.pulls.current = o.currentSeq
 	o.pulls.onDone = o.pullDone

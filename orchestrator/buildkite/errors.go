@@ -3,6 +3,7 @@ package buildkite
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -11,10 +12,14 @@ var ErrInvalidOption = errors.New("invalid option")
 
 // RateLimitError is returned for a Buildkite 429: the transport stops it, so
 // go-buildkite's internal retry never runs. Reset is how long until the
-// window resets (RateLimit-Reset), zero when the header was absent.
+// window resets (RateLimit-Reset), zero when the header was absent. Until
+// then every call of the same Client returns one at once, Held, without
+// reaching Buildkite.
 type RateLimitError struct {
 	Reset     time.Duration
 	Remaining string
+	// Held says the call was not made: an earlier 429's reset is still ahead.
+	Held bool
 }
 
 func (e *RateLimitError) Error() string {
@@ -43,6 +48,14 @@ func MayHaveCreated(err error) bool {
 		return ae.Status >= 500
 	}
 	return err != nil
+}
+
+// CannotCancel reports whether a failed cancel is Buildkite's final word:
+// 404 (no such build) or 422 (the build cannot be canceled: it finished).
+// Asking again would get the same answer.
+func CannotCancel(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusUnprocessableEntity)
 }
 
 // ErrAgentAlreadyPaused is a Buildkite 422 "already paused": the pause is in
