@@ -40,8 +40,8 @@ type SpecHistoryEntry struct {
 	// Changed says in a few words what changed from Previous (for a new
 	// staged spec: from the spec in force), e.g. "releases 13,14 → 99;
 	// bootstrap 3.6 → 3.7"; Changes are the image fields that changed.
-	Changed string       `json:"changed"`
-	Changes []SpecChange `json:"changes,omitempty"`
+	Changed string            `json:"changed"`
+	Changes []SpecFieldChange `json:"changes,omitempty"`
 }
 
 // SpecChange is <prefix>.fleet.spec.

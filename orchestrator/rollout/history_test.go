@@ -92,10 +92,10 @@ func TestHistoryEntries(t *testing.T) {
 	if got[0].Images.Releases != nil || got[1].Images.Releases[0] != "99" {
 		t.Errorf("Got(images of 9, 8) = %+v, %+v, want none, the staged typo's", got[0].Images, got[1].Images)
 	}
-	if want := []events.SpecChange{{Field: "releases", From: "13,14", To: "99"}}; !cmp.Equal(got[7].Changes, want) {
+	if want := []events.SpecFieldChange{{Field: "releases", From: "13,14", To: "99"}}; !cmp.Equal(got[7].Changes, want) {
 		t.Errorf("Got(changes of 2) = %+v, want %+v", got[7].Changes, want)
 	}
-	if want := []events.SpecChange{{Field: "bootstrap", From: "3.6", To: "3.7"}}; !cmp.Equal(got[5].Changes, want) || got[0].Changes != nil {
+	if want := []events.SpecFieldChange{{Field: "bootstrap", From: "3.6", To: "3.7"}}; !cmp.Equal(got[5].Changes, want) || got[0].Changes != nil {
 		t.Errorf("Got(changes of 4, 9) = %+v, %+v, want %+v against the spec in force, none", got[5].Changes, got[0].Changes, want)
 	}
 	cleanupOnly := *base
