@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
 // Host states in the read API and metrics.
@@ -35,7 +36,7 @@ type HostView struct {
 	Health *events.HostHealth `json:"health,omitempty"`
 	// Prune is the host's cleanup plan, windows and recent prunes
 	// (GET /api/v1/hosts/{host} only).
-	Prune *HostPrune `json:"prune,omitempty"`
+	Prune *prunes.HostView `json:"prune,omitempty"`
 }
 
 // Hosts returns every known host, sorted.
@@ -55,7 +56,8 @@ func (o *Orchestrator) Host(host string) (HostView, bool) {
 	}
 	v := o.hostView(host, hs, o.now())
 	v.Health = hs.h
-	v.Prune = o.hostPrune(host, hs)
+	pv := o.pruneView(o.now())
+	v.Prune = o.prunes.HostView(host, hs.h, &pv)
 	return v, true
 }
 

@@ -24,9 +24,9 @@ func (o *Orchestrator) loops(js jetstream.JetStream, specKV jetstream.KeyValue) 
 	ls := []namedLoop{
 		{"health", func(ctx context.Context) error { return o.followHealth(ctx, js) }},
 		{"spec", func(ctx context.Context) error { return o.watchSpec(ctx, specKV) }},
-		{"spec history", func(ctx context.Context) error { return o.followSpecHistory(ctx, specKV) }},
+		{"spec history", func(ctx context.Context) error { return o.prunes.FollowHistory(ctx, specKV) }},
 		{"next", func(ctx context.Context) error { return o.watchNext(ctx, specKV) }},
-		{"prunes", o.followPrunes},
+		{"prunes", o.prunes.FollowOutcomes},
 		{"agents", o.runAgents},
 	}
 	if o.builds.Watches() {
@@ -56,7 +56,7 @@ func verbOf[W, R any](d *hostcmd.Dispatcher[W, R], of func(*wants) []W) hostVerb
 func (o *Orchestrator) hostVerbs() []hostVerb {
 	return []hostVerb{
 		verbOf(o.pulls.Dispatcher, func(w *wants) []pullWant { return w.pulls }),
-		verbOf(o.prunes.Dispatcher, o.admitPrunes), // the disruption budget (prune_grace.go)
+		verbOf(o.prunes.Dispatcher(), o.admitPrunes), // the disruption budget (prune.go)
 	}
 }
 

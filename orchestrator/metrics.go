@@ -15,8 +15,6 @@ type metrics struct {
 	blocked        prometheus.Gauge
 	reconcile      *prometheus.HistogramVec
 	buildEvents    *prometheus.CounterVec
-	pulls          *prometheus.CounterVec
-	pullsInFlight  prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, received, duplicates, unknownReasons func() float64) (*metrics, error) {
@@ -41,13 +39,9 @@ func newMetrics(reg prometheus.Registerer, received, duplicates, unknownReasons 
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 9)}, []string{"kind"}),
 		buildEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "build_transitions_total", Help: "Build record state changes, by new state."}, []string{"state"}),
-		pulls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "pulls_total", Help: "Pull commands finished, by result (ok, failed)."}, []string{"result"}),
-		pullsInFlight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
-			Name: "pulls_in_flight", Help: "Pull commands awaiting the agent's reply."}),
 	}
 	for _, c := range []prometheus.Collector{m.received, m.duplicates, m.unknownReasons, m.rejected, m.hosts, m.builds, m.blocked, m.reconcile,
-		m.buildEvents, m.pulls, m.pullsInFlight} {
+		m.buildEvents} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

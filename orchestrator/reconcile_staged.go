@@ -2,7 +2,6 @@ package orchestrator
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
@@ -108,9 +107,8 @@ func (c *rolloutCounter) finish(o *Orchestrator) *events.Rollout {
 			c.r.Releases[i].Builds++
 		}
 	}
-	for k := range o.pulls.inFlightSet() {
-		_, img, _ := strings.Cut(k, "\x00")
-		if i, ok := idx[img]; ok {
+	for hi := range o.pulls.InFlightPairs() {
+		if i, ok := idx[hi.Image]; ok {
 			c.r.Releases[i].Pulls++
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
 // Host states in HostView.State.
@@ -26,9 +27,9 @@ type (
 	// (events.Spec, as GET /api/v1/spec).
 	SpecUpdate = orchestrator.SpecUpdate
 	// PruneHostRequest is POST /api/v1/hosts/{host}/prune.
-	PruneHostRequest = orchestrator.PruneHostRequest
+	PruneHostRequest = prunes.HostRequest
 	// PruneHostResponse is the answer of POST /api/v1/hosts/{host}/prune.
-	PruneHostResponse = orchestrator.PruneHostResponse
+	PruneHostResponse = prunes.HostResponse
 )
 
 // ErrorResponse is the body of every error answer of the API.
