@@ -69,7 +69,7 @@ func (o *Orchestrator) hostView(host string, hs *hostState, now time.Time) HostV
 	case hs.h.Ready:
 		v.State = HostReady
 	}
-	drift, since, reason, paused := o.agents.hostAgents(host)
+	drift, since, reason, paused := o.agents.Host(host)
 	if drift {
 		v.Drift, v.DriftSince, v.DriftReason = true, &since, reason
 	}

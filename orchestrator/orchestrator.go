@@ -16,6 +16,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/rungroup"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
+	"github.com/vmfleet/vmfleet/orchestrator/levers"
 	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 	"github.com/vmfleet/vmfleet/orchestrator/pulls"
 	"github.com/vmfleet/vmfleet/orchestrator/rollout"
@@ -38,7 +39,7 @@ type Orchestrator struct {
 	pulls   *pulls.Manager
 	prunes  *prunes.Manager // pruning (prune.go)
 	verbs   []hostVerb      // every host command verb (loops.go)
-	agents  agentLevers     // nil Manager: no drift check, no pause lever
+	agents  *levers.Manager // the drift check and the pause lever; nil: neither runs
 	// pubDrift publishes a drift event of the levers.
 	pubDrift func(events.TagDrift)
 
@@ -207,14 +208,7 @@ func (o *Orchestrator) buildChanged(prev, next *builds.Record) {
 		return
 	}
 	o.metrics.buildEvents.WithLabelValues(string(next.State)).Inc()
-	ev := events.BuildEvent{
-		Key: next.Key, Image: next.Image, Release: next.Release, Host: next.Host, State: next.State,
-		Number: next.Number, URL: next.URL, Attempt: next.Attempt, Error: next.Error, At: o.now().UTC(),
-	}
-	if next.State == events.BuildFailed || next.State == events.BuildCanceled {
-		ev.NextAttempt = next.NextAttempt
-	}
-	o.publish(context.Background(), o.subj.Build(next.Release, next.State), events.TypeBuild, next.Key, ev)
+	o.publish(context.Background(), o.subj.Build(next.Release, next.State), events.TypeBuild, next.Key, next.Event(o.now().UTC()))
 	if !next.State.Live() {
 		o.Trigger()
 	}

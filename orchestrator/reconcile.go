@@ -85,8 +85,9 @@ func (w *wants) addBuild(b builds.Want) {
 }
 
 // deriveHost adds what one host needs (docs/orchestrator.md#reconcile): its
-// prune (prunes.Manager.Want), and for each release missing its image (a reason
-// whose events.ReasonInfo says Missing) a pull (registry set, image pushed),
+// prune (prunes.Manager.Want), each other verb's want (hostVerb.derive),
+// and for each release missing its image (a reason whose events.ReasonInfo
+// says Missing) a pull (registry set, image pushed),
 // the fleet's build (registry set, not pushed) or the host's own build (no
 // registry). Stale hosts and hosts checking against another spec get nothing.
 func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now time.Time, w *wants) {
@@ -95,6 +96,11 @@ func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now t
 	}
 	if p, ok := o.prunes.Want(host, hs.h, &w.prune); ok {
 		w.prunes = append(w.prunes, p)
+	}
+	for _, vb := range o.verbs {
+		if vb.derive != nil {
+			vb.derive(host, hs.h)
+		}
 	}
 	deriveMissing(host, hs, hs.h.Releases, v, func(p pullWant) { w.pulls = append(w.pulls, p) }, w.addBuild)
 }
@@ -139,6 +145,11 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 	v, sv := o.view(), o.stagedView()
 	w := &o.scratch
 	w.reset()
+	for _, v := range o.verbs {
+		if v.reset != nil {
+			v.reset()
+		}
+	}
 	w.prune = o.pruneView(now)
 	dirty := o.fleet.takeDirty()
 	if full {

@@ -4,6 +4,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/lease"
 	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
@@ -19,7 +20,7 @@ type (
 	HostView = orchestrator.HostView
 	// LeaderStatus is GET /api/v1/leader, also part of /readyz and
 	// GET /api/v1/hosts.
-	LeaderStatus = orchestrator.LeaderStatus
+	LeaderStatus = lease.Status
 	// Record is one build record (GET /api/v1/builds, the answer of
 	// POST /api/v1/builds/{key}/retry).
 	Record = builds.Record
