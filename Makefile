@@ -2,8 +2,11 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 GOBIN ?= $(shell $(GO) env GOPATH)/bin
+# The real buildkite-agent the end-to-end tests run (e2e TestRealBuildkiteAgent*),
+# built from tools/go.mod, which pins its version; rebuilt when that changes.
+BUILDKITE_AGENT ?= bin/buildkite-agent
 
-.PHONY: test lint unit fuzz demo build tools
+.PHONY: test lint unit fuzz demo build tools buildkite-agent
 
 test: lint unit fuzz demo
 
@@ -15,8 +18,13 @@ lint: tools
 	$(GO) vet ./...
 	$(GOBIN)/staticcheck ./...
 
-unit:
-	$(GO) test -race -count=1 -timeout 20m ./...
+buildkite-agent: $(BUILDKITE_AGENT)
+
+$(BUILDKITE_AGENT): tools/go.mod tools/go.sum
+	$(GO) -C tools build -o $(abspath $(BUILDKITE_AGENT)) github.com/buildkite/agent/v3
+
+unit: $(BUILDKITE_AGENT)
+	VMFLEET_TEST_BUILDKITE_AGENT=$(abspath $(BUILDKITE_AGENT)) $(GO) test -race -count=1 -timeout 20m ./...
 
 # Each fuzz target runs briefly: enough to catch a regression, not a search. The budget is a
 # count of executions, not a duration: a duration races the Go fuzz coordinator's deadline and can

@@ -89,6 +89,10 @@ type Config struct {
 	// is each pause's Buildkite timeout, renewed at three quarters (default 30 m).
 	Pause        bool
 	PauseTimeout time.Duration
+	// ConfirmNotReadyFraction is the share of non-stale hosts a spec set
+	// or promote may make not ready without an explicit confirmation, in
+	// (0,1] (default 0.10; key spec.confirm_not_ready_fraction).
+	ConfirmNotReadyFraction float64
 }
 
 // DefaultConfig is the orchestrator's defaults: what a zero field of Config
@@ -106,6 +110,7 @@ func DefaultConfig() Config {
 		PullConcurrency: 10, PullTimeout: 2 * time.Hour, PruneConcurrency: 10, PruneTimeout: 10 * time.Minute,
 		LeaderTTL: lease.DefaultTTL, DrainTimeout: 10 * time.Second,
 		AgentsInterval: time.Minute, DriftGrace: 5 * time.Minute, PauseTimeout: 30 * time.Minute,
+		ConfirmNotReadyFraction: rollout.DefaultConfirmNotReadyFraction,
 	}
 }
 
@@ -150,6 +155,9 @@ func (c Config) withDefaults() (Config, error) {
 	set(&c.AgentsInterval, d.AgentsInterval)
 	set(&c.DriftGrace, d.DriftGrace)
 	set(&c.PauseTimeout, d.PauseTimeout)
+	if c.ConfirmNotReadyFraction == 0 {
+		c.ConfirmNotReadyFraction = d.ConfirmNotReadyFraction
+	}
 	if c.Spec.Images.NameTemplate == "" {
 		c.Spec.Images.NameTemplate = events.DefaultNameTemplate
 	}
@@ -186,6 +194,9 @@ func (c Config) validate() error {
 	}
 	if c.Pause && c.PauseTimeout < 4*c.AgentsInterval {
 		return bad("buildkite.pause_timeout", fmt.Sprintf("%s: must be at least 4 × buildkite.agents_interval (%s), so a pause is renewed before it lapses", c.PauseTimeout, c.AgentsInterval))
+	}
+	if f := c.ConfirmNotReadyFraction; !(f > 0 && f <= 1) {
+		return bad("spec.confirm_not_ready_fraction", fmt.Sprintf("%v: must be a share of hosts in (0,1], e.g. 0.1", f))
 	}
 	if c.BackoffMax < c.BackoffBase {
 		return bad("builds.backoff_max", fmt.Sprintf("%s is less than builds.backoff_base %s", c.BackoffMax, c.BackoffBase))

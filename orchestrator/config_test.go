@@ -27,6 +27,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{name: "bad registry ref", mut: func(c *Config) { c.Spec.Images.Registry = "ghcr.io/acme/x:{bun}#" }, want: "images.registry"},
 		{name: "backoff max below base", mut: func(c *Config) { c.BackoffBase, c.BackoffMax = time.Hour, time.Minute }, want: "builds.backoff_max"},
 		{name: "negative caps", mut: func(c *Config) { c.MaxBuilds = -1 }, want: "builds.max_concurrent"},
+		{name: "confirm fraction above 1", mut: func(c *Config) { c.ConfirmNotReadyFraction = 1.5 }, want: "spec.confirm_not_ready_fraction"},
+		{name: "negative confirm fraction", mut: func(c *Config) { c.ConfirmNotReadyFraction = -0.1 }, want: "spec.confirm_not_ready_fraction"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

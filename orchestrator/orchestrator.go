@@ -47,7 +47,8 @@ type Orchestrator struct {
 	specKV jetstream.KeyValue
 
 	spec      atomic.Pointer[events.Spec]
-	next      rollout.Staged // the staged spec (spec_stage.go), nil: no rollout
+	next      rollout.Staged  // the staged spec (spec_stage.go), nil: no rollout
+	progress  rollout.Tracker // the rollout's counts over time, for its ETA
 	readiness atomic.Pointer[events.FleetReadiness]
 	caughtUp  atomic.Bool
 	running   atomic.Bool

@@ -163,7 +163,7 @@ func TestPruneAfterBootstrapChange(t *testing.T) {
 	if _, got := h.setSpec("", api.SpecUpdate{BootstrapVersion: ptr("3.7")}); got != http.StatusUnauthorized {
 		t.Errorf("Got(spec set without token) = %d, want 401", got)
 	}
-	set, got := h.setSpec(apiToken, api.SpecUpdate{BootstrapVersion: ptr("3.7"), By: "test"})
+	set, got := h.setSpec(apiToken, api.SpecUpdate{BootstrapVersion: ptr("3.7"), By: "test", Confirm: true})
 	if got != http.StatusOK {
 		t.Fatalf("Got(spec set) = %d, want 200", got)
 	}

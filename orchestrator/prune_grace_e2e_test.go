@@ -43,7 +43,7 @@ func TestPruneNothingWithinTheGrace(t *testing.T) {
 		h.waitFor(a.host+" ready", func() bool { return h.hostReady(a.host) })
 	}
 
-	if _, got := h.setSpec(apiToken, api.SpecUpdate{Releases: []string{"14"}, By: "typo"}); got != http.StatusOK {
+	if _, got := h.setSpec(apiToken, api.SpecUpdate{Releases: []string{"14"}, By: "typo", Confirm: true}); got != http.StatusOK {
 		t.Fatalf("Got(spec set) = %d, want 200", got)
 	}
 	kept := cleanup.Decision{VM: img13, Release: "13", Reason: cleanup.ReasonReleaseRemoved, Rule: cleanup.RuleRemovedGrace}

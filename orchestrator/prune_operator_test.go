@@ -126,7 +126,7 @@ func TestDiskEmergencyPrunes(t *testing.T) {
 
 	// A bootstrap bump: the host's only image of the spec's bootstrap is
 	// outdated, its replacement not built; the emergency prunes it anyway.
-	_, got := h.setSpec(apiToken, api.SpecUpdate{BootstrapVersion: ptr("3.7")})
+	_, got := h.setSpec(apiToken, api.SpecUpdate{BootstrapVersion: ptr("3.7"), Confirm: true})
 	if got != http.StatusOK {
 		t.Fatalf("Got(spec set) = %d, want 200", got)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 	"github.com/vmfleet/vmfleet/orchestrator/pulls"
+	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
 // pullWant is a pull the pass asks for (package orchestrator/pulls).
@@ -255,7 +256,7 @@ var buildStates = []events.BuildState{
 
 func sameReadiness(a, b events.FleetReadiness) bool {
 	return a.Hosts == b.Hosts && a.Ready == b.Ready && a.Stale == b.Stale && slices.Equal(a.Releases, b.Releases) &&
-		sameRollout(a.Rollout, b.Rollout)
+		rollout.SameProgress(a.Rollout, b.Rollout, b.At)
 }
 
 // loop runs passes: a dirty pass on every wake-up, a full pass every tick or

@@ -1,11 +1,11 @@
 package orchestrator
 
 import (
-	"slices"
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
 // stagedView is the staged spec prepared once per pass, or nil when no
@@ -59,7 +59,7 @@ func newRolloutCounter(next *events.Spec) *rolloutCounter {
 	if next == nil {
 		return nil
 	}
-	r := &events.Rollout{NextRevision: next.Revision, AutoPromote: next.AutoPromote,
+	r := &events.Rollout{NextRevision: next.Revision, AutoPromote: next.AutoPromote, StagedAt: next.UpdatedAt,
 		Releases: make([]events.StagedReadiness, len(next.Images.Releases))}
 	for i, rel := range next.Images.Releases {
 		r.Releases[i] = events.StagedReadiness{Release: rel, Image: next.Images.ImageName(rel)}
@@ -76,6 +76,7 @@ func (c *rolloutCounter) add(h *events.HostHealth) {
 	if stagedReady(h, c.next) {
 		c.r.Ready++
 	}
+	noSpace := false
 	for i := range c.r.Releases {
 		sr := &c.r.Releases[i]
 		sr.Total++
@@ -88,23 +89,38 @@ func (c *rolloutCounter) add(h *events.HostHealth) {
 				sr.Ready++
 			case st.Reason == events.ReasonNoSpace:
 				sr.NoSpace++
+				noSpace = true
 			}
 		}
 	}
+	if noSpace {
+		c.r.NoSpace++
+	}
 }
 
-// finish adds the builds and pulls in flight of each staged image.
+// finish adds what the staged spec changes, the builds and pulls in
+// flight of each staged image, and what the progress tracker derives (the
+// auto-promote's hosts, the ETA, from the staged builds' start and the
+// finished builds' durations).
 func (c *rolloutCounter) finish(o *Orchestrator) *events.Rollout {
 	if c == nil {
 		return nil
 	}
+	c.r.Changes = rollout.Changes(o.Spec().Images, c.next.Images)
 	idx := make(map[string]int, len(c.r.Releases))
 	for i, sr := range c.r.Releases {
 		idx[sr.Image] = i
 	}
+	var b rollout.Builds
 	for _, rec := range o.builds.Records() {
 		if i, ok := idx[rec.Image]; ok && liveBuild(rec.State) {
 			c.r.Releases[i].Builds++
+			if !rec.RequestedAt.IsZero() {
+				b.Live = append(b.Live, rec.RequestedAt)
+			}
+		}
+		if rec.State == events.BuildPassed && !rec.RequestedAt.IsZero() && rec.FinishedAt.After(rec.RequestedAt) {
+			b.Durations = append(b.Durations, rec.FinishedAt.Sub(rec.RequestedAt))
 		}
 	}
 	for hi := range o.pulls.InFlightPairs() {
@@ -112,19 +128,11 @@ func (c *rolloutCounter) finish(o *Orchestrator) *events.Rollout {
 			c.r.Releases[i].Pulls++
 		}
 	}
+	o.progress.Observe(c.r, b, o.now())
 	return c.r
 }
 
 // liveBuild reports whether a build in state s is still to finish.
 func liveBuild(s events.BuildState) bool {
 	return s == events.BuildRequested || s == events.BuildScheduled || s == events.BuildRunning
-}
-
-// sameRollout compares two rollouts' progress.
-func sameRollout(a, b *events.Rollout) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.NextRevision == b.NextRevision && a.Hosts == b.Hosts && a.Ready == b.Ready &&
-		a.AutoPromote == b.AutoPromote && slices.Equal(a.Releases, b.Releases)
 }

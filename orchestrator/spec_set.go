@@ -16,6 +16,9 @@ const SeedKey = rollout.SeedKey
 // (package rollout).
 type SpecUpdate = rollout.SpecUpdate
 
+// SpecPromote is POST /api/v1/spec/promote (package rollout).
+type SpecPromote = rollout.SpecPromote
+
 // SetSpec applies an operator's update to the spec and puts it in force at
 // once (rollout.Ops.SetSpec).
 func (o *Orchestrator) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
@@ -25,7 +28,7 @@ func (o *Orchestrator) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, 
 // rollout is the spec operations of package rollout over this core.
 func (o *Orchestrator) rollout() *rollout.Ops {
 	return &rollout.Ops{Core: rolloutCore{o}, Source: o.opts.source, Now: o.now, Timeout: o.cfg.RequestTimeout,
-		Log: o.log}
+		Log: o.log, Fleet: o.previewFleet}
 }
 
 // rolloutCore is the core as package rollout sees it.

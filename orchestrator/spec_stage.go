@@ -51,8 +51,8 @@ func (o *Orchestrator) StageSpec(ctx context.Context, u SpecUpdate) (events.Spec
 }
 
 // PromoteSpec makes the staged spec current (rollout.Ops.PromoteSpec).
-func (o *Orchestrator) PromoteSpec(ctx context.Context, by string) (events.Spec, error) {
-	return o.rollout().PromoteSpec(ctx, by)
+func (o *Orchestrator) PromoteSpec(ctx context.Context, p SpecPromote) (events.Spec, error) {
+	return o.rollout().PromoteSpec(ctx, p)
 }
 
 // UnstageSpec deletes the staged spec (rollout.Ops.UnstageSpec).

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
@@ -67,7 +66,8 @@ It connects with the same NATS settings as the agent: --nats-url, --nats-creds,
 --nats-nkey-seed, TLS files. With per-host credentials use a read-only consumer
 identity from 'vmfleet nats-config --consumer NAME': its inbox prefix
 (_INBOX.NAME) is taken from the seed file's name unless --nats-inbox-prefix says
-otherwise.`,
+otherwise. If the server refuses a subject (a permissions violation) it stops
+with that error rather than wait for events that cannot come.`,
 		Example: `  vmfleet events
   vmfleet events --subject 'build.>' --subject 'prune.>'
   vmfleet events --since 1h --subject 'host.mac-01.health'
@@ -146,23 +146,56 @@ func runEvents(ctx context.Context, c eventsConfig, out io.Writer, log *slog.Log
 		return err
 	}
 	defer nc.Close()
+	// A permissions violation never heals by itself: stop and say so rather
+	// than wait for events that cannot come.
+	denied := make(chan error, 1)
+	nc.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		log.Warn("NATS async error", "err", err)
+		if errors.Is(err, nats.ErrPermissionViolation) {
+			select {
+			case denied <- err:
+			default:
+			}
+		}
+	})
 	ch := make(chan tailMsg, 1024)
-	var stop func()
-	if c.Since > 0 {
-		stop, err = replay(ctx, nc, c, subjects, ch)
-	} else {
-		stop, err = follow(nc, subjects, ch)
+	type started struct {
+		stop func()
+		err  error
 	}
-	if err != nil {
-		return err
+	start := make(chan started, 1)
+	go func() {
+		var s started
+		if c.Since > 0 {
+			s.stop, s.err = replay(ctx, nc, c, subjects, ch)
+		} else {
+			s.stop, s.err = follow(nc, subjects, ch)
+		}
+		start <- s
+	}()
+	var s started
+	select {
+	case s = <-start:
+	case err := <-denied: // the API request behind a replay would only time out
+		return deniedError(err)
 	}
-	defer stop()
+	if s.err != nil {
+		select {
+		case err := <-denied:
+			return deniedError(err)
+		default:
+			return s.err
+		}
+	}
+	defer s.stop()
 	prefix := c.NATS.SubjectPrefix
 	isTTY := isTerminal(out)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case err := <-denied:
+			return deniedError(err)
 		case m := <-ch:
 			var line string
 			if c.JSON {
@@ -175,6 +208,11 @@ func runEvents(ctx context.Context, c eventsConfig, out io.Writer, log *slog.Log
 			}
 		}
 	}
+}
+
+// deniedError says what to do about a permissions violation.
+func deniedError(err error) error {
+	return fmt.Errorf("%w (a consumer identity from 'vmfleet nats-config --consumer NAME' may tail and replay; re-run nats-config and reload the server if it is older than this vmfleet)", err)
 }
 
 // follow subscribes to subjects from now on (core NATS).
@@ -205,33 +243,36 @@ func follow(nc *nats.Conn, subjects []string, ch chan<- tailMsg) (func(), error)
 	return stop, nil
 }
 
-// replay reads stream VMFLEET from c.Since ago with an ordered consumer
-// (no state on the server, in order, resumed after a reconnect), then keeps
-// following it.
+// replay reads stream VMFLEET from c.Since ago with an ordered push
+// consumer (no state on the server, in order, remade after a gap or a
+// reconnect) delivering into the client's own inbox, then keeps following
+// it. A push consumer needs nothing a read-only consumer identity from
+// `vmfleet nats-config --consumer` lacks: creating and deleting its own
+// consumers, subscribing to its inbox and answering flow control. A pull
+// consumer would need $JS.API.CONSUMER.MSG.NEXT.VMFLEET.*, which would let
+// that identity pull (and so take) the orchestrator's own messages.
 func replay(ctx context.Context, nc *nats.Conn, c eventsConfig, subjects []string, ch chan<- tailMsg) (func(), error) {
-	js, err := jetstream.New(nc)
+	js, err := nc.JetStream(nats.MaxWait(15 * time.Second))
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now().Add(-c.Since)
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &start}
-	if len(c.Subjects) > 0 {
-		cfg.FilterSubjects = subjects
+	opts := []nats.SubOpt{nats.BindStream(events.StreamName), nats.OrderedConsumer(), nats.StartTime(start)}
+	subject := ""
+	switch {
+	case len(c.Subjects) == 1:
+		subject = subjects[0]
+	case len(c.Subjects) > 1:
+		opts = append(opts, nats.ConsumerFilterSubjects(subjects...))
 	}
-	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	cons, err := js.OrderedConsumer(cctx, events.StreamName, cfg)
+	sub, err := js.Subscribe(subject, func(m *nats.Msg) {
+		select {
+		case ch <- tailMsg{subject: m.Subject, data: m.Data}:
+		case <-ctx.Done():
+		}
+	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("replay stream %s: %w (--since replays host, build and prune events only; is the orchestrator's stream there, and may these credentials read it?)", events.StreamName, err)
 	}
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		select {
-		case ch <- tailMsg{subject: m.Subject(), data: m.Data()}:
-		case <-ctx.Done():
-		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("replay stream %s: %w", events.StreamName, err)
-	}
-	return cc.Stop, nil
+	return func() { _ = sub.Unsubscribe() }, nil
 }

@@ -16,8 +16,9 @@ func formatEvent(prefix, subject string, data []byte, loc *time.Location, color 
 	if err != nil {
 		return fmt.Sprintf("%s  %-9s %-12s %s: %v", time.Now().In(loc).Format("15:04:05"), "invalid", subject, "cannot decode", err)
 	}
+	env.Time = env.Time.In(loc) // times in the data are shown in loc too
 	kind, who, what := describe(prefix, subject, env, color)
-	return fmt.Sprintf("%s  %-9s %-12s %s", env.Time.In(loc).Format("15:04:05"), kind, who, what)
+	return fmt.Sprintf("%s  %-9s %-12s %s", env.Time.Format("15:04:05"), kind, who, what)
 }
 
 // describe returns the kind, the subject of the event (host, release,
@@ -61,6 +62,9 @@ func describe(prefix, subject string, env events.Envelope, color bool) (kind, wh
 		parts := []string{fmt.Sprintf("%d/%d hosts ready, %d stale", r.Ready, r.Hosts, r.Stale)}
 		for _, x := range r.Releases {
 			parts = append(parts, fmt.Sprintf("%s: %d/%d", x.Release, x.Ready, x.Total))
+		}
+		if r.Rollout != nil {
+			parts = append(parts, rolloutEvent(r.Rollout, env.Time.Location()))
 		}
 		return "readiness", "fleet", strings.Join(parts, " · ")
 	case events.TypeTagDrift:

@@ -47,6 +47,13 @@ func TestFormatEvent(t *testing.T) {
 		{name: "readiness", subject: "vmfleet.fleet.readiness", data: encodeEvent(t, events.TypeReadiness, "fleet", events.FleetReadiness{
 			Hosts: 4, Ready: 3, Stale: 1, Releases: []events.ReleaseReadiness{{Release: "14", Ready: 3, Total: 3}}, At: evAt}),
 			want: "12:00:05  readiness fleet        3/4 hosts ready, 1 stale · 14: 3/3"},
+		{name: "readiness with a rollout", subject: "vmfleet.fleet.readiness", data: encodeEvent(t, events.TypeReadiness, "fleet", events.FleetReadiness{
+			Hosts: 4, Ready: 4, Releases: []events.ReleaseReadiness{{Release: "14", Ready: 4, Total: 4}}, At: evAt,
+			Rollout: &events.Rollout{NextRevision: 9, Hosts: 4, Ready: 1, AutoPromoteHosts: 3, NoSpace: 1,
+				Releases: []events.StagedReadiness{{Release: "14", Ready: 1, Total: 4, Builds: 1, Pulls: 2}},
+				ETA:      &events.RolloutETA{Basis: events.ETARate, Target: 3, At: evAt.Add(10 * time.Minute)}}}),
+			want: "4/4 hosts ready, 0 stale · 14: 4/4 · rollout rev 9: 1/4 hosts hold the staged images (auto-promote at 3), " +
+				"1 no space, 1 builds, 2 pulls in flight, ETA 12:10:05 (rate)"},
 		{name: "command", subject: "vmfleet.cmd.mac-01.prune", data: encodeEvent(t, events.CommandType(events.VerbPrune), "mac-01",
 			events.PruneRequest{VMs: []string{"old-vm"}, DryRun: true}),
 			want: `12:00:05  command   mac-01       prune {"dry_run":true,"vms":["old-vm"]}`},

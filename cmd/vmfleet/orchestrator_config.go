@@ -29,6 +29,7 @@ type orchestratorConfig struct {
 	DrainTimeout time.Duration `yaml:"drain_timeout" flag:"drain-timeout" env:"VMFLEET_DRAIN_TIMEOUT" help:"at shutdown, how long to wait for builds and commands in flight before handing the lease back"`
 	Images       orchImages    `yaml:"images"`
 	Cleanup      orchCleanup   `yaml:"cleanup"`
+	Spec         orchSpec      `yaml:"spec"`
 	NATS         orchNATS      `yaml:"nats"`
 	Buildkite    orchBuildkite `yaml:"buildkite"`
 	Builds       orchBuilds    `yaml:"builds"`
@@ -55,6 +56,11 @@ type orchCleanup struct {
 	Windows                windowsList   `yaml:"windows" flag:"cleanup-window" env:"VMFLEET_CLEANUP_WINDOWS" help:"cleanup windows, \"CRON=DURATION\" separated by ';' (file: a list of {schedule, duration})"`
 	RemovedGrace           time.Duration `yaml:"removed_grace" flag:"removed-grace" env:"VMFLEET_REMOVED_GRACE" help:"how long images that left every active spec are kept after the change that removed them (0: 24h)"`
 	MaxPruneHostsFraction  float64       `yaml:"max_prune_hosts_fraction" flag:"max-prune-hosts-fraction" env:"VMFLEET_MAX_PRUNE_HOSTS_FRACTION" help:"share of non-stale hosts that may be sent a prune in one cleanup window (0: 0.25)"`
+}
+
+// orchSpec is how the orchestrator guards operators' spec changes.
+type orchSpec struct {
+	ConfirmNotReadyFraction float64 `yaml:"confirm_not_ready_fraction" flag:"confirm-not-ready-fraction" env:"VMFLEET_CONFIRM_NOT_READY_FRACTION" help:"share of non-stale hosts a spec set or promote may make not ready without an explicit confirmation (--yes), in (0,1]"`
 }
 
 // orchNATS is the shared connection section and the embedded server's keys.
@@ -168,6 +174,7 @@ func defaultOrchestratorConfig() orchestratorConfig {
 		LeaseTTL: d.LeaderTTL, DrainTimeout: d.DrainTimeout,
 		Images:  orchImages{NameTemplate: spec.NameTemplate, Releases: spec.Releases, BunVersion: spec.BunVersion, BootstrapVersion: spec.BootstrapVersion},
 		Cleanup: orchCleanup{KeepBunVersions: 1},
+		Spec:    orchSpec{ConfirmNotReadyFraction: d.ConfirmNotReadyFraction},
 		NATS: orchNATS{NATSConn: n, Listen: "127.0.0.1:4222",
 			DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"), Replicas: d.Replicas},
 		Buildkite: orchBuildkite{APIURL: buildkite.DefaultURL, Pipeline: "build-macos-vm", Branch: "main", Commit: "HEAD", Timeout: buildkite.DefaultTimeout,
@@ -219,6 +226,6 @@ func (c orchestratorConfig) orchestratorCfg(instance, apiToken, whSecret, whToke
 		WebhookSecret: whSecret, WebhookToken: whToken, APIToken: apiToken,
 		MetricsAuth: c.MetricsAuth, AgentsInterval: agentsInterval(c.Buildkite.AgentsInterval), DriftGrace: c.Buildkite.DriftGrace,
 		Pause: c.Buildkite.Pause, PauseTimeout: c.Buildkite.PauseTimeout,
-		LeaderTTL: c.LeaseTTL, DrainTimeout: c.DrainTimeout,
+		LeaderTTL: c.LeaseTTL, DrainTimeout: c.DrainTimeout, ConfirmNotReadyFraction: c.Spec.ConfirmNotReadyFraction,
 	}
 }

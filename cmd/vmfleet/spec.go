@@ -134,6 +134,7 @@ func printSpec(w io.Writer, s events.Spec) error {
 
 func newSpecSetCmd() *cobra.Command {
 	var f opFlags
+	var cf changeFlags
 	var bootstrap, bun, registry, by string
 	var releases []string
 	cmd := &cobra.Command{
@@ -142,8 +143,17 @@ func newSpecSetCmd() *cobra.Command {
 		Long: `Changes the image spec in force. Only the flags given change; the result is
 validated by the orchestrator, published to KV vmfleet_spec and printed. Build
 keys of the new images that were blocked start again from attempt 1. Needs the
-API's bearer token (--token-file or VMFLEET_API_TOKEN).`,
-		Example: `  vmfleet spec set --bootstrap 3.7
+API's bearer token (--token-file or VMFLEET_API_TOKEN).
+
+The change's impact is printed first, per release: hosts that would become not
+ready, builds that would start or be cancelled, pulls, and the VMs (and GB)
+that would become prune candidates after the removal grace. --dry-run stops
+there. A change that removes a release, or makes more than the orchestrator's
+spec.confirm_not_ready_fraction (default 10%) of the hosts not ready, is
+refused (exit 1, nothing written) unless --yes confirms it. A staged rollout
+(vmfleet spec stage, then promote) changes images with no host not ready.`,
+		Example: `  vmfleet spec set --bootstrap 3.7 --dry-run
+  vmfleet spec set --bootstrap 3.7 --yes
   vmfleet spec set --bun 1.2.17 --releases 13,14
   vmfleet spec set --registry ""      # back to building on each host`,
 		Args: cobra.NoArgs,
@@ -164,18 +174,17 @@ API's bearer token (--token-file or VMFLEET_API_TOKEN).`,
 			if err != nil {
 				return err
 			}
-			s, err := c.SetSpec(cmd.Context(), u)
-			if err != nil {
-				return apiError(err)
-			}
-			if f.asJSON {
-				return printJSON(cmd.OutOrStdout(), s)
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), "spec in force:")
-			return printSpec(cmd.OutOrStdout(), s)
+			return change{
+				preview: func() (api.SpecPreview, error) { return c.PreviewSpec(cmd.Context(), u) },
+				apply: func(confirm bool) (events.Spec, error) {
+					u.Confirm = confirm
+					return c.SetSpec(cmd.Context(), u)
+				},
+			}.run(cmd, cf, f.asJSON)
 		},
 	}
 	f.bind(cmd)
+	cf.bind(cmd)
 	cmd.Flags().StringVar(&bootstrap, "bootstrap", "", "bootstrap version of the images")
 	cmd.Flags().StringVar(&bun, "bun", "", "bun version of the images")
 	cmd.Flags().StringSliceVar(&releases, "releases", nil, "macOS releases every host must have (comma separated)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -100,6 +99,7 @@ staged spec; vmfleet spec unstage abandons it.`,
 
 func newSpecPromoteCmd() *cobra.Command {
 	var f opFlags
+	var cf changeFlags
 	var by string
 	cmd := &cobra.Command{
 		Use:   "promote",
@@ -107,27 +107,33 @@ func newSpecPromoteCmd() *cobra.Command {
 		Long: `Writes the staged spec (KV vmfleet_spec key next) as the spec in force (key
 current) and deletes the staged one. Hosts that already hold the staged images
 are ready at once; the old images become prune candidates under the cleanup
-rules.`,
-		Example: `  vmfleet spec promote
-  vmfleet spec promote --by alice`,
+rules.
+
+The impact is printed first, as for vmfleet spec set; --dry-run stops there,
+and a promotion that removes a release or makes more than
+spec.confirm_not_ready_fraction of the hosts not ready (hosts still without
+the staged images) needs --yes.`,
+		Example: `  vmfleet spec promote --dry-run
+  vmfleet spec promote --by alice
+  vmfleet spec promote --yes          # even with hosts short of the staged images`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := f.client()
 			if err != nil {
 				return err
 			}
-			s, err := c.PromoteSpec(cmd.Context(), api.SpecPromote{By: by})
-			if err != nil {
-				return apiError(err)
-			}
-			if f.asJSON {
-				return printJSON(cmd.OutOrStdout(), s)
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), "spec in force:")
-			return printSpec(cmd.OutOrStdout(), s)
+			pr := api.SpecPromote{By: by}
+			return change{
+				preview: func() (api.SpecPreview, error) { return c.PreviewPromote(cmd.Context(), pr) },
+				apply: func(confirm bool) (events.Spec, error) {
+					pr.Confirm = confirm
+					return c.PromoteSpec(cmd.Context(), pr)
+				},
+			}.run(cmd, cf, f.asJSON)
 		},
 	}
 	f.bind(cmd)
+	cf.bind(cmd)
 	cmd.Flags().StringVar(&by, "by", operatorName(), "who promotes (recorded as updated_by)")
 	return cmd
 }
@@ -166,22 +172,4 @@ func printStaged(cmd *cobra.Command, c *api.Client) error {
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), "\nstaged spec (vmfleet spec promote makes it current):")
 	return printSpec(cmd.OutOrStdout(), s)
-}
-
-// printRollout adds a staged rollout's progress to `vmfleet status`: per
-// staged release, how many hosts hold the image, have no room for it, and
-// its builds and pulls in flight.
-func printRollout(w io.Writer, r *events.Rollout) {
-	if r == nil {
-		return
-	}
-	auto := "promote by hand: vmfleet spec promote"
-	if r.AutoPromote > 0 {
-		auto = fmt.Sprintf("promoted by itself at %.0f%%", r.AutoPromote*100)
-	}
-	fmt.Fprintf(w, "rollout (staged revision %d): %d of %d hosts hold every staged image; %s\n", r.NextRevision, r.Ready, r.Hosts, auto)
-	for _, sr := range r.Releases {
-		fmt.Fprintf(w, "  macOS %s\t%s\t%d/%d hosts\t%d no space\t%d builds, %d pulls in flight\n",
-			sr.Release, sr.Image, sr.Ready, sr.Total, sr.NoSpace, sr.Builds, sr.Pulls)
-	}
 }

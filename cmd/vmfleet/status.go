@@ -121,7 +121,7 @@ func printHosts(w io.Writer, resp api.HostsResponse, now time.Time) error {
 	}
 	if r := resp.Readiness; r != nil {
 		fmt.Fprintf(tw, "\n%d hosts: %d ready, %d stale\n", r.Hosts, r.Ready, r.Stale)
-		printRollout(tw, r.Rollout)
+		printRollout(tw, r.Rollout, now)
 	}
 	if l := resp.Leader; l != nil {
 		fmt.Fprintln(tw, leaderLine(*l))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,7 +187,72 @@ func TestDashboardInBrowser(t *testing.T) {
 	if want, got := []string{"mac-00", "mac-01", "mac-02", "mac-03", "mac-04", "mac-05"}, eval[[]string](t, ctx, visibleHosts); !slices.Equal(got, want) {
 		t.Errorf("Got(hosts after Clear) = %v, want %v", got, want)
 	}
+
+	rolloutPanel(t, ctx, w)
 	screenshots(t, ctx)
+}
+
+// rolloutPanel stages a bootstrap bump and watches the rollout panel: it
+// appears with what changes, per release the hosts holding the staged
+// image, the builds in flight, the auto-promote's threshold and the ETA;
+// a host that gets the staged images shows up in it live.
+func rolloutPanel(t *testing.T, ctx context.Context, w *world) {
+	t.Helper()
+	if got := eval[bool](t, ctx, `document.getElementById("rollout").hidden`); !got {
+		t.Errorf("Got(rollout panel without a staged spec) = shown, want hidden")
+	}
+	bootstrap, share := "3.7", 0.9
+	staged, err := w.o.StageSpec(t.Context(), orchestrator.SpecUpdate{BootstrapVersion: &bootstrap, AutoPromote: &share, By: "alice"})
+	if err != nil {
+		t.Fatalf("Got(stage) = %v, want ok", err)
+	}
+	rev := fmt.Sprint(staged.Revision)
+	release := func(rel, attr string) chromedp.CSS {
+		return chromedp.CSS(`#rollout[data-revision="` + rev + `"] #rollout-releases tr[data-release="` + rel + `"]` + attr)
+	}
+	// Five hosts report (mac-05 is stale): none holds the staged images.
+	within(t, ctx, "the rollout panel", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`#rollout[data-revision="`+rev+`"]`)),
+		chromedp.WaitVisible(release("13", `[data-ready="0"][data-total="5"]`)),
+		chromedp.WaitVisible(release("14", `[data-ready="0"][data-total="5"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#rollout-cards [data-eta]`)),
+	)
+	if got := eval[string](t, ctx, `document.querySelector('#rollout-changes li[data-field="bootstrap"]').textContent`); got != "bootstrap 3.6 → 3.7" {
+		t.Errorf("Got(what changes) = %q, want bootstrap 3.6 → 3.7", got)
+	}
+	if got := eval[string](t, ctx, `document.getElementById("rollout-cards").textContent`); !strings.Contains(got, "90% · 5 hosts") || !strings.Contains(got, "5 more to go") {
+		t.Errorf("Got(rollout cards) = %q, want the auto-promote at 90%%: 5 hosts, 5 more to go", got)
+	}
+	if got := eval[string](t, ctx, `document.getElementById("rollout-what").textContent`); !strings.Contains(got, "by alice") {
+		t.Errorf("Got(rollout summary) = %q, want who staged it", got)
+	}
+	// Builds of staged images start behind the current spec's needs.
+	w.waitFor("a staged build", func() bool { return w.o.Readiness().Rollout != nil && stagedBuilds(w.o.Readiness().Rollout) > 0 })
+	within(t, ctx, "the builds in flight on the page", 20*time.Second, chromedp.Poll[chromedp.Void](
+		`[...document.querySelectorAll("#rollout-releases tbody tr")].some(r => r.children[4].textContent !== "0")`))
+
+	// mac-01 gets both staged images: the panel counts it, live.
+	h := w.agents["mac-01"]
+	for _, r := range images.Releases {
+		h.tart.Add(events.VM{Name: staged.Images.ImageName(r), DiskGB: 80, SizeGB: 42})
+	}
+	h.a.Trigger()
+	within(t, ctx, "mac-01 counted in the rollout live", 20*time.Second,
+		chromedp.WaitVisible(release("13", `[data-ready="1"]`)),
+		chromedp.WaitVisible(release("14", `[data-ready="1"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#rollout-cards [data-ready="1"]`)),
+	)
+	if got := eval[string](t, ctx, `document.querySelector('#rollout-releases tr[data-release="14"] [role="progressbar"]').getAttribute("aria-valuenow")`); got != "1" {
+		t.Errorf("Got(release 14's progress bar) = %q, want 1 host", got)
+	}
+}
+
+func stagedBuilds(r *events.Rollout) int {
+	n := 0
+	for _, sr := range r.Releases {
+		n += sr.Builds
+	}
+	return n
 }
 
 // screenshots saves the page, light and dark, under artifacts/.

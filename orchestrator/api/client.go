@@ -56,6 +56,8 @@ type Error struct {
 	StatusCode int
 	Status     string // e.g. "404 Not Found"
 	Message    string
+	// Body is the answer's body as received.
+	Body []byte
 }
 
 func (e *Error) Error() string {
@@ -137,10 +139,47 @@ func (c *Client) Spec(ctx context.Context) (events.Spec, error) {
 }
 
 // SetSpec is POST /api/v1/spec (API token); the answer is the spec in force.
+// A change that needs a confirmation sent without u.Confirm is refused:
+// Refusal(err) has its preview.
 func (c *Client) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
 	var s events.Spec
 	err := c.do(ctx, http.MethodPost, "/api/v1/spec", u, &s)
 	return s, err
+}
+
+// PreviewSpec is POST /api/v1/spec with "dry_run": true (API token): the
+// impact u would have, and whether it needs u.Confirm. Nothing is written.
+// An orchestrator without previews refuses the request (400), never
+// applies it.
+func (c *Client) PreviewSpec(ctx context.Context, u SpecUpdate) (SpecPreview, error) {
+	u.DryRun = true
+	var p SpecPreview
+	err := c.do(ctx, http.MethodPost, "/api/v1/spec", u, &p)
+	return p, err
+}
+
+// PreviewPromote is POST /api/v1/spec/promote with "dry_run": true (API
+// token): the impact of promoting the staged spec. Nothing is written.
+func (c *Client) PreviewPromote(ctx context.Context, pr SpecPromote) (SpecPreview, error) {
+	pr.DryRun = true
+	var p SpecPreview
+	err := c.do(ctx, http.MethodPost, "/api/v1/spec/promote", pr, &p)
+	return p, err
+}
+
+// Refusal returns the preview of a spec change refused for want of a
+// confirmation: err is an *Error with status 409 whose body is a
+// SpecRefusal.
+func Refusal(err error) (SpecPreview, bool) {
+	e, ok := errors.AsType[*Error](err)
+	if !ok || e.StatusCode != http.StatusConflict {
+		return SpecPreview{}, false
+	}
+	var r SpecRefusal
+	if json.Unmarshal(e.Body, &r) != nil || r.Preview.Action == "" {
+		return SpecPreview{}, false
+	}
+	return r.Preview, true
 }
 
 // Next is GET /api/v1/spec/next: the staged spec (an *Error with status 404
@@ -242,7 +281,7 @@ func (c *Client) send(ctx context.Context, method, path string, in any) ([]byte,
 		return nil, err
 	}
 	if resp.StatusCode/100 != 2 {
-		e := &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Status: resp.Status}
+		e := &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Status: resp.Status, Body: b}
 		var eb ErrorResponse
 		if json.Unmarshal(b, &eb) == nil {
 			e.Message = eb.Error

@@ -63,7 +63,10 @@ type CleanupView struct {
 type DashboardFleet struct {
 	Readiness *events.FleetReadiness `json:"readiness,omitempty"`
 	Spec      events.Spec            `json:"spec"`
-	Cleanup   CleanupView            `json:"cleanup"`
+	// Next is the staged spec while a rollout is in progress (its progress
+	// is Readiness.Rollout).
+	Next    *events.Spec `json:"next,omitempty"`
+	Cleanup CleanupView  `json:"cleanup"`
 	// Prunes are the latest prune outcomes agents published, newest first.
 	Prunes []events.PruneOutcome `json:"prunes"`
 	// CaughtUp is false while the fleet state is still being replayed.

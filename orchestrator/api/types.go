@@ -6,6 +6,7 @@ import (
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/lease"
 	"github.com/vmfleet/vmfleet/orchestrator/prunes"
+	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
 // Host states in HostView.State.
@@ -27,6 +28,15 @@ type (
 	// SpecUpdate is POST /api/v1/spec; the answer is the spec in force
 	// (events.Spec, as GET /api/v1/spec).
 	SpecUpdate = orchestrator.SpecUpdate
+	// SpecPromote is POST /api/v1/spec/promote; the answer is the spec in
+	// force.
+	SpecPromote = orchestrator.SpecPromote
+	// SpecPreview is the answer of a dry run (`"dry_run": true`) of
+	// POST /api/v1/spec or /api/v1/spec/promote: the change's impact, per
+	// release, and whether it needs `"confirm": true`.
+	SpecPreview = rollout.Impact
+	// ReleaseImpact is one release of a SpecPreview.
+	ReleaseImpact = rollout.ReleaseImpact
 	// PruneHostRequest is POST /api/v1/hosts/{host}/prune.
 	PruneHostRequest = prunes.HostRequest
 	// PruneHostResponse is the answer of POST /api/v1/hosts/{host}/prune.
@@ -71,9 +81,11 @@ type PrunesResponse struct {
 	Recent []events.PruneOutcome `json:"recent"`
 }
 
-// SpecPromote is POST /api/v1/spec/promote; the answer is the spec in
-// force.
-type SpecPromote struct {
-	// By names the operator (events.Spec.UpdatedBy); "" keeps the stager's.
-	By string `json:"by,omitempty"`
+// SpecRefusal is the 409 answer of a spec change that needs a
+// confirmation (it removes a release, or makes more than
+// spec.confirm_not_ready_fraction of the hosts not ready) sent without
+// `"confirm": true`: nothing was written; Preview says why.
+type SpecRefusal struct {
+	Error   string      `json:"error"`
+	Preview SpecPreview `json:"preview"`
 }

@@ -13,5 +13,8 @@
 //
 // It talks to Buildkite only through its Buildkite interface
 // (*buildkite.Client in production) and knows nothing of hosts, specs or
-// leadership: the orchestrator decides what is wanted and when to act.
+// leadership: the orchestrator decides what is wanted and when to act. Two
+// pure rules over a snapshot of records are shared with the orchestrator's
+// preview of a spec change: Obsolete (a live build no active spec wants) and
+// PassedFor (a registry build that pushed the image wanted).
 package builds

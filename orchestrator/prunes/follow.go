@@ -3,6 +3,7 @@ package prunes
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -106,4 +107,13 @@ func (m *Manager) loadHistory(ctx context.Context, kv jetstream.KeyValue) {
 func (m *Manager) UseHistory(hist []events.SpecRevision) {
 	m.hist.Store(NewHistory(hist))
 	m.deps.Wake()
+}
+
+// RetainedAt is the images in their removal grace at now, by the spec
+// history last read (nil before the first read).
+func (m *Manager) RetainedAt(now time.Time) []events.RetainedImages {
+	if h := m.hist.Load(); h != nil {
+		return h.RetainedAt(now).Imgs
+	}
+	return nil
 }

@@ -12,6 +12,11 @@
 // and Staged, the staged spec in force with the watch of key next that the
 // core runs.
 //
+// Preview is the pure impact of a spec change over a snapshot of the fleet
+// (Fleet): per release, the hosts that would become not ready, the builds
+// that would start or be cancelled, the VMs and GB that would become prune
+// candidates, and whether the change needs an explicit confirmation.
+//
 // It reaches the orchestrator's core only through Core: the KV bucket, the
 // spec in force, the staged spec setter, and the core's reactions (unblock
 // the images' builds, Trigger a reconcile pass). The watch that keeps the

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"time"
 
@@ -47,6 +46,9 @@ type Ops struct {
 	// Timeout bounds each KV request.
 	Timeout time.Duration
 	Log     *slog.Logger
+	// Fleet is the snapshot of the fleet a change's preview looks at
+	// (nil: an empty fleet).
+	Fleet func() Fleet
 }
 
 // SpecUpdate is POST /api/v1/spec: an operator's `vmfleet spec set`. Unset
@@ -63,6 +65,27 @@ type SpecUpdate struct {
 	// of non-stale hosts that must hold every staged image before the
 	// orchestrator promotes it (events.Spec.AutoPromote); unset: by hand.
 	AutoPromote *float64 `json:"auto_promote,omitempty"`
+	// DryRun, for a set, answers the change's preview and writes nothing
+	// (the error is a *PreviewError wrapping ErrDryRun).
+	DryRun bool `json:"dry_run,omitempty"`
+	// Confirm, for a set, applies a change that needs a confirmation (it
+	// removes a release, or makes more than spec.confirm_not_ready_fraction
+	// of the hosts not ready); without it such a change is refused
+	// (ErrConfirmNeeded) with its preview.
+	Confirm bool `json:"confirm,omitempty"`
+	// Action names the change in its preview and log: ActionSet when empty,
+	// ActionRollback for a rollback. Not part of the API's body.
+	Action string `json:"-"`
+}
+
+// SpecPromote is POST /api/v1/spec/promote: an operator's `vmfleet spec
+// promote`.
+type SpecPromote struct {
+	// By names the operator (events.Spec.UpdatedBy); "" keeps the stager's.
+	By string `json:"by,omitempty"`
+	// DryRun and Confirm are SpecUpdate's.
+	DryRun  bool `json:"dry_run,omitempty"`
+	Confirm bool `json:"confirm,omitempty"`
 }
 
 func (u SpecUpdate) apply(s events.Spec) events.Spec {
@@ -101,10 +124,19 @@ func raced(err error) bool {
 // re-check, builds for the new images start, and build keys of the new
 // images that were blocked start again from attempt 1. An update that
 // changes nothing writes nothing. The result is the spec in force.
+//
+// The change goes through the preview's gate first (Preview): a dry run
+// (u.DryRun) and a change that needs a confirmation without u.Confirm
+// return a *PreviewError with the preview and write nothing.
 func (p *Ops) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
 	if err := p.Core.Writable(); err != nil {
 		return events.Spec{}, err
 	}
+	action := u.Action
+	if action == "" {
+		action = ActionSet
+	}
+	f := p.fleet()
 	for range 5 {
 		cur, rev, err := p.storedSpec(ctx)
 		if err != nil {
@@ -112,6 +144,10 @@ func (p *Ops) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
 		}
 		next := u.apply(cur)
 		if err := ValidateSpec(next); err != nil {
+			return events.Spec{}, err
+		}
+		f.Current = cur
+		if err := p.gate(f, Change{Action: action, To: next, Next: f.Next}, u.DryRun, u.Confirm); err != nil {
 			return events.Spec{}, err
 		}
 		if rev != 0 && SameSpec(cur, next) {
@@ -212,12 +248,15 @@ func (p *Ops) StageSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) 
 }
 
 // PromoteSpec makes the staged spec current: it writes it under key current
-// (compare-and-set on its revision) and deletes key next. by names who
+// (compare-and-set on its revision) and deletes key next. pr.By names who
 // promotes ("" keeps the stager's name). The result is the spec in force.
-func (p *Ops) PromoteSpec(ctx context.Context, by string) (events.Spec, error) {
+// The promotion goes through the preview's gate as SetSpec's change does
+// (hosts holding the staged images stay ready).
+func (p *Ops) PromoteSpec(ctx context.Context, pr SpecPromote) (events.Spec, error) {
 	if err := p.Core.Writable(); err != nil {
 		return events.Spec{}, err
 	}
+	f := p.fleet()
 	for range 5 {
 		kctx, cancel := context.WithTimeout(ctx, p.Timeout)
 		e, err := p.Core.KV().Get(kctx, events.NextSpecKey)
@@ -232,15 +271,20 @@ func (p *Ops) PromoteSpec(ctx context.Context, by string) (events.Spec, error) {
 		if err != nil {
 			return events.Spec{}, fmt.Errorf("the staged spec (revision %d) is invalid: %w", e.Revision(), err)
 		}
-		_, rev, err := p.storedSpec(ctx)
+		cur, rev, err := p.storedSpec(ctx)
 		if err != nil {
+			return events.Spec{}, err
+		}
+		staged.Revision = e.Revision()
+		f.Current, f.Next = cur, &staged
+		if err := p.gate(f, Change{Action: ActionPromote, To: staged}, pr.DryRun, pr.Confirm); err != nil {
 			return events.Spec{}, err
 		}
 		promoted := staged
 		promoted.AutoPromote = 0
 		promoted.UpdatedAt = p.Now().UTC()
-		if by != "" {
-			promoted.UpdatedBy = by
+		if pr.By != "" {
+			promoted.UpdatedBy = pr.By
 		}
 		b, err := events.Encode(events.TypeSpec, p.Source, events.SpecKey, "", p.Now(), promoted)
 		if err != nil {
@@ -298,13 +342,15 @@ func (p *Ops) AutoPromote(ctx context.Context, next *events.Spec, ready, live in
 	if next == nil || next.AutoPromote <= 0 || live == 0 || p.Core.Writable() != nil {
 		return
 	}
-	if ready < int(math.Ceil(next.AutoPromote*float64(live))) {
+	if ready < PromoteHosts(next.AutoPromote, live) {
 		return
 	}
 	p.Log.Info("auto-promoting the staged spec", "revision", next.Revision, "ready_hosts", ready, "hosts", live, "share", next.AutoPromote)
 	pctx, cancel := context.WithTimeout(ctx, 2*p.Timeout+time.Second)
 	defer cancel()
-	if _, err := p.PromoteSpec(pctx, "auto-promote"); err != nil && !errors.Is(err, ErrNoStagedSpec) {
+	// The stager's share is the confirmation: hosts short of the staged
+	// images are at most the share left out.
+	if _, err := p.PromoteSpec(pctx, SpecPromote{By: "auto-promote", Confirm: true}); err != nil && !errors.Is(err, ErrNoStagedSpec) {
 		p.Log.Warn("auto-promote failed; retrying at the next pass", "err", err)
 	}
 }

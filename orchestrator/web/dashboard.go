@@ -134,10 +134,11 @@ func cell(host string, st events.ReleaseStatus, stale, forced bool, ix *dashInde
 	return c
 }
 
-// dashFleet is the page's header: readiness, spec, cleanup windows, prunes.
+// dashFleet is the page's header: readiness, spec (and the staged one),
+// cleanup windows, prunes.
 func (s *Server) dashFleet(now time.Time) api.DashboardFleet {
 	sp := s.o.Spec()
-	f := api.DashboardFleet{Readiness: s.o.Readiness(), Spec: sp, CaughtUp: s.o.CaughtUp(), Leader: s.o.IsLeader(),
+	f := api.DashboardFleet{Readiness: s.o.Readiness(), Spec: sp, Next: s.o.Next(), CaughtUp: s.o.CaughtUp(), Leader: s.o.IsLeader(),
 		Cleanup: api.CleanupView{Windows: sp.Cleanup.Windows}, Prunes: recentForDashboard(s.o.RecentPrunes())}
 	if f.Cleanup.Windows == nil {
 		f.Cleanup.Windows = []events.Window{}

@@ -7,6 +7,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
+	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
 // handleSpecSet is POST /api/v1/spec (the guard checked the API token).
@@ -17,16 +18,11 @@ func (s *Server) handleSpecSet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sp, err := s.o.SetSpec(r.Context(), u)
-	switch {
-	case errors.Is(err, events.ErrInvalid):
-		writeError(w, http.StatusBadRequest, err)
-	case errors.Is(err, orchestrator.ErrNotLeader), errors.Is(err, orchestrator.ErrStarting):
-		writeError(w, http.StatusServiceUnavailable, err)
-	case err != nil:
-		writeError(w, http.StatusInternalServerError, err)
-	default:
-		writeJSON(w, http.StatusOK, sp)
+	if err != nil {
+		writeSpecError(w, err)
+		return
 	}
+	writeJSON(w, http.StatusOK, sp)
 }
 
 // handleSpecNext serves GET/POST/DELETE /api/v1/spec/next (the guard
@@ -61,14 +57,16 @@ func (s *Server) handleSpecNext(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handleSpecPromote is POST /api/v1/spec/promote.
+// handleSpecPromote is POST /api/v1/spec/promote: like a set, a dry run
+// answers the preview and a change needing a confirmation without one is
+// refused (writeSpecError).
 func (s *Server) handleSpecPromote(w http.ResponseWriter, r *http.Request) {
 	var p api.SpecPromote
 	if err := decodeBody(r, &p); err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	sp, err := s.o.PromoteSpec(r.Context(), p.By)
+	sp, err := s.o.PromoteSpec(r.Context(), p)
 	if err != nil {
 		writeSpecError(w, err)
 		return
@@ -76,7 +74,18 @@ func (s *Server) handleSpecPromote(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, sp)
 }
 
+// writeSpecError answers a spec change that did not apply. A dry run's
+// preview is the answer (200); a change that needs a confirmation and had
+// none is refused with 409 and its preview (api.SpecRefusal).
 func writeSpecError(w http.ResponseWriter, err error) {
+	if pe, ok := errors.AsType[*rollout.PreviewError](err); ok {
+		if pe.DryRun {
+			writeJSON(w, http.StatusOK, pe.Impact)
+			return
+		}
+		writeJSON(w, http.StatusConflict, api.SpecRefusal{Error: pe.Error(), Preview: pe.Impact})
+		return
+	}
 	switch {
 	case errors.Is(err, events.ErrInvalid):
 		writeError(w, http.StatusBadRequest, err)
