@@ -97,8 +97,8 @@ func (w *world) fanOut(rw http.ResponseWriter, r *http.Request) {
 // appears in its tart (as `vmfleet agent publish-image` would leave it).
 func (w *world) publishBuiltImage(b buildkitefake.Build) {
 	host := b.Env[events.EnvTargetHost]
-	if b.State != buildkitefake.StatePassed || host == "" {
-		return
+	if b.State != buildkitefake.StatePassed || host == "" || len(w.bk.BuildJobs(b.Org, b.Pipeline, b.Number)) > 0 {
+		return // not passed, not host mode, or a real agent's job built it
 	}
 	w.mu.Lock()
 	a := w.agents[host]

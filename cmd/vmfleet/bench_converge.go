@@ -24,6 +24,7 @@ type benchConvergeConfig struct {
 	Releases         []string      `yaml:"releases" flag:"releases" env:"VMFLEET_BENCH_CONVERGE_RELEASES" help:"macOS releases every host needs (repeat, or comma separated)"`
 	Registry         bool          `yaml:"registry" flag:"registry" env:"VMFLEET_BENCH_CONVERGE_REGISTRY" help:"build each image once and pull it on every host"`
 	Bump             string        `yaml:"bump" flag:"bump" env:"VMFLEET_BENCH_CONVERGE_BUMP" help:"what the measured spec change moves on: bootstrap or bun"`
+	Rollout          string        `yaml:"rollout" flag:"rollout" env:"VMFLEET_BENCH_CONVERGE_ROLLOUT" help:"how the change is made: immediate (spec set) or staged (spec stage --auto-promote 100%)"`
 	BuildTime        time.Duration `yaml:"build_time" flag:"build-time" env:"VMFLEET_BENCH_CONVERGE_BUILD_TIME" help:"fleet time one image build takes"`
 	PullTime         time.Duration `yaml:"pull_time" flag:"pull-time" env:"VMFLEET_BENCH_CONVERGE_PULL_TIME" help:"fleet time one pull takes"`
 	CheckInterval    time.Duration `yaml:"check_interval" flag:"check-interval" env:"VMFLEET_BENCH_CONVERGE_CHECK_INTERVAL" help:"fleet time between two timed checks of an agent"`
@@ -38,7 +39,7 @@ type benchConvergeConfig struct {
 
 func defaultBenchConvergeConfig() benchConvergeConfig {
 	return benchConvergeConfig{
-		Hosts: 1000, Releases: []string{"13", "14"}, Bump: fleetsim.BumpBootstrap,
+		Hosts: 1000, Releases: []string{"13", "14"}, Bump: fleetsim.BumpBootstrap, Rollout: fleetsim.RolloutImmediate,
 		BuildTime: 20 * time.Minute, PullTime: 5 * time.Minute, CheckInterval: time.Minute, Scale: 0.01,
 		ExpectPrune: fleetsim.PruneRequire, Timeout: 10 * time.Minute,
 	}
@@ -49,7 +50,7 @@ func defaultBenchConvergeConfig() benchConvergeConfig {
 // time, no cap on builds or pulls unless asked.
 func (c benchConvergeConfig) sim() fleetsim.Config {
 	s := fleetsim.DefaultConfig()
-	s.Hosts, s.Releases, s.Registry, s.Bump = c.Hosts, c.Releases, c.Registry, c.Bump
+	s.Hosts, s.Releases, s.Registry, s.Bump, s.Rollout = c.Hosts, c.Releases, c.Registry, c.Bump, c.Rollout
 	s.Missing, s.Busy, s.BumpAfter, s.WindowAfter, s.QueueTime = 0, 0, time.Minute, 0, 0
 	s.BuildTime, s.PullTime, s.CheckInterval, s.Scale = c.BuildTime, c.PullTime, c.CheckInterval, c.Scale
 	s.MaxBuilds, s.MaxPulls, s.NATSMaxConsumers = c.MaxBuilds, c.MaxPulls, c.NATSMaxConsumers
@@ -69,16 +70,32 @@ func newBenchConvergeCmd(g *globalFlags) *cobra.Command {
 		Use:   "converge",
 		Short: "Time a fleet's convergence after a version bump; count builds, pulls, prunes and safety violations",
 		Long: `Runs the demo's simulation without the story: N hosts (real agents over an
-in-memory tart, each on its own NATS connection), all ready on the initial
-spec; then the spec moves on (--bump) and the fleet must build (host mode: one
+in-memory tart, each on its own NATS connection) that start with the initial
+spec's images in place and all report ready on it; a minute (fleet time)
+later the spec moves on (--bump) and the fleet must build (host mode: one
 build per image and host; --registry: one per image, then every host pulls)
-until every host is ready on the new spec. Durations are fleet time, run at
---scale. Prints the time to full readiness against its target (registry mode:
-build + one pull per release, a host pulling one image at a time, + 2 check
+until every host is ready on the new spec and the old images are pruned.
+Durations are fleet time, run at --scale.
+
+--rollout says how the spec moves on: immediate writes it in force, as
+'vmfleet spec set' does (today's behaviour: a host is not ready until it
+holds the new images); staged stages it through the orchestrator's API, as
+'vmfleet spec stage --auto-promote 100%' does: hosts get the new images
+beside the current ones and the orchestrator promotes the staged spec once
+every non-stale host holds them.
+
+Prints the time to full readiness against its target (registry mode: build +
+one pull per release, a host pulling one image at a time, + 2 check
 intervals; host mode: one build per release, one after the other, + 2 check
-intervals), builds created against the ideal count, pulls, prunes and safety
-violations (exit 1 if any, or if the fleet did not converge).`,
+intervals), builds created against the ideal count, pulls, prunes, safety
+violations (exit 1 if any, or if the fleet did not converge), and, from the
+change to the end, the fewest hosts ready for the spec in force
+(min_ready_hosts: every release's image of the spec in force checked ready
+on the host) and the outage (outage_seconds: fleet time during which some
+release of the spec in force had no ready host, so its jobs had nowhere to
+run).`,
 		Example: `  vmfleet bench converge --hosts 1000 --releases 13,14 --registry
+  vmfleet bench converge --hosts 1000 --releases 13,14 --registry --rollout staged --json
   vmfleet bench converge --hosts 8 --json`,
 		Args: cobra.NoArgs,
 	}
@@ -129,18 +146,31 @@ func printConverge(w io.Writer, c fleetsim.Config, r fleetsim.Result) {
 		buildTarget = "exactly one per (release, image)"
 	}
 	rows := []benchRow{
+		{"rollout", rolloutNote(r), ""},
+		{"fewest hosts ready for the spec in force", fmt.Sprintf("%d of %d (%.1f%%)", r.MinReadyHosts, r.Hosts, 100*r.MinReadyFraction), "from the change to the end"},
+		{"outage: some release with no ready host", wall(r.OutageSeconds), "its jobs had nowhere to run"},
+		{"host time not ready", fmt.Sprintf("%s fleet", r.NotReadyHostSeconds.D().Round(time.Second)), "summed over hosts"},
 		{"hosts ready after the bump", ready, fmt.Sprintf("≤ %s (%s): %s", r.Target.D(), targetFormula(r), verdict(r.Converged && r.ReadyAfterBump <= r.Target))},
 		{"builds created", fmt.Sprintf("%d (ideal %d)", r.BuildsCreated, r.BuildsIdeal), buildTarget + ": " + verdict(r.BuildsCreated == r.BuildsIdeal)},
 		{"pull commands / pulls done", fmt.Sprintf("%d / %d", r.PullCommands, r.Pulls), ""},
 		{"prune commands / VMs deleted", fmt.Sprintf("%d / %d", r.PruneCommands, r.Deleted), pruneNote(r)},
 		{"safety violations", fmt.Sprint(len(r.Violations)), "0: " + verdict(len(r.Violations) == 0)},
+		{"converged after the bump", wall(r.ConvergedAfterBump), "old images pruned"},
 		{"first ready (all hosts started)", wall(r.FirstReady), ""},
 		{"wall time of the run", r.Wall.String(), ""},
 	}
-	writeTable(w, fmt.Sprintf("vmfleet bench converge: %d hosts, releases %s, %s, %s bump, scale %g", r.Hosts, joinComma(r.Releases), mode, r.Bump, r.Scale), rows)
+	writeTable(w, fmt.Sprintf("vmfleet bench converge: %d hosts, releases %s, %s, %s bump (%s), scale %g", r.Hosts, joinComma(r.Releases), mode, r.Bump, r.Rollout, r.Scale), rows)
 	for _, v := range r.Violations {
 		fmt.Fprintf(w, "violation %s %s%s%s: %s\n", v.Kind, v.Host, v.Key, v.VM, v.Detail)
 	}
+}
+
+// rolloutNote says how the change was made.
+func rolloutNote(r fleetsim.Result) string {
+	if r.Rollout == fleetsim.RolloutStaged {
+		return fmt.Sprintf("staged (spec stage --auto-promote 100%%), promoted %s after the stage", r.PromotedAfterBump.D())
+	}
+	return "immediate (spec set)"
 }
 
 // targetFormula says how Result.Target is made.

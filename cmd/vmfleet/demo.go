@@ -31,6 +31,8 @@ type demoConfig struct {
 	Registry          bool          `yaml:"registry" flag:"registry" env:"VMFLEET_DEMO_REGISTRY" help:"build each image once, push it to a simulated registry, pull it on every host"`
 	Bump              string        `yaml:"bump" flag:"bump" env:"VMFLEET_DEMO_BUMP" help:"what the spec change after the first convergence moves on: bootstrap, bun or none"`
 	BumpAfter         time.Duration `yaml:"bump_after" flag:"bump-after" env:"VMFLEET_DEMO_BUMP_AFTER" help:"fleet time between the fleet first being ready and the bump"`
+	Rollout           string        `yaml:"rollout" flag:"rollout" env:"VMFLEET_DEMO_ROLLOUT" help:"how the bump is made: immediate (spec set) or staged (spec stage --auto-promote 100%, the cleanup window open all along)"`
+	RemovedGrace      time.Duration `yaml:"removed_grace" flag:"removed-grace" env:"VMFLEET_DEMO_REMOVED_GRACE" help:"fleet time an image that left every active spec is kept before it may be pruned (shortened for the demo: 24h by default in a real fleet)"`
 	WindowAfter       time.Duration `yaml:"window_after" flag:"window-after" env:"VMFLEET_DEMO_WINDOW_AFTER" help:"fleet time between the bump and the cleanup window opening (0: open all along)"`
 	JobTime           time.Duration `yaml:"job_time" flag:"job-time" env:"VMFLEET_DEMO_JOB_TIME" help:"fleet time after the bump at which the busy hosts' jobs end"`
 	BuildTime         time.Duration `yaml:"build_time" flag:"build-time" env:"VMFLEET_DEMO_BUILD_TIME" help:"fleet time one image build takes"`
@@ -50,17 +52,27 @@ func defaultDemoConfig() demoConfig {
 	d := fleetsim.DefaultConfig()
 	return demoConfig{
 		Hosts: d.Hosts, Releases: d.Releases, Missing: d.Missing, Busy: d.Busy, Registry: d.Registry,
-		Bump: d.Bump, BumpAfter: d.BumpAfter, WindowAfter: d.WindowAfter, JobTime: d.JobTime,
+		Bump: d.Bump, BumpAfter: d.BumpAfter, Rollout: d.Rollout, RemovedGrace: demoRemovedGrace, WindowAfter: d.WindowAfter, JobTime: d.JobTime,
 		BuildTime: d.BuildTime, PullTime: d.PullTime, CheckInterval: d.CheckInterval, Scale: d.Scale,
 		MaxBuilds: d.MaxBuilds, MaxPulls: d.MaxPulls, ExpectPrune: d.Prune, HTTPAddr: d.HTTPAddr, Timeout: d.Timeout,
 	}
 }
 
-// sim is the simulation this config describes.
+// demoRemovedGrace is the demo's removal grace (fleet time): short enough
+// to watch the old images go, where a real fleet keeps them a day.
+const demoRemovedGrace = 10 * time.Minute
+
+// sim is the simulation this config describes. A staged rollout runs with
+// the cleanup window open all along (fleetsim.Config.WindowAfter says why):
+// the removal grace is what keeps the old images after the promotion.
 func (c demoConfig) sim() fleetsim.Config {
 	s := fleetsim.DefaultConfig()
 	s.Hosts, s.Releases, s.Missing, s.Busy, s.Registry = c.Hosts, c.Releases, c.Missing, c.Busy, c.Registry
 	s.Bump, s.BumpAfter, s.WindowAfter, s.JobTime = c.Bump, c.BumpAfter, c.WindowAfter, c.JobTime
+	s.Rollout, s.RemovedGrace = c.Rollout, c.RemovedGrace
+	if s.Rollout == fleetsim.RolloutStaged {
+		s.WindowAfter = 0
+	}
 	s.BuildTime, s.PullTime, s.CheckInterval, s.Scale = c.BuildTime, c.PullTime, c.CheckInterval, c.Scale
 	s.MaxBuilds, s.MaxPulls, s.Prune, s.HTTPAddr = c.MaxBuilds, c.MaxPulls, c.ExpectPrune, c.HTTPAddr
 	s.NATSMaxConsumers = c.NATSMaxConsumers
@@ -89,10 +101,19 @@ running in. The story is told from the event stream (vmfleet.>), as any
 consumer would see it, with a progress line for the fleet. Durations are fleet
 time; --scale maps them to wall-clock time (0.001: an hour in 3.6 s).
 
+With --rollout staged the bump is staged instead ('vmfleet spec stage
+--auto-promote 100%'): every host stays ready on the current images while it
+gets the new ones beside them; the orchestrator promotes the staged spec once
+every host holds them, and no host waits for anything. The cleanup window is
+then open all along: what keeps the old images after the promotion is the
+removal grace (--removed-grace, 10 minutes of fleet time in the demo where a
+real fleet keeps them 24 hours), after which they are pruned.
+
 The orchestrator's read API (and dashboard) is served on --http-addr. With
 --exit-when-converged the demo exits 0 once every host is ready on the final
 spec and the outdated images are gone, 1 on a timeout or a safety violation.`,
 		Example: `  go run ./cmd/vmfleet demo
+  vmfleet demo --rollout staged                       # a zero-downtime staged rollout
   vmfleet demo --registry --hosts 50
   vmfleet demo --exit-when-converged --timeout 60s     # what CI runs
   vmfleet demo --scale 0.01 --http-addr 127.0.0.1:8080  # slower, browse the API meanwhile`,
@@ -157,6 +178,10 @@ func componentLogger(g *globalFlags, w io.Writer, quiet string) (*slog.Logger, e
 func printSummary(w io.Writer, r fleetsim.Result) {
 	fmt.Fprintf(w, "\nbuilds created: %d (ideal %d) · pull commands: %d, pulls: %d · prune commands: %d, VMs deleted: %d · safety violations: %d\n",
 		r.BuildsCreated, r.BuildsIdeal, r.PullCommands, r.Pulls, r.PruneCommands, r.Deleted, len(r.Violations))
+	if r.Converged && r.Bump != fleetsim.BumpNone {
+		fmt.Fprintf(w, "%s rollout, from the change to the end: at worst %d of %d hosts ready for the spec in force; %s of fleet time with a release no host was ready for\n",
+			r.Rollout, r.MinReadyHosts, r.Hosts, r.OutageSeconds)
+	}
 	for _, v := range r.Violations {
 		fmt.Fprintf(w, "  violation %s %s%s%s: %s\n", v.Kind, v.Host, v.Key, v.VM, v.Detail)
 	}

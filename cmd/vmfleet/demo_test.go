@@ -142,3 +142,38 @@ func TestBenchIngestAndAgentJSON(t *testing.T) {
 		t.Errorf("Got(bench agent JSON) = %s (%v), want the three measures", out, err)
 	}
 }
+
+// The staged demo tells a rollout a newcomer can follow: the stage, hosts
+// getting the new images while they stay ready, the promotion, the old
+// images pruned after the (shortened) grace; no host is ever not ready
+// from the stage on.
+func TestDemoStagedRollout(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := run(t.Context(), "demo", "--rollout", "staged", "--exit-when-converged", "--hosts", "4", "--missing", "1", "--busy", "1",
+		"--registry", "--scale", "0.0005", "--timeout", "50s")
+	if code != 0 {
+		t.Fatalf("Got(demo exit) = %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	at := func(want string) int {
+		i := strings.Index(out, want)
+		if i < 0 {
+			t.Errorf("Got(demo output) without %q:\n%s", want, out)
+		}
+		return i
+	}
+	at("removal grace: images that leave every active spec are kept 10m of fleet time")
+	stage := at("staged rollout: bootstrap 3.6 → 3.7 staged beside 3.6")
+	partly := at("ready; staged images: 1 of 2 held")
+	held := at("ready; holds every staged image too")
+	promoted := at("promoted by the orchestrator")
+	pruned := at("deleted bun-build-macos-13-1.2.16-bootstrap-3.6")
+	done := at("converged: 4/4 hosts ready on the final spec")
+	at("safety violations: 0")
+	at("staged rollout, from the change to the end: at worst 4 of 4 hosts ready for the spec in force; 0s of fleet time with a release no host was ready for")
+	if !(stage < partly && partly < held && held < promoted && promoted < pruned && pruned < done) {
+		t.Errorf("Got(positions stage %d, one image %d, both %d, promoted %d, pruned %d, converged %d), want in that order", stage, partly, held, promoted, pruned, done)
+	}
+	if stage >= 0 && strings.Contains(out[stage:], "not ready") {
+		t.Errorf("Got(a host not ready after the stage), want every host ready throughout:\n%s", out[stage:])
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
@@ -22,7 +23,15 @@ import (
 // orchestrator's identity. It returns the server URL and the output dir.
 func generatedServer(t *testing.T, extra ...string) (url, dir string) {
 	t.Helper()
+	s, dir := generatedNATSServer(t, extra...)
+	return s.ClientURL(), dir
+}
+
+// generatedNATSServer is generatedServer returning the server itself.
+func generatedNATSServer(t *testing.T, extra ...string) (*server.Server, string) {
+	t.Helper()
 	base := t.TempDir()
+	var dir string
 	dir, jsDir := filepath.Join(base, "nats"), filepath.Join(base, "js")
 	args := append([]string{"nats-config", "--hosts", "mac-01", "--consumer", "ops", "--out", dir,
 		"--listen", "127.0.0.1:-1", "--jetstream-dir", jsDir}, extra...)
@@ -46,7 +55,7 @@ func generatedServer(t *testing.T, extra ...string) (url, dir string) {
 	if _, err := bus.EnsureStream(ctx, js, subj, 1); err != nil {
 		t.Fatalf("orchestrator: EnsureStream: %v", err)
 	}
-	return s.ClientURL(), dir
+	return s, dir
 }
 
 // identityConn connects as a generated identity, connected when it returns.

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -106,19 +108,34 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 	if err != nil {
 		return err
 	}
+	// HTTP first: /healthz and /readyz (with the reason) answer while NATS
+	// is unreachable or refuses the credentials, as probes expect.
+	boot := newBootHandler("nats: starting")
+	stopHTTP, err := serveAPI(c.HTTPAddr, boot, log)
+	if err != nil {
+		return err
+	}
+	var stopHTTPOnce sync.Once
+	defer stopHTTPOnce.Do(stopHTTP)
 	urls, stopServer, err := c.natsServer(log)
 	if err != nil {
 		return err
 	}
 	defer stopServer()
-	nc, err := bus.Connect(c.NATS.connConfig("vmfleet-orchestrator "+instance, urls, sec.natsPassword, ""), log)
+	w := &natsWait{urls: urls}
+	ccfg := c.NATS.connConfig("vmfleet-orchestrator "+instance, urls, sec.natsPassword, "")
+	ccfg.OnConnectError = w.connectFailed
+	nc, err := bus.Connect(ccfg, log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	if err := ensureJetStream(ctx, nc, ocfg, log); err != nil {
+	w.nc = nc
+	boot.setReasonFunc(w.reason)
+	if err := ensureJetStream(ctx, nc, ocfg, w, log); err != nil {
 		return err
 	}
+	boot.setReason("nats: connected; making the leader lease")
 	var opts []orchestrator.Option
 	opts = append(opts, orchestrator.WithLogger(log), orchestrator.WithSource("/vmfleet/orchestrator/"+instance))
 	lease, err := newLease(ctx, nc, instance, ocfg.LeaderTTL, log)
@@ -138,11 +155,8 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 	if err != nil {
 		return fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
-	stopHTTP, err := serveAPI(c.HTTPAddr, srv.Handler(), log)
-	if err != nil {
-		return err
-	}
-	defer stopHTTP()
+	boot.serve(srv.Handler())
+	defer stopHTTPOnce.Do(stopHTTP) // before NATS closes, as the API reads through it
 	log.Info("orchestrator running", "instance", instance, "http", c.HTTPAddr, "nats_urls", len(urls), "builds", bk != nil)
 	webCtx, stopWeb := context.WithCancel(ctx)
 	webDone := make(chan struct{})
@@ -196,9 +210,43 @@ func clientURL(s *server.Server) string {
 	return s.ClientURL()
 }
 
+// natsWait says why the orchestrator is not connected to NATS or has not
+// set up JetStream yet: the /readyz reason and the retry log line.
+type natsWait struct {
+	urls    []string
+	nc      *nats.Conn
+	connErr atomic.Pointer[error] // the last failed connect attempt's
+	jsErr   atomic.Pointer[error] // the last failed JetStream set-up's
+}
+
+func (w *natsWait) connectFailed(err error) { w.connErr.Store(&err) }
+
+// reason names the URLs and the cause: the server's own (connection
+// refused, authorization violation) while not connected, else JetStream's.
+func (w *natsWait) reason() string {
+	if w.nc == nil || !w.nc.IsConnected() {
+		var cause error
+		if w.nc != nil {
+			cause = w.nc.LastError()
+		}
+		if p := w.connErr.Load(); cause == nil && p != nil {
+			cause = *p
+		}
+		if cause == nil {
+			return "nats: connecting to " + bus.RedactURLs(w.urls)
+		}
+		return fmt.Sprintf("nats: connecting to %s: %v", bus.RedactURLs(w.urls), cause)
+	}
+	if p := w.jsErr.Load(); p != nil {
+		return fmt.Sprintf("nats: connected to %s; setting up stream %s and the KV buckets: %v", w.nc.ConnectedUrlRedacted(), events.StreamName, *p)
+	}
+	return fmt.Sprintf("nats: connected to %s; setting up stream %s and the KV buckets", w.nc.ConnectedUrlRedacted(), events.StreamName)
+}
+
 // ensureJetStream creates the stream and buckets, waiting for NATS (the
-// connection is made in the background) until ctx ends.
-func ensureJetStream(ctx context.Context, nc *nats.Conn, cfg orchestrator.Config, log *slog.Logger) error {
+// connection is made in the background) until ctx ends, logging why it
+// waits.
+func ensureJetStream(ctx context.Context, nc *nats.Conn, cfg orchestrator.Config, w *natsWait, log *slog.Logger) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
@@ -217,7 +265,8 @@ func ensureJetStream(ctx context.Context, nc *nats.Conn, cfg orchestrator.Config
 		if err == nil {
 			return nil
 		}
-		log.Warn("cannot set up JetStream yet; retrying", "err", err, "in", wait)
+		w.jsErr.Store(&err)
+		log.Warn("cannot set up JetStream yet; retrying", "reason", w.reason(), "in", wait)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -33,6 +33,9 @@ type ConnConfig struct {
 	ReconnectWait time.Duration
 	// OnReconnect is called after every reconnect.
 	OnReconnect func()
+	// OnConnectError, if set, is called with the error of every failed
+	// connect or reconnect attempt (connection refused, TLS, and so on).
+	OnConnectError func(error)
 }
 
 // Connect dials NATS. It returns at once even if the server is not up yet
@@ -54,6 +57,9 @@ func Connect(cfg ConnConfig, log *slog.Logger) (*nats.Conn, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(wait),
 		nats.RetryOnFailedConnect(true),
+		// Refused credentials are retried too: the server's configuration
+		// may be fixed and reloaded while the process waits.
+		nats.IgnoreAuthErrorAbort(),
 		nats.ReconnectBufSize(8 << 20),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
@@ -74,6 +80,12 @@ func Connect(cfg ConnConfig, log *slog.Logger) (*nats.Conn, error) {
 			log.Warn("NATS async error", "subject", subj, "err", err)
 		}),
 	}
+	opts = append(opts, nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+		log.Debug("NATS connect attempt failed", "urls", RedactURLs(cfg.URLs), "err", err)
+		if cfg.OnConnectError != nil {
+			cfg.OnConnectError(err)
+		}
+	}))
 	if cfg.CredsFile != "" {
 		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
 	}
@@ -98,13 +110,13 @@ func Connect(cfg ConnConfig, log *slog.Logger) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(strings.Join(cfg.URLs, ","), opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS %s: %w", redactURLs(cfg.URLs), err)
+		return nil, fmt.Errorf("connect to NATS %s: %w", RedactURLs(cfg.URLs), err)
 	}
 	return nc, nil
 }
 
-// redactURLs hides passwords embedded in URLs.
-func redactURLs(urls []string) string {
+// RedactURLs joins urls with commas, passwords embedded in them hidden.
+func RedactURLs(urls []string) string {
 	out := make([]string, len(urls))
 	for i, u := range urls {
 		if at := strings.LastIndex(u, "@"); at >= 0 {

@@ -48,16 +48,21 @@ type ErrorResponse struct {
 	Error string `json:"error"`
 }
 
-// ReadyResponse is GET /readyz: "ready" (200) or "catching up" (503), and
-// who leads.
+// ReadyResponse is GET /readyz: "ready" (200), "starting" (503, with the
+// reason: NATS unreachable, credentials refused, JetStream not set up) or
+// "catching up" (503), and who leads.
 type ReadyResponse struct {
 	Status string `json:"status"`
+	// Reason says why a starting orchestrator is not ready yet, e.g.
+	// "nats: connecting to nats://n1:4222: nats: authorization violation".
+	Reason string `json:"reason,omitempty"`
 	LeaderStatus
 }
 
 // Ready states in ReadyResponse.Status.
 const (
 	ReadyReady      = "ready"
+	ReadyStarting   = "starting"
 	ReadyCatchingUp = "catching up"
 )
 

@@ -162,14 +162,35 @@ func Preview(f Fleet, c Change) Impact {
 	for i := range f.Builds {
 		live[f.Builds[i].Key] = &f.Builds[i]
 	}
+	// Image names and build wants once per release, not per host.
+	type relWant struct {
+		row  *ReleaseImpact
+		want builds.Want // the fleet's build, or a template without host
+	}
+	var rels []relWant
+	for _, row := range rows.list {
+		if row.Change != ReleaseOther {
+			rels = append(rels, relWant{row: row, want: wantOf(to, row.Release, "")})
+		}
+	}
 	registryStarts := map[string]bool{} // releases whose fleet build would start
+	plans := planCache{}
 	for _, h := range f.Hosts {
 		lost := false
-		for _, row := range rows.list {
-			if row.Change == ReleaseOther {
-				continue
+		forced := h.Forced.Active(f.Now)
+		for _, rw := range rels {
+			row := rw.row
+			now := row.FromImage != "" && readyFor(h, row.Release)
+			var after bool
+			switch {
+			case row.ToImage == "":
+			case row.Change == ReleaseUnchanged:
+				after = now
+			case forced:
+				after = h.Forced.State == events.ForcedReady
+			default:
+				after = h.TartError == "" && holds(h, row.ToImage)
 			}
-			now, after := readyNow(h, from, row.Release), readyAfter(h, from, to, row.Release, f.Now)
 			if after {
 				row.ReadyAfter++
 			}
@@ -177,14 +198,17 @@ func Preview(f Fleet, c Change) Impact {
 				row.NotReady++
 				lost = true
 			}
-			if row.ToImage == "" || row.ToImage == row.FromImage || holds(h, row.ToImage) {
+			if row.ToImage == "" || row.Change == ReleaseUnchanged || holds(h, row.ToImage) {
 				continue
 			}
 			row.Missing++
-			w := wantOf(to, row.Release, h.Host)
-			switch {
-			case live[w.Key] != nil && live[w.Key].State.Live():
-			case to.Registry != "" && builds.PassedFor(live[w.Key], w):
+			w := rw.want
+			if to.Registry == "" {
+				w.Host, w.Key = h.Host, w.Key+"/"+h.Host
+			}
+			switch rec := live[w.Key]; {
+			case rec != nil && rec.State.Live():
+			case to.Registry != "" && builds.PassedFor(rec, w):
 				row.Pulls++
 			case to.Registry != "":
 				registryStarts[row.Release] = true
@@ -195,7 +219,7 @@ func Preview(f Fleet, c Change) Impact {
 		if lost {
 			im.Total.NotReady++
 		}
-		pruneCandidates(h, f, c, rows)
+		plans.pruneCandidates(h, f, c, rows)
 	}
 	for rel := range registryStarts {
 		rows.get(rel).BuildsStart++
@@ -284,29 +308,13 @@ func (rs *rows) get(r string) *ReleaseImpact {
 	return row
 }
 
-// readyNow reports whether h reports release r of the spec in force ready.
-func readyNow(h *events.HostHealth, from events.ImageSpec, r string) bool {
-	if !from.HasRelease(r) {
-		return false
-	}
+// readyFor reports whether h reports release r ready (of the spec in
+// force). Once the change is in force h is ready for a release as now when
+// its image is unchanged; else as forced, if forced; else when tart
+// answers and a local VM bears the new name (agentd's rule).
+func readyFor(h *events.HostHealth, r string) bool {
 	st, ok := h.Release(r)
 	return ok && st.Ready
-}
-
-// readyAfter reports whether h would be ready for release r once to is in
-// force: as now for an unchanged image; else as forced, if forced; else
-// when tart answers and a local VM bears the new name (agentd's rule).
-func readyAfter(h *events.HostHealth, from, to events.ImageSpec, r string, now time.Time) bool {
-	if !to.HasRelease(r) {
-		return false
-	}
-	if from.HasRelease(r) && from.ImageName(r) == to.ImageName(r) {
-		return readyNow(h, from, r)
-	}
-	if h.Forced.Active(now) {
-		return h.Forced.State == events.ForcedReady
-	}
-	return h.TartError == "" && holds(h, to.ImageName(r))
 }
 
 // holds reports whether h's inventory has a local VM named name.
@@ -332,38 +340,65 @@ func wantOf(im events.ImageSpec, r, host string) builds.Want {
 	return w
 }
 
+// planCache keeps, per inventory (its VMs' names and sources, in order),
+// the VMs that would become prune candidates: a fleet holds few distinct
+// inventories, and a VM's candidate reason depends on nothing else.
+type planCache map[string]map[string]string // inventory -> VM -> release
+
 // pruneCandidates adds to the rows h's VMs that the cleanup rules would make
 // prune candidates after change c (the removal grace lapsed, a window open)
 // and do not before.
-func pruneCandidates(h *events.HostHealth, f Fleet, c Change, rs *rows) {
-	plan := func(s events.Spec, next *events.Spec) map[string]cleanup.Decision {
-		in := cleanup.Input{Spec: s.Images, Policy: s.Cleanup, VMs: h.VMs, Releases: h.Releases, Now: f.Now, PruneNow: true}
+func (pc planCache) pruneCandidates(h *events.HostHealth, f Fleet, c Change, rs *rows) {
+	var key strings.Builder
+	for _, v := range h.VMs {
+		key.WriteString(v.Name)
+		key.WriteByte(0)
+		key.WriteString(strings.ToLower(v.Source))
+		key.WriteByte(0)
+	}
+	cands, ok := pc[key.String()]
+	if !ok {
+		cands = newCandidates(h.VMs, f, c)
+		pc[key.String()] = cands
+	}
+	if len(cands) == 0 {
+		return
+	}
+	counted := map[string]bool{} // a duplicate name is one candidate
+	for _, v := range h.VMs {
+		rel, ok := cands[v.Name]
+		if !ok || counted[v.Name] {
+			continue
+		}
+		counted[v.Name] = true
+		row := rs.get(rel)
+		row.PruneVMs++
+		row.PruneGB += v.SizeGB
+	}
+}
+
+// newCandidates returns, of an inventory, the VMs (with their release) the
+// cleanup rules make candidates after change c and not before.
+func newCandidates(vms []events.VM, f Fleet, c Change) map[string]string {
+	plan := func(s events.Spec, next *events.Spec) map[string]string {
+		in := cleanup.Input{Spec: s.Images, Policy: s.Cleanup, VMs: vms, Now: f.Now, PruneNow: true}
 		if next != nil {
 			in.Next = &next.Images
 		}
 		res := cleanup.Plan(in)
-		out := map[string]cleanup.Decision{}
+		out := map[string]string{}
 		for _, ds := range [][]cleanup.Decision{res.Prune, res.Keep} {
 			for _, d := range ds {
 				if d.Reason != "" {
-					out[d.VM] = d
+					out[d.VM] = d.Release
 				}
 			}
 		}
 		return out
 	}
 	before, after := plan(f.Current, f.Next), plan(c.To, c.Next)
-	if len(after) == 0 {
-		return
+	for name := range before {
+		delete(after, name)
 	}
-	for _, v := range h.VMs {
-		d, ok := after[v.Name]
-		if _, was := before[v.Name]; !ok || was {
-			continue
-		}
-		row := rs.get(d.Release)
-		row.PruneVMs++
-		row.PruneGB += v.SizeGB
-		delete(after, v.Name) // a duplicate name is one candidate
-	}
+	return after
 }

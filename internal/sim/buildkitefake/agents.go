@@ -24,11 +24,24 @@ type Agent struct {
 	Paused      bool
 	PausedNote  string
 	PausedUntil time.Time // when the pause times out
+
+	// Registered is set for an agent that registered through the agent
+	// API (a real buildkite-agent), unset for one AddAgent made.
+	Registered bool
+	// LastJobFinishedAt is when the agent last finished a job (agent API).
+	LastJobFinishedAt time.Time
+	// PID is the process id the agent registered with (agent API).
+	PID int
 }
 
 type agentRec struct {
 	org string
 	Agent
+
+	// Agent API state (agentapi.go).
+	accessToken string
+	lastSeen    time.Time
+	pings       int
 }
 
 func (a Agent) clone() Agent {
@@ -74,6 +87,19 @@ func (s *Server) SetAgentConnectionState(org, id, state string) error {
 	return s.updateAgent(org, id, func(a *Agent) { a.ConnectionState = state })
 }
 
+// Agents returns every agent of org, disconnected ones included, oldest first.
+func (s *Server) Agents(org string) []Agent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Agent
+	for _, a := range s.agents {
+		if a.org == org {
+			out = append(out, a.clone())
+		}
+	}
+	return out
+}
+
 // GetAgent returns one agent, pause state included.
 func (s *Server) GetAgent(org, id string) (Agent, error) {
 	s.mu.Lock()
@@ -114,42 +140,59 @@ func (s *Server) expirePausesLocked(now time.Time) {
 }
 
 type wireAgent struct {
-	ID                string    `json:"id"`
-	GraphQLID         string    `json:"graphql_id"`
-	URL               string    `json:"url"`
-	WebURL            string    `json:"web_url"`
-	Name              string    `json:"name"`
-	ConnectionState   string    `json:"connection_state"`
-	Hostname          string    `json:"hostname"`
-	IPAddress         string    `json:"ip_address"`
-	UserAgent         string    `json:"user_agent"`
-	Version           string    `json:"version"`
-	Creator           *wireUser `json:"creator"`
-	CreatedAt         *string   `json:"created_at"`
-	Job               *struct{} `json:"job"`
-	LastJobFinishedAt *string   `json:"last_job_finished_at"`
-	Priority          *int      `json:"priority"`
-	MetaData          []string  `json:"meta_data"`
+	ID                string        `json:"id"`
+	GraphQLID         string        `json:"graphql_id"`
+	URL               string        `json:"url"`
+	WebURL            string        `json:"web_url"`
+	Name              string        `json:"name"`
+	ConnectionState   string        `json:"connection_state"`
+	Hostname          string        `json:"hostname"`
+	IPAddress         string        `json:"ip_address"`
+	UserAgent         string        `json:"user_agent"`
+	Version           string        `json:"version"`
+	Creator           *wireUser     `json:"creator"`
+	CreatedAt         *string       `json:"created_at"`
+	Job               *wireAgentJob `json:"job"`
+	LastJobFinishedAt *string       `json:"last_job_finished_at"`
+	Priority          *int          `json:"priority"`
+	MetaData          []string      `json:"meta_data"`
 }
 
+// wireAgentJob is the running job in the REST agent model.
+type wireAgentJob struct {
+	ID      string   `json:"id"`
+	Type    string   `json:"type"`
+	State   JobState `json:"state"`
+	Name    string   `json:"name"`
+	Command string   `json:"command"`
+}
+
+// agentJSON renders a; its job is the one it holds through the agent API.
+// Caller holds s.mu.
 func (s *Server) agentJSON(a *agentRec) wireAgent {
 	meta := slices.Clone(a.MetaData)
 	if meta == nil {
 		meta = []string{}
 	}
+	var job *wireAgentJob
+	if j := s.agentJobLocked(a.ID); j != nil {
+		job = &wireAgentJob{ID: j.ID, Type: "script", State: j.State, Name: j.Label, Command: j.Command}
+	}
 	return wireAgent{
-		ID:              a.ID,
-		GraphQLID:       "QWdlbnQtLS0" + a.ID,
-		URL:             fmt.Sprintf("%sv2/organizations/%s/agents/%s", s.baseURL, a.org, a.ID),
-		WebURL:          fmt.Sprintf("https://buildkite.com/organizations/%s/agents/%s", a.org, a.ID),
-		Name:            a.Name,
-		ConnectionState: a.ConnectionState,
-		Hostname:        a.Hostname,
-		IPAddress:       "127.0.0.1",
-		UserAgent:       fmt.Sprintf("buildkite-agent/%s (darwin; arm64)", a.Version),
-		Version:         a.Version,
-		CreatedAt:       apiTime(a.CreatedAt),
-		MetaData:        meta,
+		Job:               job,
+		LastJobFinishedAt: apiTime(a.LastJobFinishedAt),
+		ID:                a.ID,
+		GraphQLID:         "QWdlbnQtLS0" + a.ID,
+		URL:               fmt.Sprintf("%sv2/organizations/%s/agents/%s", s.baseURL, a.org, a.ID),
+		WebURL:            fmt.Sprintf("https://buildkite.com/organizations/%s/agents/%s", a.org, a.ID),
+		Name:              a.Name,
+		ConnectionState:   a.ConnectionState,
+		Hostname:          a.Hostname,
+		IPAddress:         "127.0.0.1",
+		UserAgent:         fmt.Sprintf("buildkite-agent/%s (darwin; arm64)", a.Version),
+		Version:           a.Version,
+		CreatedAt:         apiTime(a.CreatedAt),
+		MetaData:          meta,
 	}
 }
 
@@ -166,7 +209,7 @@ func (s *Server) handleAgents(w http.ResponseWriter, r *http.Request) {
 	var out []wireAgent
 	for _, a := range s.agents {
 		switch {
-		case a.org != org, a.ConnectionState == "disconnected",
+		case a.org != org, a.ConnectionState == "disconnected", a.ConnectionState == "never_connected",
 			q.Get("name") != "" && a.Name != q.Get("name"),
 			q.Get("hostname") != "" && a.Hostname != q.Get("hostname"),
 			q.Get("version") != "" && a.Version != q.Get("version"):

@@ -60,10 +60,16 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	s.trackCreatedLocked(b)
 	snap := s.moveLocked(b, StateScheduled, now)
 	body := s.buildJSON(snap, p, true)
+	changed := []Build{snap}
+	if _, err := s.createJobsLocked(b); err != nil {
+		// The pipeline upload failed: so does the build, as on Buildkite.
+		s.log.Warn("pipeline upload failed", "build", snap.Number, "pipeline", slug, "err", err)
+		changed = append(changed, s.moveLocked(b, StateRunning, now), s.moveLocked(b, StateFailed, now))
+	}
 	s.mu.Unlock()
 
 	s.log.Info("build created", "build", snap.Number, "pipeline", slug, "key", snap.Key())
-	s.runHooks([]Build{snap})
+	s.runHooks(changed)
 	writeJSON(w, http.StatusCreated, body)
 }
 
@@ -105,9 +111,10 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	}
 	snap := s.moveLocked(b, to, s.cfg.now())
 	body := s.buildJSON(snap, p, true)
+	changed := append([]Build{snap}, s.cancelJobsLocked(b)...)
 	s.mu.Unlock()
 
-	s.runHooks([]Build{snap})
+	s.runHooks(changed)
 	writeJSON(w, http.StatusOK, body)
 }
 

@@ -15,6 +15,18 @@
 // at a time, or from several workers as Buildkite does, each build's in order), and
 // counters tests assert on (builds per vmfleet-key, live builds, requests).
 //
+// It also serves the agent API (/v3/..., agentapi.go) that the real
+// buildkite-agent v3 speaks (exercised with v3.78.0, package realagent
+// finds it): register with the agent token (WithAgentToken; the agent's tags
+// become its meta-data in the REST agents list), connect, heartbeat, ping,
+// disconnect, and a job's accept, start, log chunks and finish. Builds of a
+// pipeline given with WithAgentPipeline become jobs, one per command step
+// of the pipeline file uploaded with the build's env interpolated; a job is
+// handed, in a ping answer, only to a connected, unpaused, idle agent whose
+// tags match its agents rules as Buildkite matches them (key=value, '*'
+// wildcards, queue=default when unnamed), within its concurrency group; the
+// build's state, and so its webhooks, follow what the agent reports.
+//
 // Behaviour copied from the real API (docs and go-buildkite v3.13.0):
 //   - create answers 201; missing commit or branch is 422
 //     {"message":"Validation Failed","errors":[...]}; an unknown pipeline is 404;
@@ -33,7 +45,8 @@
 //     build.running and build.finished (passed, failed or canceled).
 //
 // It must not: talk to the real Buildkite, sleep in tests' stead (time moves
-// only through Tick/Step, or Run for demos), or be imported by production
+// only through Tick/Step, or Run for demos, and for agent-driven builds
+// through what their agents report), or be imported by production
 // code other than the rest of the top floor (internal/sim: the simulated fleet
 // behind `vmfleet demo` and `vmfleet bench`); tests of any package may use it,
 // but agentd and orchestrator never import it outside their tests.

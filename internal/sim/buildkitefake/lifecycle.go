@@ -59,6 +59,9 @@ func (s *Server) Step() []Build {
 	now := s.cfg.now()
 	var changed []Build
 	for _, b := range s.builds {
+		if s.agentDrivenLocked(b) {
+			continue // its agents move it
+		}
 		switch b.State {
 		case StateScheduled:
 			changed = append(changed, s.moveLocked(b, StateRunning, now))
@@ -100,8 +103,12 @@ func (s *Server) SetState(org, pipeline string, number int, st State) (Build, er
 		return Build{}, fmt.Errorf("set state of %s/%s#%d: %w", org, pipeline, number, ErrNoBuild)
 	}
 	snap := s.moveLocked(b, st, s.cfg.now())
+	var changed []Build
+	if st == StateCanceling || st.Finished() {
+		changed = s.cancelJobsLocked(b)
+	}
 	s.mu.Unlock()
-	s.runHooks([]Build{snap})
+	s.runHooks(append([]Build{snap}, changed...))
 	return snap, nil
 }
 
@@ -137,6 +144,9 @@ func (s *Server) findLocked(org, pipeline string, number int) *Build {
 }
 
 func (s *Server) advanceLocked(b *Build, now time.Time) []Build {
+	if s.agentDrivenLocked(b) {
+		return nil // its agents move it
+	}
 	var out []Build
 	for {
 		switch b.State {

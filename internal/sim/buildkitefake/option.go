@@ -28,6 +28,8 @@ type config struct {
 	rateLimit  int
 	rateWindow time.Duration
 	enforce    bool
+
+	agentAPIConfig
 }
 
 func defaultConfig() config {
@@ -39,6 +41,7 @@ func defaultConfig() config {
 		webhookWorkers: 1,
 		rateLimit:      200,
 		rateWindow:     time.Minute,
+		agentAPIConfig: defaultAgentAPIConfig(),
 	}
 }
 

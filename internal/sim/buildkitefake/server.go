@@ -29,11 +29,13 @@ const (
 // Server is a fake Buildkite REST API v2. Create it with New; all methods are
 // safe for concurrent use.
 type Server struct {
-	cfg     config
-	log     *slog.Logger
-	http    *httptest.Server
-	mux     *http.ServeMux
-	baseURL string // with trailing slash
+	cfg  config
+	log  *slog.Logger
+	http *httptest.Server
+	mux  *http.ServeMux
+	// agentMux serves the agent API (/v3/...), agentapi.go.
+	agentMux *http.ServeMux
+	baseURL  string // with trailing slash
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -52,6 +54,9 @@ type Server struct {
 	created   map[string]int
 	live      map[string]int
 	maxLive   map[string]int
+	// jobs of builds served to real agents, and those builds by ID (jobs.go).
+	jobs        []*jobRec
+	agentBuilds map[string]bool
 
 	wh webhookQueue
 }
@@ -74,6 +79,8 @@ func New(ctx context.Context, opts ...Option) (*Server, error) {
 		created:   map[string]int{},
 		live:      map[string]int{},
 		maxLive:   map[string]int{},
+
+		agentBuilds: map[string]bool{},
 	}
 	s.wh.init()
 	s.routes()
@@ -131,11 +138,16 @@ func (s *Server) routes() {
 		writeMessage(w, http.StatusNotFound, "Not Found")
 	})
 	s.mux = m
+	s.agentMux = s.agentRoutes()
 }
 
 // ServeHTTP counts the request, sets RateLimit-* headers, checks auth, applies
 // injected faults and the rate limit, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/v3/") {
+		s.serveAgentAPI(w, r)
+		return
+	}
 	_, pattern := s.mux.Handler(r)
 	route := pattern
 	if i := strings.IndexByte(pattern, ' '); i >= 0 {

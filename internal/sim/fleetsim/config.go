@@ -14,6 +14,20 @@ const (
 	BumpNone      = "none"
 )
 
+// Rollouts: how the bump reaches the fleet.
+const (
+	// RolloutImmediate writes the bumped spec in force (key current), as
+	// `vmfleet spec set` does: every host is not ready until it holds the
+	// new images.
+	RolloutImmediate = "immediate"
+	// RolloutStaged stages the bumped spec (key next) through the
+	// orchestrator's API, as `vmfleet spec stage --auto-promote 100%`
+	// does: hosts get the new images beside the current ones and the
+	// orchestrator promotes the staged spec once every non-stale host
+	// holds them.
+	RolloutStaged = "staged"
+)
+
 // Prune expectations: whether convergence waits for outdated images to go.
 const (
 	// PruneRequire: converged only once nothing the cleanup rules would
@@ -53,9 +67,19 @@ type Config struct {
 	// (fleet time) after the fleet first converged.
 	Bump      string
 	BumpAfter time.Duration
+	// Rollout is RolloutImmediate or RolloutStaged: how the bump is
+	// written.
+	Rollout string
 	// WindowAfter (fleet time) after the bump, the cleanup window opens
-	// (a spec write setting an always-open window). Zero: open all along.
+	// (a spec write setting an always-open window). Zero: open all along;
+	// a staged rollout needs it so: the staged spec carries the cleanup
+	// policy of the moment it was staged, and its promotion would close a
+	// window opened meanwhile.
 	WindowAfter time.Duration
+	// RemovedGrace (fleet time) is the cleanup policy's removal grace: an
+	// image that left every active spec is kept that long. Zero: a
+	// millisecond, so that convergence includes the old images' prune.
+	RemovedGrace time.Duration
 	// JobTime (fleet time) after the bump, the busy hosts' jobs end.
 	JobTime time.Duration
 
@@ -101,7 +125,7 @@ func DefaultConfig() Config {
 	return Config{
 		Hosts: 12, Releases: []string{"13", "14"}, BunVersion: "1.2.16", BootstrapVersion: "3.6",
 		Missing: 4, Busy: 2,
-		Bump: BumpBootstrap, BumpAfter: 10 * time.Minute, WindowAfter: 40 * time.Minute, JobTime: 50 * time.Minute,
+		Bump: BumpBootstrap, BumpAfter: 10 * time.Minute, Rollout: RolloutImmediate, WindowAfter: 40 * time.Minute, JobTime: 50 * time.Minute,
 		BuildTime: 20 * time.Minute, QueueTime: time.Minute, PullTime: 5 * time.Minute, DeleteTime: 30 * time.Second,
 		CheckInterval: time.Minute, Tick: 10 * time.Second, Scale: 0.001,
 		MaxBuilds: 10, MaxBuildsPerHost: 1, MaxPulls: 10,
@@ -128,6 +152,12 @@ func (c Config) Validate() error {
 		return bad("scale", "%g: want more than 0 and at most 1", c.Scale)
 	case c.Bump != BumpBootstrap && c.Bump != BumpBun && c.Bump != BumpNone:
 		return bad("bump", "%q: want bootstrap, bun or none", c.Bump)
+	case c.Rollout != RolloutImmediate && c.Rollout != RolloutStaged:
+		return bad("rollout", "%q: want immediate or staged", c.Rollout)
+	case c.Rollout == RolloutStaged && c.Bump == BumpNone:
+		return bad("rollout", "staged: needs a bump to stage (bump is none)")
+	case c.Rollout == RolloutStaged && c.WindowAfter > 0:
+		return bad("window_after", "%s: a staged rollout needs the cleanup window open all along (0): the staged spec carries the cleanup policy of the moment it was staged, and its promotion would close a window opened meanwhile", c.WindowAfter)
 	case c.Prune != PruneRequire && c.Prune != PruneAuto && c.Prune != PruneIgnore:
 		return bad("prune", "%q: want require, auto or ignore", c.Prune)
 	case c.MaxBuilds < 1 || c.MaxBuildsPerHost < 1 || c.MaxPulls < 1:
@@ -136,7 +166,7 @@ func (c Config) Validate() error {
 		return bad("timeout", "must not be negative")
 	}
 	for name, d := range map[string]time.Duration{
-		"bump_after": c.BumpAfter, "window_after": c.WindowAfter, "job_time": c.JobTime,
+		"bump_after": c.BumpAfter, "window_after": c.WindowAfter, "removed_grace": c.RemovedGrace, "job_time": c.JobTime,
 		"build_time": c.BuildTime, "queue_time": c.QueueTime, "pull_time": c.PullTime, "delete_time": c.DeleteTime,
 	} {
 		if d < 0 {

@@ -38,6 +38,11 @@ func (s *Sim) consume(ctx context.Context, ch <-chan *nats.Msg) error {
 // handle turns one message into view updates and story events. Anything it
 // cannot read is skipped: the orchestrator counts bad events, not the story.
 func (s *Sim) handle(m *nats.Msg) {
+	if m.Subject == retargetSubject {
+		spec, _ := s.world.current()
+		s.view.retarget(spec, s.now())
+		return
+	}
 	p, err := s.subj.Parse(m.Subject)
 	if err != nil {
 		return
@@ -49,7 +54,12 @@ func (s *Sim) handle(m *nats.Msg) {
 	switch p.Kind {
 	case events.KindHealth:
 		if h, err := events.DecodeData[events.HostHealth](env, events.TypeHostHealth); err == nil {
-			if line := s.view.health(h); line != "" {
+			if s.view.behind(h.SpecRevision) {
+				// The host saw a change the measure has not: it
+				// happened before this report.
+				s.view.retarget(s.specFor(h.SpecRevision), s.now())
+			}
+			if line := s.view.health(h, s.now()); line != "" {
 				s.emit(Event{Kind: KindHost, Host: h.Host, Text: line})
 			}
 		}
@@ -69,7 +79,11 @@ func (s *Sim) handle(m *nats.Msg) {
 		if r, err := events.DecodeData[events.FleetReadiness](env, events.TypeReadiness); err == nil {
 			at := s.now()
 			s.view.readiness(at, r)
-			s.emit(Event{Kind: KindProgress, Ready: r.Ready, Total: r.Hosts, Stale: r.Stale, Live: s.view.live()})
+			ev := Event{Kind: KindProgress, Ready: r.Ready, Total: r.Hosts, Stale: r.Stale, Live: s.view.live()}
+			if r.Rollout != nil {
+				ev.StagedReady, ev.StagedTotal = r.Rollout.Ready, r.Rollout.Hosts
+			}
+			s.emit(ev)
 		}
 	}
 }

@@ -41,6 +41,9 @@ type env struct {
 	wo   *simworld.Orchestrator
 	o    *orchestrator.Orchestrator
 	url  string
+	// token is the orchestrator's API token (the simulation stages a
+	// spec through the API, as `vmfleet spec stage` does).
+	token string
 }
 
 func (e *env) close() {
@@ -103,12 +106,13 @@ func (s *Sim) setup(ctx context.Context, dir string) (e *env, err error) {
 	e.bk.OnStateChange(s.onBuild)
 	spec, _ := s.world.current()
 	tm := s.tm
+	e.token = events.NewID()
 	if e.wo, err = e.w.NewOrchestrator(orchestrator.Config{
 		Spec: spec, Instance: "sim", Tick: tm.Tick, PollInterval: tm.PollInterval, DefaultHeartbeat: tm.Heartbeat,
 		MaxBuilds: s.cfg.MaxBuilds, MaxBuildsPerHost: s.cfg.MaxBuildsPerHost, MaxAttempts: 5,
 		BackoffBase: tm.BackoffBase, BackoffMax: tm.BackoffMax, DoubtDelay: tm.DoubtDelay, PassedGrace: tm.PassedGrace,
 		PullConcurrency: s.cfg.MaxPulls, PullTimeout: max(10*tm.Pull, time.Minute), RequestTimeout: 10 * time.Second,
-		WebhookSecret: secret, APIToken: events.NewID(),
+		WebhookSecret: secret, APIToken: e.token,
 	}, orchestrator.WithLogger(clog.With("component", "orchestrator")), orchestrator.WithSource("/vmfleet/orchestrator/sim")); err != nil {
 		return e, err
 	}

@@ -19,6 +19,24 @@ import (
 // foreignVM is on every host and is not ours: nothing may ever delete it.
 const foreignVM = "macos-sequoia-xcode-base"
 
+// hostDiskGB is a simulated host's disk: room for the current images and
+// a staged set beside them.
+const hostDiskGB = 1000
+
+// disk is the host's simulated disk: hostDiskGB, less what its VMs take.
+func (h *simHost) disk(path string) *events.Disk {
+	vms, err := h.fake.List(context.Background())
+	if err != nil {
+		return nil
+	}
+	const gib = 1 << 30
+	used := int64(0)
+	for _, v := range vms {
+		used += int64(v.SizeGB) * gib
+	}
+	return &events.Disk{Path: path, TotalBytes: hostDiskGB * gib, FreeBytes: max(hostDiskGB*gib-used, 0)}
+}
+
 // simHost is one simulated host: an in-memory tart and, once started, a real
 // agent with its own NATS connection.
 type simHost struct {
@@ -102,7 +120,9 @@ func (s *Sim) startAgents(ctx context.Context, g *rungroup.Group, natsURL, dir s
 			// Nothing outside the process reads a simulated host's state
 			// files, and its in-memory tart wakes the agent itself
 			// (OnChange): no state files, no inotify watcher per host.
-			agentd.WithMemoryState(), agentd.WithoutFileWatch())
+			agentd.WithMemoryState(), agentd.WithoutFileWatch(),
+			// The images are in memory, so is the disk they fill.
+			agentd.WithDisk(h.disk))
 		if err != nil {
 			conn.Close()
 			return fmt.Errorf("agent %s: %w", h.name, err)

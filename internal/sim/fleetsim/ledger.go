@@ -21,15 +21,19 @@ const (
 	VUnneededBuild = "unneeded_build"
 	// VPullNotPushed: a pull of an image no build had pushed yet.
 	VPullNotPushed = "pull_not_pushed"
-	// VDeletedBusy, VDeletedExpected, VDeletedNotOurs, VDeletedNotLocal,
-	// VDeletedBeforeReplacement, VDeletedOutsideWindow: a delete that the
-	// cleanup rules forbid, judged when it happened.
+	// VDeletedBusy, VDeletedExpected (an image of the spec in force or of
+	// the staged spec), VDeletedNotOurs, VDeletedNotLocal,
+	// VDeletedBeforeReplacement, VDeletedOutsideWindow, VDeletedWithinGrace
+	// (less than the removal grace after the image left every active
+	// spec): a delete that the cleanup rules forbid, judged when it
+	// happened.
 	VDeletedBusy              = "deleted_busy"
 	VDeletedExpected          = "deleted_expected"
 	VDeletedNotOurs           = "deleted_not_ours"
 	VDeletedNotLocal          = "deleted_not_local"
 	VDeletedBeforeReplacement = "deleted_before_replacement"
 	VDeletedOutsideWindow     = "deleted_outside_window"
+	VDeletedWithinGrace       = "deleted_within_grace"
 )
 
 // Violation is one broken invariant.

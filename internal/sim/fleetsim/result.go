@@ -15,6 +15,10 @@ type Result struct {
 	Registry bool     `json:"registry"`
 	Scale    float64  `json:"scale"`
 	Bump     string   `json:"bump"`
+	// Rollout is how the bump was written: immediate (key current, as
+	// `vmfleet spec set`) or staged (key next with auto-promote at 100%,
+	// as `vmfleet spec stage --auto-promote 100%`).
+	Rollout string `json:"rollout"`
 
 	Converged bool `json:"converged"`
 	// PruneChecked: a bump happened and every outdated image was pruned.
@@ -26,6 +30,26 @@ type Result struct {
 	BumpAt         Seconds `json:"bump_at_s"`
 	ReadyAfterBump Seconds `json:"ready_after_bump_s"`
 	ConvergedAt    Seconds `json:"converged_at_s"`
+	// PromotedAfterBump is how long after a staged bump the simulation saw
+	// the orchestrator promote it (0: immediate); ConvergedAfterBump how
+	// long after the bump the run converged.
+	PromotedAfterBump  Seconds `json:"promoted_after_bump_s"`
+	ConvergedAfterBump Seconds `json:"converged_after_bump_s"`
+
+	// From the bump to the end of the run (convergence), as the event
+	// stream shows each host's last report: a host is ready for the spec
+	// in force when it reports every release's image of that spec checked
+	// ready (among the statuses of the spec it checked against, or of the
+	// staged spec: after a promotion, until the host checks again, the
+	// promoted images are its staged ones). MinReadyHosts is the fewest
+	// hosts ready at any instant (MinReadyFraction of Hosts);
+	// OutageSeconds the fleet time during which some release of the spec
+	// in force had no ready host, so its jobs had nowhere to run;
+	// NotReadyHostSeconds the fleet time summed over hosts not ready.
+	MinReadyHosts       int     `json:"min_ready_hosts"`
+	MinReadyFraction    float64 `json:"min_ready_fraction"`
+	OutageSeconds       Seconds `json:"outage_seconds"`
+	NotReadyHostSeconds Seconds `json:"not_ready_host_seconds"`
 	// Target is how soon after the bump every host should be ready:
 	// registry mode queue + build + releases × pull + 2 check intervals
 	// (a host pulls one image at a time); host mode releases × (queue +
@@ -78,8 +102,22 @@ func (s *Sim) Result() Result {
 	return r
 }
 
+// endTrack stops the readiness measure at fleet time at and records it.
+func (s *Sim) endTrack(at time.Duration) {
+	t := s.view.stopTrack(at)
+	if !t.started {
+		return
+	}
+	s.resMu.Lock()
+	defer s.resMu.Unlock()
+	s.res.MinReadyHosts = t.min
+	s.res.MinReadyFraction = float64(t.min) / float64(s.cfg.Hosts)
+	s.res.OutageSeconds, s.res.NotReadyHostSeconds = Seconds(t.outage), Seconds(t.notReady)
+}
+
 // finish audits the builds against what was needed and completes the result.
 func (s *Sim) finish(e *env) {
+	s.endTrack(s.now())
 	seen := map[string]bool{}
 	var keys []string
 	for _, b := range e.bk.Builds() {

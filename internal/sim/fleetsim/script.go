@@ -3,8 +3,12 @@ package fleetsim
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 type phase int
@@ -12,7 +16,8 @@ type phase int
 const (
 	phaseInitial  phase = iota // waiting for the fleet to be ready on the initial spec
 	phaseWaitBump              // ready; the bump is due at bumpDue
-	phaseBumped                // the bump is written; waiting to converge
+	phaseStaged                // the bump is staged; waiting for its promotion
+	phaseBumped                // the bump is in force; waiting to converge
 	phaseFinal                 // converged
 )
 
@@ -23,6 +28,8 @@ type scriptState struct {
 	windowDue, jobsDue           time.Duration // 0: done or none
 	jobsEnded                    bool
 	readyAfterBump, pruneWaiting time.Duration // when first seen (0: not yet)
+	// staged are the images of the staged spec (RolloutStaged).
+	staged []string
 }
 
 // script plays the fleet's life: it waits for the first convergence, bumps
@@ -75,7 +82,15 @@ func (s *Sim) step(ctx context.Context, e *env, sc *scriptState) (bool, error) {
 		if now < sc.bumpDue {
 			return false, nil
 		}
+		if s.cfg.Rollout == RolloutStaged {
+			return false, s.stage(ctx, e, sc, now)
+		}
 		return false, s.bump(ctx, e, sc, now)
+	case phaseStaged:
+		if err := s.timers(ctx, e, sc, now); err != nil {
+			return false, err
+		}
+		return false, s.promoted(sc, now)
 	case phaseBumped:
 		if err := s.timers(ctx, e, sc, now); err != nil {
 			return false, err
@@ -94,10 +109,10 @@ func (s *Sim) step(ctx context.Context, e *env, sc *scriptState) (bool, error) {
 	return false, nil
 }
 
-// bump writes the next spec: the bootstrap (or bun) version moved on.
-func (s *Sim) bump(ctx context.Context, e *env, sc *scriptState, now time.Duration) error {
-	spec, open := s.world.current()
-	next, from, to := spec, "", ""
+// bumped is spec with the bootstrap (or bun) version moved on, and the
+// version before and after.
+func (s *Sim) bumped(spec events.Spec) (next events.Spec, from, to string) {
+	next = spec
 	switch s.cfg.Bump {
 	case BumpBootstrap:
 		from = spec.Images.BootstrapVersion
@@ -108,12 +123,13 @@ func (s *Sim) bump(ctx context.Context, e *env, sc *scriptState, now time.Durati
 		to = nextVersion(from)
 		next.Images.BunVersion = to
 	}
-	n := s.ledger.needKeys(next.Images, s.hosts)
-	rev, err := s.writeSpec(ctx, e, next, open)
-	if err != nil {
-		return err
-	}
-	sc.phase, sc.bumpAt = phaseBumped, now
+	return next, from, to
+}
+
+// bumpWritten starts the clocks of a bump written at now: the readiness
+// measure, the window and the jobs.
+func (s *Sim) bumpWritten(sc *scriptState, now time.Duration) {
+	sc.bumpAt = now
 	if s.cfg.WindowAfter > 0 {
 		sc.windowDue = now + s.cfg.real(s.cfg.WindowAfter, time.Nanosecond)
 	}
@@ -123,6 +139,21 @@ func (s *Sim) bump(ctx context.Context, e *env, sc *scriptState, now time.Durati
 	s.resMu.Lock()
 	s.res.BumpAt = Seconds(s.cfg.Fleet(now))
 	s.resMu.Unlock()
+}
+
+// bump writes the next spec in force (key current), as `vmfleet spec set`
+// does: the bootstrap (or bun) version moved on.
+func (s *Sim) bump(ctx context.Context, e *env, sc *scriptState, now time.Duration) error {
+	spec, _ := s.world.current()
+	next, from, to := s.bumped(spec)
+	n := s.ledger.needKeys(next.Images, s.hosts)
+	s.view.startTrack(spec, s.cfg.Hosts, s.now())
+	rev, err := s.writeSpec(ctx, e, next)
+	if err != nil {
+		return err
+	}
+	sc.phase = phaseBumped
+	s.bumpWritten(sc, now)
 	window := "the cleanup window is open"
 	if sc.windowDue > 0 {
 		window = fmt.Sprintf("the cleanup window opens in %s", s.cfg.WindowAfter)
@@ -132,13 +163,80 @@ func (s *Sim) bump(ctx context.Context, e *env, sc *scriptState, now time.Durati
 	return nil
 }
 
+// autoPromoteAll is the staged rollout's --auto-promote share: every
+// non-stale host.
+const autoPromoteAll = 1.0
+
+// stage stages the next spec (key next) through the orchestrator's API,
+// as `vmfleet spec stage --bootstrap 3.7 --auto-promote 100%` does; the
+// orchestrator promotes it once every non-stale host holds its images.
+func (s *Sim) stage(ctx context.Context, e *env, sc *scriptState, now time.Duration) error {
+	spec, _ := s.world.current()
+	next, from, to := s.bumped(spec)
+	n := s.ledger.needKeys(next.Images, s.hosts)
+	s.view.startTrack(spec, s.cfg.Hosts, s.now())
+	// The world first: from now on a staged image is as protected as a
+	// current one.
+	s.world.setNext(&next, 0, time.Now())
+	share := autoPromoteAll
+	u := api.SpecUpdate{By: "vmfleet demo", AutoPromote: &share}
+	if s.cfg.Bump == BumpBun {
+		u.BunVersion = &to
+	} else {
+		u.BootstrapVersion = &to
+	}
+	staged, err := api.NewClient(e.url, e.token).StageSpec(ctx, u)
+	if err != nil {
+		return fmt.Errorf("stage the spec (POST /api/v1/spec/next): %w", err)
+	}
+	s.world.setNext(&staged, staged.Revision, time.Now())
+	sc.phase, sc.staged = phaseStaged, currentImages(staged)
+	s.bumpWritten(sc, now)
+	s.emit(Event{Kind: KindSpec, Text: fmt.Sprintf("staged rollout: %s %s → %s staged beside %s (spec revision %d, key next), as `vmfleet spec stage --%s %s --auto-promote 100%%` does: %d new builds needed; every host stays ready on %s while it gets the %s images beside them, and the orchestrator promotes %s once every host holds them",
+		s.cfg.Bump, from, to, from, staged.Revision, s.cfg.Bump, to, n, from, to, to)})
+	return nil
+}
+
+// short is d without its trailing zero units: 10m, 24h, 1m30s.
+func short(d time.Duration) string {
+	out := d.String()
+	if strings.HasSuffix(out, "m0s") {
+		out = strings.TrimSuffix(out, "0s")
+	}
+	if strings.HasSuffix(out, "h0m") {
+		out = strings.TrimSuffix(out, "0m")
+	}
+	return out
+}
+
+// promoted moves the script on once the world has the staged spec in
+// force: the orchestrator promoted it.
+func (s *Sim) promoted(sc *scriptState, now time.Duration) error {
+	cur, _ := s.world.current()
+	if !slices.Equal(currentImages(cur), sc.staged) {
+		if s.world.staged() == nil {
+			return fmt.Errorf("the staged spec went without being promoted (spec revision %d in force)", cur.Revision)
+		}
+		return nil
+	}
+	sc.phase = phaseBumped
+	after := s.cfg.Fleet(now - sc.bumpAt)
+	s.resMu.Lock()
+	s.res.PromotedAfterBump = Seconds(after)
+	s.resMu.Unlock()
+	grace := cur.Cleanup.Grace()
+	s.emit(Event{Kind: KindSpec, Text: fmt.Sprintf("promoted by the orchestrator, %s after the stage (auto-promote: every host holds the staged images): spec revision %d is in force and every host is ready on it at once; the old images left every active spec and are kept for the removal grace, %s of fleet time here (%s by default), then pruned",
+		after, cur.Revision, short(s.cfg.Fleet(grace)), short(events.DefaultRemovedGrace))})
+	return nil
+}
+
 // timers opens the cleanup window and ends the jobs when due.
 func (s *Sim) timers(ctx context.Context, e *env, sc *scriptState, now time.Duration) error {
 	if sc.windowDue > 0 && now >= sc.windowDue {
 		sc.windowDue = 0
 		spec, _ := s.world.current()
 		spec.Cleanup.Windows = openWindow
-		rev, err := s.writeSpec(ctx, e, spec, true)
+		rev, err := s.writeSpec(ctx, e, spec)
 		if err != nil {
 			return err
 		}
@@ -177,9 +275,13 @@ func (s *Sim) converge(st fleetStatus, sc *scriptState, now time.Duration) bool 
 		}
 	}
 	sc.phase = phaseFinal
+	s.endTrack(s.now())
 	s.resMu.Lock()
 	s.res.Converged, s.res.PruneChecked = true, checked && s.cfg.Bump != BumpNone
 	s.res.ConvergedAt = Seconds(s.cfg.Fleet(now))
+	if s.cfg.Bump != BumpNone {
+		s.res.ConvergedAfterBump = Seconds(s.cfg.Fleet(now - sc.bumpAt))
+	}
 	s.resMu.Unlock()
 	left := "nothing left to prune"
 	if !checked {

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/rungroup"
 )
@@ -28,6 +30,13 @@ type Sim struct {
 	world   world
 	ledger  ledger
 	view    *view
+	// kv is the spec bucket, once the world is up (for resync).
+	kv atomic.Pointer[jetstream.KeyValue]
+	// nc and inbox are the simulation's connection and the messages its
+	// subscription delivers to consume (set by run before anything reads
+	// them).
+	nc    *nats.Conn
+	inbox chan *nats.Msg
 
 	running atomic.Bool
 	start   time.Time
@@ -60,12 +69,12 @@ func New(cfg Config, opts ...Option) (*Sim, error) {
 		}
 	}
 	s.subj, _ = events.NewSubjects("")
-	spec, open := cfg.initialSpec(time.Now())
-	s.world.set(spec, open)
+	spec := cfg.initialSpec(time.Now())
+	s.world.set(spec, time.Now())
 	s.makeHosts()
 	s.ledger.needKeys(spec.Images, s.hosts)
 	s.res = Result{Hosts: cfg.Hosts, Releases: cfg.Releases, Registry: cfg.Registry, Scale: cfg.Scale, Bump: cfg.Bump,
-		Target: Seconds(cfg.target())}
+		Rollout: cfg.Rollout, Target: Seconds(cfg.target())}
 	return s, nil
 }
 
@@ -109,6 +118,9 @@ func (s *Sim) Run(ctx context.Context) error {
 func (s *Sim) run(ctx context.Context, e *env, dir string) error {
 	g, gctx := rungroup.New(ctx)
 	s.ctx.Store(&gctx)
+	s.kv.Store(&e.kv)
+	s.nc, s.inbox = e.nc, e.msgs
+	g.Go(func() error { return s.follow(gctx, e.kv) })
 	g.Go(func() error { return s.consume(gctx, e.msgs) })
 	g.Go(func() error { return e.serve(gctx) })
 	g.Go(func() error { return e.wo.Web.Run(gctx) }) // the dashboard's live updates
@@ -143,6 +155,12 @@ func (s *Sim) tell(e *env) {
 	}
 	s.emit(Event{Kind: KindStart, Text: fmt.Sprintf("%d hosts, releases %s, %d missing an image; %s; builds take %s, pulls %s; an hour of fleet time runs in %s",
 		c.Hosts, strings.Join(c.Releases, " and "), c.Missing, mode, c.BuildTime, c.PullTime, time.Duration(float64(time.Hour)*c.Scale).Round(time.Millisecond))})
+	if c.Rollout == RolloutStaged {
+		s.emit(Event{Kind: KindStart, Text: "staged rollout: the bump is staged beside the spec in force; the orchestrator promotes it once every host holds its images; the cleanup window is open all along"})
+	}
+	if c.RemovedGrace > 0 {
+		s.emit(Event{Kind: KindStart, Text: fmt.Sprintf("removal grace: images that leave every active spec are kept %s of fleet time before they may be pruned (shortened here: %s by default)", short(c.RemovedGrace), short(events.DefaultRemovedGrace))})
+	}
 	s.emit(Event{Kind: KindStart, Text: "dashboard and API: " + e.url + " (try " + e.url + "api/v1/hosts)"})
 }
 

@@ -35,8 +35,10 @@ type Event struct {
 	// Text is one readable line (empty for KindProgress).
 	Text string
 	// Ready, Total and Stale are the fleet readiness (KindProgress); Live
-	// the builds in progress.
+	// the builds in progress; StagedReady of StagedTotal hosts hold every
+	// image of the staged spec (a rollout in progress; both 0 without).
 	Ready, Total, Stale, Live int
+	StagedReady, StagedTotal  int
 }
 
 // Narrator prints the story: one line per event, and a progress line for
@@ -69,6 +71,9 @@ func (n *Narrator) Observe(e Event) {
 		line := fmt.Sprintf("fleet %d/%d ready", e.Ready, e.Total)
 		if e.Stale > 0 {
 			line += fmt.Sprintf(", %d stale", e.Stale)
+		}
+		if e.StagedTotal > 0 {
+			line += fmt.Sprintf(", %d/%d hold the staged images", e.StagedReady, e.StagedTotal)
 		}
 		switch {
 		case e.Live == 1:

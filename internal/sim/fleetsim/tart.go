@@ -3,8 +3,10 @@ package fleetsim
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/tart"
@@ -60,11 +62,18 @@ func (t *hostTart) Clone(ctx context.Context, src, dst string) error {
 	return err
 }
 
-// Delete checks the VM against the rules before the fake deletes it.
+// Delete checks the VM against the rules before the fake deletes it. A
+// delete the world forbids as an expected image is judged again after
+// reading the spec from KV: the world's watch may be behind a change the
+// agent already saw (an auto-promotion).
 func (t *hostTart) Delete(ctx context.Context, name string) error {
 	vms, _ := t.Fake.List(context.WithoutCancel(ctx))
-	spec, open := t.sim.world.current()
-	for _, v := range deleteViolations(spec.Images, open, vms, name) {
+	vs := deleteViolations(t.sim.world.rules(name), vms, name, time.Now())
+	if slices.ContainsFunc(vs, func(v Violation) bool { return v.Kind == VDeletedExpected }) {
+		t.sim.resync(ctx, true)
+		vs = deleteViolations(t.sim.world.rules(name), vms, name, time.Now())
+	}
+	for _, v := range vs {
 		v.Host = t.host
 		t.sim.violate(v)
 	}
@@ -75,11 +84,22 @@ func (t *hostTart) Delete(ctx context.Context, name string) error {
 	return err
 }
 
-// deleteViolations is every rule a delete of name breaks, judged on the live
-// inventory, the spec in force and whether a cleanup window is open
-// (docs/orchestrator.md#cleanup). It is written apart from package cleanup on purpose: it checks
-// the rules, not the code that applies them.
-func deleteViolations(spec events.ImageSpec, windowOpen bool, vms []events.VM, name string) []Violation {
+// rules is what a delete is judged by: the spec in force, the staged spec
+// (nil: none), whether a cleanup window is open, and until when the
+// removal grace keeps the VM (zero: it never left an active spec).
+type rules struct {
+	spec       events.ImageSpec
+	next       *events.ImageSpec
+	open       bool
+	graceUntil time.Time
+}
+
+// deleteViolations is every rule a delete of name at now breaks, judged on
+// the live inventory and r (docs/orchestrator.md#cleanup). It is written
+// apart from package cleanup on purpose: it checks the rules, not the code
+// that applies them.
+func deleteViolations(r rules, vms []events.VM, name string, now time.Time) []Violation {
+	spec := r.spec
 	local := map[string]bool{}
 	var vm *events.VM
 	for i := range vms {
@@ -105,16 +125,28 @@ func deleteViolations(spec events.ImageSpec, windowOpen bool, vms []events.VM, n
 	if !ours {
 		add(VDeletedNotOurs, "the name does not parse with "+spec.NameTemplate)
 	}
-	for _, r := range spec.Releases {
-		if spec.ImageName(r) == name {
-			add(VDeletedExpected, "the expected image of release "+r)
+	expected := false
+	for _, rel := range spec.Releases {
+		if spec.ImageName(rel) == name {
+			expected = true
+			add(VDeletedExpected, "the expected image of release "+rel)
+		}
+	}
+	if r.next != nil && !expected {
+		for _, rel := range r.next.Releases {
+			if r.next.ImageName(rel) == name {
+				add(VDeletedExpected, "the staged image of release "+rel)
+			}
 		}
 	}
 	if ours && spec.HasRelease(ref.Release) && !local[spec.ImageName(ref.Release)] {
 		add(VDeletedBeforeReplacement, "release "+ref.Release+"'s replacement "+spec.ImageName(ref.Release)+" is not on the host")
 	}
-	if !windowOpen {
+	if !r.open {
 		add(VDeletedOutsideWindow, "no cleanup window is open")
+	}
+	if now.Before(r.graceUntil) {
+		add(VDeletedWithinGrace, "it left the active specs less than the removal grace ago (kept until "+r.graceUntil.Format(time.RFC3339Nano)+")")
 	}
 	return out
 }

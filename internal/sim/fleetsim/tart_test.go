@@ -20,27 +20,37 @@ func TestDeleteViolations(t *testing.T) {
 	cur13, cur14, old13, old14 := spec.ImageName("13"), spec.ImageName("14"), old.ImageName("13"), old.ImageName("14")
 	local := func(name, state string) events.VM { return events.VM{Name: name, Source: "local", State: state} }
 	base := []events.VM{local(cur13, "stopped"), local(cur14, "stopped"), local(old13, "stopped"), local(old14, "stopped"), local("ci-runner", "stopped")}
+	next := spec
+	next.BootstrapVersion = "3.7"
+	next13 := next.ImageName("13")
+	now := time.Now()
 	tests := []struct {
-		name string
-		vms  []events.VM
-		del  string
-		open bool
-		want []string
+		name  string
+		vms   []events.VM
+		del   string
+		open  bool
+		next  *events.ImageSpec
+		until time.Time
+		want  []string
 	}{
-		{"outdated, replacement ready, window open", base, old13, true, nil},
-		{"a VM already gone", base, "nope", false, nil},
-		{"window closed", base, old13, false, []string{VDeletedOutsideWindow}},
-		{"running", append([]events.VM{local(old14, "running")}, base[:3]...), old14, true, []string{VDeletedBusy}},
-		{"suspended", append([]events.VM{local(old14, "suspended")}, base[:3]...), old14, true, []string{VDeletedBusy}},
-		{"the expected image", base, cur14, true, []string{VDeletedExpected}},
-		{"not ours", base, "ci-runner", true, []string{VDeletedNotOurs}},
-		{"replacement missing", []events.VM{local(cur13, "stopped"), local(old14, "stopped")}, old14, true, []string{VDeletedBeforeReplacement}},
-		{"an OCI cache entry", []events.VM{{Name: "ghcr.io/x/y:1", Source: "oci"}}, "ghcr.io/x/y:1", true, []string{VDeletedNotLocal, VDeletedNotOurs}},
+		{"outdated, replacement ready, window open", base, old13, true, nil, time.Time{}, nil},
+		{"a VM already gone", base, "nope", false, nil, time.Time{}, nil},
+		{"window closed", base, old13, false, nil, time.Time{}, []string{VDeletedOutsideWindow}},
+		{"running", append([]events.VM{local(old14, "running")}, base[:3]...), old14, true, nil, time.Time{}, []string{VDeletedBusy}},
+		{"suspended", append([]events.VM{local(old14, "suspended")}, base[:3]...), old14, true, nil, time.Time{}, []string{VDeletedBusy}},
+		{"the expected image", base, cur14, true, nil, time.Time{}, []string{VDeletedExpected}},
+		{"not ours", base, "ci-runner", true, nil, time.Time{}, []string{VDeletedNotOurs}},
+		{"replacement missing", []events.VM{local(cur13, "stopped"), local(old14, "stopped")}, old14, true, nil, time.Time{}, []string{VDeletedBeforeReplacement}},
+		{"an OCI cache entry", []events.VM{{Name: "ghcr.io/x/y:1", Source: "oci"}}, "ghcr.io/x/y:1", true, nil, time.Time{}, []string{VDeletedNotLocal, VDeletedNotOurs}},
+		{"a staged image", append([]events.VM{local(next13, "stopped")}, base...), next13, true, &next, time.Time{}, []string{VDeletedExpected}},
+		{"the current image during a rollout", base, cur13, true, &next, time.Time{}, []string{VDeletedExpected}},
+		{"outdated, within the removal grace", base, old13, true, nil, now.Add(time.Minute), []string{VDeletedWithinGrace}},
+		{"outdated, the grace over", base, old13, true, nil, now.Add(-time.Millisecond), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
-			for _, v := range deleteViolations(spec, tt.open, tt.vms, tt.del) {
+			for _, v := range deleteViolations(rules{spec: spec, next: tt.next, open: tt.open, graceUntil: tt.until}, tt.vms, tt.del, now) {
 				got = append(got, v.Kind)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {

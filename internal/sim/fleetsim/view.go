@@ -23,6 +23,7 @@ type view struct {
 	points  []ReadinessPoint
 	// specKey is the spec the per-host verdicts were computed for.
 	specKey string
+	track   readyTrack
 }
 
 type hostView struct {
@@ -33,6 +34,9 @@ type hostView struct {
 	ready    bool // ready for every release of the spec, with its expected image
 	prunable []string
 	why      string // not ready: which releases and why
+	// held says, per image of readyTrack.images, whether the host holds
+	// it ready (as readyTrack judges).
+	held []bool
 }
 
 // ReadinessPoint is the fleet readiness as the orchestrator published it.
@@ -47,9 +51,9 @@ func newView() *view {
 	return &view{hosts: map[string]*hostView{}, builds: map[string]events.BuildState{}, results: map[events.PruneResult]int{}}
 }
 
-// health takes one health event and returns the story line, if readiness
-// changed as told.
-func (v *view) health(h events.HostHealth) string {
+// health takes one health event, seen at fleet time at, and returns the
+// story line, if readiness changed as told.
+func (v *view) health(h events.HostHealth, at time.Duration) string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	hv := v.hosts[h.Host]
@@ -60,6 +64,7 @@ func (v *view) health(h events.HostHealth) string {
 		return "" // an older report arriving late
 	}
 	hv.h, hv.dirty = h, true
+	v.track.host(hv, at)
 	line := readinessLine(h)
 	if line == hv.summary {
 		return ""
@@ -69,18 +74,33 @@ func (v *view) health(h events.HostHealth) string {
 }
 
 // readinessLine is "host mac-03 ready", or "host mac-03 not ready: release 14
-// image missing, release 13 bootstrap mismatch".
+// image missing, release 13 bootstrap mismatch"; during a staged rollout it
+// adds the staged images: "; staged images: 1 of 2 held (release 14 image
+// missing)" or "; holds every staged image too".
 func readinessLine(h events.HostHealth) string {
-	if h.Ready {
-		return "host " + h.Host + " ready"
+	line := "host " + h.Host + " ready"
+	if !h.Ready {
+		line = "host " + h.Host + " not ready: " + strings.Join(unready(h.Releases), ", ")
 	}
+	if len(h.Staged) == 0 {
+		return line
+	}
+	missing := unready(h.Staged)
+	if len(missing) == 0 {
+		return line + "; holds every staged image too"
+	}
+	return fmt.Sprintf("%s; staged images: %d of %d held (%s)", line, len(h.Staged)-len(missing), len(h.Staged), strings.Join(missing, ", "))
+}
+
+// unready is "release 14 image missing" for every status not ready.
+func unready(sts []events.ReleaseStatus) []string {
 	var why []string
-	for _, r := range h.Releases {
+	for _, r := range sts {
 		if !r.Ready {
 			why = append(why, "release "+r.Release+" "+r.Reason.Info().Label)
 		}
 	}
-	return "host " + h.Host + " not ready: " + strings.Join(why, ", ")
+	return why
 }
 
 // build records a build's state; it returns how many builds are live.
@@ -227,6 +247,157 @@ func (v *view) timeline() []ReadinessPoint {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return slices.Clone(v.points)
+}
+
+// readyTrack measures, from a spec change to the end of the run, how many
+// hosts are ready for the spec in force at every instant the event stream
+// shows: a host is ready for it when its last report has, for every
+// release of the spec in force, that release's image checked ready —
+// among the statuses of the spec it checked against or of the staged spec
+// it checked against (after a promotion, until the host checks again, the
+// promoted images are its staged ones: it holds them, and jobs can target
+// them by their vm-image tag). The caller holds view.mu.
+type readyTrack struct {
+	on     bool
+	rev    uint64   // the revision of the spec in force judged against
+	images []string // the image of each release of the spec in force
+	// held counts, per image, the hosts holding it ready; ready the hosts
+	// holding every one; hosts the fleet's size.
+	held         []int
+	ready, hosts int
+	last         time.Duration // fleet time of the last update
+	// min is the fewest ready hosts seen; outage the fleet time during
+	// which some image of the spec in force was ready on no host;
+	// notReady the host-time of hosts not ready.
+	min              int
+	outage, notReady time.Duration
+	started          bool
+}
+
+// trackResult is what readyTrack measured.
+type trackResult struct {
+	min              int
+	outage, notReady time.Duration
+	started          bool
+}
+
+// startTrack starts measuring at fleet time at, against spec's images,
+// over a fleet of hosts.
+func (v *view) startTrack(spec events.Spec, hosts int, at time.Duration) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.track = readyTrack{on: true, started: true, hosts: hosts, last: at, rev: spec.Revision}
+	v.track.target(spec.Images, v.hosts)
+	v.track.min = v.track.ready
+}
+
+// retarget judges every host against spec's images from fleet time at on.
+func (v *view) retarget(spec events.Spec, at time.Duration) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.track.on {
+		return
+	}
+	v.track.advance(at)
+	v.track.rev = max(v.track.rev, spec.Revision)
+	v.track.target(spec.Images, v.hosts)
+	v.track.min = min(v.track.min, v.track.ready)
+}
+
+// behind tells whether a report checked against spec revision rev shows
+// the spec in force moved on since the measure last learnt of it.
+func (v *view) behind(rev uint64) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.track.on && rev > v.track.rev
+}
+
+// stopTrack ends the measure at fleet time at and returns it.
+func (v *view) stopTrack(at time.Duration) trackResult {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	t := &v.track
+	if t.on {
+		t.advance(at)
+		t.on = false
+	}
+	return trackResult{min: t.min, outage: t.outage, notReady: t.notReady, started: t.started}
+}
+
+// target sets the images judged and judges every host.
+func (t *readyTrack) target(spec events.ImageSpec, hosts map[string]*hostView) {
+	t.images = t.images[:0]
+	for _, r := range spec.Releases {
+		t.images = append(t.images, spec.ImageName(r))
+	}
+	t.held, t.ready = make([]int, len(t.images)), 0
+	for _, hv := range hosts {
+		hv.held = nil
+		t.count(hv, +1)
+	}
+}
+
+// host judges one host again after a report at fleet time at.
+func (t *readyTrack) host(hv *hostView, at time.Duration) {
+	if !t.on {
+		return
+	}
+	t.advance(at)
+	t.count(hv, -1)
+	t.count(hv, +1)
+	t.min = min(t.min, t.ready)
+}
+
+// count adds (sign +1: judging it anew) or takes away (-1) one host.
+func (t *readyTrack) count(hv *hostView, sign int) {
+	if sign < 0 {
+		if hv.held == nil {
+			return
+		}
+	} else {
+		hv.held = heldImages(hv.h, t.images)
+	}
+	all := true
+	for i, ok := range hv.held {
+		if ok {
+			t.held[i] += sign
+		}
+		all = all && ok
+	}
+	if all {
+		t.ready += sign
+	}
+	if sign < 0 {
+		hv.held = nil
+	}
+}
+
+// heldImages says, per image, whether h reports it checked ready.
+func heldImages(h events.HostHealth, images []string) []bool {
+	out := make([]bool, len(images))
+	for i, img := range images {
+		for _, sts := range [][]events.ReleaseStatus{h.Releases, h.Staged} {
+			for _, st := range sts {
+				if st.ExpectedImage == img && st.Ready {
+					out[i] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// advance counts the time since the last update up to at.
+func (t *readyTrack) advance(at time.Duration) {
+	if at <= t.last {
+		return
+	}
+	dt := at - t.last
+	t.last = at
+	if slices.Contains(t.held, 0) || len(t.held) == 0 {
+		t.outage += dt
+	}
+	t.notReady += dt * time.Duration(t.hosts-t.ready)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
