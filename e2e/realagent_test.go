@@ -523,3 +523,49 @@ echo "restarted buildkite-agent: pid $!"
 		t.Errorf("Got(registrations) = %+v, want two, the first disconnected by the restart", regs)
 	}
 }
+
+// TestRealBuildkiteAgentGracefulStop: `vmfleet agent run` stopped (SIGTERM,
+// as launchd stops it) while the real agent runs a job: vmfleet passes one
+// SIGTERM on, the agent takes no new job and lets the running one finish
+// with exit status 0, disconnects, and vmfleet exits 0 after it, restarting
+// nothing.
+func TestRealBuildkiteAgentGracefulStop(t *testing.T) {
+	n := startNATS(t)
+	w := newRealWorld(t, []string{n.url()}, map[string]string{macosPipeline: holdStep})
+	o := w.startOrch("a")
+	waitFor(t, "a leads", 20*time.Second, o.leads)
+	ag := w.startSupervised("mac-0", "")
+	waitFor(t, "agent registered", 30*time.Second, func() bool {
+		return w.connectedWith(ag.host, "queue=darwin")
+	})
+	release := filepath.Join(t.TempDir(), "release")
+	b := w.createBuild(macosPipeline, map[string]string{"RELEASE_FILE": release})
+	waitFor(t, "job running", 30*time.Second, func() bool { return strings.Contains(w.job(macosPipeline, b).Log, "job waiting") })
+
+	ag.p.signal(syscall.SIGTERM)
+	waitFor(t, "agent stopping after its job", 10*time.Second, func() bool {
+		return ag.p.logged("Gracefully stopping agent. Waiting for current job to finish") >= 0
+	})
+	second := w.createBuild(macosPipeline, map[string]string{"RELEASE_FILE": release})
+	if !ag.p.running() || w.buildState(macosPipeline, b) != buildkitefake.StateRunning {
+		t.Fatalf("Got(vmfleet running, build) = %v, %s, want vmfleet waiting for the running job", ag.p.running(), w.buildState(macosPipeline, b))
+	}
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, ok := ag.p.wait(60 * time.Second)
+	if !ok || code != 0 {
+		t.Fatalf("Got(vmfleet exit after SIGTERM) = %d (exited %v), want 0 once the job finished", code, ok)
+	}
+	j := w.job(macosPipeline, b)
+	if st := w.buildState(macosPipeline, b); st != buildkitefake.StatePassed || j.State != buildkitefake.JobFinished || j.ExitStatus != "0" {
+		t.Errorf("Got(build, job, exit) = %s, %s, %q, want passed, finished, 0", st, j.State, j.ExitStatus)
+	}
+	if j := w.job(macosPipeline, second); j.State != buildkitefake.JobScheduled {
+		t.Errorf("Got(job created during the stop) = %s, want scheduled (a stopping agent takes no job)", j.State)
+	}
+	regs := w.hostAgents(ag.host)
+	if len(regs) != 1 || regs[0].ConnectionState != "disconnected" {
+		t.Errorf("Got(registrations) = %+v, want one, disconnected", regs)
+	}
+}

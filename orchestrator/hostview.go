@@ -25,6 +25,9 @@ type HostView struct {
 	StaleAt  time.Time              `json:"stale_at"`
 	Seq      uint64                 `json:"seq"`
 	Releases []events.ReleaseStatus `json:"releases"`
+	// Staged is the host's status of each staged image (no_space: no room
+	// for it), while a spec is staged and the host checked against it.
+	Staged []events.ReleaseStatus `json:"staged,omitempty"`
 	// Drift is set when the host's Buildkite agent tags have disagreed with
 	// the tags it reports for longer than the drift grace, since DriftSince.
 	Drift       bool               `json:"drift"`
@@ -68,6 +71,9 @@ func (o *Orchestrator) hostView(host string, hs *hostState, now time.Time) HostV
 		v.State = HostStale
 	case hs.h.Ready:
 		v.State = HostReady
+	}
+	if next := o.next.Load(); next != nil && hs.h.NextRevision == next.Revision {
+		v.Staged = hs.h.Staged
 	}
 	drift, since, reason, paused := o.agents.Host(host)
 	if drift {

@@ -60,6 +60,13 @@ func TestRolloutProgressInReadiness(t *testing.T) {
 	if ro.ETA == nil || ro.ETA.Basis != events.ETAUnknown || ro.ETA.Target != 9 {
 		t.Errorf("Got(ETA before any host holds the images, no build timed yet) = %+v, want unknown, target 9", ro.ETA)
 	}
+	// The host view names the host without room.
+	for _, v := range o.Hosts() {
+		st, _ := (&events.HostHealth{Staged: v.Staged}).StagedStatus("14")
+		if noRoom := st.Reason == events.ReasonNoSpace; noRoom != (v.Host == "mac-09") {
+			t.Errorf("Got(%s's staged 14) = %+v, want no_space only on mac-09", v.Host, v.Staged)
+		}
+	}
 	clock.Add(time.Minute)
 	report(2)
 	clock.Add(time.Minute)

@@ -97,6 +97,12 @@ func TestSpecAndPruneCommands(t *testing.T) {
 		{name: "spec set no releases", args: append([]string{"spec", "set", "--releases", ""}, op...), code: 2, oneLine: true,
 			want: []string{"spec: images.releases: at least one release is required"}},
 		{name: "spec show after", args: []string{"spec", "show", "--server", server, "--json"}, want: []string{`"bootstrap_version": "3.7"`}},
+		// mac-01 lacks the 3.7 image: promoting 3.8 makes no host not ready.
+		{name: "spec stage", args: append([]string{"spec", "stage", "--bootstrap", "3.8"}, op...), want: []string{"staged spec:"}},
+		{name: "spec promote dry run", args: append([]string{"spec", "promote", "--dry-run"}, op...),
+			want: []string{"spec promote: bootstrap 3.7 → 3.8", "0 of 1 (0%)", "dry run: nothing written"}},
+		{name: "spec promote", args: append([]string{"spec", "promote", "--by", "tester"}, op...),
+			want: []string{"spec promote: bootstrap 3.7 → 3.8", "spec in force:", "bootstrap:", "3.8"}},
 	}
 	for _, st := range steps {
 		code, out, errOut := run(t.Context(), st.args...)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
@@ -111,6 +112,11 @@ func printHosts(w io.Writer, resp api.HostsResponse, now time.Time) error {
 				}
 			}
 			row = append(row, cell)
+		}
+		for _, st := range h.Staged {
+			if st.Reason == events.ReasonNoSpace {
+				reasons = append(reasons, "staged "+st.Release+": no_space")
+			}
 		}
 		reason := strings.Join(reasons, ", ")
 		if reason == "" {

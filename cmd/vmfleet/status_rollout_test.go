@@ -21,12 +21,16 @@ func TestPrintHostsRollout(t *testing.T) {
 		},
 		ETA: &events.RolloutETA{Basis: events.ETARate, Target: 9, At: now.Add(150 * time.Second), HostsPerHour: 120,
 			Why: "5 hosts to go at the rate seen within the last 10m"}}
-	resp := api.HostsResponse{Hosts: []orchestrator.HostView{}, Readiness: &events.FleetReadiness{Hosts: 10, Ready: 10, Rollout: ro}}
+	resp := api.HostsResponse{Hosts: []orchestrator.HostView{{Host: "mac-01", State: "ready", LastSeen: now.Add(-12 * time.Second),
+		Releases: []events.ReleaseStatus{{Release: "14", Ready: true, Reason: events.ReasonReady}},
+		Staged:   []events.ReleaseStatus{{Release: "13", Ready: true, Reason: events.ReasonReady}, {Release: "14", Reason: events.ReasonNoSpace}}}},
+		Readiness: &events.FleetReadiness{Hosts: 10, Ready: 10, Rollout: ro}}
 	var b strings.Builder
 	if err := printHosts(&b, resp, now); err != nil {
 		t.Fatal(err)
 	}
-	want := `HOST  STATE  REASON  DRIFT  LAST SEEN
+	want := `HOST    STATE  MACOS 14  REASON               DRIFT  LAST SEEN
+mac-01  ready  ready     staged 14: no_space  -      12s ago
 
 10 hosts: 10 ready, 0 stale
 rollout: staged revision 12, staged 14m0s ago: bootstrap 3.6 → 3.7

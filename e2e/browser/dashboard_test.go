@@ -226,6 +226,11 @@ func rolloutPanel(t *testing.T, ctx context.Context, w *world) {
 	if got := eval[string](t, ctx, `document.getElementById("rollout-what").textContent`); !strings.Contains(got, "by alice") {
 		t.Errorf("Got(rollout summary) = %q, want who staged it", got)
 	}
+	// The hosts without room (here those missing both staged images: the
+	// fake disk has room for one) are named, as many as the rollout counts.
+	within(t, ctx, "the hosts without room", 20*time.Second, chromedp.Poll[chromedp.Void](
+		`(() => { const c = document.querySelector("#rollout-cards [data-no-space]"); const n = c ? +c.dataset.noSpace : 0;
+			return n > 0 && document.querySelectorAll("#rollout-noroom code[data-host]").length === n; })()`))
 	// Builds of staged images start behind the current spec's needs.
 	w.waitFor("a staged build", func() bool { return w.o.Readiness().Rollout != nil && stagedBuilds(w.o.Readiness().Rollout) > 0 })
 	within(t, ctx, "the builds in flight on the page", 20*time.Second, chromedp.Poll[chromedp.Void](

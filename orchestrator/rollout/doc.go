@@ -17,6 +17,14 @@
 // that would start or be cancelled, the VMs and GB that would become prune
 // candidates, and whether the change needs an explicit confirmation.
 //
+// A staged rollout's progress as operators watch it: Changes (what the
+// staged spec changes), PromoteHosts (the auto-promote's threshold in
+// hosts, which AutoPromote uses too), Estimate (the ETA: from the rate
+// hosts came to hold every staged image over a recent window, before
+// any host does from the live staged builds' typical duration, else
+// unknown with the reason), Tracker (the counts over time the estimate
+// reads) and SameProgress (when a readiness is worth publishing again).
+//
 // It reaches the orchestrator's core only through Core: the KV bucket, the
 // spec in force, the staged spec setter, and the core's reactions (unblock
 // the images' builds, Trigger a reconcile pass). The watch that keeps the
