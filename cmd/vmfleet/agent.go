@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
@@ -55,8 +56,16 @@ func newAgentCheckCmd(g *globalFlags) *cobra.Command {
 		Use:   "check",
 		Short: "Check once: which releases have their VM image ready",
 		Long: `Runs one check (one "tart list") and prints, per release, the expected image,
-whether it is ready and why. With --nats-url it also publishes the health event.
-Exit status: 0 when every release is ready, 1 when any is not, 2 on error.`,
+whether it is ready and why. With --nats-url it also publishes the health event
+and waits (up to 5 s) until NATS has taken it.
+
+Exit status:
+  0  every release is ready (or the host is forced ready)
+  1  any release is not ready
+  2  error: tart failed, bad configuration
+  3  the check ran but its health event was not delivered: NATS unreachable,
+     credentials refused, or the publish refused (a seed of another host);
+     the output still shows the check, stderr says why`,
 		Example: `  vmfleet agent check
   vmfleet agent check --json --release 13 --release 14`,
 		Args: cobra.NoArgs,
@@ -69,12 +78,25 @@ Exit status: 0 when every release is ready, 1 when any is not, 2 on error.`,
 			return err
 		}
 		defer env.close()
+		start := time.Now()
+		if env.nc != nil {
+			// Publish once connected: a publish with headers cannot be
+			// buffered before the first connection.
+			waitConnected(env.nc, deliverTimeout)
+		}
 		h, err := env.agent.CheckAndPublish(cmd.Context())
 		if err != nil && h.Host == "" {
 			return err
 		}
-		if err != nil {
-			env.log.Warn("health not published", "err", err)
+		var undelivered error
+		if env.nc != nil {
+			undelivered = confirmDelivery(env.nc, env.connectErr, cfg.NATS.SubjectPrefix, env.agent.Host(), deliverTimeout-time.Since(start))
+			if undelivered == nil && err != nil {
+				undelivered = fmt.Errorf("health event not delivered: %w", err)
+			}
+			if undelivered != nil {
+				env.nc.Close() // nothing more to wait for
+			}
 		}
 		if asJSON {
 			if err := writeJSON(cmd.OutOrStdout(), h); err != nil {
@@ -82,6 +104,9 @@ Exit status: 0 when every release is ready, 1 when any is not, 2 on error.`,
 			}
 		} else {
 			printReleases(cmd.OutOrStdout(), h)
+		}
+		if undelivered != nil && h.TartError == "" {
+			return exitCode(exitNotDelivered, undelivered)
 		}
 		return checkExit(h)
 	}

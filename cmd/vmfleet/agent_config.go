@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -111,7 +112,7 @@ func (c agentConfig) newTart(log *slog.Logger, home string) (*tart.Client, error
 
 // connect dials NATS when URLs are configured (nil, nil otherwise). The
 // connection is made in the background: a host keeps working while NATS is down.
-func (c agentConfig) connect(log *slog.Logger, host string) (*nats.Conn, error) {
+func (c agentConfig) connect(log *slog.Logger, host string, onConnectError func(error)) (*nats.Conn, error) {
 	if len(c.NATS.URLs) == 0 {
 		return nil, nil
 	}
@@ -127,7 +128,9 @@ func (c agentConfig) connect(log *slog.Logger, host string) (*nats.Conn, error) 
 	if inbox == "" {
 		inbox = "_INBOX." + host
 	}
-	return bus.Connect(c.NATS.connConfig("vmfleet-agent "+host, c.NATS.URLs, pw, inbox), log)
+	cc := c.NATS.connConfig("vmfleet-agent "+host, c.NATS.URLs, pw, inbox)
+	cc.OnConnectError = onConnectError
+	return bus.Connect(cc, log)
 }
 
 // agentEnv is what an agent command works with.
@@ -135,11 +138,21 @@ type agentEnv struct {
 	agent *agentd.Agent
 	nc    *nats.Conn
 	log   *slog.Logger
+	// connErr is the last failed connect attempt's error.
+	connErr atomic.Pointer[error]
+}
+
+// connectErr is the last failed connect attempt's error, or nil.
+func (e *agentEnv) connectErr() error {
+	if p := e.connErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // close flushes pending publishes (bounded) and closes the connection.
 func (e *agentEnv) close() {
-	if e.nc == nil {
+	if e.nc == nil || e.nc.IsClosed() {
 		return
 	}
 	if err := e.nc.FlushTimeout(5 * time.Second); err != nil {
@@ -159,11 +172,12 @@ func newAgentEnv(ctx context.Context, c agentConfig, log *slog.Logger, opts ...a
 	if err != nil {
 		return nil, err
 	}
-	nc, err := c.connect(log, host)
+	env := &agentEnv{log: log}
+	nc, err := c.connect(log, host, func(err error) { env.connErr.Store(&err) })
 	if err != nil {
 		return nil, err
 	}
-	env := &agentEnv{nc: nc, log: log}
+	env.nc = nc
 	opts = append([]agentd.Option{agentd.WithLogger(log)}, opts...)
 	if nc != nil {
 		opts = append(opts, agentd.WithConn(nc))

@@ -185,11 +185,18 @@ func gained(samples []Sample, ready int, now time.Time, window time.Duration) (i
 	return ready - samples[max(i, 0)].Ready, now.Sub(from)
 }
 
-func roundDur(d time.Duration) time.Duration {
-	if d >= time.Minute {
-		return d.Round(time.Minute)
+// roundDur writes d for people: whole minutes from a minute on, without
+// the zero units ("10m", "1h5m", "40s").
+func roundDur(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(time.Second).String()
 	}
-	return d.Round(time.Second)
+	s := d.Round(time.Minute).String()
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Tracker remembers a rollout's Ready count over the recent window, to

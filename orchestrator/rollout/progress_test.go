@@ -43,6 +43,15 @@ func TestChanges(t *testing.T) {
 	}
 }
 
+func TestRoundDur(t *testing.T) {
+	for d, want := range map[time.Duration]string{10 * time.Minute: "10m", 65 * time.Minute: "1h5m", 2 * time.Hour: "2h",
+		40*time.Second + 300*time.Millisecond: "40s", 41*time.Minute + 20*time.Second: "41m"} {
+		if got := roundDur(d); got != want {
+			t.Errorf("Got(roundDur(%s)) = %q, want %q", d, got, want)
+		}
+	}
+}
+
 func TestBuildsTypical(t *testing.T) {
 	if got := (Builds{}).Typical(); got != 0 {
 		t.Errorf("Got(typical of no build) = %s, want 0", got)

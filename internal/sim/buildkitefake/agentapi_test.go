@@ -60,7 +60,7 @@ func startRealAgent(t *testing.T, srv *Server, name string, tags ...string) *age
 	p.cmd = exec.Command(bin, "start", "--token", agentToken, "--endpoint", srv.URL()+"v3",
 		"--name", name, "--tags", strings.Join(tags, ","), "--build-path", filepath.Join(dir, "builds"),
 		"--hooks-path", realagent.Hooks(t, ""), "--plugins-path", filepath.Join(dir, "plugins"),
-		"--no-color")
+		"--sockets-path", shortDir(t), "--no-color")
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
@@ -75,6 +75,18 @@ func startRealAgent(t *testing.T, srv *Server, name string, tags ...string) *age
 		}
 	})
 	return p
+}
+
+// shortDir is a directory with a short path: the agent's job API socket
+// path must fit in 108 bytes, which a test's TempDir may not leave.
+func shortDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "bk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(d) })
+	return d
 }
 
 // stop sends SIGTERM and waits for the agent to exit.

@@ -1,8 +1,8 @@
 package buildkitefake
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +21,11 @@ type jobSpec struct {
 	Concurrency      int
 	ConcurrencyGroup string
 }
+
+// errInterpolate marks a pipeline that parses but whose interpolation
+// failed (${VAR:?message} with VAR unset): a failed upload for a build, not
+// a bad pipeline file.
+var errInterpolate = errors.New("pipeline upload")
 
 // stepDef is the part of a pipeline step the fake reads; other keys are
 // accepted and ignored (as timeouts, retries and plugins are here).
@@ -53,7 +58,7 @@ func parsePipeline(src []byte, env map[string]string) ([]jobSpec, error) {
 		return nil, fmt.Errorf("parse pipeline: %w", err)
 	}
 	if err := interpolateNode(&root, env); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errInterpolate, err)
 	}
 	var def pipelineDef
 	if err := root.Decode(&def); err != nil {
@@ -267,18 +272,6 @@ func matchAgent(rules, tags []string) bool {
 		}
 	}
 	return true
-}
-
-// ReadPipelineFile reads a pipeline file for WithAgentPipeline.
-func ReadPipelineFile(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read pipeline: %w", err)
-	}
-	if _, err := parsePipeline(b, map[string]string{}); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return b, nil
 }
 
 // tagEnvName is the job env name Buildkite gives an agent tag: BUILDKITE_AGENT_META_DATA_<KEY>.
