@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -276,8 +277,9 @@ type wireJob struct {
 	RunnableAt         string            `json:"runnable_at,omitempty"`
 }
 
+// jobJSON renders j for agent a. Caller holds s.mu.
 func (s *Server) jobJSON(j *jobRec, a *agentRec) wireJob {
-	return wireJob{ID: j.ID, Endpoint: s.baseURL + "v3", State: j.State, Env: j.Env,
+	return wireJob{ID: j.ID, Endpoint: s.baseURL + "v3", State: j.State, Env: maps.Clone(j.Env),
 		ChunksMaxSizeBytes: 1 << 20, LogMaxSizeBytes: 64 << 20, Token: a.accessToken,
 		RunnableAt: j.ScheduledAt.UTC().Format(time.RFC3339Nano)}
 }
