@@ -106,6 +106,7 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 	o.spec.Store(&spec)
 	o.builds = builds.New(o.cfg.buildsConfig(), o.log, o.now, bk, o.opts.store)
 	o.builds.OnChange(o.buildChanged)
+	o.builds.OnCancel(o.buildCancelled)
 	if o.pulls, err = pulls.New(pulls.Config{Concurrency: o.cfg.PullConcurrency, Timeout: o.cfg.PullTimeout,
 		BackoffBase: o.cfg.BackoffBase, BackoffMax: o.cfg.BackoffMax},
 		pulls.Deps{Now: o.now, Log: o.log, Reg: o.reg, Client: o.commands(), Current: o.currentSeq, Wake: o.Trigger}); err != nil {

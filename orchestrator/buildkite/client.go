@@ -232,12 +232,17 @@ func (c *Client) GetBuild(ctx context.Context, number int) (BuildInfo, error) {
 	return b.info(), nil
 }
 
-// CancelBuild cancels one build of the pipeline.
-func (c *Client) CancelBuild(ctx context.Context, number int) error {
-	if _, err := c.do(ctx, http.MethodPut, c.path("/"+strconv.Itoa(number)+"/cancel"), nil, nil); err != nil {
-		return fmt.Errorf("cancel build %d: %w", number, err)
+// CancelBuild cancels one build of the pipeline and returns the build as
+// Buildkite answers: "canceled" for a build that had not started,
+// "canceling" for one whose jobs are being stopped. A build that cannot be
+// canceled (already finished, or unknown) is an *APIError for which
+// CannotCancel holds.
+func (c *Client) CancelBuild(ctx context.Context, number int) (BuildInfo, error) {
+	var b buildFields
+	if _, err := c.do(ctx, http.MethodPut, c.path("/"+strconv.Itoa(number)+"/cancel"), nil, &b); err != nil {
+		return BuildInfo{}, fmt.Errorf("cancel build %d: %w", number, err)
 	}
-	return nil
+	return b.info(), nil
 }
 
 func buildInfo(b gobk.Build) BuildInfo {

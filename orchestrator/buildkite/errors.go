@@ -3,6 +3,7 @@ package buildkite
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -43,6 +44,14 @@ func MayHaveCreated(err error) bool {
 		return ae.Status >= 500
 	}
 	return err != nil
+}
+
+// CannotCancel reports whether a failed cancel is Buildkite's final word:
+// 404 (no such build) or 422 (the build cannot be canceled: it finished).
+// Asking again would get the same answer.
+func CannotCancel(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusUnprocessableEntity)
 }
 
 // ErrAgentAlreadyPaused is a Buildkite 422 "already paused": the pause is in

@@ -19,7 +19,9 @@ type Buildkite interface {
 	// ListBuilds lists the builds whose meta-data vmfleet-key is key, newest first.
 	ListBuilds(ctx context.Context, key string) ([]buildkite.BuildInfo, error)
 	GetBuild(ctx context.Context, number int) (buildkite.BuildInfo, error)
-	CancelBuild(ctx context.Context, number int) error
+	// CancelBuild cancels a build and returns it as Buildkite answers
+	// (canceled, or canceling while its jobs stop).
+	CancelBuild(ctx context.Context, number int) (buildkite.BuildInfo, error)
 }
 
 // Want is a build the fleet needs: one per image (registry mode) or per
@@ -45,6 +47,8 @@ type Manager struct {
 	store Store
 	// onChange is called after a record changed state (events, wake-ups).
 	onChange func(prev, next *Record)
+	// onCancel is called after Buildkite accepted a cancel (metrics).
+	onCancel func(r *Record)
 
 	mu          sync.Mutex
 	recs        map[string]*Record
@@ -66,6 +70,7 @@ func New(cfg Config, log *slog.Logger, now func() time.Time, bk Buildkite, store
 	return &Manager{
 		cfg: cfg.withDefaults(), log: log, now: now, bk: bk, store: store,
 		onChange:    func(_, _ *Record) {},
+		onCancel:    func(*Record) {},
 		recs:        map[string]*Record{},
 		busy:        map[string]bool{},
 		lastPoll:    map[string]time.Time{},
@@ -212,7 +217,9 @@ func (m *Manager) decideLocked(w *Want, now time.Time) buildOp {
 	case r.State == events.BuildPassed && w.Host != "" && !now.Before(r.FinishedAt.Add(m.cfg.PassedGrace)):
 		return func(ctx context.Context) { m.passedButMissing(ctx, key) }
 	case r.State == events.BuildFailed || r.State == events.BuildCanceled:
-		if r.Attempt >= m.cfg.MaxAttempts {
+		// Attempts vmfleet cancelled itself (Record.Cancels) are no failures:
+		// they neither block the key nor back off (NextAttempt is their end).
+		if r.Failures() >= m.cfg.MaxAttempts {
 			return func(ctx context.Context) { m.block(ctx, key) }
 		}
 		if gated || now.Before(r.NextAttempt) || !m.capLocked(w.Host) {

@@ -7,9 +7,19 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 )
 
-// ReasonObsolete is the cancel reason of a build no active spec wants any
-// more (Record.Cancel, label reason of builds_cancelled_total).
-const ReasonObsolete = "obsolete"
+// Why vmfleet cancels or abandons a build (Record.Cancel).
+const (
+	// ReasonObsolete: no active spec wants the build's image any more; the
+	// build is cancelled on Buildkite (label reason of the orchestrator's
+	// builds_cancelled_total).
+	ReasonObsolete = "obsolete"
+	// ReasonUnwanted: a create in doubt that no host wants any more is
+	// abandoned when Buildkite shows no build for it.
+	ReasonUnwanted = "unwanted"
+)
+
+// rawCanceling is Buildkite's state of a build whose jobs are being stopped.
+const rawCanceling = "canceling"
 
 // ActiveImages is the set of image names the given image specs expect, one
 // per release: what an active spec (current, and next when staged) wants
@@ -36,11 +46,16 @@ func ActiveImages(specs ...*events.ImageSpec) map[string]bool {
 // specs; the spec preview passes the specs a change would leave.
 func Obsolete(recs []Record, wanted func(image string) bool) []Record {
 	var out []Record
-	for _, r := range recs {
-		if r.State.Live() && !wanted(r.Image) {
-			out = append(out, r)
+	for i := range recs {
+		if obsolete(&recs[i], wanted) {
+			out = append(out, recs[i])
 		}
 	}
 	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
 	return out
+}
+
+// obsolete is Obsolete's rule for one record.
+func obsolete(r *Record, wanted func(image string) bool) bool {
+	return r.State.Live() && !wanted(r.Image)
 }

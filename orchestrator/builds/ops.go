@@ -21,6 +21,9 @@ func (m *Manager) create(ctx context.Context, w Want, attempt int, prev *Record,
 		Bun: w.Bun, Bootstrap: w.Bootstrap, Digest: digest(w), State: events.BuildRequested,
 		Attempt: attempt, Try: 1, RequestedAt: now, UpdatedAt: now,
 	}
+	if prev != nil && attempt > 1 {
+		rec.Cancels = prev.Cancels // a next attempt of the same build
+	}
 	kctx, cancel := context.WithTimeout(ctx, m.cfg.RequestTimeout)
 	var rev uint64
 	var err error
@@ -65,7 +68,7 @@ func (m *Manager) callCreate(ctx context.Context, rec *Record) {
 		m.note(ctx, rec.Key, func(r *Record) { r.Doubt = true; r.CheckAfter = now.Add(m.cfg.DoubtDelay); r.Error = err.Error() })
 	default:
 		m.log.Warn("build create refused", "build", rec.Key, "err", err)
-		m.finish(ctx, rec.Key, rec.Attempt, events.BuildFailed, err.Error())
+		m.finish(ctx, rec.Key, rec.Attempt, events.BuildFailed, "", err.Error())
 	}
 }
 
@@ -116,7 +119,7 @@ func (m *Manager) resolve(ctx context.Context, rec *Record, w *Want) {
 		return
 	}
 	if w == nil {
-		m.finish(ctx, rec.Key, rec.Attempt, events.BuildCanceled, "no host wants this image any more")
+		m.finish(ctx, rec.Key, rec.Attempt, events.BuildCanceled, ReasonUnwanted, "no host wants this image any more")
 		return
 	}
 	next, err := m.mutate(ctx, rec.Key, func(r *Record) error {
@@ -153,7 +156,7 @@ func (m *Manager) cancelExtra(ctx context.Context, builds []buildkite.BuildInfo,
 	for _, b := range builds {
 		if b.Number != keep && b.State.Live() {
 			m.log.Warn("cancelling duplicate build", "build", b.Key, "number", b.Number, "kept", keep)
-			if err := m.bk.CancelBuild(ctx, b.Number); err != nil {
+			if _, err := m.bk.CancelBuild(ctx, b.Number); err != nil {
 				m.log.Warn("cannot cancel duplicate build", "build", b.Key, "number", b.Number, "err", err)
 			}
 		}

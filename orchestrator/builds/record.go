@@ -46,6 +46,18 @@ type Record struct {
 	Error string `json:"error,omitempty"`
 	// NextAttempt is when a failed key may be tried again.
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	// Cancel is why vmfleet itself cancels or abandoned this attempt's build
+	// (ReasonObsolete: no active spec wants its image; ReasonUnwanted: a
+	// create in doubt nobody wants any more), set before Buildkite is asked.
+	// Such an attempt ends canceled without counting as a failure.
+	Cancel string `json:"cancel,omitempty"`
+	// Cancels counts the attempts of this key that ended canceled by vmfleet:
+	// Attempt-Cancels are the failures that back off and block the key.
+	Cancels int `json:"cancels,omitempty"`
+	// CancelTries counts cancel calls that failed (network, 5xx); the next
+	// may go at NextCancel, and none after max_attempts of them.
+	CancelTries int       `json:"cancel_tries,omitempty"`
+	NextCancel  time.Time `json:"next_cancel,omitzero"`
 	// CheckAfter is when a requested record's create may be checked or retried.
 	CheckAfter  time.Time `json:"check_after,omitzero"`
 	RequestedAt time.Time `json:"requested_at,omitzero"`
@@ -54,6 +66,10 @@ type Record struct {
 	// Revision is the KV revision the record was read or written at; not stored.
 	Revision uint64 `json:"-"`
 }
+
+// Failures is how many attempts of the key failed: those vmfleet cancelled
+// itself (Cancels) do not count.
+func (r *Record) Failures() int { return r.Attempt - r.Cancels }
 
 func (r *Record) clone() *Record {
 	c := *r

@@ -82,7 +82,7 @@ func (m *Manager) observe(ctx context.Context, info buildkite.BuildInfo, adopt b
 	}
 	_, _ = m.mutate(ctx, info.Key, func(r *Record) error {
 		if !r.State.Live() {
-			return errNoChange
+			return settleCanceling(r, info)
 		}
 		if r.Number == 0 {
 			if !adopt && info.Attempt != r.Attempt {
@@ -120,26 +120,37 @@ func (m *Manager) ApplyWebhook(ctx context.Context, info buildkite.BuildInfo) {
 	m.observe(ctx, info, false)
 }
 
-// setOutcome fills the error and next attempt of a finished record.
+// setOutcome fills the error and next attempt of a finished record. An
+// attempt vmfleet cancelled itself (Cancel set) ending canceled counts in
+// Cancels, not as a failure: no backoff, and it never blocks the key.
 func (m *Manager) setOutcome(r *Record, why string) {
-	if r.State == events.BuildPassed {
+	switch {
+	case r.State == events.BuildPassed:
 		r.Error, r.NextAttempt = "", r.FinishedAt
+		return
+	case r.State == events.BuildCanceled && r.Cancel != "":
+		r.Cancels++
+		r.Error, r.NextAttempt = why, r.FinishedAt
 		return
 	}
 	r.Error = why
-	r.NextAttempt = r.FinishedAt.Add(backoff.Exponential(m.cfg.BackoffBase, m.cfg.BackoffMax, r.Attempt))
-	if r.Attempt >= m.cfg.MaxAttempts {
+	r.NextAttempt = r.FinishedAt.Add(backoff.Exponential(m.cfg.BackoffBase, m.cfg.BackoffMax, r.Failures()))
+	if r.Failures() >= m.cfg.MaxAttempts {
 		r.NextAttempt = r.FinishedAt
 	}
 }
 
-// finish ends an attempt still requested (refused, or nobody wants it).
-func (m *Manager) finish(ctx context.Context, key string, attempt int, st events.BuildState, why string) {
+// finish ends an attempt still requested (refused, or nobody wants it:
+// cancel is then why vmfleet abandons it, see Record.Cancel).
+func (m *Manager) finish(ctx context.Context, key string, attempt int, st events.BuildState, cancel, why string) {
 	_, _ = m.mutate(ctx, key, func(r *Record) error {
 		if r.State != events.BuildRequested || r.Attempt != attempt {
 			return errNoChange
 		}
 		r.State, r.FinishedAt, r.Doubt = st, m.now(), false
+		if cancel != "" {
+			r.Cancel = cancel
+		}
 		m.setOutcome(r, why)
 		return nil
 	})
@@ -148,7 +159,7 @@ func (m *Manager) finish(ctx context.Context, key string, attempt int, st events
 // block stops retrying a key that failed max_attempts times.
 func (m *Manager) block(ctx context.Context, key string) {
 	r, err := m.mutate(ctx, key, func(r *Record) error {
-		if r.State != events.BuildFailed && r.State != events.BuildCanceled || r.Attempt < m.cfg.MaxAttempts {
+		if r.State != events.BuildFailed && r.State != events.BuildCanceled || r.Failures() < m.cfg.MaxAttempts {
 			return errNoChange
 		}
 		r.State = events.BuildBlocked
@@ -180,9 +191,25 @@ func (m *Manager) Retry(ctx context.Context, key string) (*Record, error) {
 		if r.State.Live() {
 			return fmt.Errorf("%w: %s is %s (build #%d)", ErrBuildLive, key, r.State, r.Number)
 		}
-		r.State, r.Attempt, r.Try = events.BuildFailed, 0, 0
+		r.State, r.Attempt, r.Try, r.Cancels = events.BuildFailed, 0, 0, 0
 		r.NextAttempt, r.CheckAfter = m.now(), m.now()
 		r.Error = "retry requested by an operator"
 		return nil
 	})
+}
+
+// settleCanceling records Buildkite's last word on a build vmfleet
+// cancelled while it ran: the record ended canceled when Buildkite answered
+// "canceling" (its slot free at once), and the build's own end (canceled,
+// or another outcome if it finished first) is noted, nothing else changes.
+func settleCanceling(r *Record, info buildkite.BuildInfo) error {
+	if r.Cancel == "" || r.Number != info.Number || r.BuildkiteState != rawCanceling ||
+		info.State.Live() || info.RawState == r.BuildkiteState {
+		return errNoChange
+	}
+	r.BuildkiteState = info.RawState
+	if !info.FinishedAt.IsZero() {
+		r.FinishedAt = info.FinishedAt
+	}
+	return nil
 }

@@ -91,6 +91,7 @@ type FakeBK struct {
 	builds  []buildkite.BuildInfo
 	creates int
 	gets    int
+	cancels int
 }
 
 // CreateBuild records a scheduled build numbered after the last one.
@@ -128,8 +129,44 @@ func (f *FakeBK) GetBuild(_ context.Context, number int) (buildkite.BuildInfo, e
 	return f.builds[number-1], nil
 }
 
-// CancelBuild does nothing.
-func (f *FakeBK) CancelBuild(context.Context, int) error { return nil }
+// CancelBuild answers as Buildkite does: a scheduled build is canceled at
+// once, a running one canceling (SetState finishes it); a finished build is
+// a 422, an unknown one a 404 APIError. Cancels counts the calls.
+func (f *FakeBK) CancelBuild(_ context.Context, number int) (buildkite.BuildInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancels++
+	if number < 1 || number > len(f.builds) {
+		return buildkite.BuildInfo{}, &buildkite.APIError{Status: 404, Message: "Not Found"}
+	}
+	b := &f.builds[number-1]
+	switch b.State {
+	case events.BuildScheduled:
+		b.State, b.RawState = events.BuildCanceled, "canceled"
+	case events.BuildRunning:
+		if b.RawState == "canceling" {
+			return buildkite.BuildInfo{}, &buildkite.APIError{Status: 422, Message: "Build can't be canceled because it is canceling"}
+		}
+		b.RawState = "canceling"
+	default:
+		return buildkite.BuildInfo{}, &buildkite.APIError{Status: 422, Message: "Build can't be canceled because it is " + b.RawState}
+	}
+	return *b, nil
+}
+
+// Cancels is how many CancelBuild calls were made.
+func (f *FakeBK) Cancels() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cancels
+}
+
+// SetState moves build number to st (raw: Buildkite's word for it).
+func (f *FakeBK) SetState(number int, st events.BuildState, raw string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.builds[number-1].State, f.builds[number-1].RawState = st, raw
+}
 
 // AddBuild records b as it is (its Number is the caller's).
 func (f *FakeBK) AddBuild(b buildkite.BuildInfo) {
