@@ -19,17 +19,6 @@ const (
 	KindReadiness Kind = "fleet"
 )
 
-// Command verbs served by an agent on <prefix>.cmd.<host>.<verb>.
-const (
-	VerbCheck = "check"
-	VerbPrune = "prune"
-	VerbPull  = "pull"
-	VerbForce = "force"
-)
-
-// Verbs lists every command verb an agent serves.
-var Verbs = []string{VerbCheck, VerbPrune, VerbPull, VerbForce}
-
 // maxTokenLen bounds a host token so subjects stay short; longer names are
 // truncated and suffixed with a hash of the original.
 const maxTokenLen = 64
@@ -180,6 +169,8 @@ func (s Subjects) Parse(subject string) (Parsed, error) {
 		return Parsed{Kind: KindReadiness}, nil
 	case len(toks) == 2 && toks[0] == "fleet" && toks[1] == "drift":
 		return Parsed{Kind: KindDrift}, nil
+	case len(toks) == 2 && toks[0] == "fleet" && toks[1] == "spec":
+		return Parsed{Kind: KindSpecChange}, nil
 	}
 	return Parsed{}, bad
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -103,6 +103,18 @@ func TestSpecAndPruneCommands(t *testing.T) {
 			want: []string{"spec promote: bootstrap 3.7 → 3.8", "0 of 1 (0%)", "dry run: nothing written"}},
 		{name: "spec promote", args: append([]string{"spec", "promote", "--by", "tester"}, op...),
 			want: []string{"spec promote: bootstrap 3.7 → 3.8", "spec in force:", "bootstrap:", "3.8"}},
+		{name: "spec set with a reason", args: append([]string{"spec", "set", "--bun", "1.2.17", "--by", "alice", "--reason", "bun bump"}, op...),
+			want: []string{"bun:", "1.2.17", "by alice", "reason:", "bun bump"}},
+		{name: "spec history", args: []string{"spec", "history", "--server", server},
+			want: []string{"REV", "(in force)", "current", "alice", "bun bump", "bun 1.2.16 → 1.2.17", "tester", "bootstrap 3.7 → 3.8"}},
+		{name: "spec history --limit 1 --json", args: []string{"spec", "history", "--server", server, "--limit", "1", "--json"},
+			want: []string{`"reason": "bun bump"`, `"changed": "bun 1.2.16 → 1.2.17"`}},
+		{name: "spec rollback", args: append([]string{"spec", "rollback", "--reason", "bad bun"}, op...),
+			want: []string{"bun:", "1.2.16", "bootstrap:", "3.8", "reason:", "rollback to revision", ": bad bun"}},
+		{name: "spec rollback of an unknown revision", args: append([]string{"spec", "rollback", "999"}, op...), code: 2,
+			want: []string{"revision 999 is not in the spec's history", "can be restored", "404"}},
+		{name: "spec rollback of a bad revision", args: append([]string{"spec", "rollback", "latest"}, op...), code: 2,
+			want: []string{`revision "latest": want a revision number`}},
 	}
 	for _, st := range steps {
 		code, out, errOut := run(t.Context(), st.args...)
@@ -175,18 +187,18 @@ func TestPrintPrune(t *testing.T) {
 	}}
 	tests := []struct {
 		name string
-		resp orchestrator.PruneHostResponse
-		req  orchestrator.PruneHostRequest
+		resp api.PruneHostResponse
+		req  api.PruneHostRequest
 		want string
 		exit bool
 	}{
-		{name: "outside the window", resp: orchestrator.PruneHostResponse{Host: "mac-01", Plan: kept,
+		{name: "outside the window", resp: api.PruneHostResponse{Host: "mac-01", Plan: kept,
 			Window: cleanup.WindowState{Opens: now.Add(90 * time.Minute)}},
 			want: "VM                                       OUTDATED      KEPT BY\n" +
 				old + "  bun_outdated  outside_window\n\n" +
 				"mac-01: nothing sent: no cleanup window is open (the next opens at 2025-03-02 03:00Z, in 1h30m0s); use --now to prune anyway\n"},
-		{name: "nothing outdated", resp: orchestrator.PruneHostResponse{Host: "mac-01"}, want: "mac-01: nothing to prune\n"},
-		{name: "outcomes", resp: orchestrator.PruneHostResponse{Host: "mac-01", Sent: true, Outcomes: []events.PruneOutcome{
+		{name: "nothing outdated", resp: api.PruneHostResponse{Host: "mac-01"}, want: "mac-01: nothing to prune\n"},
+		{name: "outcomes", resp: api.PruneHostResponse{Host: "mac-01", Sent: true, Outcomes: []events.PruneOutcome{
 			{VM: old, Result: events.PruneDeleted, Reason: "bun_outdated", SizeGB: 55},
 			{VM: "bun-build-macos-14-1.2.14-bootstrap-3.6", Result: events.PruneSkipped, Reason: "busy"},
 			{VM: "bun-build-macos-14-1.2.13-bootstrap-3.6", Result: events.PruneFailed, Reason: "tart delete: permission denied"},

@@ -4,6 +4,8 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/lease"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
@@ -19,7 +21,7 @@ type (
 	HostView = orchestrator.HostView
 	// LeaderStatus is GET /api/v1/leader, also part of /readyz and
 	// GET /api/v1/hosts.
-	LeaderStatus = orchestrator.LeaderStatus
+	LeaderStatus = lease.Status
 	// Record is one build record (GET /api/v1/builds, the answer of
 	// POST /api/v1/builds/{key}/retry).
 	Record = builds.Record
@@ -29,6 +31,9 @@ type (
 	// SpecPromote is POST /api/v1/spec/promote; the answer is the spec in
 	// force.
 	SpecPromote = orchestrator.SpecPromote
+	// SpecRollback is POST /api/v1/spec/rollback; the answer is the spec
+	// in force, as for POST /api/v1/spec.
+	SpecRollback = orchestrator.SpecRollback
 	// SpecPreview is the answer of a dry run (`"dry_run": true`) of
 	// POST /api/v1/spec or /api/v1/spec/promote: the change's impact, per
 	// release, and whether it needs `"confirm": true`.
@@ -36,9 +41,9 @@ type (
 	// ReleaseImpact is one release of a SpecPreview.
 	ReleaseImpact = rollout.ReleaseImpact
 	// PruneHostRequest is POST /api/v1/hosts/{host}/prune.
-	PruneHostRequest = orchestrator.PruneHostRequest
+	PruneHostRequest = prunes.HostRequest
 	// PruneHostResponse is the answer of POST /api/v1/hosts/{host}/prune.
-	PruneHostResponse = orchestrator.PruneHostResponse
+	PruneHostResponse = prunes.HostResponse
 )
 
 // ErrorResponse is the body of every error answer of the API.
@@ -82,6 +87,13 @@ type PrunesResponse struct {
 	// Recent is the latest per-VM outcomes agents published since this
 	// orchestrator started, newest first.
 	Recent []events.PruneOutcome `json:"recent"`
+}
+
+// SpecHistoryResponse is GET /api/v1/spec/history.
+type SpecHistoryResponse struct {
+	// Revisions are the changes of the spec keys (current and the staged
+	// next), newest first.
+	Revisions []events.SpecHistoryEntry `json:"revisions"`
 }
 
 // SpecRefusal is the 409 answer of a spec change that needs a
