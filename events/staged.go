@@ -45,7 +45,7 @@ type Rollout struct {
 	// StagedAt is when the staged spec was written (its UpdatedAt).
 	StagedAt time.Time `json:"staged_at,omitzero"`
 	// Changes is what the staged spec changes of the spec in force.
-	Changes []SpecChange `json:"changes,omitempty"`
+	Changes []SpecFieldChange `json:"changes,omitempty"`
 	// NoSpace counts the hosts without room for at least one staged image
 	// (they get it after promotion).
 	NoSpace int `json:"no_space,omitempty"`
@@ -56,9 +56,9 @@ type Rollout struct {
 	ETA *RolloutETA `json:"eta,omitempty"`
 }
 
-// SpecChange is one field a staged spec changes: from the spec in force's
+// SpecFieldChange is one field a staged spec changes: from the spec in force's
 // value to the staged one's (releases comma separated).
-type SpecChange struct {
+type SpecFieldChange struct {
 	Field string `json:"field"`
 	From  string `json:"from"`
 	To    string `json:"to"`

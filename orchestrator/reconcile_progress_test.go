@@ -50,7 +50,7 @@ func TestRolloutProgressInReadiness(t *testing.T) {
 		return r.Rollout
 	}
 	ro := report(0)
-	if want := []events.SpecChange{{Field: "bootstrap", From: "3.6", To: "3.7"}}; !cmp.Equal(want, ro.Changes) {
+	if want := []events.SpecFieldChange{{Field: "bootstrap", From: "3.6", To: "3.7"}}; !cmp.Equal(want, ro.Changes) {
 		t.Errorf("Got(changes) = %+v, want %+v", ro.Changes, want)
 	}
 	if ro.NoSpace != 1 || ro.AutoPromoteHosts != 9 || !ro.StagedAt.Equal(next.UpdatedAt) {

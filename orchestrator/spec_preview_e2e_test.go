@@ -3,6 +3,7 @@ package orchestrator_test
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vmfleet/vmfleet/events"
@@ -14,7 +15,8 @@ import (
 // removed, both hosts not ready for it, confirmation needed) and writes
 // nothing to KV bucket vmfleet_spec; the set without confirm is refused
 // with 409 and the same preview, and writes nothing; so are a promote's dry
-// run and its refusal. With confirm the set applies.
+// run and its refusal. A stage removing a release with auto-promote is
+// refused. With confirm the set applies.
 func TestSpecChangePreviewGate(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -93,6 +95,11 @@ func TestSpecChangePreviewGate(t *testing.T) {
 
 	if err := c.UnstageSpec(h.ctx); err != nil {
 		t.Fatal(err)
+	}
+	// A share of hosts cannot confirm a release's removal.
+	_, err = c.StageSpec(h.ctx, api.SpecUpdate{Releases: []string{"14"}, AutoPromote: ptr(0.9)})
+	if h.status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "auto_promote") {
+		t.Errorf("Got(stage removing a release with auto-promote) = %v, want 400 naming auto_promote", err)
 	}
 	set, err := c.SetSpec(h.ctx, confirmed)
 	if err != nil || !slices.Equal(set.Images.Releases, []string{"14"}) {

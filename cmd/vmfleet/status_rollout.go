@@ -42,7 +42,7 @@ func printRollout(w io.Writer, r *events.Rollout, now time.Time) {
 }
 
 // changesLine says what a staged spec changes: "bootstrap 3.6 → 3.7".
-func changesLine(cs []events.SpecChange) string {
+func changesLine(cs []events.SpecFieldChange) string {
 	parts := make([]string, len(cs))
 	for i, c := range cs {
 		parts[i] = fmt.Sprintf("%s %s → %s", c.Field, orNone(c.From), orNone(c.To))

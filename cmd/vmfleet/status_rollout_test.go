@@ -14,7 +14,7 @@ import (
 func TestPrintHostsRollout(t *testing.T) {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	ro := &events.Rollout{NextRevision: 12, Hosts: 10, Ready: 4, AutoPromote: 0.9, AutoPromoteHosts: 9, NoSpace: 1,
-		StagedAt: now.Add(-14 * time.Minute), Changes: []events.SpecChange{{Field: "bootstrap", From: "3.6", To: "3.7"}},
+		StagedAt: now.Add(-14 * time.Minute), Changes: []events.SpecFieldChange{{Field: "bootstrap", From: "3.6", To: "3.7"}},
 		Releases: []events.StagedReadiness{
 			{Release: "13", Image: "img-13-3.7", Ready: 5, NoSpace: 1, Total: 10, Builds: 0, Pulls: 2},
 			{Release: "14", Image: "img-14-3.7", Ready: 4, NoSpace: 1, Total: 10, Builds: 1, Pulls: 0},
@@ -61,7 +61,7 @@ func TestRolloutLines(t *testing.T) {
 			"ETA unknown: no build or pull of a staged image in flight"},
 		{"done", etaLine(events.RolloutETA{Basis: events.ETADone, Why: "9 of 10 hosts hold every staged image"}, now),
 			"target reached: 9 of 10 hosts hold every staged image"},
-		{"registry removed", changesLine([]events.SpecChange{{Field: "registry", From: "ghcr.io/a", To: ""}, {Field: "bun", From: "1.2.16", To: "1.2.17"}}),
+		{"registry removed", changesLine([]events.SpecFieldChange{{Field: "registry", From: "ghcr.io/a", To: ""}, {Field: "bun", From: "1.2.16", To: "1.2.17"}}),
 			"registry ghcr.io/a → (none), bun 1.2.16 → 1.2.17"},
 		{"bar of nothing", bar(0, 0, 4), "[....]"},
 	} {

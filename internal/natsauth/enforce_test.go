@@ -20,6 +20,9 @@ func TestHostDenied(t *testing.T) {
 	pubs := []struct{ name, subject string }{
 		{"health as another host", f.subj.Health(b)},
 		{"prune result as another host", f.subj.Prune(b, events.PruneDeleted)},
+		{"another subject under its own host", "vmfleet.host." + a + ".junk"},
+		{"a deeper subject under its own health", f.subj.Health(a) + ".x"},
+		{"an unknown prune result of its own", f.subj.Prune(a, events.PruneResult("bogus"))},
 		{"a command to another host", f.subj.Command(b, events.VerbPrune)},
 		{"a command to itself", f.subj.Command(a, events.VerbPrune)},
 		{"a build event", f.subj.Build("14", events.BuildRequested)},
@@ -73,7 +76,8 @@ func TestHostAllowed(t *testing.T) {
 	host := f.connect(t, a)
 
 	t.Run("publish own health and prune results", func(t *testing.T) {
-		for _, subject := range []string{f.subj.Health(a), f.subj.Prune(a, events.PruneDeleted)} {
+		for _, subject := range []string{f.subj.Health(a), f.subj.Prune(a, events.PruneDeleted), f.subj.Prune(a, events.PruneSkipped),
+			f.subj.Prune(a, events.PruneFailed), f.subj.Prune(a, events.PrunePlanned)} {
 			watch := f.orch.sub(t, subject)
 			f.orch.clean(t)
 			if err := host.nc.Publish(subject, []byte("{}")); err != nil {

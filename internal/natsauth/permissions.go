@@ -68,20 +68,22 @@ func SpecReadSubjects() []string {
 	}
 }
 
-// HostPermissions are a host's permissions (docs/security.md): publish its own
-// health and prune results, read the spec bucket, answer requests only
-// through their reply subject; subscribe only to its own commands and its
-// own inbox. host is the host's subject token (events.HostToken).
+// HostPermissions are a host's permissions (docs/security.md): publish
+// exactly the subjects an agent sends — its own health and its prune
+// outcomes, one subject per result — read the spec bucket, answer requests
+// only through their reply subject; subscribe only to its own commands and
+// its own inbox. host is the host's subject token (events.HostToken).
 func HostPermissions(subj events.Subjects, host string) Permissions {
+	if subj.Prefix == "" {
+		subj.Prefix = events.DefaultPrefix
+	}
 	p := subj.Prefix
-	if p == "" {
-		p = events.DefaultPrefix
+	pub := []string{subj.Health(host)}
+	for _, r := range []events.PruneResult{events.PruneDeleted, events.PruneSkipped, events.PruneFailed, events.PrunePlanned} {
+		pub = append(pub, subj.Prune(host, r))
 	}
 	return Permissions{
-		Publish: append([]string{
-			p + ".host." + host + ".>",
-			p + ".prune." + host + ".>",
-		}, SpecReadSubjects()...),
+		Publish: append(pub, SpecReadSubjects()...),
 		Subscribe: []string{
 			p + ".cmd." + host + ".>",
 			InboxPrefix(host) + ".>",

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gobk "github.com/buildkite/go-buildkite/v3/buildkite"
@@ -69,6 +70,8 @@ type Config struct {
 	Timeout time.Duration
 	// Transport is the base transport (default: a clone of http.DefaultTransport).
 	Transport http.RoundTripper
+	// Now is the clock the rate-limit hold is measured on (default time.Now).
+	Now func() time.Time
 }
 
 // Client is the Buildkite REST API through go-buildkite v3.
@@ -124,7 +127,10 @@ func New(cfg Config) (*Client, error) {
 		t.MaxIdleConns = buildkiteConns
 		base = t
 	}
-	hc := &http.Client{Transport: rateLimitTransport{base: base}, Timeout: cfg.Timeout}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	hc := &http.Client{Transport: &rateLimitTransport{base: base, now: cfg.Now}, Timeout: cfg.Timeout}
 	c, err := gobk.NewOpts(gobk.WithTokenAuth(cfg.Token), gobk.WithBaseURL(cfg.APIURL),
 		gobk.WithHTTPClient(hc), gobk.WithUserAgent("vmfleet"))
 	if err != nil {
@@ -134,10 +140,28 @@ func New(cfg Config) (*Client, error) {
 }
 
 // rateLimitTransport turns a 429 into a *RateLimitError carrying
-// RateLimit-Reset, so go-buildkite never sleeps on it.
-type rateLimitTransport struct{ base http.RoundTripper }
+// RateLimit-Reset, so go-buildkite never sleeps on it, and holds every
+// later call of the client (builds, agents, pauses alike) until that reset:
+// a held call returns a *RateLimitError with the time left at once, without
+// reaching Buildkite.
+type rateLimitTransport struct {
+	base  http.RoundTripper
+	now   func() time.Time
+	mu    sync.Mutex
+	until time.Time // no call before this
+}
 
-func (t rateLimitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (t *rateLimitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	now := t.now()
+	t.mu.Lock()
+	until := t.until
+	t.mu.Unlock()
+	if now.Before(until) {
+		if r.Body != nil {
+			_ = r.Body.Close()
+		}
+		return nil, &RateLimitError{Reset: until.Sub(now), Held: true}
+	}
 	resp, err := t.base.RoundTrip(r)
 	if err != nil || resp.StatusCode != http.StatusTooManyRequests {
 		return resp, err
@@ -148,6 +172,11 @@ func (t rateLimitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("RateLimit-Reset"))); err == nil && s > 0 {
 		e.Reset = time.Duration(s) * time.Second
 	}
+	t.mu.Lock()
+	if u := t.now().Add(e.Reset); u.After(t.until) {
+		t.until = u
+	}
+	t.mu.Unlock()
 	return nil, e
 }
 

@@ -12,10 +12,14 @@ var ErrInvalidOption = errors.New("invalid option")
 
 // RateLimitError is returned for a Buildkite 429: the transport stops it, so
 // go-buildkite's internal retry never runs. Reset is how long until the
-// window resets (RateLimit-Reset), zero when the header was absent.
+// window resets (RateLimit-Reset), zero when the header was absent. Until
+// then every call of the same Client returns one at once, Held, without
+// reaching Buildkite.
 type RateLimitError struct {
 	Reset     time.Duration
 	Remaining string
+	// Held says the call was not made: an earlier 429's reset is still ahead.
+	Held bool
 }
 
 func (e *RateLimitError) Error() string {

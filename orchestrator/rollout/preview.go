@@ -153,11 +153,7 @@ func Preview(f Fleet, c Change) Impact {
 	im := Impact{Action: c.Action, From: from, To: to, Hosts: len(f.Hosts), ConfirmNotReadyFraction: threshold,
 		PrunableAfter: f.Now.Add(max(f.Current.Cleanup.Grace(), c.To.Cleanup.Grace()))}
 	rows := newRows(from, to, f.Retained)
-	for _, r := range from.Releases {
-		if !to.HasRelease(r) {
-			im.Removed = append(im.Removed, r)
-		}
-	}
+	im.Removed = RemovedReleases(from, to)
 	live := map[string]*builds.Record{}
 	for i := range f.Builds {
 		live[f.Builds[i].Key] = &f.Builds[i]
@@ -253,6 +249,17 @@ func Preview(f Fleet, c Change) Impact {
 	}
 	im.ConfirmNeeded = len(im.Why) > 0
 	return im
+}
+
+// RemovedReleases is the releases of from that to drops, in from's order.
+func RemovedReleases(from, to events.ImageSpec) []string {
+	var out []string
+	for _, r := range from.Releases {
+		if !to.HasRelease(r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Percent writes a share of hosts as a percentage, e.g. 12.5%.

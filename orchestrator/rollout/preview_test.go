@@ -1,12 +1,16 @@
 package rollout
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/testlog"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
@@ -249,5 +253,32 @@ func TestPercent(t *testing.T) {
 		if got := Percent(f); got != want {
 			t.Errorf("Got(Percent(%v)) = %q, want %q", f, got, want)
 		}
+	}
+}
+
+// coreStub is a Core whose spec bucket must not be touched.
+type coreStub struct {
+	spec     events.Spec
+	kvCalled bool
+}
+
+func (c *coreStub) KV() jetstream.KeyValue                          { c.kvCalled = true; return nil }
+func (c *coreStub) Spec() events.Spec                               { return c.spec }
+func (c *coreStub) Writable() error                                 { return nil }
+func (c *coreStub) AdoptSpec(events.Spec)                           {}
+func (c *coreStub) SetNext(*events.Spec, uint64)                    {}
+func (c *coreStub) UnblockImages(context.Context, events.ImageSpec) {}
+func (c *coreStub) Trigger()                                        {}
+
+// TestAutoPromoteNeverRemovesARelease: a staged spec that lacks a release
+// of the spec in force (one added after the stage) is not auto-promoted,
+// however many hosts hold it.
+func TestAutoPromoteNeverRemovesARelease(t *testing.T) {
+	core := &coreStub{spec: events.Spec{Images: withImages(func(im *events.ImageSpec) { im.Releases = []string{"13", "14", "15"} })}}
+	p := &Ops{Core: core, Now: func() time.Time { return previewNow }, Timeout: time.Second, Log: testlog.New(t, slog.LevelInfo)}
+	next := &events.Spec{Images: withImages(func(im *events.ImageSpec) { im.BootstrapVersion = "3.7" }), AutoPromote: 0.9, Revision: 9}
+	p.AutoPromote(t.Context(), next, 10, 10)
+	if core.kvCalled {
+		t.Errorf("Got(auto-promote of a staged spec removing release 15) = promoted, want held")
 	}
 }

@@ -35,11 +35,11 @@ func PromoteHosts(share float64, hosts int) int {
 
 // Changes lists what next changes of cur, in the order of the spec stage
 // flags: releases, bun, bootstrap, registry, name_template.
-func Changes(cur, next events.ImageSpec) []events.SpecChange {
-	var out []events.SpecChange
+func Changes(cur, next events.ImageSpec) []events.SpecFieldChange {
+	var out []events.SpecFieldChange
 	add := func(field, from, to string) {
 		if from != to {
-			out = append(out, events.SpecChange{Field: field, From: from, To: to})
+			out = append(out, events.SpecFieldChange{Field: field, From: from, To: to})
 		}
 	}
 	add("releases", strings.Join(cur.Releases, ","), strings.Join(next.Releases, ","))

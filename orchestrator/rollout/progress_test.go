@@ -29,7 +29,7 @@ func TestChanges(t *testing.T) {
 	cur := testImages()
 	next := cur
 	next.BootstrapVersion, next.Releases = "3.7", []string{"14", "15"}
-	want := []events.SpecChange{
+	want := []events.SpecFieldChange{
 		{Field: "releases", From: strings.Join(cur.Releases, ","), To: "14,15"},
 		{Field: "bootstrap", From: cur.BootstrapVersion, To: "3.7"},
 	}

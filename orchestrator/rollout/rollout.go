@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -223,6 +225,13 @@ func (p *Ops) StageSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) 
 	if SameSpec(events.Spec{Images: cur.Images}, events.Spec{Images: next.Images}) {
 		return events.Spec{}, fmt.Errorf("%w: %w", events.ErrInvalid, ErrNothingStaged)
 	}
+	// Removing a release always needs an operator's confirmation, which
+	// a share of hosts cannot give.
+	if gone := RemovedReleases(cur.Images, next.Images); next.AutoPromote > 0 && len(gone) > 0 {
+		return events.Spec{}, &events.FieldError{Field: "auto_promote", Reason: fmt.Sprintf(
+			"the staged spec removes macOS %s: stage it without auto-promote and promote it by hand (vmfleet spec promote --yes)",
+			strings.Join(gone, ", "))}
+	}
 	next.UpdatedAt, next.UpdatedBy, next.Revision = p.Now().UTC(), u.By, 0
 	if next.UpdatedBy == "" {
 		next.UpdatedBy = "api"
@@ -335,9 +344,15 @@ func (p *Ops) UnstageSpec(ctx context.Context) error {
 	return nil
 }
 
+// heldRevision is the staged revision whose auto-promotion was last held
+// back (logged once per revision).
+var heldRevision atomic.Uint64
+
 // AutoPromote promotes the staged spec once its AutoPromote share of the
 // non-stale hosts (at least one) hold every staged image (leader only:
-// the caller checks; called by the summary with the counts it made).
+// the caller checks; called by the summary with the counts it made),
+// unless it would remove a release of the spec in force: that needs an
+// operator's confirmation (logged once per staged revision).
 func (p *Ops) AutoPromote(ctx context.Context, next *events.Spec, ready, live int) {
 	if next == nil || next.AutoPromote <= 0 || live == 0 || p.Core.Writable() != nil {
 		return
@@ -345,11 +360,20 @@ func (p *Ops) AutoPromote(ctx context.Context, next *events.Spec, ready, live in
 	if ready < PromoteHosts(next.AutoPromote, live) {
 		return
 	}
+	if gone := RemovedReleases(p.Core.Spec().Images, next.Images); len(gone) > 0 {
+		// A release added to the spec in force after the stage: removing
+		// it needs an operator (vmfleet spec promote --yes).
+		if heldRevision.Swap(next.Revision) != next.Revision {
+			p.Log.Warn("auto-promote held: the staged spec removes a release of the spec in force; promote by hand with --yes, or stage again",
+				"revision", next.Revision, "removed_releases", gone)
+		}
+		return
+	}
 	p.Log.Info("auto-promoting the staged spec", "revision", next.Revision, "ready_hosts", ready, "hosts", live, "share", next.AutoPromote)
 	pctx, cancel := context.WithTimeout(ctx, 2*p.Timeout+time.Second)
 	defer cancel()
 	// The stager's share is the confirmation: hosts short of the staged
-	// images are at most the share left out.
+	// images are at most the share left out (and no release goes).
 	if _, err := p.PromoteSpec(pctx, SpecPromote{By: "auto-promote", Confirm: true}); err != nil && !errors.Is(err, ErrNoStagedSpec) {
 		p.Log.Warn("auto-promote failed; retrying at the next pass", "err", err)
 	}

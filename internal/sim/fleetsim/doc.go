@@ -9,10 +9,14 @@
 //
 // It owns:
 //   - the simulated world: host inventories (some hosts start missing
-//     images, some have an image busy with a job), the simulated registry,
-//     build, pull and delete durations, a bump of the spec (bootstrap or bun
-//     version) written to KV bucket vmfleet_spec as `vmfleet spec set` does,
-//     and the cleanup window opening later by another spec write;
+//     images, some have an image busy with a job) and disks, the simulated
+//     registry, build, pull and delete durations, a bump of the spec
+//     (bootstrap or bun version) written to KV bucket vmfleet_spec as
+//     `vmfleet spec set` does or staged through the orchestrator's API as
+//     `vmfleet spec stage --auto-promote 100%` does (Config.Rollout), and
+//     the cleanup window opening later by another spec write; the world
+//     follows the spec in KV, so the orchestrator's own promotion is seen
+//     as the agents see it;
 //   - time scaling: every duration is given in fleet time ("a build takes
 //     20 minutes") and runs for duration × Scale of wall-clock time; all
 //     components run on the real clock underneath;
@@ -21,7 +25,11 @@
 //   - safety accounting: builds created per key against the ideal, two live
 //     builds for one key, pulls of images not pushed yet, and every delete
 //     checked at the moment it happens against the host's live inventory
-//     (busy, expected, not ours, replacement not ready, window closed).
+//     (busy, expected by the spec in force or the staged spec, not ours,
+//     replacement not ready, window closed, within the removal grace);
+//   - the rollout's cost: from the bump to the end, the fewest hosts ready
+//     for the spec in force and the time some release had no ready host
+//     (Result.MinReadyHosts, Result.OutageSeconds).
 //
 // It must not reach into the orchestrator's or the agents' internals: it
 // drives them through their public APIs, NATS and the fake Buildkite only, so
