@@ -6,6 +6,18 @@ import (
 	"time"
 )
 
+// Command verbs served by an agent on <prefix>.cmd.<host>.<verb> (a verb's
+// name, its request type and the request's validation live in this file).
+const (
+	VerbCheck = "check"
+	VerbPrune = "prune"
+	VerbPull  = "pull"
+	VerbForce = "force"
+)
+
+// Verbs lists every command verb an agent serves.
+var Verbs = []string{VerbCheck, VerbPrune, VerbPull, VerbForce}
+
 // CheckRequest asks an agent to check now and reply with its health.
 type CheckRequest struct{}
 

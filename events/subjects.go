@@ -19,17 +19,6 @@ const (
 	KindReadiness Kind = "fleet"
 )
 
-// Command verbs served by an agent on <prefix>.cmd.<host>.<verb>.
-const (
-	VerbCheck = "check"
-	VerbPrune = "prune"
-	VerbPull  = "pull"
-	VerbForce = "force"
-)
-
-// Verbs lists every command verb an agent serves.
-var Verbs = []string{VerbCheck, VerbPrune, VerbPull, VerbForce}
-
 // maxTokenLen bounds a host token so subjects stay short; longer names are
 // truncated and suffixed with a hash of the original.
 const maxTokenLen = 64

@@ -87,7 +87,7 @@ func TestPauseLeverIdempotent(t *testing.T) {
 	if got := e.puts(buildkitefake.RoutePause, http.StatusUnprocessableEntity); got != 1 {
 		t.Errorf("Got(422 pauses) = %d, want 1", got)
 	}
-	if _, _, _, paused := e.o.agents.hostAgents("mac-01"); !paused {
+	if _, _, _, paused := e.o.agents.Host("mac-01"); !paused {
 		t.Errorf("Got(host paused) = false, want true after 422 already paused")
 	}
 	// It was resumed behind our back: 422 "not paused" is the resume wanted.
@@ -99,7 +99,7 @@ func TestPauseLeverIdempotent(t *testing.T) {
 	if got := e.puts(buildkitefake.RouteResume, http.StatusUnprocessableEntity); got != 1 {
 		t.Errorf("Got(422 resumes) = %d, want 1", got)
 	}
-	if _, _, _, paused := e.o.agents.hostAgents("mac-01"); paused || gauge(t, e.o.reg, "vmfleet_orchestrator_paused_agents") != 0 {
+	if _, _, _, paused := e.o.agents.Host("mac-01"); paused || gauge(t, e.o.reg, "vmfleet_orchestrator_paused_agents") != 0 {
 		t.Errorf("Got(host paused) = %v, want false after 422 not paused", paused)
 	}
 }

@@ -57,7 +57,7 @@ func newAgentsEnv(t *testing.T, cfg Config, opts ...Option) *agentsEnv {
 	}
 	o.caughtUp.Store(true)
 	o.started.Store(true)
-	if o.agents.Manager == nil {
+	if o.agents == nil {
 		t.Fatal("Got(agents manager) = nil, want one: the client implements BuildkiteAgents")
 	}
 	o.pubDrift = func(d events.TagDrift) {
@@ -139,8 +139,8 @@ func TestAgentsConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.Spec.Images = testImages()
 			o, err := New(nil, tt.bk, tt.cfg)
-			if (err == nil) != tt.ok || (tt.ok && (o.agents.Manager != nil) != tt.on) {
-				t.Errorf("Got(New) = %v, agents on %v, want ok %v on %v", err, err == nil && o.agents.Manager != nil, tt.ok, tt.on)
+			if (err == nil) != tt.ok || (tt.ok && (o.agents != nil) != tt.on) {
+				t.Errorf("Got(New) = %v, agents on %v, want ok %v on %v", err, err == nil && o.agents != nil, tt.ok, tt.on)
 			}
 			if err != nil && !errors.Is(err, ErrInvalidOption) {
 				t.Errorf("Got(error) = %v, want ErrInvalidOption", err)

@@ -9,18 +9,13 @@
 //     capacity-1 wake channel) and on a tick (a full pass), deriving from the
 //     current state which builds must exist, which hosts must pull and which
 //     must prune;
-//   - pruning (docs/orchestrator.md#cleanup): each host's plan by package cleanup
-//     from its last report, prune commands inside cleanup windows (or in a
-//     disk emergency) once the replacement is ready, at most one in flight
-//     per host and none again before the host reported the last one's
-//     effect; the staged spec's images and those in their removal grace
-//     (from the spec keys' KV history) kept; the disruption budget (at most
-//     a share of the fleet sent a window prune per window occurrence); the
-//     agents' outcomes kept for the API and the metrics. Package
-//     orchestrator/prunes holds the parts that need no fleet state (plan
-//     and window caches, the removal grace, the budget, the outcome log,
-//     metrics and errors); the core derives each host's prune in the pass
-//     and sends it;
+//   - pruning (docs/orchestrator.md#cleanup): the pass asks package
+//     orchestrator/prunes for each non-stale host's prune from its last
+//     report (the plan by package cleanup, inside cleanup windows or in a
+//     disk emergency, keeping the staged spec's images and those in their
+//     removal grace) and hands the wants, past the disruption budget, to
+//     its dispatcher; the Manager follows the spec keys' history and the
+//     agents' outcomes itself (prune.go holds the core's side);
 //   - the wants of builds, handed to the build manager of package
 //     orchestrator/builds (records in KV bucket vmfleet_builds written before
 //     any Buildkite call, adoption, webhook and polling tracking, backoff,
@@ -45,9 +40,10 @@
 //     watched; set, stage, promote and unstage through the API are package
 //     orchestrator/rollout's operations over the small rollout.Core the core
 //     fills in (spec_set.go); build lifecycle events and fleet readiness;
-//   - host commands: pulls and prunes are two verbs of package hostcmd's
-//     dispatcher (pulls.go, prune.go say what each reply means), sent
-//     with its one Client.Send.
+//   - host commands: pulls (package orchestrator/pulls) and prunes
+//     (orchestrator/prunes) are two verbs of package hostcmd's dispatcher,
+//     each saying what its reply means, sent with its one Client.Send; the
+//     pass hands each its wants (hostVerbs, loops.go).
 //
 // It must not run tart, touch a host's files, or act while it is not the
 // leader (the isLeader seam: WithLease, or WithLeader); it talks to

@@ -8,7 +8,6 @@ import (
 	"github.com/vmfleet/vmfleet/internal/testlog"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/internal/orchtest"
-	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
 var t0 = orchtest.T0
@@ -35,6 +34,6 @@ func newTestOrchestrator(t testing.TB, bk builds.Buildkite, cfg Config, now func
 	}
 	o.caughtUp.Store(true)
 	o.started.Store(true)
-	o.specHist.Store(prunes.NewHistory(nil)) // no NATS, no spec history: nothing in a grace
+	o.prunes.UseHistory(nil) // no NATS, no spec history: nothing in a grace
 	return o
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
 // Host states in the read API and metrics.
@@ -38,7 +39,7 @@ type HostView struct {
 	Health *events.HostHealth `json:"health,omitempty"`
 	// Prune is the host's cleanup plan, windows and recent prunes
 	// (GET /api/v1/hosts/{host} only).
-	Prune *HostPrune `json:"prune,omitempty"`
+	Prune *prunes.HostView `json:"prune,omitempty"`
 }
 
 // Hosts returns every known host, sorted.
@@ -58,7 +59,8 @@ func (o *Orchestrator) Host(host string) (HostView, bool) {
 	}
 	v := o.hostView(host, hs, o.now())
 	v.Health = hs.h
-	v.Prune = o.hostPrune(host, hs)
+	pv := o.pruneView(o.now())
+	v.Prune = o.prunes.HostView(host, hs.h, &pv)
 	return v, true
 }
 
@@ -73,7 +75,7 @@ func (o *Orchestrator) hostView(host string, hs *hostState, now time.Time) HostV
 	if next := o.next.Load(); next != nil && hs.h.NextRevision == next.Revision {
 		v.Staged = hs.h.Staged
 	}
-	drift, since, reason, paused := o.agents.hostAgents(host)
+	drift, since, reason, paused := o.agents.Host(host)
 	if drift {
 		v.Drift, v.DriftSince, v.DriftReason = true, &since, reason
 	}

@@ -10,23 +10,6 @@ import (
 	"github.com/vmfleet/vmfleet/orchestrator/levers"
 )
 
-// agentLevers is the drift check and the pause lever (package
-// orchestrator/levers); a nil Manager means neither runs.
-type agentLevers struct{ *levers.Manager }
-
-// hostAgents is what the read API shows of one host.
-func (l agentLevers) hostAgents(host string) (drift bool, since time.Time, reason events.DriftReason, paused bool) {
-	return l.Host(host)
-}
-
-// runAgents runs the levers until ctx ends, if they are on.
-func (o *Orchestrator) runAgents(ctx context.Context) error {
-	if o.agents.Manager == nil {
-		return nil
-	}
-	return o.agents.Run(ctx)
-}
-
 // initAgents sets up the drift check and the pause lever when Buildkite's
 // agents API is at hand (WithBuildkiteAgents, or bk itself) and the listing
 // is not turned off.
@@ -59,7 +42,7 @@ func (o *Orchestrator) initAgents(bk builds.Buildkite) error {
 	if err != nil {
 		return fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
-	o.agents = agentLevers{m}
+	o.agents = m
 	return nil
 }
 

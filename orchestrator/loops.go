@@ -5,6 +5,7 @@ import (
 	"runtime/pprof"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/rungroup"
 	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
 )
@@ -24,10 +25,10 @@ func (o *Orchestrator) loops(js jetstream.JetStream, specKV jetstream.KeyValue) 
 	ls := []namedLoop{
 		{"health", func(ctx context.Context) error { return o.followHealth(ctx, js) }},
 		{"spec", func(ctx context.Context) error { return o.watchSpec(ctx, specKV) }},
-		{"spec history", func(ctx context.Context) error { return o.followSpecHistory(ctx, specKV) }},
+		{"spec history", func(ctx context.Context) error { return o.prunes.FollowHistory(ctx, specKV) }},
 		{"next", func(ctx context.Context) error { return o.watchNext(ctx, specKV) }},
-		{"prunes", o.followPrunes},
-		{"agents", o.runAgents},
+		{"prunes", o.prunes.FollowOutcomes},
+		{"agents", o.agents.Run},
 		{"obsolete builds", func(ctx context.Context) error { return o.cancelObsoleteLoop(ctx, specKV) }},
 	}
 	if o.builds.Watches() {
@@ -37,8 +38,13 @@ func (o *Orchestrator) loops(js jetstream.JetStream, specKV jetstream.KeyValue) 
 }
 
 // hostVerb is one host command verb as the reconcile pass and the drain see
-// it: each pass hands it its wants; the drain waits for its commands.
+// it: a pass resets it, has it derive its want from each non-stale host's
+// report (reset and derive are nil for a verb whose wants the pass derives
+// itself, like pulls and prunes), then hands it the wants; the drain waits
+// for its commands.
 type hostVerb struct {
+	reset    func()
+	derive   func(host string, h *events.HostHealth)
 	dispatch func(ctx context.Context, w *wants, full bool)
 	wait     func()
 }
@@ -51,13 +57,29 @@ func verbOf[W, R any](d *hostcmd.Dispatcher[W, R], of func(*wants) []W) hostVerb
 	}
 }
 
+// verbFor feeds dispatcher d with the want derive makes of each non-stale
+// host's report in a pass, if any: a new verb's whole side in the core.
+func verbFor[W, R any](d *hostcmd.Dispatcher[W, R], derive func(host string, h *events.HostHealth) (W, bool)) hostVerb {
+	var ws []W // the pass's wants, owned by the loop
+	return hostVerb{
+		reset: func() { ws = ws[:0] },
+		derive: func(host string, h *events.HostHealth) {
+			if w, ok := derive(host, h); ok {
+				ws = append(ws, w)
+			}
+		},
+		dispatch: func(ctx context.Context, _ *wants, full bool) { d.Dispatch(ctx, ws, full) },
+		wait:     d.Wait,
+	}
+}
+
 // hostVerbs lists every host command verb, in the order a pass dispatches
-// them; a new verb adds one entry (its wants come from the pass's derive
-// step). New keeps the list in o.verbs.
+// them; a new verb adds one entry (a verbFor of its dispatcher and derive,
+// in a file of its own). New keeps the list in o.verbs.
 func (o *Orchestrator) hostVerbs() []hostVerb {
 	return []hostVerb{
 		verbOf(o.pulls.Dispatcher, func(w *wants) []pullWant { return w.pulls }),
-		verbOf(o.prunes.Dispatcher, o.admitPrunes), // the disruption budget (prune_grace.go)
+		verbOf(o.prunes.Dispatcher(), o.admitPrunes), // the disruption budget (prune.go)
 	}
 }
 

@@ -17,8 +17,6 @@ type metrics struct {
 	reconcile      *prometheus.HistogramVec
 	buildEvents    *prometheus.CounterVec
 	cancelled      *prometheus.CounterVec
-	pulls          *prometheus.CounterVec
-	pullsInFlight  prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, received, duplicates, unknownReasons func() float64) (*metrics, error) {
@@ -45,13 +43,9 @@ func newMetrics(reg prometheus.Registerer, received, duplicates, unknownReasons 
 			Name: "build_transitions_total", Help: "Build record state changes, by new state."}, []string{"state"}),
 		cancelled: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "builds_cancelled_total", Help: "Builds cancelled on Buildkite by vmfleet, by reason (obsolete: no active spec wants the image)."}, []string{"reason"}),
-		pulls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "pulls_total", Help: "Pull commands finished, by result (ok, failed)."}, []string{"result"}),
-		pullsInFlight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
-			Name: "pulls_in_flight", Help: "Pull commands awaiting the agent's reply."}),
 	}
 	for _, c := range []prometheus.Collector{m.received, m.duplicates, m.unknownReasons, m.rejected, m.hosts, m.builds, m.blocked, m.reconcile,
-		m.buildEvents, m.cancelled, m.pulls, m.pullsInFlight} {
+		m.buildEvents, m.cancelled} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -45,7 +45,7 @@ func (o *Orchestrator) TakeHealth(subject string, data []byte, seen time.Time) b
 }
 
 // TakePrune takes one prune outcome an agent published on subject.
-func (o *Orchestrator) TakePrune(subject string, data []byte) { o.recordOutcome(subject, data) }
+func (o *Orchestrator) TakePrune(subject string, data []byte) { o.prunes.Record(subject, data) }
 
 // ReconcileOnce makes one full pass now and waits for the builds it started.
 func (o *Orchestrator) ReconcileOnce(ctx context.Context) {

@@ -15,6 +15,10 @@ import (
 	"github.com/vmfleet/vmfleet/internal/ratelog"
 	"github.com/vmfleet/vmfleet/internal/rungroup"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
+	"github.com/vmfleet/vmfleet/orchestrator/levers"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
+	"github.com/vmfleet/vmfleet/orchestrator/pulls"
 	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
@@ -32,13 +36,15 @@ type Orchestrator struct {
 	metrics *metrics
 	fleet   *fleet
 	builds  *builds.Manager
-	pulls   *pullManager
-	verbs   []hostVerb  // every host command verb (loops.go)
-	agents  agentLevers // nil Manager: no drift check, no pause lever
+	pulls   *pulls.Manager
+	prunes  *prunes.Manager // pruning (prune.go)
+	verbs   []hostVerb      // every host command verb (loops.go)
+	agents  *levers.Manager // the drift check and the pause lever; nil: neither runs
 	// pubDrift publishes a drift event of the levers.
 	pubDrift func(events.TagDrift)
 
-	cleanupParts // pruning and spec set (prune*.go, spec_set.go)
+	// specKV is bucket vmfleet_spec, set by Run before started.
+	specKV jetstream.KeyValue
 
 	spec      atomic.Pointer[events.Spec]
 	next      rollout.Staged  // the staged spec (spec_stage.go), nil: no rollout
@@ -51,6 +57,8 @@ type Orchestrator struct {
 	// Owned by the loop goroutine.
 	scratch     wants
 	lastSummary time.Time
+	// nonStaleHosts is the last summary's count, the prune budget's base.
+	nonStaleHosts int
 
 	rejectLog ratelog.Limiter
 	ingestQ   []chan inMsg // set by followHealth before consuming
@@ -99,10 +107,12 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 	o.builds = builds.New(o.cfg.buildsConfig(), o.log, o.now, bk, o.opts.store)
 	o.builds.OnChange(o.buildChanged)
 	o.builds.OnCancel(o.buildCancelled)
-	o.pulls = newPullManager(o.cfg, o.log, o.now, o.sendPull)
-	o.pulls.current = o.currentSeq
-	o.pulls.onDone = o.pullDone
-	if err := o.initCleanup(); err != nil {
+	if o.pulls, err = pulls.New(pulls.Config{Concurrency: o.cfg.PullConcurrency, Timeout: o.cfg.PullTimeout,
+		BackoffBase: o.cfg.BackoffBase, BackoffMax: o.cfg.BackoffMax},
+		pulls.Deps{Now: o.now, Log: o.log, Reg: o.reg, Client: o.commands(), Current: o.currentSeq, Wake: o.Trigger}); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
+	if err := o.initPrunes(); err != nil {
 		return nil, err
 	}
 	o.verbs = o.hostVerbs()
@@ -200,14 +210,7 @@ func (o *Orchestrator) buildChanged(prev, next *builds.Record) {
 		return
 	}
 	o.metrics.buildEvents.WithLabelValues(string(next.State)).Inc()
-	ev := events.BuildEvent{
-		Key: next.Key, Image: next.Image, Release: next.Release, Host: next.Host, State: next.State,
-		Number: next.Number, URL: next.URL, Attempt: next.Attempt, Error: next.Error, At: o.now().UTC(),
-	}
-	if next.State == events.BuildFailed || next.State == events.BuildCanceled {
-		ev.NextAttempt = next.NextAttempt
-	}
-	o.publish(context.Background(), o.subj.Build(next.Release, next.State), events.TypeBuild, next.Key, ev)
+	o.publish(context.Background(), o.subj.Build(next.Release, next.State), events.TypeBuild, next.Key, next.Event(o.now().UTC()))
 	if !next.State.Live() {
 		o.Trigger()
 	}
@@ -234,13 +237,9 @@ func (o *Orchestrator) currentSeq(host string) (string, uint64) {
 	return "", 0
 }
 
-func (o *Orchestrator) pullDone(ok bool) {
-	if ok {
-		o.metrics.pulls.WithLabelValues("ok").Inc()
-	} else {
-		o.metrics.pulls.WithLabelValues("failed").Inc()
-	}
-	o.Trigger()
+// commands is the client every host command goes out with.
+func (o *Orchestrator) commands() hostcmd.Client {
+	return hostcmd.Client{Conn: o.nc, Subjects: o.subj, Source: o.opts.source, Now: o.now}
 }
 
 // onReject counts a rejected event and logs it once per source per minute.

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/pulls"
 )
 
 // What the packages built on the core (orchestrator/web: the HTTP API, the
@@ -53,19 +54,9 @@ func (o *Orchestrator) HostReports(now time.Time) []HostView {
 	return out
 }
 
-// HostImage names one image on one host.
-type HostImage struct{ Host, Image string }
-
 // PullsInFlight is the set of (host, image) whose pull command awaits the
 // agent's reply.
-func (o *Orchestrator) PullsInFlight() map[HostImage]bool {
-	out := map[HostImage]bool{}
-	for k := range o.pulls.inFlightSet() {
-		host, image, _ := strings.Cut(k, "\x00")
-		out[HostImage{host, image}] = true
-	}
-	return out
-}
+func (o *Orchestrator) PullsInFlight() map[pulls.HostImage]bool { return o.pulls.InFlightPairs() }
 
 // ObserveWebhook takes a build's state from a Buildkite webhook (already
 // authenticated): the matching record is updated at once (polling catches

@@ -7,8 +7,13 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
+	"github.com/vmfleet/vmfleet/orchestrator/pulls"
 	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
+
+// pullWant is a pull the pass asks for (package orchestrator/pulls).
+type pullWant = pulls.Want
 
 // relView is one release of the spec as the pass needs it.
 type relView struct {
@@ -56,8 +61,8 @@ type wants struct {
 	builds []builds.Want
 	seen   map[string]bool // build keys wanted
 	pulls  []pullWant
-	prune  pruneView // the pass's cleanup windows (prune_plan.go)
-	prunes []pruneWant
+	prune  prunes.View // the pass's cleanup side (prune.go)
+	prunes []prunes.Want
 	// The staged spec's builds and pulls, queued after the current
 	// spec's (reconcile_staged.go).
 	stagedBuilds []builds.Want
@@ -81,15 +86,23 @@ func (w *wants) addBuild(b builds.Want) {
 }
 
 // deriveHost adds what one host needs (docs/orchestrator.md#reconcile): its
-// prune (prune_plan.go), and for each release missing its image (a reason
-// whose events.ReasonInfo says Missing) a pull (registry set, image pushed),
+// prune (prunes.Manager.Want), each other verb's want (hostVerb.derive),
+// and for each release missing its image (a reason whose events.ReasonInfo
+// says Missing) a pull (registry set, image pushed),
 // the fleet's build (registry set, not pushed) or the host's own build (no
 // registry). Stale hosts and hosts checking against another spec get nothing.
 func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now time.Time, w *wants) {
 	if o.fleet.stale(hs, now) {
 		return
 	}
-	o.derivePrune(host, hs, w)
+	if p, ok := o.prunes.Want(host, hs.h, &w.prune); ok {
+		w.prunes = append(w.prunes, p)
+	}
+	for _, vb := range o.verbs {
+		if vb.derive != nil {
+			vb.derive(host, hs.h)
+		}
+	}
 	deriveMissing(host, hs, hs.h.Releases, v, func(p pullWant) { w.pulls = append(w.pulls, p) }, w.addBuild)
 }
 
@@ -112,7 +125,7 @@ func deriveMissing(host string, hs *hostState, rs []events.ReleaseStatus, v *spe
 		}
 		switch {
 		case v.registry && rv.pushed:
-			pull(pullWant{host: host, image: rv.image, ref: rv.want.RegistryRef, boot: hs.h.BootID, seq: hs.h.Seq})
+			pull(pullWant{Host: host, Image: rv.image, Ref: rv.want.RegistryRef, Boot: hs.h.BootID, Seq: hs.h.Seq})
 		case v.registry:
 			build(rv.want)
 		default:
@@ -133,6 +146,11 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 	v, sv := o.view(), o.stagedView()
 	w := &o.scratch
 	w.reset()
+	for _, v := range o.verbs {
+		if v.reset != nil {
+			v.reset()
+		}
+	}
 	w.prune = o.pruneView(now)
 	dirty := o.fleet.takeDirty()
 	if full {
@@ -163,7 +181,7 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 		}
 	}
 	if full {
-		o.plans.Sweep()
+		o.prunes.SweepPlans()
 	}
 	// The summary walks every host: on dirty passes at most once a (real)
 	// second, as a bound on work rather than a decision.
@@ -207,7 +225,7 @@ func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
 		}
 	})
 	r.Releases = per
-	o.nonStaleHosts = r.Hosts - r.Stale // the prune budget's base (prune_grace.go)
+	o.nonStaleHosts = r.Hosts - r.Stale // the prune budget's base (prune.go)
 	r.Rollout = roll.finish(o)
 	if r.Rollout != nil {
 		o.autoPromote(ctx, next, r.Rollout.Ready, r.Rollout.Hosts)
@@ -220,7 +238,6 @@ func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
 		o.metrics.builds.WithLabelValues(string(st)).Set(float64(by[st]))
 	}
 	o.metrics.blocked.Set(float64(blocked))
-	o.metrics.pullsInFlight.Set(float64(o.pulls.InFlight()))
 
 	prev := o.readiness.Load()
 	if prev != nil && sameReadiness(*prev, r) {

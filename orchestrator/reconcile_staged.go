@@ -1,7 +1,6 @@
 package orchestrator
 
 import (
-	"strings"
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
@@ -124,9 +123,8 @@ func (c *rolloutCounter) finish(o *Orchestrator) *events.Rollout {
 			b.Durations = append(b.Durations, rec.FinishedAt.Sub(rec.RequestedAt))
 		}
 	}
-	for k := range o.pulls.inFlightSet() {
-		_, img, _ := strings.Cut(k, "\x00")
-		if i, ok := idx[img]; ok {
+	for hi := range o.pulls.InFlightPairs() {
+		if i, ok := idx[hi.Image]; ok {
 			c.r.Releases[i].Pulls++
 		}
 	}

@@ -55,7 +55,7 @@ func TestDeriveHost(t *testing.T) {
 				builds = append(builds, b.Key)
 			}
 			for _, p := range w.pulls {
-				pulls = append(pulls, p.host+" "+p.ref)
+				pulls = append(pulls, p.Host+" "+p.Ref)
 			}
 			if diff := cmp.Diff(tt.builds, builds); diff != "" {
 				t.Errorf("Got(builds) diff (-want +got):\n%s", diff)

@@ -14,8 +14,6 @@ func (o *Orchestrator) previewFleet() rollout.Fleet {
 			f.Hosts = append(f.Hosts, hs.h)
 		}
 	})
-	if h := o.specHist.Load(); h != nil {
-		f.Retained = h.RetainedAt(now).Imgs
-	}
+	f.Retained = o.prunes.RetainedAt(now)
 	return f
 }

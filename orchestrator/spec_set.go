@@ -40,7 +40,7 @@ func (c rolloutCore) Writable() error                    { return c.o.writable()
 func (c rolloutCore) AdoptSpec(s events.Spec)            { c.o.adoptSpec(s) }
 func (c rolloutCore) SetNext(s *events.Spec, rev uint64) { c.o.setNext(s, rev) }
 func (c rolloutCore) UnblockImages(ctx context.Context, im events.ImageSpec) {
-	c.o.unblockImages(ctx, im)
+	c.o.builds.Unblock(ctx, im)
 }
 func (c rolloutCore) Trigger() { c.o.Trigger() }
 
@@ -55,26 +55,6 @@ func (o *Orchestrator) adoptSpec(s events.Spec) {
 		if o.spec.CompareAndSwap(cur, &s) {
 			return
 		}
-	}
-}
-
-// unblockImages starts again, from attempt 1, the blocked build keys of the
-// spec's images: an operator who sets a spec wants its images built (keys of
-// images new to the spec have no record and need nothing).
-func (o *Orchestrator) unblockImages(ctx context.Context, im events.ImageSpec) {
-	want := map[string]bool{}
-	for _, r := range im.Releases {
-		want[im.ImageName(r)] = true
-	}
-	for _, r := range o.builds.Records() {
-		if r.State != events.BuildBlocked || !want[r.Image] {
-			continue
-		}
-		if _, err := o.builds.Retry(ctx, r.Key); err != nil {
-			o.log.Warn("cannot unblock build key after spec set", "build", r.Key, "err", err)
-			continue
-		}
-		o.log.Info("build key unblocked by spec set", "build", r.Key)
 	}
 }
 

@@ -143,25 +143,9 @@ func (o *Orchestrator) drain(cancelWork context.CancelFunc, waits ...func()) {
 	o.term.mu.Unlock()
 }
 
-// LeaderStatus says who leads, as this orchestrator knows it
-// (GET /api/v1/leader, /readyz, `vmfleet status`).
-type LeaderStatus struct {
-	// Instance is this orchestrator.
-	Instance string `json:"instance"`
-	// IsLeader is whether this orchestrator acts.
-	IsLeader bool `json:"is_leader"`
-	// Leader is the lease holder's id; empty when none is known (an election
-	// is under way).
-	Leader string `json:"leader"`
-	// Since and Expires are the holder's term start and the lease's expiry
-	// unless renewed (the holder's clock).
-	Since   time.Time `json:"since,omitzero"`
-	Expires time.Time `json:"expires,omitzero"`
-}
-
-// Leadership returns who leads.
-func (o *Orchestrator) Leadership() LeaderStatus {
-	s := LeaderStatus{Instance: o.cfg.Instance, IsLeader: o.opts.isLeader()}
+// Leadership returns who leads, as this orchestrator knows it.
+func (o *Orchestrator) Leadership() lease.Status {
+	s := lease.Status{Instance: o.cfg.Instance, IsLeader: o.opts.isLeader()}
 	if l := o.term.lease; l != nil {
 		if v, ok := l.Leader(); ok {
 			s.Leader, s.Since, s.Expires = v.ID, v.Since, v.Deadline

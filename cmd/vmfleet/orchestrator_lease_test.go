@@ -7,17 +7,17 @@ import (
 	"testing"
 
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
 func TestLeaderLine(t *testing.T) {
 	tests := []struct {
-		in   orchestrator.LeaderStatus
+		in   api.LeaderStatus
 		want string
 	}{
-		{orchestrator.LeaderStatus{Instance: "a", IsLeader: true, Leader: "a"}, "leader: a (answered by the leader)"},
-		{orchestrator.LeaderStatus{Instance: "b", Leader: "a"}, "leader: a (answered by follower b)"},
-		{orchestrator.LeaderStatus{Instance: "b"}, "leader: none known (election under way; answered by b)"},
+		{api.LeaderStatus{Instance: "a", IsLeader: true, Leader: "a"}, "leader: a (answered by the leader)"},
+		{api.LeaderStatus{Instance: "b", Leader: "a"}, "leader: a (answered by follower b)"},
+		{api.LeaderStatus{Instance: "b"}, "leader: none known (election under way; answered by b)"},
 	}
 	for _, tt := range tests {
 		if got := leaderLine(tt.in); got != tt.want {

@@ -14,7 +14,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
-	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/api"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -175,18 +175,18 @@ func TestPrintPrune(t *testing.T) {
 	}}
 	tests := []struct {
 		name string
-		resp orchestrator.PruneHostResponse
-		req  orchestrator.PruneHostRequest
+		resp api.PruneHostResponse
+		req  api.PruneHostRequest
 		want string
 		exit bool
 	}{
-		{name: "outside the window", resp: orchestrator.PruneHostResponse{Host: "mac-01", Plan: kept,
+		{name: "outside the window", resp: api.PruneHostResponse{Host: "mac-01", Plan: kept,
 			Window: cleanup.WindowState{Opens: now.Add(90 * time.Minute)}},
 			want: "VM                                       OUTDATED      KEPT BY\n" +
 				old + "  bun_outdated  outside_window\n\n" +
 				"mac-01: nothing sent: no cleanup window is open (the next opens at 2025-03-02 03:00Z, in 1h30m0s); use --now to prune anyway\n"},
-		{name: "nothing outdated", resp: orchestrator.PruneHostResponse{Host: "mac-01"}, want: "mac-01: nothing to prune\n"},
-		{name: "outcomes", resp: orchestrator.PruneHostResponse{Host: "mac-01", Sent: true, Outcomes: []events.PruneOutcome{
+		{name: "nothing outdated", resp: api.PruneHostResponse{Host: "mac-01"}, want: "mac-01: nothing to prune\n"},
+		{name: "outcomes", resp: api.PruneHostResponse{Host: "mac-01", Sent: true, Outcomes: []events.PruneOutcome{
 			{VM: old, Result: events.PruneDeleted, Reason: "bun_outdated", SizeGB: 55},
 			{VM: "bun-build-macos-14-1.2.14-bootstrap-3.6", Result: events.PruneSkipped, Reason: "busy"},
 			{VM: "bun-build-macos-14-1.2.13-bootstrap-3.6", Result: events.PruneFailed, Reason: "tart delete: permission denied"},

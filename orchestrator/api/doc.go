@@ -4,9 +4,10 @@
 // orchestrator. docs/orchestrator.md is the contract: routes, status codes
 // and JSON fields.
 //
-// The core's own operation types (HostView, LeaderStatus, Record, the prune
-// and spec-set requests and answers) are the orchestrator package's: its Go
-// methods take and return them, and this package names them for HTTP
+// The operation types of the core and its rooms (HostView, LeaderStatus from
+// orchestrator/lease, Record from orchestrator/builds, the prune request and
+// answer from orchestrator/prunes, the spec-set request) are theirs: their
+// Go methods take and return them, and this package names them for HTTP
 // clients, so there is one definition and the core imports neither this
 // package nor orchestrator/web.
 package api

@@ -4,6 +4,8 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/lease"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
@@ -19,7 +21,7 @@ type (
 	HostView = orchestrator.HostView
 	// LeaderStatus is GET /api/v1/leader, also part of /readyz and
 	// GET /api/v1/hosts.
-	LeaderStatus = orchestrator.LeaderStatus
+	LeaderStatus = lease.Status
 	// Record is one build record (GET /api/v1/builds, the answer of
 	// POST /api/v1/builds/{key}/retry).
 	Record = builds.Record
@@ -36,9 +38,9 @@ type (
 	// ReleaseImpact is one release of a SpecPreview.
 	ReleaseImpact = rollout.ReleaseImpact
 	// PruneHostRequest is POST /api/v1/hosts/{host}/prune.
-	PruneHostRequest = orchestrator.PruneHostRequest
+	PruneHostRequest = prunes.HostRequest
 	// PruneHostResponse is the answer of POST /api/v1/hosts/{host}/prune.
-	PruneHostResponse = orchestrator.PruneHostResponse
+	PruneHostResponse = prunes.HostResponse
 )
 
 // ErrorResponse is the body of every error answer of the API.

@@ -16,13 +16,14 @@ import (
 // This file is a whole third verb, "echo", end to end over a real
 // nats-server: the request type, the agent's handler, the orchestrator's
 // want and the Verb that sends it. A real verb puts each part in its place:
-//   - the request type and the verb's name: package events (command.go;
-//     the name in subjects.go's Verbs);
-//   - the handler: agentd (a case in its command handler);
-//   - the want: the orchestrator's reconcile pass derives echoWants from
-//     each host's report into its wants, a Dispatcher with a Verb like
-//     echoVerb sends them (a file beside pulls.go), and one entry in the
-//     orchestrator's hostVerbs registers it with the pass and the drain.
+//   - the request type and the verb's name: package events (command.go,
+//     the name listed in Verbs);
+//   - the handler: agentd (a case in its command handler, commands.go);
+//   - the want: a file of the orchestrator's own holds a Dispatcher with a
+//     Verb like echoVerb and the function that derives an echoWant from a
+//     host's report; verbFor joins them, and one entry in the
+//     orchestrator's hostVerbs (loops.go) registers it with the pass and
+//     the drain (docs/architecture.md, "A host command verb").
 
 const verbEcho = "echo"
 

@@ -119,8 +119,12 @@ type hostMatch struct {
 	agents []buildkite.AgentInfo
 }
 
-// Run lists agents every Interval until ctx ends.
+// Run lists agents every Interval until ctx ends; on a nil Manager (no
+// drift check, no pause lever) it returns at once.
 func (m *Manager) Run(ctx context.Context) error {
+	if m == nil {
+		return nil // neither runs
+	}
 	t := time.NewTicker(m.cfg.Interval)
 	defer t.Stop()
 	for {

@@ -7,9 +7,9 @@ import (
 
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/pulls"
 )
 
 func cellEqual(c, d api.Cell) bool {
@@ -40,7 +40,7 @@ func (s *Server) Dashboard() api.DashboardView {
 type dashIndex struct {
 	records []api.Record
 	byKey   map[string]*api.Record
-	pulling map[orchestrator.HostImage]bool
+	pulling map[pulls.HostImage]bool
 	spec    events.Spec
 }
 
@@ -122,7 +122,7 @@ func cell(host string, st events.ReleaseStatus, stale, forced bool, ix *dashInde
 		c.State = api.CellReady
 	case reason.Error:
 		c.State = api.CellError
-	case ix.pulling[orchestrator.HostImage{Host: host, Image: st.ExpectedImage}]:
+	case ix.pulling[pulls.HostImage{Host: host, Image: st.ExpectedImage}]:
 		c.State = api.CellPulling
 	case c.Build != nil && c.Build.State.Live():
 		c.State = api.CellBuilding

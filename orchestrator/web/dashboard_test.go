@@ -16,6 +16,7 @@ import (
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/pulls"
 )
 
 func TestCellState(t *testing.T) {
@@ -53,12 +54,12 @@ func TestCellState(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ix := &dashIndex{byKey: map[string]*api.Record{}, pulling: map[orchestrator.HostImage]bool{}}
+			ix := &dashIndex{byKey: map[string]*api.Record{}, pulling: map[pulls.HostImage]bool{}}
 			if tt.rec != nil {
 				ix.byKey[tt.rec.Key] = tt.rec
 			}
 			if tt.pulling {
-				ix.pulling[orchestrator.HostImage{Host: "mac-01", Image: img}] = true
+				ix.pulling[pulls.HostImage{Host: "mac-01", Image: img}] = true
 			}
 			tt.st.Release, tt.st.ExpectedImage = "14", img
 			c := cell("mac-01", tt.st, tt.stale, tt.forced, ix)

@@ -12,6 +12,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
 // handlePrune is POST /api/v1/hosts/{host}/prune (the guard checked the
@@ -32,9 +33,9 @@ func (s *Server) handlePrune(w http.ResponseWriter, r *http.Request) {
 
 func pruneStatus(err error) int {
 	switch {
-	case errors.Is(err, orchestrator.ErrUnknownHost):
+	case errors.Is(err, prunes.ErrUnknownHost):
 		return http.StatusNotFound
-	case errors.Is(err, orchestrator.ErrHostStale), errors.Is(err, orchestrator.ErrPruneInFlight):
+	case errors.Is(err, prunes.ErrHostStale), errors.Is(err, prunes.ErrPruneInFlight):
 		return http.StatusConflict
 	case errors.Is(err, orchestrator.ErrNotLeader), errors.Is(err, orchestrator.ErrStarting):
 		return http.StatusServiceUnavailable

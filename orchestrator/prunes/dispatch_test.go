@@ -1,15 +1,20 @@
-package orchestrator
+package prunes
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/testlog"
+	"github.com/vmfleet/vmfleet/orchestrator/internal/orchtest"
 )
 
 // fakePruneAgent answers prune commands as the test says.
@@ -52,21 +57,26 @@ func deleted(seq uint64) func(string, events.PruneRequest) (events.Reply, error)
 	}
 }
 
-func newTestPrunes(t *testing.T, now func() time.Time, agent *fakePruneAgent, conc int) (*pruneManager, chan string) {
+// newTestManager is a Manager with the orchestrator's default backoff whose
+// commands go to agent; done receives once per finished command (Wake).
+func newTestManager(t testing.TB, now func() time.Time, agent *fakePruneAgent, conc int) (*Manager, chan struct{}) {
 	t.Helper()
-	cfg, err := Config{PruneConcurrency: conc, Spec: events.Spec{Images: testImages()}}.withDefaults()
+	done := make(chan struct{}, 100)
+	m, err := New(Config{Concurrency: conc, Timeout: 10 * time.Minute, BackoffBase: time.Minute, BackoffMax: time.Hour},
+		Deps{Now: now, Log: testlog.New(t, slog.LevelDebug), Reg: prometheus.NewRegistry(),
+			Wake: func() { done <- struct{}{} }, Changed: func() {}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPruneManager(cfg, testLogger(t), now, agent.send)
-	done := make(chan string, 100)
-	p.onDone = func(host string, _ events.Reply, _ error) { done <- host }
-	t.Cleanup(p.Wait)
-	return p, done
+	if agent != nil {
+		m.send = agent.send
+	}
+	t.Cleanup(m.disp.Wait)
+	return m, done
 }
 
-func want(host string, seq uint64) pruneWant {
-	return pruneWant{host: host, vms: []string{"bun-build-macos-14-1.2.15-bootstrap-3.6"}, reason: events.PruneReasonWindow, boot: "b", seq: seq}
+func want(host string, seq uint64) Want {
+	return Want{Host: host, VMs: []string{"bun-build-macos-14-1.2.15-bootstrap-3.6"}, Reason: events.PruneReasonWindow, Boot: "b", Seq: seq}
 }
 
 // TestPruneManagerResends: a prune is sent again only after the host
@@ -116,14 +126,14 @@ func TestPruneManagerResends(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			now = t0
 			agent := &fakePruneAgent{reply: tt.reply}
-			p, done := newTestPrunes(t, clock, agent, 10)
+			p, done := newTestManager(t, clock, agent, 10)
 			ctx := t.Context()
-			p.Dispatch(ctx, []pruneWant{want("mac-01", 1)}, true)
+			p.disp.Dispatch(ctx, []Want{want("mac-01", 1)}, true)
 			<-done
 			for i, st := range tt.steps {
 				now = now.Add(st.advance)
 				before := agent.count()
-				p.Dispatch(ctx, []pruneWant{want("mac-01", st.seq)}, true)
+				p.disp.Dispatch(ctx, []Want{want("mac-01", st.seq)}, true)
 				if st.sent {
 					<-done
 				}
@@ -140,21 +150,21 @@ func TestPruneManagerResends(t *testing.T) {
 // in flight with ErrPruneInFlight.
 func TestPruneManagerInFlightAndCap(t *testing.T) {
 	agent := &fakePruneAgent{reply: deleted(9), hold: make(chan struct{})}
-	p, done := newTestPrunes(t, func() time.Time { return t0 }, agent, 2)
+	p, done := newTestManager(t, func() time.Time { return t0 }, agent, 2)
 	ctx := t.Context()
-	wants := []pruneWant{want("mac-01", 1), want("mac-02", 1), want("mac-03", 1)}
-	p.Dispatch(ctx, wants, true)
-	p.Dispatch(ctx, wants, false)
-	if got := p.InFlight(); got != 2 {
+	wants := []Want{want("mac-01", 1), want("mac-02", 1), want("mac-03", 1)}
+	p.disp.Dispatch(ctx, wants, true)
+	p.disp.Dispatch(ctx, wants, false)
+	if got := p.disp.InFlight(); got != 2 {
 		t.Errorf("Got(in flight) = %d, want 2 (the cap)", got)
 	}
-	if _, err := p.run(ctx, "mac-01", "b", 1, events.PruneRequest{VMs: wants[0].vms, Now: true}); !errors.Is(err, ErrPruneInFlight) {
+	if _, err := p.run(ctx, "mac-01", "b", 1, events.PruneRequest{VMs: wants[0].VMs, Now: true}); !errors.Is(err, ErrPruneInFlight) {
 		t.Errorf("Got(operator prune while one is in flight) = %v, want ErrPruneInFlight", err)
 	}
 	close(agent.hold)
 	<-done
 	<-done
-	p.Dispatch(ctx, wants, true)
+	p.disp.Dispatch(ctx, wants, true)
 	<-done
 	agent.mu.Lock()
 	got := agent.sent
@@ -170,31 +180,36 @@ func TestPruneManagerInFlightAndCap(t *testing.T) {
 // unchanged since the last pass: the cached plans).
 func BenchmarkPrunePlan10k(b *testing.B) {
 	now := t0
-	cfg := Config{Spec: events.Spec{Images: testImages(), Cleanup: events.CleanupPolicy{
-		Windows: []events.Window{{Schedule: "0 12 * * *", Duration: events.Duration(time.Hour)}}}}}
-	o := newTestOrchestrator(b, &fakeBK{}, cfg, func() time.Time { return now })
-	hosts := make([]*hostState, 10_000)
+	spec := events.Spec{Images: orchtest.Images(), Cleanup: events.CleanupPolicy{
+		Windows: []events.Window{{Schedule: "0 12 * * *", Duration: events.Duration(time.Hour)}}}}
+	m, _ := newTestManager(b, func() time.Time { return now }, nil, 10)
+	m.deps.Wake = func() {}
+	m.UseHistory(nil)
+	hosts := make([]*events.HostHealth, 10_000)
 	names := make([]string, len(hosts))
 	for i := range hosts {
-		h := health(hostName(i), "boot", 1, t0)
-		hosts[i], names[i] = &hostState{h: &h, lastSeen: t0}, hostName(i)
+		names[i] = fmt.Sprintf("mac-%05d", i)
+		h := orchtest.Health(names[i], "boot", 1, t0)
+		hosts[i] = &h
 	}
 	for _, cold := range []bool{true, false} {
 		b.Run(map[bool]string{true: "cold", false: "warm"}[cold], func(b *testing.B) {
-			var w wants
+			var ws []Want
 			b.ReportAllocs()
 			for b.Loop() {
 				if cold {
-					o.plans.Clear()
+					m.plans.Clear()
 				}
-				w.reset()
-				w.prune = o.pruneView(now)
-				for i, hs := range hosts {
-					o.derivePrune(names[i], hs, &w)
+				ws = ws[:0]
+				pv := m.View(&spec, nil, now)
+				for i, h := range hosts {
+					if w, ok := m.Want(names[i], h, &pv); ok {
+						ws = append(ws, w)
+					}
 				}
 			}
-			if len(w.prunes) != len(hosts) {
-				b.Fatalf("Got(prunes) = %d, want %d", len(w.prunes), len(hosts))
+			if len(ws) != len(hosts) {
+				b.Fatalf("Got(prunes) = %d, want %d", len(ws), len(hosts))
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/pass")
 		})

@@ -1,4 +1,4 @@
-package orchestrator
+package prunes
 
 import (
 	"testing"
@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/internal/orchtest"
 )
 
 // TestPruneViewWindowState walks a clock through openings, closings and a
@@ -27,8 +28,8 @@ func TestPruneViewWindowState(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			now := t0.Add(-5 * time.Second)
-			cfg := Config{Spec: events.Spec{Images: testImages(), Cleanup: events.CleanupPolicy{Windows: tt.ws}}}
-			o := newTestOrchestrator(t, nil, cfg, func() time.Time { return now })
+			spec := &events.Spec{Images: orchtest.Images(), Cleanup: events.CleanupPolicy{Windows: tt.ws}}
+			m, _ := newTestManager(t, func() time.Time { return now }, nil, 10)
 			wins, err := cleanup.ParseWindows(tt.ws)
 			if err != nil {
 				t.Fatal(err)
@@ -41,9 +42,9 @@ func TestPruneViewWindowState(t *testing.T) {
 			steps = append(steps, -30*time.Minute, time.Nanosecond)
 			for _, d := range steps {
 				now = now.Add(d)
-				got := o.pruneView(now).Window
+				got := m.View(spec, nil, now).Window
 				if diff := cmp.Diff(wins.State(now), got); diff != "" {
-					t.Fatalf("Got(pruneView(%v).Window) differs from cleanup's State (-want +got):\n%s", now, diff)
+					t.Fatalf("Got(View(%v).Window) differs from cleanup's State (-want +got):\n%s", now, diff)
 				}
 			}
 		})
@@ -54,28 +55,28 @@ func TestPruneViewWindowState(t *testing.T) {
 func TestPruneViewNewSpecNewWindows(t *testing.T) {
 	t.Parallel()
 	open := []events.Window{{Schedule: "* * * * *", Duration: events.Duration(time.Minute)}}
-	o := newTestOrchestrator(t, nil, Config{Spec: events.Spec{Images: testImages(), Cleanup: events.CleanupPolicy{Windows: open}}}, func() time.Time { return t0 })
-	if got := o.pruneView(t0).Window.Open; !got {
-		t.Fatalf("Got(pruneView(%v).Window.Open) = %v, want true", t0, got)
+	m, _ := newTestManager(t, func() time.Time { return t0 }, nil, 10)
+	if got := m.View(&events.Spec{Images: orchtest.Images(), Cleanup: events.CleanupPolicy{Windows: open}}, nil, t0).Window.Open; !got {
+		t.Fatalf("Got(View(%v).Window.Open) = %v, want true", t0, got)
 	}
-	closed := &events.Spec{Images: testImages(), Revision: 2, Cleanup: events.CleanupPolicy{Windows: []events.Window{{Schedule: "0 3 * * *", Duration: events.Duration(time.Hour)}}}}
-	o.spec.Store(closed)
-	if got := o.pruneView(t0.Add(time.Second)).Window; got.Open || !got.Opens.Equal(time.Date(2025, 3, 2, 3, 0, 0, 0, time.UTC)) {
-		t.Errorf("Got(pruneView after the spec change) = %+v, want closed until 2025-03-02T03:00Z", got)
+	closed := &events.Spec{Images: orchtest.Images(), Revision: 2, Cleanup: events.CleanupPolicy{Windows: []events.Window{{Schedule: "0 3 * * *", Duration: events.Duration(time.Hour)}}}}
+	if got := m.View(closed, nil, t0.Add(time.Second)).Window; got.Open || !got.Opens.Equal(time.Date(2025, 3, 2, 3, 0, 0, 0, time.UTC)) {
+		t.Errorf("Got(View after the spec change) = %+v, want closed until 2025-03-02T03:00Z", got)
 	}
 }
 
 // BenchmarkPruneView is the window side of one pass, passes 10 ms apart
 // under the simulation's always-open window ("* * * * *" for 1m): `kept`
-// is pruneView, `state` what it cost before, cleanup's State every pass.
+// is View, `state` what it cost before, cleanup's State every pass.
 func BenchmarkPruneView(b *testing.B) {
 	ws := []events.Window{{Schedule: "* * * * *", Duration: events.Duration(time.Minute)}}
 	now := t0
-	o := newTestOrchestrator(b, nil, Config{Spec: events.Spec{Images: testImages(), Cleanup: events.CleanupPolicy{Windows: ws}}}, func() time.Time { return now })
+	spec := &events.Spec{Images: orchtest.Images(), Cleanup: events.CleanupPolicy{Windows: ws}}
+	m, _ := newTestManager(b, func() time.Time { return now }, nil, 10)
 	b.Run("kept", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			o.pruneView(now)
+			m.View(spec, nil, now)
 			now = now.Add(10 * time.Millisecond)
 		}
 	})
