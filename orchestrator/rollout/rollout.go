@@ -293,8 +293,12 @@ func (p *Ops) PromoteSpec(ctx context.Context, pr SpecPromote) (events.Spec, err
 		if err := p.gate(f, Change{Action: ActionPromote, To: staged}, pr.DryRun, pr.Confirm); err != nil {
 			return events.Spec{}, err
 		}
-		promoted := staged
-		promoted.AutoPromote = 0
+		// A stage changes only the images: the rest (the cleanup policy
+		// and its windows) is the spec in force now, which may have changed
+		// since the stage.
+		promoted := cur
+		promoted.Images = staged.Images
+		promoted.UpdatedBy, promoted.Reason, promoted.AutoPromote = staged.UpdatedBy, staged.Reason, 0
 		promoted.UpdatedAt = p.Now().UTC()
 		if pr.By != "" {
 			promoted.UpdatedBy = pr.By
