@@ -29,6 +29,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{name: "negative caps", mut: func(c *Config) { c.MaxBuilds = -1 }, want: "builds.max_concurrent"},
 		{name: "confirm fraction above 1", mut: func(c *Config) { c.ConfirmNotReadyFraction = 1.5 }, want: "spec.confirm_not_ready_fraction"},
 		{name: "negative confirm fraction", mut: func(c *Config) { c.ConfirmNotReadyFraction = -0.1 }, want: "spec.confirm_not_ready_fraction"},
+		{name: "negative forget_after", mut: func(c *Config) { c.ForgetAfter = -time.Hour }, want: "hosts.forget_after: -1h0m0s: must be at least 1m, e.g. 168h"},
+		{name: "forget_after under a minute", mut: func(c *Config) { c.ForgetAfter = time.Second }, want: "hosts.forget_after"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

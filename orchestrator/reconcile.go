@@ -178,6 +178,7 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 		}
 		if full {
 			o.builds.Sweep(ctx, w.seen)
+			o.forgetStale(ctx, now) // forget.go
 		}
 	}
 	if full {

@@ -36,6 +36,7 @@ type orchestratorConfig struct {
 	Builds       orchBuilds    `yaml:"builds"`
 	Pulls        orchPulls     `yaml:"pulls"`
 	Prunes       orchPrunes    `yaml:"prunes"`
+	Hosts        orchHosts     `yaml:"hosts"`
 	Webhook      orchWebhook   `yaml:"webhook"`
 
 	APIReadToken     secret `yaml:"-" flag:"-" env:"VMFLEET_API_READ_TOKEN" help:"bearer token the read API requires (env only; or api_read_token_file)"`
@@ -145,6 +146,11 @@ type orchPrunes struct {
 	Timeout       time.Duration `yaml:"timeout" flag:"prune-timeout" env:"VMFLEET_PRUNES_TIMEOUT" help:"deadline of one prune command (the agent deletes one VM at a time, then checks)"`
 }
 
+// orchHosts is how long the orchestrator remembers silent hosts.
+type orchHosts struct {
+	ForgetAfter time.Duration `yaml:"forget_after" flag:"forget-after" env:"VMFLEET_FORGET_AFTER" help:"a host stale this long is forgotten: purged from the stream and the fleet state until it reports again (at least 1m)"`
+}
+
 type orchWebhook struct {
 	Secret     secret `yaml:"-" flag:"-" env:"VMFLEET_WEBHOOK_SECRET" help:"Buildkite webhook signature secret (env only; or secret_file)"`
 	SecretFile string `yaml:"secret_file" flag:"webhook-secret-file" env:"VMFLEET_WEBHOOK_SECRET_FILE" help:"file holding the webhook signature secret (X-Buildkite-Signature)"`
@@ -201,6 +207,7 @@ func defaultOrchestratorConfig() orchestratorConfig {
 		Images:  orchImages{NameTemplate: spec.NameTemplate, Releases: spec.Releases, BunVersion: spec.BunVersion, BootstrapVersion: spec.BootstrapVersion},
 		Cleanup: orchCleanup{KeepBunVersions: 1},
 		Spec:    orchSpec{ConfirmNotReadyFraction: d.ConfirmNotReadyFraction},
+		Hosts:   orchHosts{ForgetAfter: d.ForgetAfter},
 		NATS: orchNATS{NATSConn: n, Listen: "127.0.0.1:4222",
 			DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"), Replicas: d.Replicas,
 			Stream: orchStream{MaxAge: bus.StreamMaxAge, MaxBytes: bus.StreamMaxBytes, MaxMsgsPerSubject: bus.StreamMaxMsgsPerSubject, MaxMsgSize: bus.StreamMaxMsgSize}},
@@ -254,5 +261,6 @@ func (c orchestratorConfig) orchestratorCfg(instance, apiToken, whSecret, whToke
 		MetricsAuth: c.MetricsAuth, AgentsInterval: agentsInterval(c.Buildkite.AgentsInterval), DriftGrace: c.Buildkite.DriftGrace,
 		Pause: c.Buildkite.Pause, PauseTimeout: c.Buildkite.PauseTimeout,
 		LeaderTTL: c.LeaseTTL, DrainTimeout: c.DrainTimeout, ConfirmNotReadyFraction: c.Spec.ConfirmNotReadyFraction,
+		ForgetAfter: c.Hosts.ForgetAfter,
 	}
 }
