@@ -106,7 +106,7 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 	o.spec.Store(&spec)
 	o.builds = builds.New(o.cfg.buildsConfig(), o.log, o.now, bk, o.opts.store)
 	o.builds.OnChange(o.buildChanged)
-	if err := o.reg.Register(o.builds.Collector()); err != nil {
+	if err := o.builds.RegisterGauges(o.reg); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
 	o.builds.OnCancel(o.buildCancelled)

@@ -233,6 +233,7 @@ func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
 	o.metrics.hosts.WithLabelValues("ready").Set(float64(r.Ready))
 	o.metrics.hosts.WithLabelValues("not_ready").Set(float64(r.Hosts - r.Ready - r.Stale))
 	o.metrics.hosts.WithLabelValues("stale").Set(float64(r.Stale))
+	o.builds.UpdateGauges()
 
 	prev := o.readiness.Load()
 	if prev != nil && sameReadiness(*prev, r) {

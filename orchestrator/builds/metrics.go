@@ -5,30 +5,41 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 )
 
-// The record gauges, computed from the records at every scrape.
-var (
-	buildsDesc  = prometheus.NewDesc("vmfleet_orchestrator_builds", "Build records by state.", []string{"state"}, nil)
-	blockedDesc = prometheus.NewDesc("vmfleet_orchestrator_blocked_keys",
-		"Build keys blocked after max_attempts failures.", nil, nil)
-	gaugeStates = []events.BuildState{
-		events.BuildRequested, events.BuildScheduled, events.BuildRunning, events.BuildPassed,
-		events.BuildFailed, events.BuildCanceled, events.BuildBlocked,
+// gauges are the record gauges: vmfleet_orchestrator_builds by state and
+// vmfleet_orchestrator_blocked_keys.
+type gauges struct {
+	byState *prometheus.GaugeVec
+	blocked prometheus.Gauge
+}
+
+var gaugeStates = []events.BuildState{
+	events.BuildRequested, events.BuildScheduled, events.BuildRunning, events.BuildPassed,
+	events.BuildFailed, events.BuildCanceled, events.BuildBlocked,
+}
+
+// RegisterGauges registers the record gauges on reg; UpdateGauges sets them.
+func (m *Manager) RegisterGauges(reg prometheus.Registerer) error {
+	const ns, sub = "vmfleet", "orchestrator"
+	m.gauges = &gauges{
+		byState: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "builds", Help: "Build records by state."}, []string{"state"}),
+		blocked: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "blocked_keys", Help: "Build keys blocked after max_attempts failures."}),
 	}
-)
+	for _, c := range []prometheus.Collector{m.gauges.byState, m.gauges.blocked} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-// Collector exports the records by state (vmfleet_orchestrator_builds) and
-// the blocked keys (vmfleet_orchestrator_blocked_keys), counted when
-// scraped rather than on every reconcile pass.
-func (m *Manager) Collector() prometheus.Collector { return collector{m} }
-
-type collector struct{ m *Manager }
-
-func (collector) Describe(ch chan<- *prometheus.Desc) { ch <- buildsDesc; ch <- blockedDesc }
-
-func (c collector) Collect(ch chan<- prometheus.Metric) {
-	by, blocked := c.m.Counts()
+// UpdateGauges sets the record gauges from the records (the orchestrator's
+// readiness summary calls it).
+func (m *Manager) UpdateGauges() {
+	by, blocked := m.Counts()
 	for _, st := range gaugeStates {
-		ch <- prometheus.MustNewConstMetric(buildsDesc, prometheus.GaugeValue, float64(by[st]), string(st))
+		m.gauges.byState.WithLabelValues(string(st)).Set(float64(by[st]))
 	}
-	ch <- prometheus.MustNewConstMetric(blockedDesc, prometheus.GaugeValue, float64(blocked))
+	m.gauges.blocked.Set(float64(blocked))
 }
