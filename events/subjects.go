@@ -169,6 +169,8 @@ func (s Subjects) Parse(subject string) (Parsed, error) {
 		return Parsed{Kind: KindReadiness}, nil
 	case len(toks) == 2 && toks[0] == "fleet" && toks[1] == "drift":
 		return Parsed{Kind: KindDrift}, nil
+	case len(toks) == 2 && toks[0] == "fleet" && toks[1] == "spec":
+		return Parsed{Kind: KindSpecChange}, nil
 	}
 	return Parsed{}, bad
 }

@@ -122,11 +122,16 @@ func TestPauseLeverFollowerAndLimits(t *testing.T) {
 	if got := e.puts(buildkitefake.RoutePause, http.StatusNoContent); got != levers.MaxCallsPerPass {
 		t.Errorf("Got(pauses in one pass) = %d, want the cap %d", got, levers.MaxCallsPerPass)
 	}
-	e.bk.AddFault(buildkitefake.Fault{Route: buildkitefake.RoutePause, Status: http.StatusTooManyRequests})
+	e.bk.AddFault(buildkitefake.Fault{Route: buildkitefake.RoutePause, Status: http.StatusTooManyRequests, Reset: 10 * time.Second})
 	e.o.agents.Pass(t.Context())
 	if got := e.puts(buildkitefake.RoutePause, http.StatusNoContent); got != levers.MaxCallsPerPass {
 		t.Errorf("Got(pauses after a 429) = %d, want none more in that pass", got)
 	}
+	e.o.agents.Pass(t.Context()) // before the reset: held, no call
+	if got := e.puts(buildkitefake.RoutePause, http.StatusNoContent); got != levers.MaxCallsPerPass {
+		t.Errorf("Got(pauses before the 429's reset) = %d, want none more", got)
+	}
+	e.clock.Add(10 * time.Second)
 	e.o.agents.Pass(t.Context())
 	if got := e.puts(buildkitefake.RoutePause, http.StatusNoContent); got != levers.MaxCallsPerPass+10 {
 		t.Errorf("Got(pauses after the next pass) = %d, want all %d", got, levers.MaxCallsPerPass+10)

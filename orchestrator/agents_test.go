@@ -46,7 +46,7 @@ func newAgentsEnv(t *testing.T, cfg Config, opts ...Option) *agentsEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.bk.Close)
-	e.api, err = buildkite.New(buildkite.Config{APIURL: e.bk.URL(), Token: agentsToken, Org: agentsOrg, Pipeline: "build-macos-vm", Timeout: 10 * time.Second})
+	e.api, err = buildkite.New(buildkite.Config{APIURL: e.bk.URL(), Token: agentsToken, Org: agentsOrg, Pipeline: "build-macos-vm", Timeout: 10 * time.Second, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,9 @@
 //   - the wants of builds, handed to the build manager of package
 //     orchestrator/builds (records in KV bucket vmfleet_builds written before
 //     any Buildkite call, adoption, webhook and polling tracking, backoff,
-//     caps), whose record changes it publishes as build events;
+//     caps), whose record changes it publishes as build events; while it
+//     leads, the live builds no active spec wants any more are cancelled
+//     on Buildkite (obsolete.go, builds.Obsolete);
 //   - the queries and operations the HTTP API answers with (hostview.go,
 //     query.go): hosts, builds, readiness, leadership, retry, spec set,
 //     stage and promote, prune; orchestrator/web serves them (the API, the

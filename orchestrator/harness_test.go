@@ -85,6 +85,7 @@ func newHarness(t *testing.T, bkOpts ...buildkitefake.Option) *harness {
 	h := &harness{t: t, ctx: t.Context(), clock: orchtest.NewClock(t0), agents: map[string]*testAgent{}}
 	w, err := world.New(h.ctx, world.WithToken(bkToken), world.WithPipeline(bkOrg, bkPipeline),
 		world.WithWebhooks(webhookSecret), world.WithBuildkiteTimeout(5*time.Second), world.WithReconnectWait(50*time.Millisecond),
+		world.WithBuildkiteClock(h.clock.Now),
 		world.WithBuildkite(append([]buildkitefake.Option{buildkitefake.WithClock(h.clock.Now),
 			buildkitefake.WithLogger(testLogger(t, slog.LevelInfo).With("component", "buildkitefake")),
 		}, bkOpts...)...))

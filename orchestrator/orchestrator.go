@@ -38,8 +38,10 @@ type Orchestrator struct {
 	builds  *builds.Manager
 	pulls   *pulls.Manager
 	prunes  *prunes.Manager // pruning (prune.go)
-	verbs   []hostVerb      // every host command verb (loops.go)
-	agents  *levers.Manager // the drift check and the pause lever; nil: neither runs
+	// specChanges is the spec history as entries (spec_history.go).
+	specChanges rollout.ChangeLog
+	verbs       []hostVerb      // every host command verb (loops.go)
+	agents      *levers.Manager // the drift check and the pause lever; nil: neither runs
 	// pubDrift publishes a drift event of the levers.
 	pubDrift func(events.TagDrift)
 

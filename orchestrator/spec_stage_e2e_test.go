@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
@@ -116,6 +117,20 @@ func TestStagedSpecPromoteByHand(t *testing.T) {
 	}
 	key := builds.RecordKey(staged.Images.ImageName("14"), ag.host)
 	h.waitFor("the staged build", func() bool { return h.bk.CreatedCount(key) == 1 })
+	// The cleanup policy in force changes during the rollout (a restart
+	// with a new config writes it to key current): the promotion takes
+	// the staged images, not the policy copied when the spec was staged.
+	changed := h.o.Spec()
+	changed.Cleanup.KeepBunVersions = 5
+	changed.Cleanup.Windows = []events.Window{{Schedule: "0 3 * * *", Duration: events.Duration(time.Hour)}}
+	b, err := events.Encode(events.TypeSpec, "/test", events.SpecKey, "", h.clock.Now(), changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.w.Buckets.Spec.Put(ctx, events.SpecKey, b); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the new cleanup policy in force", func() bool { return h.o.Spec().Cleanup.KeepBunVersions == 5 })
 	// The host lacks the staged image: the promotion needs a confirmation.
 	promoted, err := c.PromoteSpec(ctx, api.SpecPromote{By: "bob", Confirm: true})
 	if err != nil || promoted.Images.BunVersion != "1.2.17" || promoted.UpdatedBy != "bob" || promoted.AutoPromote != 0 {
@@ -123,6 +138,9 @@ func TestStagedSpecPromoteByHand(t *testing.T) {
 	}
 	if got := h.o.Spec(); got.Images.BunVersion != "1.2.17" || h.o.Next() != nil {
 		t.Errorf("Got(after promote) = spec %+v, next %v, want the staged spec in force and none staged", got.Images, h.o.Next())
+	}
+	if got := promoted.Cleanup; got.KeepBunVersions != 5 || len(got.Windows) != 1 || got.Windows[0].Schedule != "0 3 * * *" {
+		t.Errorf("Got(cleanup policy after promote) = %+v, want the one in force at promotion", got)
 	}
 }
 

@@ -34,7 +34,7 @@ type replicaO struct {
 func (h *harness) startReplica(cfg orchestrator.Config, id string, ttl time.Duration) *replicaO {
 	h.t.Helper()
 	client, err := buildkite.New(buildkite.Config{
-		APIURL: h.bkURL, Token: bkToken, Org: bkOrg, Pipeline: bkPipeline, Timeout: 5 * time.Second,
+		APIURL: h.bkURL, Token: bkToken, Org: bkOrg, Pipeline: bkPipeline, Timeout: 5 * time.Second, Now: h.clock.Now,
 	})
 	if err != nil {
 		h.t.Fatal(err)

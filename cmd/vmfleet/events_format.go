@@ -77,6 +77,12 @@ func describe(prefix, subject string, env events.Envelope, color bool) (kind, wh
 		}
 		return "drift", d.Host, fmt.Sprintf("%s · %s since %s · host reports %s, Buildkite has %s", p("drift"), d.Reason,
 			d.Since.Format(time.RFC3339), strings.Join(d.Reported, ","), strings.Join(d.Buildkite, ","))
+	case events.TypeSpecChange:
+		c, err := events.DecodeData[events.SpecHistoryEntry](env, env.Type)
+		if err != nil {
+			return "spec", subject, "invalid: " + err.Error()
+		}
+		return "spec", c.Key, specChangeLine(c)
 	}
 	if rest, ok := strings.CutPrefix(subject, prefix+".cmd."); ok {
 		host, verb, _ := strings.Cut(rest, ".")
@@ -175,4 +181,21 @@ func compactJSON(b []byte) string {
 	}
 	out, _ := json.Marshal(v)
 	return string(out)
+}
+
+// specChangeLine is a spec change for people: its revision (and the one it
+// follows), what changed, who and why.
+func specChangeLine(c events.SpecHistoryEntry) string {
+	s := fmt.Sprintf("rev %d", c.Revision)
+	if c.Previous != 0 {
+		s += fmt.Sprintf(" (was %d)", c.Previous)
+	}
+	s += " · " + c.Changed
+	if c.By != "" {
+		s += " · by " + c.By
+	}
+	if c.Reason != "" {
+		s += " · " + c.Reason
+	}
+	return s
 }

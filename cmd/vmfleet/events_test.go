@@ -57,6 +57,10 @@ func TestFormatEvent(t *testing.T) {
 		{name: "command", subject: "vmfleet.cmd.mac-01.prune", data: encodeEvent(t, events.CommandType(events.VerbPrune), "mac-01",
 			events.PruneRequest{VMs: []string{"old-vm"}, DryRun: true}),
 			want: `12:00:05  command   mac-01       prune {"dry_run":true,"vms":["old-vm"]}`},
+		{name: "spec change", subject: "vmfleet.fleet.spec", data: encodeEvent(t, events.TypeSpecChange, "current", events.SpecHistoryEntry{
+			Revision: 9, Key: "current", At: evAt, By: "alice", Reason: "typo fix", Images: im, Previous: 7,
+			Changed: "releases 99 → 13,14"}),
+			want: "12:00:05  spec      current      rev 9 (was 7) · releases 99 → 13,14 · by alice · typo fix"},
 		{name: "not an event", subject: "vmfleet.host.mac-01.health", data: []byte("{oops"), want: "invalid   vmfleet.host.mac-01.health cannot decode"},
 	}
 	for _, tt := range tests {

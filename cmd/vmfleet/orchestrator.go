@@ -108,6 +108,10 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 	if err != nil {
 		return err
 	}
+	limits, err := c.NATS.Stream.limits()
+	if err != nil {
+		return err
+	}
 	// HTTP first: /healthz and /readyz (with the reason) answer while NATS
 	// is unreachable or refuses the credentials, as probes expect.
 	boot := newBootHandler("nats: starting")
@@ -132,7 +136,7 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 	defer nc.Close()
 	w.nc = nc
 	boot.setReasonFunc(w.reason)
-	if err := ensureJetStream(ctx, nc, ocfg, w, log); err != nil {
+	if err := ensureJetStream(ctx, nc, ocfg, limits, w, log); err != nil {
 		return err
 	}
 	boot.setReason("nats: connected; making the leader lease")
@@ -246,7 +250,7 @@ func (w *natsWait) reason() string {
 // ensureJetStream creates the stream and buckets, waiting for NATS (the
 // connection is made in the background) until ctx ends, logging why it
 // waits.
-func ensureJetStream(ctx context.Context, nc *nats.Conn, cfg orchestrator.Config, w *natsWait, log *slog.Logger) error {
+func ensureJetStream(ctx context.Context, nc *nats.Conn, cfg orchestrator.Config, limits bus.StreamLimits, w *natsWait, log *slog.Logger) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
@@ -257,7 +261,7 @@ func ensureJetStream(ctx context.Context, nc *nats.Conn, cfg orchestrator.Config
 	}
 	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err = bus.EnsureStream(cctx, js, subj, cfg.Replicas)
+		_, err = bus.EnsureStreamLimits(cctx, js, subj, cfg.Replicas, limits)
 		if err == nil {
 			_, err = bus.EnsureBuckets(cctx, js, cfg.Replicas, cfg.LeaderTTL)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
@@ -66,10 +67,35 @@ type orchSpec struct {
 // orchNATS is the shared connection section and the embedded server's keys.
 type orchNATS struct {
 	NATSConn     `yaml:",inline"`
-	Listen       string `yaml:"listen" flag:"nats-listen" env:"VMFLEET_NATS_LISTEN" help:"host:port the embedded nats-server listens on for agents"`
-	DataDir      string `yaml:"data_dir" flag:"data-dir" env:"VMFLEET_DATA_DIR" help:"the embedded nats-server's JetStream store"`
-	ServerConfig string `yaml:"server_config" flag:"nats-server-config" env:"VMFLEET_NATS_SERVER_CONFIG" help:"nats-server config file for the embedded server (auth, TLS; see vmfleet nats-config)"`
-	Replicas     int    `yaml:"replicas" flag:"replicas" env:"VMFLEET_REPLICAS" help:"replicas of the VMFLEET stream and KV buckets (3 on a cluster)"`
+	Listen       string     `yaml:"listen" flag:"nats-listen" env:"VMFLEET_NATS_LISTEN" help:"host:port the embedded nats-server listens on for agents"`
+	DataDir      string     `yaml:"data_dir" flag:"data-dir" env:"VMFLEET_DATA_DIR" help:"the embedded nats-server's JetStream store"`
+	ServerConfig string     `yaml:"server_config" flag:"nats-server-config" env:"VMFLEET_NATS_SERVER_CONFIG" help:"nats-server config file for the embedded server (auth, TLS; see vmfleet nats-config)"`
+	Replicas     int        `yaml:"replicas" flag:"replicas" env:"VMFLEET_REPLICAS" help:"replicas of the VMFLEET stream and KV buckets (3 on a cluster)"`
+	Stream       orchStream `yaml:"stream"`
+}
+
+// orchStream are the limits of stream VMFLEET (set at every start, also on
+// an existing stream).
+type orchStream struct {
+	MaxAge            time.Duration `yaml:"max_age" flag:"stream-max-age" env:"VMFLEET_STREAM_MAX_AGE" help:"how long stream VMFLEET keeps an event"`
+	MaxBytes          int64         `yaml:"max_bytes" flag:"stream-max-bytes" env:"VMFLEET_STREAM_MAX_BYTES" help:"bytes stream VMFLEET stores at most (the oldest events go first)"`
+	MaxMsgsPerSubject int64         `yaml:"max_msgs_per_subject" flag:"stream-max-msgs-per-subject" env:"VMFLEET_STREAM_MAX_MSGS_PER_SUBJECT" help:"events kept per subject: one host keeps only its latest N health events"`
+	MaxMsgSize        int64         `yaml:"max_msg_size" flag:"stream-max-msg-size" env:"VMFLEET_STREAM_MAX_MSG_SIZE" help:"bytes of one stored event at most; larger ones are refused"`
+}
+
+// limits checks the section and returns the stream limits.
+func (s orchStream) limits() (bus.StreamLimits, error) {
+	switch {
+	case s.MaxAge < time.Minute:
+		return bus.StreamLimits{}, fmt.Errorf("%w: nats.stream.max_age %s: want at least 1m, e.g. 168h", cliconfig.ErrConfig, s.MaxAge)
+	case s.MaxBytes < 1<<20:
+		return bus.StreamLimits{}, fmt.Errorf("%w: nats.stream.max_bytes %d: want at least 1048576 (1 MiB), e.g. 4294967296", cliconfig.ErrConfig, s.MaxBytes)
+	case s.MaxMsgsPerSubject < 1:
+		return bus.StreamLimits{}, fmt.Errorf("%w: nats.stream.max_msgs_per_subject %d: want at least 1, e.g. 1000", cliconfig.ErrConfig, s.MaxMsgsPerSubject)
+	case s.MaxMsgSize < 4<<10 || s.MaxMsgSize > 64<<20:
+		return bus.StreamLimits{}, fmt.Errorf("%w: nats.stream.max_msg_size %d: want 4096 to 67108864, e.g. %d", cliconfig.ErrConfig, s.MaxMsgSize, bus.StreamMaxMsgSize)
+	}
+	return bus.StreamLimits{MaxAge: s.MaxAge, MaxBytes: s.MaxBytes, MaxMsgsPerSubject: s.MaxMsgsPerSubject, MaxMsgSize: int32(s.MaxMsgSize)}, nil
 }
 
 // ConfigHelp implements cliconfig.Helper: the orchestrator's wording of the
@@ -176,7 +202,8 @@ func defaultOrchestratorConfig() orchestratorConfig {
 		Cleanup: orchCleanup{KeepBunVersions: 1},
 		Spec:    orchSpec{ConfirmNotReadyFraction: d.ConfirmNotReadyFraction},
 		NATS: orchNATS{NATSConn: n, Listen: "127.0.0.1:4222",
-			DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"), Replicas: d.Replicas},
+			DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"), Replicas: d.Replicas,
+			Stream: orchStream{MaxAge: bus.StreamMaxAge, MaxBytes: bus.StreamMaxBytes, MaxMsgsPerSubject: bus.StreamMaxMsgsPerSubject, MaxMsgSize: bus.StreamMaxMsgSize}},
 		Buildkite: orchBuildkite{APIURL: buildkite.DefaultURL, Pipeline: "build-macos-vm", Branch: "main", Commit: "HEAD", Timeout: buildkite.DefaultTimeout,
 			AgentsInterval: d.AgentsInterval, DriftGrace: d.DriftGrace, PauseTimeout: d.PauseTimeout},
 		Builds: orchBuilds{MaxConcurrent: d.MaxBuilds, MaxPerHost: d.MaxBuildsPerHost, MaxAttempts: d.MaxAttempts,

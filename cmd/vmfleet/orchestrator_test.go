@@ -142,6 +142,8 @@ func TestOrchestratorConfigErrors(t *testing.T) {
 		{name: "bad window", args: []string{"--cleanup-window", "every day=2h"}, want: "cleanup.windows"},
 		{name: "org without token", args: []string{"--buildkite-org", "acme"}, want: "BUILDKITE_API_TOKEN"},
 		{name: "missing token file", args: []string{"--buildkite-token-file", "/nonexistent/tok"}, want: "buildkite.token_file"},
+		{name: "no events per subject", args: []string{"--stream-max-msgs-per-subject", "0"}, want: "nats.stream.max_msgs_per_subject"},
+		{name: "tiny event size", args: []string{"--stream-max-msg-size", "100"}, want: "nats.stream.max_msg_size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -103,6 +103,18 @@ func TestSpecAndPruneCommands(t *testing.T) {
 			want: []string{"spec promote: bootstrap 3.7 → 3.8", "0 of 1 (0%)", "dry run: nothing written"}},
 		{name: "spec promote", args: append([]string{"spec", "promote", "--by", "tester"}, op...),
 			want: []string{"spec promote: bootstrap 3.7 → 3.8", "spec in force:", "bootstrap:", "3.8"}},
+		{name: "spec set with a reason", args: append([]string{"spec", "set", "--bun", "1.2.17", "--by", "alice", "--reason", "bun bump"}, op...),
+			want: []string{"bun:", "1.2.17", "by alice", "reason:", "bun bump"}},
+		{name: "spec history", args: []string{"spec", "history", "--server", server},
+			want: []string{"REV", "(in force)", "current", "alice", "bun bump", "bun 1.2.16 → 1.2.17", "tester", "bootstrap 3.7 → 3.8"}},
+		{name: "spec history --limit 1 --json", args: []string{"spec", "history", "--server", server, "--limit", "1", "--json"},
+			want: []string{`"reason": "bun bump"`, `"changed": "bun 1.2.16 → 1.2.17"`}},
+		{name: "spec rollback", args: append([]string{"spec", "rollback", "--reason", "bad bun"}, op...),
+			want: []string{"bun:", "1.2.16", "bootstrap:", "3.8", "reason:", "rollback to revision", ": bad bun"}},
+		{name: "spec rollback of an unknown revision", args: append([]string{"spec", "rollback", "999"}, op...), code: 2,
+			want: []string{"revision 999 is not in the spec's history", "can be restored", "404"}},
+		{name: "spec rollback of a bad revision", args: append([]string{"spec", "rollback", "latest"}, op...), code: 2,
+			want: []string{`revision "latest": want a revision number`}},
 	}
 	for _, st := range steps {
 		code, out, errOut := run(t.Context(), st.args...)

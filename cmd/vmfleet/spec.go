@@ -32,7 +32,8 @@ corresponding section of the orchestrator's config file (images or cleanup)
 changes: then the config's section wins.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newSpecShowCmd(), newSpecSetCmd(), newSpecStageCmd(), newSpecPromoteCmd(), newSpecUnstageCmd())
+	cmd.AddCommand(newSpecShowCmd(), newSpecSetCmd(), newSpecStageCmd(), newSpecPromoteCmd(), newSpecUnstageCmd(),
+		newSpecHistoryCmd(), newSpecRollbackCmd())
 	return cmd
 }
 
@@ -129,13 +130,16 @@ func printSpec(w io.Writer, s events.Spec) error {
 	if !s.UpdatedAt.IsZero() {
 		fmt.Fprintf(tw, "updated:\t%s by %s\n", s.UpdatedAt.UTC().Format("2006-01-02 15:04:05Z"), s.UpdatedBy)
 	}
+	if s.Reason != "" {
+		fmt.Fprintf(tw, "reason:\t%s\n", s.Reason)
+	}
 	return tw.Flush()
 }
 
 func newSpecSetCmd() *cobra.Command {
 	var f opFlags
 	var cf changeFlags
-	var bootstrap, bun, registry, by string
+	var bootstrap, bun, registry, by, reason string
 	var releases []string
 	cmd := &cobra.Command{
 		Use:   "set",
@@ -169,7 +173,7 @@ refused (exit 1, nothing written) unless --yes confirms it. A staged rollout
 			if err != nil {
 				return err
 			}
-			u.By = by
+			u.By, u.Reason = by, reason
 			c, err := f.client()
 			if err != nil {
 				return err
@@ -190,6 +194,7 @@ refused (exit 1, nothing written) unless --yes confirms it. A staged rollout
 	cmd.Flags().StringSliceVar(&releases, "releases", nil, "macOS releases every host must have (comma separated)")
 	cmd.Flags().StringVar(&registry, "registry", "", `OCI reference template images are pushed to and pulled from ("" builds on each host)`)
 	cmd.Flags().StringVar(&by, "by", operatorName(), "who sets the spec (recorded as updated_by)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the spec changes (recorded in the spec's history)")
 	return cmd
 }
 

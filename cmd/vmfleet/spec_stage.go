@@ -32,7 +32,7 @@ func parseShare(s string) (float64, error) {
 
 func newSpecStageCmd() *cobra.Command {
 	var f opFlags
-	var bootstrap, bun, registry, by, auto string
+	var bootstrap, bun, registry, by, reason, auto string
 	var releases []string
 	cmd := &cobra.Command{
 		Use:   "stage",
@@ -63,7 +63,7 @@ staged spec; vmfleet spec unstage abandons it.`,
 				}
 				u.AutoPromote = &share
 			}
-			u.By = by
+			u.By, u.Reason = by, reason
 			c, err := f.client()
 			if err != nil {
 				return err
@@ -94,13 +94,14 @@ staged spec; vmfleet spec unstage abandons it.`,
 	cmd.Flags().StringVar(&registry, "registry", "", `OCI reference template of the staged spec ("" builds on each host)`)
 	cmd.Flags().StringVar(&auto, "auto-promote", "", "promote once this share of the non-stale hosts hold every staged image (90% or 0.9; default: by hand)")
 	cmd.Flags().StringVar(&by, "by", operatorName(), "who stages the spec (recorded as updated_by)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the spec changes (recorded in the spec's history)")
 	return cmd
 }
 
 func newSpecPromoteCmd() *cobra.Command {
 	var f opFlags
 	var cf changeFlags
-	var by string
+	var by, reason string
 	cmd := &cobra.Command{
 		Use:   "promote",
 		Short: "Make the staged spec the spec in force (POST /api/v1/spec/promote)",
@@ -122,7 +123,7 @@ the staged images) needs --yes.`,
 			if err != nil {
 				return err
 			}
-			pr := api.SpecPromote{By: by}
+			pr := api.SpecPromote{By: by, Reason: reason}
 			return change{
 				preview: func() (api.SpecPreview, error) { return c.PreviewPromote(cmd.Context(), pr) },
 				apply: func(confirm bool) (events.Spec, error) {
@@ -135,6 +136,7 @@ the staged images) needs --yes.`,
 	f.bind(cmd)
 	cf.bind(cmd)
 	cmd.Flags().StringVar(&by, "by", operatorName(), "who promotes (recorded as updated_by)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded in the spec's history; default: the stager's reason)")
 	return cmd
 }
 

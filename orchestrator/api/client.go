@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -167,6 +168,15 @@ func (c *Client) PreviewPromote(ctx context.Context, pr SpecPromote) (SpecPrevie
 	return p, err
 }
 
+// PreviewRollback is POST /api/v1/spec/rollback with "dry_run": true (API
+// token): the impact of restoring the revision. Nothing is written.
+func (c *Client) PreviewRollback(ctx context.Context, rb SpecRollback) (SpecPreview, error) {
+	rb.DryRun = true
+	var p SpecPreview
+	err := c.do(ctx, http.MethodPost, "/api/v1/spec/rollback", rb, &p)
+	return p, err
+}
+
 // Refusal returns the preview of a spec change refused for want of a
 // confirmation: err is an *Error with status 409 whose body is a
 // SpecRefusal.
@@ -208,6 +218,26 @@ func (c *Client) UnstageSpec(ctx context.Context) error {
 func (c *Client) PromoteSpec(ctx context.Context, p SpecPromote) (events.Spec, error) {
 	var s events.Spec
 	err := c.do(ctx, http.MethodPost, "/api/v1/spec/promote", p, &s)
+	return s, err
+}
+
+// SpecHistory is GET /api/v1/spec/history: the spec's changes, newest
+// first, at most limit of them (0: all the history holds).
+func (c *Client) SpecHistory(ctx context.Context, limit int) (SpecHistoryResponse, error) {
+	var r SpecHistoryResponse
+	path := "/api/v1/spec/history"
+	if limit > 0 {
+		path += "?limit=" + strconv.Itoa(limit)
+	}
+	err := c.do(ctx, http.MethodGet, path, nil, &r)
+	return r, err
+}
+
+// RollbackSpec is POST /api/v1/spec/rollback (API token): the revision's
+// images become the spec in force, which is the answer.
+func (c *Client) RollbackSpec(ctx context.Context, rb SpecRollback) (events.Spec, error) {
+	var s events.Spec
+	err := c.do(ctx, http.MethodPost, "/api/v1/spec/rollback", rb, &s)
 	return s, err
 }
 

@@ -63,6 +63,9 @@ type CleanupView struct {
 type DashboardFleet struct {
 	Readiness *events.FleetReadiness `json:"readiness,omitempty"`
 	Spec      events.Spec            `json:"spec"`
+	// SpecChange is the latest change of the spec in force (KV key
+	// current): its revision, who, why, when and what changed.
+	SpecChange *events.SpecHistoryEntry `json:"spec_change,omitempty"`
 	// Next is the staged spec while a rollout is in progress (its progress
 	// is Readiness.Rollout).
 	Next    *events.Spec `json:"next,omitempty"`

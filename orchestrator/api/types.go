@@ -31,6 +31,9 @@ type (
 	// SpecPromote is POST /api/v1/spec/promote; the answer is the spec in
 	// force.
 	SpecPromote = orchestrator.SpecPromote
+	// SpecRollback is POST /api/v1/spec/rollback; the answer is the spec
+	// in force, as for POST /api/v1/spec.
+	SpecRollback = orchestrator.SpecRollback
 	// SpecPreview is the answer of a dry run (`"dry_run": true`) of
 	// POST /api/v1/spec or /api/v1/spec/promote: the change's impact, per
 	// release, and whether it needs `"confirm": true`.
@@ -84,6 +87,13 @@ type PrunesResponse struct {
 	// Recent is the latest per-VM outcomes agents published since this
 	// orchestrator started, newest first.
 	Recent []events.PruneOutcome `json:"recent"`
+}
+
+// SpecHistoryResponse is GET /api/v1/spec/history.
+type SpecHistoryResponse struct {
+	// Revisions are the changes of the spec keys (current and the staged
+	// next), newest first.
+	Revisions []events.SpecHistoryEntry `json:"revisions"`
 }
 
 // SpecRefusal is the 409 answer of a spec change that needs a

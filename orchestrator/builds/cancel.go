@@ -70,7 +70,9 @@ func (m *Manager) CancelObsolete(ctx context.Context, wanted func(image string) 
 
 // cancelDue reports whether a cancel call may go for live record r: never
 // asked, or asked, failed fewer than max_attempts times and backed off
-// until NextCancel. Asked and answered (or in flight) is NextCancel zero.
+// until NextCancel. Asked and answered (or in flight) is NextCancel zero,
+// until a new leader's AdoptAll has it asked again, once: a repeated cancel
+// is harmless (a 422 at worst).
 func (m *Manager) cancelDue(r *Record, now time.Time) bool {
 	switch {
 	case r.Cancel == "":

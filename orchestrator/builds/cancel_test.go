@@ -293,3 +293,27 @@ func TestUnwantedCreateIsNoFailure(t *testing.T) {
 		t.Errorf("Got(wanted again, max_attempts 3) = %s attempt %d, want scheduled attempt 4", r.State, r.Attempt)
 	}
 }
+
+// A cancel asked but never answered (the leader went away mid-call) is asked
+// again, once, by the next leader.
+func TestNewLeaderAsksAnUnansweredCancelAgain(t *testing.T) {
+	e := newCancelEnv(t)
+	w := hostWant("13", "mac-1")
+	e.ensure(w)
+	cur := e.record(w.Key)
+	if _, err := e.m.mutate(context.Background(), w.Key, func(r *Record) error { r.Cancel = ReasonObsolete; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.cancel(); n != 0 {
+		t.Fatalf("Got(CancelObsolete while a cancel may be in flight) = %d, want 0", n)
+	}
+	if n := e.m.AdoptAll(); n != 1 {
+		t.Fatalf("Got(AdoptAll) = %d, want 1", n)
+	}
+	if n := e.cancel(); n != 1 || e.record(w.Key).State != events.BuildCanceled || e.bk.calls() != 1 {
+		t.Errorf("Got(CancelObsolete after adoption) = %d started, %s, %d calls, want 1, canceled, 1", n, e.record(w.Key).State, e.bk.calls())
+	}
+	if e.record(w.Key).Number != cur.Number {
+		t.Errorf("Got(record number) = %d, want %d", e.record(w.Key).Number, cur.Number)
+	}
+}

@@ -9,7 +9,10 @@
 // MaxAttempts. Live builds are tracked by webhook (ApplyWebhook) and by
 // polls within a budget (Sweep); live builds are capped fleet-wide and per
 // host; a 429 holds every call until the rate limit resets. A new leader
-// re-reads the records and adopts the live ones (AdoptAll).
+// re-reads the records and adopts the live ones (AdoptAll). Live builds
+// whose image no active spec wants (Obsolete) are cancelled on Buildkite
+// (CancelObsolete); such cancels of vmfleet's own are no failures: they
+// neither back off nor block a key.
 //
 // It talks to Buildkite only through its Buildkite interface
 // (*buildkite.Client in production) and knows nothing of hosts, specs or

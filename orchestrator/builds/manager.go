@@ -353,8 +353,9 @@ func (m *Manager) setGate(t time.Time) {
 }
 
 // AdoptAll readies every live record for adoption by a new leader and
-// returns how many there are: polls are due at once, and a create not yet
-// answered waits DoubtDelay (held in memory; the record is unchanged).
+// returns how many there are: polls are due at once, a create not yet
+// answered waits DoubtDelay, and a cancel the last leader may have had in
+// flight may be asked again (held in memory; the record is unchanged).
 func (m *Manager) AdoptAll() int {
 	now := m.now()
 	m.mu.Lock()
@@ -369,6 +370,11 @@ func (m *Manager) AdoptAll() int {
 		if r.State == events.BuildRequested && r.Number == 0 && r.CheckAfter.Before(now.Add(m.cfg.DoubtDelay)) {
 			c := r.clone()
 			c.CheckAfter = now.Add(m.cfg.DoubtDelay)
+			m.recs[key], r = c, c
+		}
+		if r.Cancel == ReasonObsolete && r.NextCancel.IsZero() {
+			c := r.clone()
+			c.NextCancel = now
 			m.recs[key] = c
 		}
 	}

@@ -106,6 +106,9 @@ func (m *Manager) loadHistory(ctx context.Context, kv jetstream.KeyValue) {
 // does, and tests without NATS) and wakes a pass.
 func (m *Manager) UseHistory(hist []events.SpecRevision) {
 	m.hist.Store(NewHistory(hist))
+	if m.deps.HistoryRead != nil {
+		m.deps.HistoryRead(hist)
+	}
 	m.deps.Wake()
 }
 

@@ -37,6 +37,9 @@ type Deps struct {
 	// Changed is called when an outcome was recorded (the read API shows
 	// the recent ones).
 	Changed func()
+	// HistoryRead, when set, is called with each new read of the spec
+	// keys' history (the core's spec history and its change events).
+	HistoryRead func(hist []events.SpecRevision)
 }
 
 // Manager is the orchestrator's pruning: each host's plan in a pass (Want),

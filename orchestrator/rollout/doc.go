@@ -5,6 +5,12 @@
 // events.ValidateSpec) and writes KV bucket vmfleet_spec with
 // compare-and-set on the key's revision, retried on a race.
 //
+// The spec's history (history.go) is the KV bucket's: HistoryEntries turns it into
+// who, why, when and what changed per revision (GET /api/v1/spec/history,
+// the events on <prefix>.fleet.spec that the core announces through
+// ChangeLog), and RollbackUpdate turns a revision into the spec update that
+// restores it, applied by the same path as any spec set.
+//
 // It also holds the spec's pure rules the core's watches share:
 // ValidateSpec (events.ValidateSpec and the cleanup windows' schedules),
 // DecodeSpec, SameSpec, MergeConfigSpec with the seed (SeedKey, ReadSeed,

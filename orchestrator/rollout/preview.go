@@ -141,7 +141,8 @@ type ImpactTotal struct {
 //   - prune candidates are the host VMs the cleanup rules (cleanup.Plan,
 //     grace lapsed) would make candidates after the change and not before.
 //
-// A change needs confirmation when it removes a release, or makes more than
+// A change needs confirmation when it removes a release some host serves or
+// holds an image of, or makes more than
 // f.ConfirmNotReadyFraction of the non-stale hosts not ready for a release
 // they serve now.
 func Preview(f Fleet, c Change) Impact {
@@ -170,6 +171,7 @@ func Preview(f Fleet, c Change) Impact {
 		}
 	}
 	registryStarts := map[string]bool{} // releases whose fleet build would start
+	served := map[string]bool{}         // removed releases some host serves or holds
 	plans := planCache{}
 	for _, h := range f.Hosts {
 		lost := false
@@ -193,6 +195,9 @@ func Preview(f Fleet, c Change) Impact {
 			if now && !after {
 				row.NotReady++
 				lost = true
+			}
+			if row.Change == ReleaseRemoved && (now || holds(h, row.FromImage)) {
+				served[row.Release] = true
 			}
 			if row.ToImage == "" || row.Change == ReleaseUnchanged || holds(h, row.ToImage) {
 				continue
@@ -240,8 +245,16 @@ func Preview(f Fleet, c Change) Impact {
 	if im.Hosts > 0 {
 		im.NotReadyFraction = float64(im.Total.NotReady) / float64(im.Hosts)
 	}
-	if len(im.Removed) > 0 {
-		im.Why = append(im.Why, fmt.Sprintf("removes macOS %s", strings.Join(im.Removed, ", ")))
+	// Removing a release no host serves or holds (a typo being undone)
+	// takes nothing from anyone; removing any other needs a yes.
+	var removes []string
+	for _, r := range im.Removed {
+		if served[r] {
+			removes = append(removes, r)
+		}
+	}
+	if len(removes) > 0 {
+		im.Why = append(im.Why, fmt.Sprintf("removes macOS %s", strings.Join(removes, ", ")))
 	}
 	if im.NotReadyFraction > threshold {
 		im.Why = append(im.Why, fmt.Sprintf("makes %d of %d hosts (%s) not ready, more than spec.confirm_not_ready_fraction (%s)",

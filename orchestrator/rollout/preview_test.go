@@ -156,6 +156,19 @@ func TestPreview(t *testing.T) {
 			},
 		},
 		{
+			name: "removing a release no host serves (undoing a typo) needs no confirm",
+			f:    Fleet{Current: spec(with15), Hosts: fleetOf(2, with15, nil, cur)},
+			c:    Change{Action: ActionRollback, To: spec(cur)},
+			want: Impact{
+				Releases: []ReleaseImpact{
+					{Release: "13", Change: ReleaseUnchanged, FromImage: cur.ImageName("13"), ToImage: cur.ImageName("13"), ReadyAfter: 2},
+					{Release: "14", Change: ReleaseUnchanged, FromImage: cur.ImageName("14"), ToImage: cur.ImageName("14"), ReadyAfter: 2},
+					{Release: "15", Change: ReleaseRemoved, FromImage: with15.ImageName("15")},
+				},
+				Removed: []string{"15"},
+			},
+		},
+		{
 			name: "a promote where every host holds the staged images: none not ready",
 			f: Fleet{Current: spec(cur), Next: staged, Hosts: fleetOf(3, cur, staged, cur, boot37),
 				Builds: []builds.Record{live(cur, "14", "mac-07"), live(boot37, "14", "mac-08")}},

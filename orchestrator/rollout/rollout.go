@@ -63,6 +63,8 @@ type SpecUpdate struct {
 	Registry *string `json:"registry,omitempty"`
 	// By names the operator (events.Spec.UpdatedBy).
 	By string `json:"by,omitempty"`
+	// Reason says why (events.Spec.Reason); it is recorded with the change.
+	Reason string `json:"reason,omitempty"`
 	// AutoPromote, for a stage (POST /api/v1/spec/next) only, is the share
 	// of non-stale hosts that must hold every staged image before the
 	// orchestrator promotes it (events.Spec.AutoPromote); unset: by hand.
@@ -85,6 +87,8 @@ type SpecUpdate struct {
 type SpecPromote struct {
 	// By names the operator (events.Spec.UpdatedBy); "" keeps the stager's.
 	By string `json:"by,omitempty"`
+	// Reason says why (events.Spec.Reason); "" keeps the stager's.
+	Reason string `json:"reason,omitempty"`
 	// DryRun and Confirm are SpecUpdate's.
 	DryRun  bool `json:"dry_run,omitempty"`
 	Confirm bool `json:"confirm,omitempty"`
@@ -155,7 +159,7 @@ func (p *Ops) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
 		if rev != 0 && SameSpec(cur, next) {
 			return cur, nil
 		}
-		next.UpdatedAt, next.UpdatedBy = p.Now().UTC(), u.By
+		next.UpdatedAt, next.UpdatedBy, next.Reason = p.Now().UTC(), u.By, u.Reason
 		if next.UpdatedBy == "" {
 			next.UpdatedBy = "api"
 		}
@@ -172,7 +176,7 @@ func (p *Ops) SetSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) {
 		}
 		next.Revision = rev
 		p.Core.AdoptSpec(next)
-		p.Log.Info("spec set", "by", next.UpdatedBy, "revision", rev, "releases", next.Images.Releases,
+		p.Log.Info("spec set", "by", next.UpdatedBy, "reason", next.Reason, "revision", rev, "previous_revision", cur.Revision, "releases", next.Images.Releases,
 			"bun", next.Images.BunVersion, "bootstrap", next.Images.BootstrapVersion, "registry", next.Images.Registry)
 		p.Core.UnblockImages(ctx, next.Images)
 		p.Core.Trigger()
@@ -232,7 +236,7 @@ func (p *Ops) StageSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) 
 			"the staged spec removes macOS %s: stage it without auto-promote and promote it by hand (vmfleet spec promote --yes)",
 			strings.Join(gone, ", "))}
 	}
-	next.UpdatedAt, next.UpdatedBy, next.Revision = p.Now().UTC(), u.By, 0
+	next.UpdatedAt, next.UpdatedBy, next.Reason, next.Revision = p.Now().UTC(), u.By, u.Reason, 0
 	if next.UpdatedBy == "" {
 		next.UpdatedBy = "api"
 	}
@@ -248,7 +252,7 @@ func (p *Ops) StageSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) 
 	}
 	p.Core.SetNext(&next, rev)
 	next.Revision = rev
-	p.Log.Info("spec staged", "by", next.UpdatedBy, "revision", rev, "releases", next.Images.Releases,
+	p.Log.Info("spec staged", "by", next.UpdatedBy, "reason", next.Reason, "revision", rev, "releases", next.Images.Releases,
 		"bun", next.Images.BunVersion, "bootstrap", next.Images.BootstrapVersion, "registry", next.Images.Registry,
 		"auto_promote", next.AutoPromote)
 	p.Core.UnblockImages(ctx, next.Images)
@@ -257,10 +261,10 @@ func (p *Ops) StageSpec(ctx context.Context, u SpecUpdate) (events.Spec, error) 
 }
 
 // PromoteSpec makes the staged spec current: it writes it under key current
-// (compare-and-set on its revision) and deletes key next. pr.By names who
-// promotes ("" keeps the stager's name). The result is the spec in force.
-// The promotion goes through the preview's gate as SetSpec's change does
-// (hosts holding the staged images stay ready).
+// (compare-and-set on its revision) and deletes key next. pr.By and
+// pr.Reason say who promotes and why ("" keeps the stager's). The result is
+// the spec in force. The promotion goes through the preview's gate as
+// SetSpec's change does (hosts holding the staged images stay ready).
 func (p *Ops) PromoteSpec(ctx context.Context, pr SpecPromote) (events.Spec, error) {
 	if err := p.Core.Writable(); err != nil {
 		return events.Spec{}, err
@@ -289,11 +293,18 @@ func (p *Ops) PromoteSpec(ctx context.Context, pr SpecPromote) (events.Spec, err
 		if err := p.gate(f, Change{Action: ActionPromote, To: staged}, pr.DryRun, pr.Confirm); err != nil {
 			return events.Spec{}, err
 		}
-		promoted := staged
-		promoted.AutoPromote = 0
+		// A stage changes only the images: the rest (the cleanup policy
+		// and its windows) is the spec in force now, which may have changed
+		// since the stage.
+		promoted := cur
+		promoted.Images = staged.Images
+		promoted.UpdatedBy, promoted.Reason, promoted.AutoPromote = staged.UpdatedBy, staged.Reason, 0
 		promoted.UpdatedAt = p.Now().UTC()
 		if pr.By != "" {
 			promoted.UpdatedBy = pr.By
+		}
+		if pr.Reason != "" {
+			promoted.Reason = pr.Reason
 		}
 		b, err := events.Encode(events.TypeSpec, p.Source, events.SpecKey, "", p.Now(), promoted)
 		if err != nil {
@@ -318,7 +329,8 @@ func (p *Ops) PromoteSpec(ctx context.Context, pr SpecPromote) (events.Spec, err
 		} else {
 			p.Log.Warn("promoted, but the staged spec was not deleted", "err", derr)
 		}
-		p.Log.Info("spec promoted", "by", promoted.UpdatedBy, "revision", rev, "from_staged", e.Revision(),
+		p.Log.Info("spec promoted", "by", promoted.UpdatedBy, "reason", promoted.Reason, "revision", rev,
+			"previous_revision", cur.Revision, "from_staged", e.Revision(),
 			"releases", promoted.Images.Releases, "bun", promoted.Images.BunVersion, "bootstrap", promoted.Images.BootstrapVersion)
 		p.Core.UnblockImages(ctx, promoted.Images)
 		p.Core.Trigger()

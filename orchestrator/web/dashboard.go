@@ -140,6 +140,7 @@ func (s *Server) dashFleet(now time.Time) api.DashboardFleet {
 	sp := s.o.Spec()
 	f := api.DashboardFleet{Readiness: s.o.Readiness(), Spec: sp, Next: s.o.Next(), CaughtUp: s.o.CaughtUp(), Leader: s.o.IsLeader(),
 		Cleanup: api.CleanupView{Windows: sp.Cleanup.Windows}, Prunes: recentForDashboard(s.o.RecentPrunes())}
+	f.SpecChange = latestEntry(s.o.SpecHistoryEntries())
 	if f.Cleanup.Windows == nil {
 		f.Cleanup.Windows = []events.Window{}
 	}
@@ -154,4 +155,16 @@ const dashPrunes = 50
 
 func recentForDashboard(all []events.PruneOutcome) []events.PruneOutcome {
 	return all[:min(len(all), dashPrunes)]
+}
+
+// latestEntry is the newest change of key current in changes (newest
+// first), nil when there is none.
+func latestEntry(changes []events.SpecHistoryEntry) *events.SpecHistoryEntry {
+	for i := range changes {
+		if changes[i].Key == events.SpecKey {
+			c := changes[i]
+			return &c
+		}
+	}
+	return nil
 }

@@ -6,7 +6,8 @@
 // answer types are package api's.
 //
 // It reads the core (package orchestrator) through its query methods and
-// asks it to act (retry, spec set, stage, promote and unstage, prune, a
+// asks it to act (retry, spec set, stage, promote, unstage and rollback,
+// prune, a
 // build's webhook) through its operations; the core never imports this
 // package. New builds a Server for an orchestrator; Handler is its HTTP
 // handler. The hub of /api/v1/events lives here: Run runs it; it derives the

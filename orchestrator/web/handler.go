@@ -55,6 +55,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/spec/next", s.handleSpecNext)
 	mux.HandleFunc("DELETE /api/v1/spec/next", s.handleSpecNext)
 	mux.HandleFunc("POST /api/v1/spec/promote", s.handleSpecPromote)
+	mux.HandleFunc("GET /api/v1/spec/history", s.handleSpecHistory) // spec_history.go
+	mux.HandleFunc("POST /api/v1/spec/rollback", s.handleSpecRollback)
 	mux.HandleFunc("POST /api/v1/hosts/{host}/prune", s.handlePrune)
 	mux.HandleFunc("GET /api/v1/prunes", s.handlePrunes)
 	mux.HandleFunc("POST /api/v1/builds/{rest...}", s.handleRetry)

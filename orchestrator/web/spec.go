@@ -17,6 +17,12 @@ func (s *Server) handleSpecSet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
+	s.setSpec(w, r, u)
+}
+
+// setSpec applies an update to the spec in force and answers: the path
+// of POST /api/v1/spec and of a rollback (spec_history.go).
+func (s *Server) setSpec(w http.ResponseWriter, r *http.Request, u api.SpecUpdate) {
 	sp, err := s.o.SetSpec(r.Context(), u)
 	if err != nil {
 		writeSpecError(w, err)

@@ -54,12 +54,16 @@ func (s *Sim) handle(m *nats.Msg) {
 	switch p.Kind {
 	case events.KindHealth:
 		if h, err := events.DecodeData[events.HostHealth](env, events.TypeHostHealth); err == nil {
+			judge := true
 			if s.view.behind(h.SpecRevision) {
 				// The host saw a change the measure has not: it
-				// happened before this report.
-				s.view.retarget(s.specFor(h.SpecRevision), s.now())
+				// happened before this report. If the spec cannot be
+				// read, the report is not judged against an older one.
+				spec := s.specFor(h.SpecRevision)
+				s.view.retarget(spec, s.now())
+				judge = spec.Revision >= h.SpecRevision
 			}
-			if line := s.view.health(h, s.now()); line != "" {
+			if line := s.view.health(h, s.now(), judge); line != "" {
 				s.emit(Event{Kind: KindHost, Host: h.Host, Text: line})
 			}
 		}

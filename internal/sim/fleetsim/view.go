@@ -52,8 +52,9 @@ func newView() *view {
 }
 
 // health takes one health event, seen at fleet time at, and returns the
-// story line, if readiness changed as told.
-func (v *view) health(h events.HostHealth, at time.Duration) string {
+// story line, if readiness changed as told. Unless judge, the readiness
+// measure keeps the host's last verdict.
+func (v *view) health(h events.HostHealth, at time.Duration, judge bool) string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	hv := v.hosts[h.Host]
@@ -64,7 +65,9 @@ func (v *view) health(h events.HostHealth, at time.Duration) string {
 		return "" // an older report arriving late
 	}
 	hv.h, hv.dirty = h, true
-	v.track.host(hv, at)
+	if judge {
+		v.track.host(hv, at)
+	}
 	line := readinessLine(h)
 	if line == hv.summary {
 		return ""

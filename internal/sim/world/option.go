@@ -26,6 +26,7 @@ type options struct {
 	webhookSecret string
 	bk            []buildkitefake.Option
 	bkTimeout     time.Duration
+	bkNow         func() time.Time
 	frontLn       net.Listener
 }
 
@@ -90,3 +91,8 @@ func WithBuildkiteTimeout(d time.Duration) Option { return func(o *options) { o.
 // WithFront makes the front serve on ln (default a free loopback port).
 // Close closes it.
 func WithFront(ln net.Listener) Option { return func(o *options) { o.frontLn = ln } }
+
+// WithBuildkiteClock sets the clock the orchestrators' Buildkite clients
+// measure a 429's hold on (default time.Now): give the fake Buildkite's
+// clock, so a test moving it by hand reaches RateLimit-Reset.
+func WithBuildkiteClock(now func() time.Time) Option { return func(o *options) { o.bkNow = now } }

@@ -39,7 +39,7 @@ type Orchestrator struct {
 // does, or the caller runs it itself and calls Close at the end.
 func (w *World) NewOrchestrator(cfg orchestrator.Config, opts ...orchestrator.Option) (*Orchestrator, error) {
 	client, err := buildkite.New(buildkite.Config{
-		APIURL: w.BuildkiteAPI, Token: w.Token, Org: w.Org, Pipeline: w.Pipeline, Timeout: w.opts.bkTimeout,
+		APIURL: w.BuildkiteAPI, Token: w.Token, Org: w.Org, Pipeline: w.Pipeline, Timeout: w.opts.bkTimeout, Now: w.opts.bkNow,
 	})
 	if err != nil {
 		return nil, err
