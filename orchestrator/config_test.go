@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
 func TestConfigErrorsNameTheKey(t *testing.T) {
@@ -52,20 +53,20 @@ func TestSameSpec(t *testing.T) {
 	a := events.Spec{Images: testImages(), UpdatedAt: t0, UpdatedBy: "x"}
 	b := events.Spec{Images: testImages(), Cleanup: events.CleanupPolicy{Windows: []events.Window{}}}
 	b.Images.NameTemplate = ""
-	if !sameSpec(a, b) {
+	if !rollout.SameSpec(a, b) {
 		t.Errorf("Got(sameSpec of equal specs) = false, want true")
 	}
 	b.Images.Registry = "ghcr.io/acme/x:{release}"
-	if sameSpec(a, b) {
+	if rollout.SameSpec(a, b) {
 		t.Errorf("Got(sameSpec with another registry) = true, want false")
 	}
 	enc, _ := events.Encode(events.TypeSpec, "/x", "current", "", t0, a)
-	got, err := decodeSpec(enc)
-	if err != nil || !sameSpec(got, a) {
-		t.Errorf("Got(decodeSpec(envelope)) = %v, %v, want the spec", got, err)
+	got, err := rollout.DecodeSpec(enc)
+	if err != nil || !rollout.SameSpec(got, a) {
+		t.Errorf("Got(rollout.DecodeSpec(envelope)) = %v, %v, want the spec", got, err)
 	}
-	if _, err := decodeSpec([]byte(`{"images":{"releases":[]}}`)); err == nil {
-		t.Errorf("Got(decodeSpec(invalid)) = nil, want an error")
+	if _, err := rollout.DecodeSpec([]byte(`{"images":{"releases":[]}}`)); err == nil {
+		t.Errorf("Got(rollout.DecodeSpec(invalid)) = nil, want an error")
 	}
 }
 
