@@ -36,6 +36,26 @@ func (f HostForgotten) Validate() error {
 	return nil
 }
 
+// ForgetRequest is an operator's ask to forget a host (POST
+// /api/v1/hosts/{host}/forget): who and why, for the log and the
+// HostForgotten event.
+type ForgetRequest struct {
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Validate checks a forget of host: a host token, and By (200 bytes) and
+// Reason (1000 bytes) of a sane size.
+func (r ForgetRequest) Validate(host string) error {
+	if !ValidToken(host) {
+		return fmt.Errorf("%w: host %q is not a host name", ErrInvalid, host)
+	}
+	if len(r.By) > 200 || len(r.Reason) > 1000 {
+		return fmt.Errorf("%w: by (200 bytes) or reason (1000 bytes) too long", ErrInvalid)
+	}
+	return nil
+}
+
 // HostForgotten is <prefix>.fleet.forget.
 func (s Subjects) HostForgotten() string { return s.p() + ".fleet.forget" }
 

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
@@ -22,12 +22,8 @@ import (
 // ErrUnknownHost means the orchestrator has no report from the host.
 var ErrUnknownHost = prunes.ErrUnknownHost
 
-// ForgetRequest is POST /api/v1/hosts/{host}/forget: who forgets the host
-// and why, for the log and the fleet.forget event.
-type ForgetRequest struct {
-	By     string `json:"by,omitempty"`
-	Reason string `json:"reason,omitempty"`
-}
+// ForgetRequest is POST /api/v1/hosts/{host}/forget (events.ForgetRequest).
+type ForgetRequest = events.ForgetRequest
 
 // ForgetHost forgets a host now, stale or not (a live host comes back with
 // its next report): its events leave the stream, it leaves the fleet state,
@@ -37,11 +33,8 @@ func (o *Orchestrator) ForgetHost(ctx context.Context, host string, req ForgetRe
 	if err := o.writable(); err != nil {
 		return events.HostForgotten{}, err
 	}
-	if !events.ValidToken(host) {
-		return events.HostForgotten{}, fmt.Errorf("%w: host %q is not a host name", events.ErrInvalid, host)
-	}
-	if len(req.By) > 200 || len(req.Reason) > 1000 {
-		return events.HostForgotten{}, fmt.Errorf("%w: by (200 bytes) or reason (1000 bytes) too long", events.ErrInvalid)
+	if err := req.Validate(host); err != nil {
+		return events.HostForgotten{}, err
 	}
 	hs := o.fleet.get(host)
 	if hs == nil {
@@ -76,16 +69,8 @@ func (o *Orchestrator) forget(ctx context.Context, host string, hs *hostState, b
 	if o.nc == nil {
 		return events.HostForgotten{}, errors.New("forget host: no NATS connection")
 	}
-	js, err := jetstream.New(o.nc)
-	if err != nil {
+	if err := bus.PurgeSubject(ctx, o.nc, events.StreamName, o.subj.HostSubjects(host)); err != nil {
 		return events.HostForgotten{}, fmt.Errorf("forget host %s: %w", host, err)
-	}
-	st, err := js.Stream(ctx, events.StreamName)
-	if err == nil {
-		err = st.Purge(ctx, jetstream.WithPurgeSubject(o.subj.HostSubjects(host)))
-	}
-	if err != nil {
-		return events.HostForgotten{}, fmt.Errorf("forget host %s: purge %s from stream %s: %w", host, o.subj.HostSubjects(host), events.StreamName, err)
 	}
 	o.fleet.drop(host, hs)
 	ev := events.HostForgotten{Host: host, By: by, Reason: reason, Auto: auto, LastSeen: hs.lastSeen.UTC(), At: o.now().UTC()}

@@ -2,7 +2,6 @@ package orchestrator
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 type metrics struct {
@@ -14,7 +13,6 @@ type metrics struct {
 	hosts          *prometheus.GaugeVec
 	reconcile      *prometheus.HistogramVec
 	buildEvents    *prometheus.CounterVec
-	cancelled      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, received, duplicates, unknownReasons func() float64) (*metrics, error) {
@@ -35,16 +33,13 @@ func newMetrics(reg prometheus.Registerer, received, duplicates, unknownReasons 
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 9)}, []string{"kind"}),
 		buildEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "build_transitions_total", Help: "Build record state changes, by new state."}, []string{"state"}),
-		cancelled: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "builds_cancelled_total", Help: "Builds cancelled on Buildkite by vmfleet, by reason (obsolete: no active spec wants the image)."}, []string{"reason"}),
 	}
 	for _, c := range []prometheus.Collector{m.received, m.duplicates, m.unknownReasons, m.rejected, m.hosts, m.reconcile,
-		m.buildEvents, m.cancelled} {
+		m.buildEvents} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
-	m.cancelled.WithLabelValues(builds.ReasonObsolete)
 	for r := range numRejectReasons {
 		m.rejectedBy[r] = m.rejected.WithLabelValues(r.String())
 	}

@@ -111,7 +111,6 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 	if err := o.builds.RegisterGauges(o.reg); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
-	o.builds.OnCancel(o.buildCancelled)
 	if o.pulls, err = pulls.New(pulls.Config{Concurrency: o.cfg.PullConcurrency, Timeout: o.cfg.PullTimeout,
 		BackoffBase: o.cfg.BackoffBase, BackoffMax: o.cfg.BackoffMax},
 		pulls.Deps{Now: o.now, Log: o.log, Reg: o.reg, Client: o.commands(), Current: o.currentSeq, Wake: o.Trigger}); err != nil {

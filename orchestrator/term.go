@@ -3,9 +3,9 @@ package orchestrator
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vmfleet/vmfleet/internal/rungroup"
 	"github.com/vmfleet/vmfleet/orchestrator/lease"
 )
 
@@ -118,21 +118,8 @@ func (o *Orchestrator) beginTerm(ctx context.Context) {
 // calls, pull and prune commands) at most cfg.DrainTimeout, then abandons
 // the rest. The lease is handed back after it.
 func (o *Orchestrator) drain(cancelWork context.CancelFunc, waits ...func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for _, w := range waits {
-			w()
-		}
-	}()
-	t := time.NewTimer(o.cfg.DrainTimeout)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		o.log.Warn("work in flight did not finish within the drain timeout; abandoning it", "timeout", o.cfg.DrainTimeout)
-		cancelWork()
-		<-done
+	if rungroup.Drain(o.cfg.DrainTimeout, cancelWork, waits...) {
+		o.log.Warn("work in flight did not finish within the drain timeout; abandoned it", "timeout", o.cfg.DrainTimeout)
 	}
 	cancelWork()
 	o.term.mu.Lock()

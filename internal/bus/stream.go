@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
 )
@@ -136,4 +137,21 @@ func EnsureBuckets(ctx context.Context, js jetstream.JetStream, replicas int, le
 		return b, fmt.Errorf("create KV bucket %s: %w", events.BucketLeader, err)
 	}
 	return b, nil
+}
+
+// PurgeSubject removes every message of stream name whose subject matches
+// subject (a filter, wildcards allowed), as `nats stream purge --subject`.
+func PurgeSubject(ctx context.Context, nc *nats.Conn, name, subject string) error {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	st, err := js.Stream(ctx, name)
+	if err == nil {
+		err = st.Purge(ctx, jetstream.WithPurgeSubject(subject))
+	}
+	if err != nil {
+		return fmt.Errorf("purge %s from stream %s: %w", subject, name, err)
+	}
+	return nil
 }

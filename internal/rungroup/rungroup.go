@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // Group is a set of sibling goroutines; its zero value is not usable: call New.
@@ -53,4 +54,28 @@ func (g *Group) Wait() error {
 	g.wg.Wait()
 	g.cancel()
 	return g.err
+}
+
+// Drain waits for every wait in order, at most timeout; when the time is up
+// it calls abandon (which must make the waits return, e.g. by canceling the
+// work's context) and waits for them still. It reports whether it had to
+// abandon the work.
+func Drain(timeout time.Duration, abandon func(), waits ...func()) (abandoned bool) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, w := range waits {
+			w()
+		}
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return false
+	case <-t.C:
+		abandon()
+		<-done
+		return true
+	}
 }

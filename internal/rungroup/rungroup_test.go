@@ -71,3 +71,20 @@ func TestGroupEndsWithItsParent(t *testing.T) {
 		t.Errorf("Got(Wait after the parent ended) = %v, want nil", err)
 	}
 }
+
+func TestDrain(t *testing.T) {
+	t.Parallel()
+	var order []int
+	if rungroup.Drain(time.Hour, func() { t.Error("abandoned work that finished") }, func() { order = append(order, 1) }, func() { order = append(order, 2) }) {
+		t.Error("Got(Drain of finished work) = abandoned, want not")
+	}
+	if len(order) != 2 || order[0] != 1 || order[1] != 2 {
+		t.Errorf("Got(waits run) = %v, want [1 2]", order)
+	}
+	stuck := make(chan struct{})
+	abandoned := false
+	got := rungroup.Drain(time.Millisecond, func() { abandoned = true; close(stuck) }, func() { <-stuck })
+	if !got || !abandoned {
+		t.Errorf("Got(Drain of stuck work) = %v (abandon called %v), want abandoned", got, abandoned)
+	}
+}

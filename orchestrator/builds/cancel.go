@@ -172,3 +172,23 @@ func (m *Manager) noteCancel(ctx context.Context, cur *Record, fn func(r *Record
 		return nil
 	})
 }
+
+// CancelUnwanted is one round of cancelling obsolete builds (the leader's,
+// every tick): the image specs in memory (current, staged) name the
+// candidates; when there are some, stored reads the specs in KV again and
+// only builds neither wants are cancelled, so a watch not caught up yet (a
+// new leader before its first read of the staged spec) never cancels the
+// builds of a spec in force.
+func (m *Manager) CancelUnwanted(ctx context.Context, mem []*events.ImageSpec, stored func(context.Context) ([]*events.ImageSpec, error)) error {
+	inMem := ActiveImages(mem...)
+	if m.CountObsolete(func(img string) bool { return inMem[img] }) == 0 {
+		return nil
+	}
+	specs, err := stored(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot read the spec to confirm obsolete builds; none cancelled: %w", err)
+	}
+	inKV := ActiveImages(specs...)
+	m.CancelObsolete(ctx, func(img string) bool { return inMem[img] || inKV[img] })
+	return nil
+}

@@ -10,6 +10,9 @@ import (
 type gauges struct {
 	byState *prometheus.GaugeVec
 	blocked prometheus.Gauge
+	// cancelled is vmfleet_orchestrator_builds_cancelled_total: cancels
+	// Buildkite accepted, by Record.Cancel.
+	cancelled *prometheus.CounterVec
 }
 
 var gaugeStates = []events.BuildState{
@@ -17,7 +20,8 @@ var gaugeStates = []events.BuildState{
 	events.BuildFailed, events.BuildCanceled, events.BuildBlocked,
 }
 
-// RegisterGauges registers the record gauges on reg; UpdateGauges sets them.
+// RegisterGauges registers the record gauges on reg (UpdateGauges sets
+// them) and the counter of cancels Buildkite accepted.
 func (m *Manager) RegisterGauges(reg prometheus.Registerer) error {
 	const ns, sub = "vmfleet", "orchestrator"
 	m.gauges = &gauges{
@@ -25,12 +29,17 @@ func (m *Manager) RegisterGauges(reg prometheus.Registerer) error {
 			Name: "builds", Help: "Build records by state."}, []string{"state"}),
 		blocked: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "blocked_keys", Help: "Build keys blocked after max_attempts failures."}),
+		cancelled: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "builds_cancelled_total", Help: "Builds cancelled on Buildkite by vmfleet, by reason (obsolete: no active spec wants the image)."}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.gauges.byState, m.gauges.blocked} {
+	for _, c := range []prometheus.Collector{m.gauges.byState, m.gauges.blocked, m.gauges.cancelled} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
 	}
+	m.gauges.cancelled.WithLabelValues(ReasonObsolete)
+	cancelled := m.gauges.cancelled
+	m.onCancel = func(r *Record) { cancelled.WithLabelValues(r.Cancel).Inc() }
 	return nil
 }
 
