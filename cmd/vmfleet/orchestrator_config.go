@@ -31,6 +31,7 @@ type orchestratorConfig struct {
 	Images       orchImages    `yaml:"images"`
 	Cleanup      orchCleanup   `yaml:"cleanup"`
 	Spec         orchSpec      `yaml:"spec"`
+	Hosts        orchHosts     `yaml:"hosts"`
 	NATS         orchNATS      `yaml:"nats"`
 	Buildkite    orchBuildkite `yaml:"buildkite"`
 	Builds       orchBuilds    `yaml:"builds"`
@@ -62,6 +63,11 @@ type orchCleanup struct {
 // orchSpec is how the orchestrator guards operators' spec changes.
 type orchSpec struct {
 	ConfirmNotReadyFraction float64 `yaml:"confirm_not_ready_fraction" flag:"confirm-not-ready-fraction" env:"VMFLEET_CONFIRM_NOT_READY_FRACTION" help:"share of non-stale hosts a spec set or promote may make not ready without an explicit confirmation (--yes), in (0,1]"`
+}
+
+// orchHosts is how the orchestrator judges hosts' reports.
+type orchHosts struct {
+	MaxClockSkew time.Duration `yaml:"max_clock_skew" flag:"max-clock-skew" env:"VMFLEET_MAX_CLOCK_SKEW" help:"how far ahead of the time NATS stored it a health event may be dated; further ahead it is rejected (clock_skew), 1s to 24h"`
 }
 
 // orchNATS is the shared connection section and the embedded server's keys.
@@ -201,6 +207,7 @@ func defaultOrchestratorConfig() orchestratorConfig {
 		Images:  orchImages{NameTemplate: spec.NameTemplate, Releases: spec.Releases, BunVersion: spec.BunVersion, BootstrapVersion: spec.BootstrapVersion},
 		Cleanup: orchCleanup{KeepBunVersions: 1},
 		Spec:    orchSpec{ConfirmNotReadyFraction: d.ConfirmNotReadyFraction},
+		Hosts:   orchHosts{MaxClockSkew: d.MaxClockSkew},
 		NATS: orchNATS{NATSConn: n, Listen: "127.0.0.1:4222",
 			DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"), Replicas: d.Replicas,
 			Stream: orchStream{MaxAge: bus.StreamMaxAge, MaxBytes: bus.StreamMaxBytes, MaxMsgsPerSubject: bus.StreamMaxMsgsPerSubject, MaxMsgSize: bus.StreamMaxMsgSize}},
@@ -254,5 +261,6 @@ func (c orchestratorConfig) orchestratorCfg(instance, apiToken, whSecret, whToke
 		MetricsAuth: c.MetricsAuth, AgentsInterval: agentsInterval(c.Buildkite.AgentsInterval), DriftGrace: c.Buildkite.DriftGrace,
 		Pause: c.Buildkite.Pause, PauseTimeout: c.Buildkite.PauseTimeout,
 		LeaderTTL: c.LeaseTTL, DrainTimeout: c.DrainTimeout, ConfirmNotReadyFraction: c.Spec.ConfirmNotReadyFraction,
+		MaxClockSkew: c.Hosts.MaxClockSkew,
 	}
 }
