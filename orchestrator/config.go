@@ -34,10 +34,11 @@ type Config struct {
 	StaleHeartbeats int
 	// DefaultHeartbeat is used for hosts that do not say theirs (default 60 s).
 	DefaultHeartbeat time.Duration
-	// MaxClockSkew is how far ahead of the time NATS stored it a health
-	// event's checked_at may be; an event further ahead is rejected
-	// (clock_skew) and cannot hold back the host's later reports (default
-	// 5 m, at least 1 s, at most 24 h; key hosts.max_clock_skew).
+	// MaxClockSkew is how far ahead of when NATS stored it (and of the
+	// orchestrator's clock) a health event's checked_at may be; an event
+	// further ahead is rejected (clock_skew) and cannot hold back the host's
+	// later reports (default 5 m, at least 1 s, at most 24 h; key
+	// hosts.max_clock_skew).
 	MaxClockSkew time.Duration
 	// MaxBuilds caps live builds fleet-wide (default 10); MaxBuildsPerHost caps
 	// live builds pinned to one host (default 1).

@@ -52,8 +52,9 @@ type fleet struct {
 	healthPrefix string // "<prefix>.host."
 	staleN       time.Duration
 	defaultHB    time.Duration
-	// maxSkew is how far ahead of the time NATS stored it an event's
-	// checked_at may be; further ahead, it is rejected (clock_skew).
+	// maxSkew is how far ahead of the time NATS stored it (and of the time
+	// it was seen) an event's checked_at may be; further ahead, it is
+	// rejected (clock_skew).
 	maxSkew time.Duration
 	shards  [numShards]fleetShard
 
@@ -106,7 +107,7 @@ func (f *fleet) ingest(subject string, data []byte, seen time.Time) bool {
 // to onReject, never a panic; an exact duplicate only refreshes last-seen.
 //
 // No single event can lock a host out: one checked further ahead of stored
-// than maxSkew is rejected; a new boot is ordered by its check time capped at
+// (or seen, if later) than maxSkew is rejected; a new boot is ordered by its check time capped at
 // when it was stored, not by sequence; and once the stored event is stale, the next
 // valid one replaces it whatever its sequence (a huge seq within one boot).
 func (f *fleet) ingestAt(subject string, data []byte, seen, stored time.Time) bool {
@@ -121,6 +122,11 @@ func (f *fleet) ingestAt(subject string, data []byte, seen, stored time.Time) bo
 	}
 	if tok == "" || h.Host != tok {
 		return f.reject(rejectHostMismatch, source, errHostMismatch(h.Host, subject))
+	}
+	// Ahead of both clocks: a skew between the orchestrator's and the
+	// server's must not refuse honest hosts.
+	if seen.After(stored) {
+		stored = seen
 	}
 	if ahead := h.CheckedAt.Sub(stored); ahead > f.maxSkew {
 		return f.reject(rejectClockSkew, source, errClockSkew(h, ahead, f.maxSkew))
@@ -286,7 +292,7 @@ func errHostMismatch(payload, subject string) error {
 }
 
 func errClockSkew(h *events.HostHealth, ahead, allowed time.Duration) error {
-	return fmt.Errorf("checked_at %s is %s ahead of the time NATS stored it (hosts.max_clock_skew %s): fix the host's clock (NTP)",
+	return fmt.Errorf("checked_at %s is %s ahead of the time NATS stored it and of the orchestrator's clock (hosts.max_clock_skew %s): fix the host's clock (NTP)",
 		h.CheckedAt.Format(time.RFC3339), ahead.Round(time.Second), allowed)
 }
 

@@ -67,7 +67,7 @@ type orchSpec struct {
 
 // orchHosts is how the orchestrator judges hosts' reports.
 type orchHosts struct {
-	MaxClockSkew time.Duration `yaml:"max_clock_skew" flag:"max-clock-skew" env:"VMFLEET_MAX_CLOCK_SKEW" help:"how far ahead of the time NATS stored it a health event may be dated; further ahead it is rejected (clock_skew), 1s to 24h"`
+	MaxClockSkew time.Duration `yaml:"max_clock_skew" flag:"max-clock-skew" env:"VMFLEET_MAX_CLOCK_SKEW" help:"how far ahead of when NATS stored it, and of the orchestrator's clock, a health event may be dated; further ahead it is rejected (clock_skew), 1s to 24h"`
 }
 
 // orchNATS is the shared connection section and the embedded server's keys.
