@@ -171,6 +171,8 @@ func (s Subjects) Parse(subject string) (Parsed, error) {
 		return Parsed{Kind: KindDrift}, nil
 	case len(toks) == 2 && toks[0] == "fleet" && toks[1] == "spec":
 		return Parsed{Kind: KindSpecChange}, nil
+	case len(toks) == 2 && toks[0] == "fleet" && toks[1] == "forget":
+		return Parsed{Kind: KindForget}, nil
 	}
 	return Parsed{}, bad
 }

@@ -32,6 +32,9 @@ type Config struct {
 	MaxPollsPerMinute int
 	// StaleHeartbeats: a host silent this many heartbeats is stale (default 3).
 	StaleHeartbeats int
+	// ForgetAfter: a host stale this long is forgotten (forget.go): purged
+	// from the stream and the fleet state (key hosts.forget_after, default 7 days).
+	ForgetAfter time.Duration
 	// DefaultHeartbeat is used for hosts that do not say theirs (default 60 s).
 	DefaultHeartbeat time.Duration
 	// MaxClockSkew is how far ahead of when NATS stored it (and of the
@@ -116,7 +119,7 @@ func DefaultConfig() Config {
 		PullConcurrency: 10, PullTimeout: 2 * time.Hour, PruneConcurrency: 10, PruneTimeout: 10 * time.Minute,
 		LeaderTTL: lease.DefaultTTL, DrainTimeout: 10 * time.Second,
 		AgentsInterval: time.Minute, DriftGrace: 5 * time.Minute, PauseTimeout: 30 * time.Minute,
-		ConfirmNotReadyFraction: rollout.DefaultConfirmNotReadyFraction,
+		ConfirmNotReadyFraction: rollout.DefaultConfirmNotReadyFraction, ForgetAfter: 7 * 24 * time.Hour,
 	}
 }
 
@@ -162,6 +165,7 @@ func (c Config) withDefaults() (Config, error) {
 	set(&c.AgentsInterval, d.AgentsInterval)
 	set(&c.DriftGrace, d.DriftGrace)
 	set(&c.PauseTimeout, d.PauseTimeout)
+	set(&c.ForgetAfter, d.ForgetAfter)
 	if c.ConfirmNotReadyFraction == 0 {
 		c.ConfirmNotReadyFraction = d.ConfirmNotReadyFraction
 	}
@@ -207,6 +211,9 @@ func (c Config) validate() error {
 	}
 	if c.MaxClockSkew < time.Second || c.MaxClockSkew > 24*time.Hour {
 		return bad("hosts.max_clock_skew", fmt.Sprintf("%s: must be between 1s and 24h, e.g. 5m", c.MaxClockSkew))
+	}
+	if c.ForgetAfter < time.Minute {
+		return bad("hosts.forget_after", fmt.Sprintf("%s: must be at least 1m, e.g. 168h", c.ForgetAfter))
 	}
 	if c.BackoffMax < c.BackoffBase {
 		return bad("builds.backoff_max", fmt.Sprintf("%s is less than builds.backoff_base %s", c.BackoffMax, c.BackoffBase))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
 func TestConfigErrorsNameTheKey(t *testing.T) {
@@ -29,6 +30,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{name: "negative caps", mut: func(c *Config) { c.MaxBuilds = -1 }, want: "builds.max_concurrent"},
 		{name: "confirm fraction above 1", mut: func(c *Config) { c.ConfirmNotReadyFraction = 1.5 }, want: "spec.confirm_not_ready_fraction"},
 		{name: "negative confirm fraction", mut: func(c *Config) { c.ConfirmNotReadyFraction = -0.1 }, want: "spec.confirm_not_ready_fraction"},
+		{name: "negative forget_after", mut: func(c *Config) { c.ForgetAfter = -time.Hour }, want: "hosts.forget_after: -1h0m0s: must be at least 1m, e.g. 168h"},
+		{name: "forget_after under a minute", mut: func(c *Config) { c.ForgetAfter = time.Second }, want: "hosts.forget_after"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,20 +53,20 @@ func TestSameSpec(t *testing.T) {
 	a := events.Spec{Images: testImages(), UpdatedAt: t0, UpdatedBy: "x"}
 	b := events.Spec{Images: testImages(), Cleanup: events.CleanupPolicy{Windows: []events.Window{}}}
 	b.Images.NameTemplate = ""
-	if !sameSpec(a, b) {
+	if !rollout.SameSpec(a, b) {
 		t.Errorf("Got(sameSpec of equal specs) = false, want true")
 	}
 	b.Images.Registry = "ghcr.io/acme/x:{release}"
-	if sameSpec(a, b) {
+	if rollout.SameSpec(a, b) {
 		t.Errorf("Got(sameSpec with another registry) = true, want false")
 	}
 	enc, _ := events.Encode(events.TypeSpec, "/x", "current", "", t0, a)
-	got, err := decodeSpec(enc)
-	if err != nil || !sameSpec(got, a) {
-		t.Errorf("Got(decodeSpec(envelope)) = %v, %v, want the spec", got, err)
+	got, err := rollout.DecodeSpec(enc)
+	if err != nil || !rollout.SameSpec(got, a) {
+		t.Errorf("Got(rollout.DecodeSpec(envelope)) = %v, %v, want the spec", got, err)
 	}
-	if _, err := decodeSpec([]byte(`{"images":{"releases":[]}}`)); err == nil {
-		t.Errorf("Got(decodeSpec(invalid)) = nil, want an error")
+	if _, err := rollout.DecodeSpec([]byte(`{"images":{"releases":[]}}`)); err == nil {
+		t.Errorf("Got(rollout.DecodeSpec(invalid)) = nil, want an error")
 	}
 }
 

@@ -137,12 +137,8 @@ func (o *Orchestrator) handleMsg(ctx context.Context, m jetstream.Msg) {
 	if !strings.HasSuffix(subject, ".health") {
 		return
 	}
-	h := uint32(2166136261)
-	for i := 0; i < len(subject); i++ {
-		h = (h ^ uint32(subject[i])) * 16777619
-	}
 	select {
-	case o.ingestQ[h%uint32(len(o.ingestQ))] <- inMsg{subject: subject, data: m.Data(), seen: seen, stored: stored}:
+	case o.ingestQ[fnv32(subject)%uint32(len(o.ingestQ))] <- inMsg{subject: subject, data: m.Data(), seen: seen, stored: stored}:
 	case <-ctx.Done():
 	}
 }

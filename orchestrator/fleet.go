@@ -88,12 +88,16 @@ func newFleet(subj events.Subjects, staleHeartbeats int, defaultHB time.Duration
 	return f
 }
 
-func (f *fleet) shard(host string) *fleetShard {
+func (f *fleet) shard(host string) *fleetShard { return &f.shards[fnv32(host)%numShards] }
+
+// fnv32 is the FNV-1a hash of s: the fleet's shard of a host, the ingest
+// worker of a subject.
+func fnv32(s string) uint32 {
 	h := uint32(2166136261)
-	for i := 0; i < len(host); i++ {
-		h = (h ^ uint32(host[i])) * 16777619
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
 	}
-	return &f.shards[h%numShards]
+	return h
 }
 
 // ingest is ingestAt with the event stored when it was seen.

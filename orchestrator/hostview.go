@@ -1,8 +1,6 @@
 package orchestrator
 
 import (
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
@@ -43,13 +41,7 @@ type HostView struct {
 }
 
 // Hosts returns every known host, sorted.
-func (o *Orchestrator) Hosts() []HostView {
-	now := o.now()
-	var out []HostView
-	o.fleet.each(func(host string, hs *hostState) { out = append(out, o.hostView(host, hs, now)) })
-	slices.SortFunc(out, func(a, b HostView) int { return strings.Compare(a.Host, b.Host) })
-	return out
-}
+func (o *Orchestrator) Hosts() []HostView { return o.hostViews(o.now(), false) }
 
 // Host returns one host with its full last report.
 func (o *Orchestrator) Host(host string) (HostView, bool) {

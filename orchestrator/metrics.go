@@ -12,8 +12,6 @@ type metrics struct {
 	rejected       *prometheus.CounterVec
 	rejectedBy     [numRejectReasons]prometheus.Counter
 	hosts          *prometheus.GaugeVec
-	builds         *prometheus.GaugeVec
-	blocked        prometheus.Gauge
 	reconcile      *prometheus.HistogramVec
 	buildEvents    *prometheus.CounterVec
 	cancelled      *prometheus.CounterVec
@@ -32,10 +30,6 @@ func newMetrics(reg prometheus.Registerer, received, duplicates, unknownReasons 
 			Name: "events_rejected_total", Help: "Health events dropped, by reason (decode, validate, host_mismatch, stale_seq, oversized, clock_skew)."}, []string{"reason"}),
 		hosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "hosts", Help: "Hosts by state (ready, not_ready, stale)."}, []string{"state"}),
-		builds: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
-			Name: "builds", Help: "Build records by state."}, []string{"state"}),
-		blocked: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
-			Name: "blocked_keys", Help: "Build keys blocked after max_attempts failures."}),
 		reconcile: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
 			Name: "reconcile_duration_seconds", Help: "Reconcile pass duration, by kind (full, dirty).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 9)}, []string{"kind"}),
@@ -44,7 +38,7 @@ func newMetrics(reg prometheus.Registerer, received, duplicates, unknownReasons 
 		cancelled: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "builds_cancelled_total", Help: "Builds cancelled on Buildkite by vmfleet, by reason (obsolete: no active spec wants the image)."}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.received, m.duplicates, m.unknownReasons, m.rejected, m.hosts, m.builds, m.blocked, m.reconcile,
+	for _, c := range []prometheus.Collector{m.received, m.duplicates, m.unknownReasons, m.rejected, m.hosts, m.reconcile,
 		m.buildEvents, m.cancelled} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

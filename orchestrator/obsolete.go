@@ -2,13 +2,12 @@ package orchestrator
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
 // cancelObsoleteLoop cancels on Buildkite, every tick while this
@@ -39,47 +38,24 @@ func (o *Orchestrator) cancelObsolete(ctx context.Context, kv jetstream.KeyValue
 		return
 	}
 	cur, next := o.Spec(), o.next.Load()
-	mem := builds.ActiveImages(&cur.Images, imagesOf(next))
+	specs := []*events.ImageSpec{&cur.Images}
+	if next != nil {
+		specs = append(specs, &next.Images)
+	}
+	mem := builds.ActiveImages(specs...)
 	if o.builds.CountObsolete(func(img string) bool { return mem[img] }) == 0 {
 		return
 	}
-	stored, err := storedActiveImages(ctx, kv, o.cfg.RequestTimeout)
+	specs, err := rollout.StoredImages(ctx, kv, o.cfg.RequestTimeout)
 	if err != nil {
 		o.log.Warn("cannot read the spec to confirm obsolete builds; none cancelled", "err", err)
 		return
 	}
+	stored := builds.ActiveImages(specs...)
 	o.builds.CancelObsolete(tctx, func(img string) bool { return mem[img] || stored[img] })
 }
 
 // buildCancelled counts a cancel Buildkite accepted.
 func (o *Orchestrator) buildCancelled(r *builds.Record) {
 	o.metrics.cancelled.WithLabelValues(r.Cancel).Inc()
-}
-
-func imagesOf(s *events.Spec) *events.ImageSpec {
-	if s == nil {
-		return nil
-	}
-	return &s.Images
-}
-
-// storedActiveImages reads the images of the stored current and staged
-// specs (an absent or unreadable value wants nothing).
-func storedActiveImages(ctx context.Context, kv jetstream.KeyValue, timeout time.Duration) (map[string]bool, error) {
-	var specs []*events.ImageSpec
-	for _, key := range []string{events.SpecKey, events.NextSpecKey} {
-		rctx, cancel := context.WithTimeout(ctx, timeout)
-		e, err := kv.Get(rctx, key)
-		cancel()
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted):
-			continue
-		case err != nil:
-			return nil, fmt.Errorf("read spec key %s: %w", key, err)
-		}
-		if s, err := decodeSpec(e.Value()); err == nil {
-			specs = append(specs, &s.Images)
-		}
-	}
-	return builds.ActiveImages(specs...), nil
 }

@@ -15,11 +15,9 @@ import (
 // WithMemoryRecords keeps build records in memory, starting with recs,
 // instead of KV bucket vmfleet_builds.
 func WithMemoryRecords(recs ...builds.Record) Option {
-	s := builds.NewMemStore()
-	for i := range recs {
-		if _, err := s.Create(context.Background(), &recs[i]); err != nil {
-			return func(*options) error { return fmt.Errorf("%w: record %s: %w", ErrInvalidOption, recs[i].Key, err) }
-		}
+	s, err := builds.MemStoreWith(recs...)
+	if err != nil {
+		return func(*options) error { return fmt.Errorf("%w: %w", ErrInvalidOption, err) }
 	}
 	return withStore(s)
 }

@@ -109,6 +109,9 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 	o.spec.Store(&spec)
 	o.builds = builds.New(o.cfg.buildsConfig(), o.log, o.now, bk, o.opts.store)
 	o.builds.OnChange(o.buildChanged)
+	if err := o.builds.RegisterGauges(o.reg); err != nil {
+		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
+	}
 	o.builds.OnCancel(o.buildCancelled)
 	if o.pulls, err = pulls.New(pulls.Config{Concurrency: o.cfg.PullConcurrency, Timeout: o.cfg.PullTimeout,
 		BackoffBase: o.cfg.BackoffBase, BackoffMax: o.cfg.BackoffMax},
@@ -187,11 +190,8 @@ func (o *Orchestrator) Ready() bool {
 // Retry is an operator's retry of a build key: a blocked or failed key starts
 // again from attempt 1.
 func (o *Orchestrator) Retry(ctx context.Context, key string) (builds.Record, error) {
-	switch {
-	case !o.started.Load():
-		return builds.Record{}, ErrStarting
-	case !o.opts.isLeader():
-		return builds.Record{}, ErrNotLeader
+	if err := o.writable(); err != nil {
+		return builds.Record{}, err
 	}
 	r, err := o.builds.Retry(ctx, key)
 	if err != nil {

@@ -43,11 +43,20 @@ func (o *Orchestrator) IsLeader() bool { return o.opts.isLeader() }
 // report in Health (shared: never modify it). A host's Health and LastSeen
 // change together with its report, so a caller may compare them to see
 // which hosts changed since an earlier call.
-func (o *Orchestrator) HostReports(now time.Time) []HostView {
-	out := make([]HostView, 0, o.fleet.len())
+func (o *Orchestrator) HostReports(now time.Time) []HostView { return o.hostViews(now, true) }
+
+// hostViews is every known host's view at now, sorted; with its last
+// report when health is set.
+func (o *Orchestrator) hostViews(now time.Time, health bool) []HostView {
+	var out []HostView // Hosts: nil when none, as before
+	if health {
+		out = make([]HostView, 0, o.fleet.len())
+	}
 	o.fleet.each(func(host string, hs *hostState) {
 		v := o.hostView(host, hs, now)
-		v.Health = hs.h
+		if health {
+			v.Health = hs.h
+		}
 		out = append(out, v)
 	})
 	slices.SortFunc(out, func(a, b HostView) int { return strings.Compare(a.Host, b.Host) })

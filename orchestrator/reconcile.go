@@ -178,6 +178,7 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 		}
 		if full {
 			o.builds.Sweep(ctx, w.seen)
+			o.forgetStale(ctx, now) // forget.go
 		}
 	}
 	if full {
@@ -233,11 +234,7 @@ func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
 	o.metrics.hosts.WithLabelValues("ready").Set(float64(r.Ready))
 	o.metrics.hosts.WithLabelValues("not_ready").Set(float64(r.Hosts - r.Ready - r.Stale))
 	o.metrics.hosts.WithLabelValues("stale").Set(float64(r.Stale))
-	by, blocked := o.builds.Counts()
-	for _, st := range buildStates {
-		o.metrics.builds.WithLabelValues(string(st)).Set(float64(by[st]))
-	}
-	o.metrics.blocked.Set(float64(blocked))
+	o.builds.UpdateGauges()
 
 	prev := o.readiness.Load()
 	if prev != nil && sameReadiness(*prev, r) {
@@ -247,11 +244,6 @@ func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
 	if o.opts.isLeader() {
 		o.publish(ctx, o.subj.Readiness(), events.TypeReadiness, "fleet", r)
 	}
-}
-
-var buildStates = []events.BuildState{
-	events.BuildRequested, events.BuildScheduled, events.BuildRunning, events.BuildPassed,
-	events.BuildFailed, events.BuildCanceled, events.BuildBlocked,
 }
 
 func sameReadiness(a, b events.FleetReadiness) bool {

@@ -57,15 +57,3 @@ func (o *Orchestrator) adoptSpec(s events.Spec) {
 		}
 	}
 }
-
-// mergeConfigSpec and readSeed are package rollout's (MergeConfigSpec,
-// ReadSeed).
-var (
-	mergeConfigSpec = rollout.MergeConfigSpec
-	readSeed        = rollout.ReadSeed
-)
-
-// writeSeed records the config's spec as published (leader only).
-func (o *Orchestrator) writeSeed(ctx context.Context, kv jetstream.KeyValue, cfg events.Spec, seed *events.Spec) error {
-	return rollout.WriteSeed(ctx, kv, o.opts.source, o.now(), cfg, seed)
-}

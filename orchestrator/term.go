@@ -145,15 +145,5 @@ func (o *Orchestrator) drain(cancelWork context.CancelFunc, waits ...func()) {
 
 // Leadership returns who leads, as this orchestrator knows it.
 func (o *Orchestrator) Leadership() lease.Status {
-	s := lease.Status{Instance: o.cfg.Instance, IsLeader: o.opts.isLeader()}
-	if l := o.term.lease; l != nil {
-		if v, ok := l.Leader(); ok {
-			s.Leader, s.Since, s.Expires = v.ID, v.Since, v.Deadline
-		}
-		return s
-	}
-	if s.IsLeader {
-		s.Leader = o.cfg.Instance
-	}
-	return s
+	return lease.StatusOf(o.term.lease, o.cfg.Instance, o.opts.isLeader())
 }

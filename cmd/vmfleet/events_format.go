@@ -77,6 +77,20 @@ func describe(prefix, subject string, env events.Envelope, color bool) (kind, wh
 		}
 		return "drift", d.Host, fmt.Sprintf("%s · %s since %s · host reports %s, Buildkite has %s", p("drift"), d.Reason,
 			d.Since.Format(time.RFC3339), strings.Join(d.Reported, ","), strings.Join(d.Buildkite, ","))
+	case events.TypeHostForgotten:
+		fg, err := events.DecodeData[events.HostForgotten](env, env.Type)
+		if err != nil {
+			return "forget", subject, "invalid: " + err.Error()
+		}
+		who := "by " + fg.By
+		if fg.Auto {
+			who = "automatically"
+		}
+		line := fmt.Sprintf("%s %s · last seen %s", p("forgotten"), who, fg.LastSeen.Format(time.RFC3339))
+		if fg.Reason != "" {
+			line += " · " + fg.Reason
+		}
+		return "forget", fg.Host, line
 	case events.TypeSpecChange:
 		c, err := events.DecodeData[events.SpecHistoryEntry](env, env.Type)
 		if err != nil {

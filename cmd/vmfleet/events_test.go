@@ -61,6 +61,12 @@ func TestFormatEvent(t *testing.T) {
 			Revision: 9, Key: "current", At: evAt, By: "alice", Reason: "typo fix", Images: im, Previous: 7,
 			Changed: "releases 99 → 13,14"}),
 			want: "12:00:05  spec      current      rev 9 (was 7) · releases 99 → 13,14 · by alice · typo fix"},
+		{name: "host forgotten", subject: "vmfleet.fleet.forget", data: encodeEvent(t, events.TypeHostForgotten, "mac-07", events.HostForgotten{
+			Host: "mac-07", By: "alice", Reason: "retired", LastSeen: evAt.Add(-time.Hour), At: evAt}),
+			want: "forget    mac-07       forgotten by alice · last seen 2025-03-01T11:00:05Z · retired"},
+		{name: "host forgotten automatically", subject: "vmfleet.fleet.forget", data: encodeEvent(t, events.TypeHostForgotten, "mac-07", events.HostForgotten{
+			Host: "mac-07", Auto: true, Reason: "stale for 168h0m0s (hosts.forget_after)", LastSeen: evAt, At: evAt}),
+			want: "forgotten automatically · last seen"},
 		{name: "not an event", subject: "vmfleet.host.mac-01.health", data: []byte("{oops"), want: "invalid   vmfleet.host.mac-01.health cannot decode"},
 	}
 	for _, tt := range tests {

@@ -31,12 +31,12 @@ type orchestratorConfig struct {
 	Images       orchImages    `yaml:"images"`
 	Cleanup      orchCleanup   `yaml:"cleanup"`
 	Spec         orchSpec      `yaml:"spec"`
-	Hosts        orchHosts     `yaml:"hosts"`
 	NATS         orchNATS      `yaml:"nats"`
 	Buildkite    orchBuildkite `yaml:"buildkite"`
 	Builds       orchBuilds    `yaml:"builds"`
 	Pulls        orchPulls     `yaml:"pulls"`
 	Prunes       orchPrunes    `yaml:"prunes"`
+	Hosts        orchHosts     `yaml:"hosts"`
 	Webhook      orchWebhook   `yaml:"webhook"`
 
 	APIReadToken     secret `yaml:"-" flag:"-" env:"VMFLEET_API_READ_TOKEN" help:"bearer token the read API requires (env only; or api_read_token_file)"`
@@ -63,11 +63,6 @@ type orchCleanup struct {
 // orchSpec is how the orchestrator guards operators' spec changes.
 type orchSpec struct {
 	ConfirmNotReadyFraction float64 `yaml:"confirm_not_ready_fraction" flag:"confirm-not-ready-fraction" env:"VMFLEET_CONFIRM_NOT_READY_FRACTION" help:"share of non-stale hosts a spec set or promote may make not ready without an explicit confirmation (--yes), in (0,1]"`
-}
-
-// orchHosts is how the orchestrator judges hosts' reports.
-type orchHosts struct {
-	MaxClockSkew time.Duration `yaml:"max_clock_skew" flag:"max-clock-skew" env:"VMFLEET_MAX_CLOCK_SKEW" help:"how far ahead of when NATS stored it, and of the orchestrator's clock, a health event may be dated; further ahead it is rejected (clock_skew), 1s to 24h"`
 }
 
 // orchNATS is the shared connection section and the embedded server's keys.
@@ -151,6 +146,13 @@ type orchPrunes struct {
 	Timeout       time.Duration `yaml:"timeout" flag:"prune-timeout" env:"VMFLEET_PRUNES_TIMEOUT" help:"deadline of one prune command (the agent deletes one VM at a time, then checks)"`
 }
 
+// orchHosts is how long the orchestrator remembers silent hosts and how it
+// judges their reports.
+type orchHosts struct {
+	MaxClockSkew time.Duration `yaml:"max_clock_skew" flag:"max-clock-skew" env:"VMFLEET_MAX_CLOCK_SKEW" help:"how far ahead of when NATS stored it, and of the orchestrator's clock, a health event may be dated; further ahead it is rejected (clock_skew), 1s to 24h"`
+	ForgetAfter  time.Duration `yaml:"forget_after" flag:"forget-after" env:"VMFLEET_FORGET_AFTER" help:"a host stale this long is forgotten: purged from the stream and the fleet state until it reports again (at least 1m)"`
+}
+
 type orchWebhook struct {
 	Secret     secret `yaml:"-" flag:"-" env:"VMFLEET_WEBHOOK_SECRET" help:"Buildkite webhook signature secret (env only; or secret_file)"`
 	SecretFile string `yaml:"secret_file" flag:"webhook-secret-file" env:"VMFLEET_WEBHOOK_SECRET_FILE" help:"file holding the webhook signature secret (X-Buildkite-Signature)"`
@@ -207,7 +209,7 @@ func defaultOrchestratorConfig() orchestratorConfig {
 		Images:  orchImages{NameTemplate: spec.NameTemplate, Releases: spec.Releases, BunVersion: spec.BunVersion, BootstrapVersion: spec.BootstrapVersion},
 		Cleanup: orchCleanup{KeepBunVersions: 1},
 		Spec:    orchSpec{ConfirmNotReadyFraction: d.ConfirmNotReadyFraction},
-		Hosts:   orchHosts{MaxClockSkew: d.MaxClockSkew},
+		Hosts:   orchHosts{ForgetAfter: d.ForgetAfter, MaxClockSkew: d.MaxClockSkew},
 		NATS: orchNATS{NATSConn: n, Listen: "127.0.0.1:4222",
 			DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"), Replicas: d.Replicas,
 			Stream: orchStream{MaxAge: bus.StreamMaxAge, MaxBytes: bus.StreamMaxBytes, MaxMsgsPerSubject: bus.StreamMaxMsgsPerSubject, MaxMsgSize: bus.StreamMaxMsgSize}},
@@ -262,5 +264,6 @@ func (c orchestratorConfig) orchestratorCfg(instance, apiToken, whSecret, whToke
 		Pause: c.Buildkite.Pause, PauseTimeout: c.Buildkite.PauseTimeout,
 		LeaderTTL: c.LeaseTTL, DrainTimeout: c.DrainTimeout, ConfirmNotReadyFraction: c.Spec.ConfirmNotReadyFraction,
 		MaxClockSkew: c.Hosts.MaxClockSkew,
+		ForgetAfter:  c.Hosts.ForgetAfter,
 	}
 }

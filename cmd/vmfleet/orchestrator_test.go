@@ -144,6 +144,7 @@ func TestOrchestratorConfigErrors(t *testing.T) {
 		{name: "missing token file", args: []string{"--buildkite-token-file", "/nonexistent/tok"}, want: "buildkite.token_file"},
 		{name: "no events per subject", args: []string{"--stream-max-msgs-per-subject", "0"}, want: "nats.stream.max_msgs_per_subject"},
 		{name: "tiny event size", args: []string{"--stream-max-msg-size", "100"}, want: "nats.stream.max_msg_size"},
+		{name: "forget_after too short", args: []string{"--forget-after", "30s"}, want: "hosts.forget_after: 30s: must be at least 1m, e.g. 168h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -115,6 +115,10 @@ func TestSpecAndPruneCommands(t *testing.T) {
 			want: []string{"revision 999 is not in the spec's history", "can be restored", "404"}},
 		{name: "spec rollback of a bad revision", args: append([]string{"spec", "rollback", "latest"}, op...), code: 2,
 			want: []string{`revision "latest": want a revision number`}},
+		{name: "host forget without a token", args: []string{"host", "forget", "mac-01", "--server", server}, code: 2, want: []string{"401"}},
+		{name: "host forget an unknown host", args: append([]string{"host", "forget", "mac-99"}, op...), code: 2, want: []string{"no such host", "404"}},
+		{name: "host forget", args: append([]string{"host", "forget", "mac-01", "--by", "alice", "--reason", "retired"}, op...),
+			want: []string{"forgot mac-01 (last seen "}},
 	}
 	for _, st := range steps {
 		code, out, errOut := run(t.Context(), st.args...)

@@ -248,6 +248,14 @@ func (c *Client) Prune(ctx context.Context, host string, req PruneHostRequest) (
 	return r, err
 }
 
+// ForgetHost is POST /api/v1/hosts/{host}/forget (API token): the host
+// leaves the fleet state and the stream until it reports again.
+func (c *Client) ForgetHost(ctx context.Context, host string, req ForgetHostRequest) (events.HostForgotten, error) {
+	var r events.HostForgotten
+	err := c.do(ctx, http.MethodPost, "/api/v1/hosts/"+url.PathEscape(host)+"/forget", req, &r)
+	return r, err
+}
+
 // Prunes is GET /api/v1/prunes.
 func (c *Client) Prunes(ctx context.Context) (PrunesResponse, error) {
 	var r PrunesResponse

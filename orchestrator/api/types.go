@@ -40,6 +40,8 @@ type (
 	SpecPreview = rollout.Impact
 	// ReleaseImpact is one release of a SpecPreview.
 	ReleaseImpact = rollout.ReleaseImpact
+	// ForgetHostRequest is POST /api/v1/hosts/{host}/forget.
+	ForgetHostRequest = orchestrator.ForgetRequest
 	// PruneHostRequest is POST /api/v1/hosts/{host}/prune.
 	PruneHostRequest = prunes.HostRequest
 	// PruneHostResponse is the answer of POST /api/v1/hosts/{host}/prune.

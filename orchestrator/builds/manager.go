@@ -40,11 +40,13 @@ type Want struct {
 // runs at a time (busy), and every record change is a compare-and-set in the
 // store, so neither two goroutines nor two orchestrators create twice.
 type Manager struct {
-	cfg   Config
-	log   *slog.Logger
-	now   func() time.Time
-	bk    Buildkite // nil: builds disabled
-	store Store
+	cfg Config
+	log *slog.Logger
+	// gauges are set by UpdateGauges once RegisterGauges made them.
+	gauges *gauges
+	now    func() time.Time
+	bk     Buildkite // nil: builds disabled
+	store  Store
 	// onChange is called after a record changed state (events, wake-ups).
 	onChange func(prev, next *Record)
 	// onCancel is called after Buildkite accepted a cancel (metrics).

@@ -194,6 +194,17 @@ type memStore struct {
 // NewMemStore keeps records in memory (tests and benchmarks).
 func NewMemStore() Store { return newMemStore() }
 
+// MemStoreWith is a memory store holding recs (records created as given).
+func MemStoreWith(recs ...Record) (Store, error) {
+	s := newMemStore()
+	for i := range recs {
+		if _, err := s.Create(context.Background(), &recs[i]); err != nil {
+			return nil, fmt.Errorf("record %s: %w", recs[i].Key, err)
+		}
+	}
+	return s, nil
+}
+
 func newMemStore() *memStore { return &memStore{recs: map[string]*Record{}} }
 
 func (s *memStore) List(context.Context) ([]*Record, error) {

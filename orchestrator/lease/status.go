@@ -17,3 +17,18 @@ type Status struct {
 	Since   time.Time `json:"since,omitzero"`
 	Expires time.Time `json:"expires,omitzero"`
 }
+
+// StatusOf is who leads as the orchestrator instance knows it: the holder
+// of lease l, or itself when it leads without a lease (l nil: leadership
+// set by hand, as a lone orchestrator or a test does).
+func StatusOf(l *Lease, instance string, leading bool) Status {
+	s := Status{Instance: instance, IsLeader: leading}
+	if l != nil {
+		if v, ok := l.Leader(); ok {
+			s.Leader, s.Since, s.Expires = v.ID, v.Since, v.Deadline
+		}
+	} else if leading {
+		s.Leader = instance
+	}
+	return s
+}

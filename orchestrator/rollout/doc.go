@@ -15,8 +15,9 @@
 // ValidateSpec (events.ValidateSpec and the cleanup windows' schedules),
 // DecodeSpec, SameSpec, MergeConfigSpec with the seed (SeedKey, ReadSeed,
 // WriteSeed) that lets an operator's set survive restarts, and StagedReady;
-// and Staged, the staged spec in force with the watch of key next that the
-// core runs.
+// Staged, the staged spec in force with the watch of key next that the
+// core runs; and the spec in force's own side (sync.go): Ops.Sync publishes
+// the configured spec at start and Ops.WatchCurrent follows key current.
 //
 // Preview is the pure impact of a spec change over a snapshot of the fleet
 // (Fleet): per release, the hosts that would become not ready, the builds

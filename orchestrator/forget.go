@@ -1,0 +1,107 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
+)
+
+// Forgetting a host: the operator's (ForgetHost) and the automatic one of
+// hosts stale longer than Config.ForgetAfter (forgetStale, in the leader's
+// full passes). The fleet state is rebuilt from the stream at every start,
+// so forgetting purges the host's subjects (<prefix>.host.<host>.>) from
+// stream VMFLEET before dropping the host from memory: nothing is left to
+// replay, and no second record (a KV tombstone) can disagree with the
+// stream. The host comes back with its next report, as a new host.
+
+// ErrUnknownHost means the orchestrator has no report from the host.
+var ErrUnknownHost = prunes.ErrUnknownHost
+
+// ForgetRequest is POST /api/v1/hosts/{host}/forget: who forgets the host
+// and why, for the log and the fleet.forget event.
+type ForgetRequest struct {
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// ForgetHost forgets a host now, stale or not (a live host comes back with
+// its next report): its events leave the stream, it leaves the fleet state,
+// the host list and the host metrics, and the forget is logged and published
+// on <prefix>.fleet.forget.
+func (o *Orchestrator) ForgetHost(ctx context.Context, host string, req ForgetRequest) (events.HostForgotten, error) {
+	if err := o.writable(); err != nil {
+		return events.HostForgotten{}, err
+	}
+	if !events.ValidToken(host) {
+		return events.HostForgotten{}, fmt.Errorf("%w: host %q is not a host name", events.ErrInvalid, host)
+	}
+	if len(req.By) > 200 || len(req.Reason) > 1000 {
+		return events.HostForgotten{}, fmt.Errorf("%w: by (200 bytes) or reason (1000 bytes) too long", events.ErrInvalid)
+	}
+	hs := o.fleet.get(host)
+	if hs == nil {
+		return events.HostForgotten{}, fmt.Errorf("%w: %q", ErrUnknownHost, host)
+	}
+	return o.forget(ctx, host, hs, req.By, req.Reason, false)
+}
+
+// forgetStale forgets every host stale for longer than ForgetAfter at now.
+func (o *Orchestrator) forgetStale(ctx context.Context, now time.Time) {
+	type gone struct {
+		host string
+		hs   *hostState
+	}
+	var old []gone
+	o.fleet.each(func(host string, hs *hostState) {
+		if !now.Before(o.fleet.staleAt(hs).Add(o.cfg.ForgetAfter)) {
+			old = append(old, gone{host, hs})
+		}
+	})
+	for _, g := range old {
+		reason := fmt.Sprintf("stale for %s (hosts.forget_after)", o.cfg.ForgetAfter)
+		if _, err := o.forget(ctx, g.host, g.hs, "", reason, true); err != nil {
+			o.log.Warn("cannot forget stale host", "host", g.host, "err", err)
+		}
+	}
+}
+
+// forget purges host's events from the stream, then drops hs from the fleet
+// unless a newer report replaced it meanwhile, and announces the forget.
+func (o *Orchestrator) forget(ctx context.Context, host string, hs *hostState, by, reason string, auto bool) (events.HostForgotten, error) {
+	if o.nc == nil {
+		return events.HostForgotten{}, errors.New("forget host: no NATS connection")
+	}
+	js, err := jetstream.New(o.nc)
+	if err != nil {
+		return events.HostForgotten{}, fmt.Errorf("forget host %s: %w", host, err)
+	}
+	st, err := js.Stream(ctx, events.StreamName)
+	if err == nil {
+		err = st.Purge(ctx, jetstream.WithPurgeSubject(o.subj.HostSubjects(host)))
+	}
+	if err != nil {
+		return events.HostForgotten{}, fmt.Errorf("forget host %s: purge %s from stream %s: %w", host, o.subj.HostSubjects(host), events.StreamName, err)
+	}
+	o.fleet.drop(host, hs)
+	ev := events.HostForgotten{Host: host, By: by, Reason: reason, Auto: auto, LastSeen: hs.lastSeen.UTC(), At: o.now().UTC()}
+	o.log.Info("host forgotten", "host", host, "by", by, "reason", reason, "auto", auto, "last_seen", ev.LastSeen)
+	o.publish(ctx, o.subj.HostForgotten(), events.TypeHostForgotten, host, ev)
+	o.Trigger()
+	return ev, nil
+}
+
+// drop removes host from the fleet if its state is still hs: a report
+// ingested since hs was read keeps the host.
+func (f *fleet) drop(host string, hs *hostState) {
+	sh := f.shard(host)
+	sh.mu.Lock()
+	if sh.hosts[host] == hs {
+		delete(sh.hosts, host)
+	}
+	sh.mu.Unlock()
+}
