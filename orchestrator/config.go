@@ -37,6 +37,12 @@ type Config struct {
 	ForgetAfter time.Duration
 	// DefaultHeartbeat is used for hosts that do not say theirs (default 60 s).
 	DefaultHeartbeat time.Duration
+	// MaxClockSkew is how far ahead of when NATS stored it (and of the
+	// orchestrator's clock) a health event's checked_at may be; an event
+	// further ahead is rejected (clock_skew) and cannot hold back the host's
+	// later reports (default 5 m, at least 1 s, at most 24 h; key
+	// hosts.max_clock_skew).
+	MaxClockSkew time.Duration
 	// MaxBuilds caps live builds fleet-wide (default 10); MaxBuildsPerHost caps
 	// live builds pinned to one host (default 1).
 	MaxBuilds        int
@@ -105,7 +111,7 @@ func DefaultConfig() Config {
 	bd := builds.DefaultConfig()
 	return Config{
 		Prefix: events.DefaultPrefix, Instance: "default", Replicas: 1, StaleHeartbeats: 3,
-		Tick: 10 * time.Second, DefaultHeartbeat: 60 * time.Second,
+		Tick: 10 * time.Second, DefaultHeartbeat: 60 * time.Second, MaxClockSkew: 5 * time.Minute,
 		MaxBuilds: bd.MaxBuilds, MaxBuildsPerHost: bd.MaxBuildsPerHost, MaxAttempts: bd.MaxAttempts,
 		MaxPollsPerMinute: bd.MaxPollsPerMinute, PollInterval: bd.PollInterval,
 		BackoffBase: bd.BackoffBase, BackoffMax: bd.BackoffMax, DoubtDelay: bd.DoubtDelay,
@@ -146,6 +152,7 @@ func (c Config) withDefaults() (Config, error) {
 	set(&c.Tick, d.Tick)
 	set(&c.PollInterval, d.PollInterval)
 	set(&c.DefaultHeartbeat, d.DefaultHeartbeat)
+	set(&c.MaxClockSkew, d.MaxClockSkew)
 	set(&c.BackoffBase, d.BackoffBase)
 	set(&c.BackoffMax, d.BackoffMax)
 	set(&c.DoubtDelay, d.DoubtDelay)
@@ -201,6 +208,9 @@ func (c Config) validate() error {
 	}
 	if f := c.ConfirmNotReadyFraction; !(f > 0 && f <= 1) {
 		return bad("spec.confirm_not_ready_fraction", fmt.Sprintf("%v: must be a share of hosts in (0,1], e.g. 0.1", f))
+	}
+	if c.MaxClockSkew < time.Second || c.MaxClockSkew > 24*time.Hour {
+		return bad("hosts.max_clock_skew", fmt.Sprintf("%s: must be between 1s and 24h, e.g. 5m", c.MaxClockSkew))
 	}
 	if c.ForgetAfter < time.Minute {
 		return bad("hosts.forget_after", fmt.Sprintf("%s: must be at least 1m, e.g. 168h", c.ForgetAfter))

@@ -92,6 +92,7 @@ type inMsg struct {
 	subject string
 	data    []byte
 	seen    time.Time
+	stored  time.Time // when NATS stored it, by the server's clock
 }
 
 // startIngest starts one ingest worker per core, each ending with ctx;
@@ -109,7 +110,7 @@ func (o *Orchestrator) startIngest(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case m := <-q:
-					o.fleet.ingest(m.subject, m.data, m.seen)
+					o.fleet.ingestAt(m.subject, m.data, m.seen, m.stored)
 				}
 			}
 		}()
@@ -121,7 +122,9 @@ func (o *Orchestrator) startIngest(ctx context.Context) {
 // when it was replayed.
 func (o *Orchestrator) handleMsg(ctx context.Context, m jetstream.Msg) {
 	seen := o.now()
+	stored := seen
 	if md, err := m.Metadata(); err == nil {
+		stored = md.Timestamp
 		if age := time.Since(md.Timestamp); age > 0 {
 			seen = seen.Add(-age)
 		}
@@ -135,7 +138,7 @@ func (o *Orchestrator) handleMsg(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	select {
-	case o.ingestQ[fnv32(subject)%uint32(len(o.ingestQ))] <- inMsg{subject: subject, data: m.Data(), seen: seen}:
+	case o.ingestQ[fnv32(subject)%uint32(len(o.ingestQ))] <- inMsg{subject: subject, data: m.Data(), seen: seen, stored: stored}:
 	case <-ctx.Done():
 	}
 }

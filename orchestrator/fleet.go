@@ -20,10 +20,11 @@ const (
 	rejectHostMismatch
 	rejectStaleSeq
 	rejectOversized
+	rejectClockSkew
 	numRejectReasons
 )
 
-var rejectNames = [numRejectReasons]string{"decode", "validate", "host_mismatch", "stale_seq", "oversized"}
+var rejectNames = [numRejectReasons]string{"decode", "validate", "host_mismatch", "stale_seq", "oversized", "clock_skew"}
 
 func (r rejectReason) String() string { return rejectNames[r] }
 
@@ -32,6 +33,9 @@ func (r rejectReason) String() string { return rejectNames[r] }
 type hostState struct {
 	h        *events.HostHealth
 	lastSeen time.Time
+	// checked is h.CheckedAt, capped at when NATS stored the event: what a
+	// later boot's check is ordered against.
+	checked time.Time
 }
 
 const numShards = 32
@@ -48,7 +52,11 @@ type fleet struct {
 	healthPrefix string // "<prefix>.host."
 	staleN       time.Duration
 	defaultHB    time.Duration
-	shards       [numShards]fleetShard
+	// maxSkew is how far ahead of the time NATS stored it (and of the time
+	// it was seen) an event's checked_at may be; further ahead, it is
+	// rejected (clock_skew).
+	maxSkew time.Duration
+	shards  [numShards]fleetShard
 
 	dirtyMu sync.Mutex
 	dirty   map[string]struct{}
@@ -69,6 +77,7 @@ func newFleet(subj events.Subjects, staleHeartbeats int, defaultHB time.Duration
 		healthPrefix: subj.Prefix + ".host.",
 		staleN:       time.Duration(staleHeartbeats),
 		defaultHB:    defaultHB,
+		maxSkew:      DefaultConfig().MaxClockSkew,
 		dirty:        map[string]struct{}{},
 		wake:         make(chan struct{}, 1),
 		onReject:     func(rejectReason, string, error) {},
@@ -91,10 +100,21 @@ func fnv32(s string) uint32 {
 	return h
 }
 
-// ingest takes one health message as received on subject at time seen. It
+// ingest is ingestAt with the event stored when it was seen.
+func (f *fleet) ingest(subject string, data []byte, seen time.Time) bool {
+	return f.ingestAt(subject, data, seen, seen)
+}
+
+// ingestAt takes one health message as received on subject at time seen (by
+// the orchestrator's clock), stored by NATS at stored (by the server's). It
 // reports whether the event was news; rejected events are counted and handed
 // to onReject, never a panic; an exact duplicate only refreshes last-seen.
-func (f *fleet) ingest(subject string, data []byte, seen time.Time) bool {
+//
+// No single event can lock a host out: one checked further ahead of stored
+// (or seen, if later) than maxSkew is rejected; a new boot is ordered by its check time capped at
+// when it was stored, not by sequence; and once the stored event is stale, the next
+// valid one replaces it whatever its sequence (a huge seq within one boot).
+func (f *fleet) ingestAt(subject string, data []byte, seen, stored time.Time) bool {
 	f.received.Add(1)
 	tok := f.subjectHost(subject)
 	h, source, err := events.DecodeHealth(data)
@@ -107,17 +127,25 @@ func (f *fleet) ingest(subject string, data []byte, seen time.Time) bool {
 	if tok == "" || h.Host != tok {
 		return f.reject(rejectHostMismatch, source, errHostMismatch(h.Host, subject))
 	}
+	// Ahead of both clocks: a skew between the orchestrator's and the
+	// server's must not refuse honest hosts.
+	if seen.After(stored) {
+		stored = seen
+	}
+	if ahead := h.CheckedAt.Sub(stored); ahead > f.maxSkew {
+		return f.reject(rejectClockSkew, source, errClockSkew(h, ahead, f.maxSkew))
+	}
 	if n := h.DemoteUnknownReasons(); n > 0 {
 		f.unknownReasons.Add(uint64(n))
 	}
 	sh := f.shard(tok)
 	sh.mu.Lock()
-	if old := sh.hosts[tok]; old != nil && !newer(h, old.h) {
+	if old := sh.hosts[tok]; old != nil && !newer(h, stored, old) && !f.stale(old, seen) {
 		if h.BootID == old.h.BootID && h.Seq == old.h.Seq {
 			// The same event again (a republish after a reconnect, a
 			// replay): proof of life, not news.
 			if seen.After(old.lastSeen) {
-				sh.hosts[tok] = &hostState{h: old.h, lastSeen: seen}
+				sh.hosts[tok] = &hostState{h: old.h, lastSeen: seen, checked: old.checked}
 			}
 			sh.mu.Unlock()
 			f.duplicates.Add(1)
@@ -126,7 +154,7 @@ func (f *fleet) ingest(subject string, data []byte, seen time.Time) bool {
 		sh.mu.Unlock()
 		return f.reject(rejectStaleSeq, source, errStaleSeq(h, old.h))
 	}
-	sh.hosts[tok] = &hostState{h: h, lastSeen: seen}
+	sh.hosts[tok] = &hostState{h: h, lastSeen: seen, checked: checkedBy(h.CheckedAt, stored)}
 	sh.mu.Unlock()
 	f.markDirty(tok)
 	return true
@@ -151,13 +179,23 @@ func (f *fleet) subjectHost(subject string) string {
 	return tok
 }
 
-// newer reports whether h supersedes old: a higher sequence number within one
-// boot; across boots, a check no older than the stored one.
-func newer(h, old *events.HostHealth) bool {
-	if h.BootID == old.BootID {
-		return h.Seq > old.Seq
+// newer reports whether h, stored by NATS at stored, supersedes old: a
+// higher sequence number within one boot; across boots, a check no older than
+// the stored one, each check time capped at when NATS stored it (so a stored
+// event dated ahead, within the skew allowed, does not hold back a new boot).
+func newer(h *events.HostHealth, stored time.Time, old *hostState) bool {
+	if h.BootID == old.h.BootID {
+		return h.Seq > old.h.Seq
 	}
-	return !h.CheckedAt.Before(old.CheckedAt)
+	return !checkedBy(h.CheckedAt, stored).Before(old.checked)
+}
+
+// checkedBy is a check time no later than the event was stored.
+func checkedBy(checked, stored time.Time) time.Time {
+	if checked.After(stored) {
+		return stored
+	}
+	return checked
 }
 
 func (f *fleet) markDirty(host string) {
@@ -255,6 +293,11 @@ func classify(err error) rejectReason {
 
 func errHostMismatch(payload, subject string) error {
 	return fmt.Errorf("payload host %q does not match subject %q", payload, subject)
+}
+
+func errClockSkew(h *events.HostHealth, ahead, allowed time.Duration) error {
+	return fmt.Errorf("checked_at %s is %s ahead of the time NATS stored it and of the orchestrator's clock (hosts.max_clock_skew %s): fix the host's clock (NTP)",
+		h.CheckedAt.Format(time.RFC3339), ahead.Round(time.Second), allowed)
 }
 
 func errStaleSeq(h, old *events.HostHealth) error {

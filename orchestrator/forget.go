@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/orchestrator/prunes"
@@ -17,7 +18,9 @@ import (
 // so forgetting purges the host's subjects (<prefix>.host.<host>.>) from
 // stream VMFLEET before dropping the host from memory: nothing is left to
 // replay, and no second record (a KV tombstone) can disagree with the
-// stream. The host comes back with its next report, as a new host.
+// stream. The host comes back with its next report, as a new host. The
+// leader forgets; every replica follows its fleet.forget events
+// (followForgets).
 
 // ErrUnknownHost means the orchestrator has no report from the host.
 var ErrUnknownHost = prunes.ErrUnknownHost
@@ -89,4 +92,34 @@ func (f *fleet) drop(host string, hs *hostState) {
 		delete(sh.hosts, host)
 	}
 	sh.mu.Unlock()
+}
+
+// followForgets drops, on every orchestrator, the hosts the leader forgets
+// (the <prefix>.fleet.forget events): a follower's state is otherwise only
+// rebuilt at its start. A report seen after the forget keeps the host.
+func (o *Orchestrator) followForgets(ctx context.Context) error {
+	if o.nc == nil {
+		return nil
+	}
+	sub, err := o.nc.Subscribe(o.subj.HostForgotten(), func(m *nats.Msg) {
+		env, err := events.Decode(m.Data)
+		if err != nil {
+			return
+		}
+		ev, err := events.DecodeData[events.HostForgotten](env, events.TypeHostForgotten)
+		if err != nil {
+			return
+		}
+		if hs := o.fleet.get(ev.Host); hs != nil && !hs.lastSeen.After(ev.At) {
+			o.fleet.drop(ev.Host, hs)
+			o.log.Info("host forgotten by the leader", "host", ev.Host, "by", ev.By, "reason", ev.Reason, "auto", ev.Auto)
+			o.Trigger()
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("subscribe %s: %w", o.subj.HostForgotten(), err)
+	}
+	<-ctx.Done()
+	_ = sub.Unsubscribe()
+	return nil
 }

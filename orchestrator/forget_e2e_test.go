@@ -1,12 +1,14 @@
 package orchestrator_test
 
 import (
+	"log/slog"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
@@ -127,4 +129,39 @@ func TestForgetAfterForgetsStaleHost(t *testing.T) {
 	if h.known("mac-07") {
 		t.Fatal("mac-07 is known again after a restart, want it forgotten")
 	}
+}
+
+// A follower replica drops the host the leader forgets, and takes it back
+// when it reports again.
+func TestForgetReachesFollower(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	spec := testSpec("")
+	h.start(h.config(spec))
+	fcfg := h.config(spec)
+	fcfg.Instance = "follower"
+	f, err := h.w.NewOrchestrator(fcfg, orchestrator.WithClock(h.clock.Now), orchestrator.WithLeader(func() bool { return false }),
+		orchestrator.WithLogger(testLogger(t, slog.LevelInfo).With("component", "follower")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Start()
+	t.Cleanup(func() {
+		if err := f.Stop(10 * time.Second); err != nil {
+			t.Errorf("follower Run: %v", err)
+		}
+	})
+	h.waitFor("follower ready", f.Ready)
+	followerKnows := func(host string) bool { _, _, ok := f.HostSeq(host); return ok }
+
+	h.publishHealth("mac-07", 1, spec.Images, true)
+	h.waitFor("both replicas know mac-07", func() bool { return h.known("mac-07") && followerKnows("mac-07") })
+	if _, err := h.api(apiToken).ForgetHost(t.Context(), "mac-07", api.ForgetHostRequest{By: "alice"}); err != nil {
+		t.Fatalf("forget mac-07: %v", err)
+	}
+	h.waitFor("follower forgets mac-07", func() bool { return !followerKnows("mac-07") })
+
+	h.clock.Add(time.Second)
+	h.publishHealth("mac-07", 2, spec.Images, true)
+	h.waitFor("both replicas know mac-07 again", func() bool { return h.known("mac-07") && followerKnows("mac-07") })
 }

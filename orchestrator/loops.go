@@ -29,6 +29,7 @@ func (o *Orchestrator) loops(js jetstream.JetStream, specKV jetstream.KeyValue) 
 		{"next", func(ctx context.Context) error { return o.watchNext(ctx, specKV) }},
 		{"prunes", o.prunes.FollowOutcomes},
 		{"agents", o.agents.Run},
+		{"forgets", o.followForgets}, // forget.go
 		{"obsolete builds", func(ctx context.Context) error { return o.cancelObsoleteLoop(ctx, specKV) }},
 	}
 	if o.builds.Watches() {

@@ -25,7 +25,7 @@ func newMetrics(reg prometheus.Registerer, received, duplicates, unknownReasons 
 		unknownReasons: prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "unknown_reasons_total", Help: "Release statuses in health events with a readiness reason this orchestrator does not know (a newer agent's), taken as not ready."}, unknownReasons),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "events_rejected_total", Help: "Health events dropped, by reason (decode, validate, host_mismatch, stale_seq, oversized)."}, []string{"reason"}),
+			Name: "events_rejected_total", Help: "Health events dropped, by reason (decode, validate, host_mismatch, stale_seq, oversized, clock_skew)."}, []string{"reason"}),
 		hosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "hosts", Help: "Hosts by state (ready, not_ready, stale)."}, []string{"state"}),
 		reconcile: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,

@@ -95,6 +95,7 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 		o.reg = prometheus.NewRegistry()
 	}
 	o.fleet = newFleet(o.subj, o.cfg.StaleHeartbeats, o.cfg.DefaultHeartbeat)
+	o.fleet.maxSkew = o.cfg.MaxClockSkew
 	if o.metrics, err = newMetrics(o.reg, func() float64 { return float64(o.fleet.received.Load()) },
 		func() float64 { return float64(o.fleet.duplicates.Load()) },
 		func() float64 { return float64(o.fleet.unknownReasons.Load()) }); err != nil {

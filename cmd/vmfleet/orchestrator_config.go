@@ -146,9 +146,11 @@ type orchPrunes struct {
 	Timeout       time.Duration `yaml:"timeout" flag:"prune-timeout" env:"VMFLEET_PRUNES_TIMEOUT" help:"deadline of one prune command (the agent deletes one VM at a time, then checks)"`
 }
 
-// orchHosts is how long the orchestrator remembers silent hosts.
+// orchHosts is how long the orchestrator remembers silent hosts and how it
+// judges their reports.
 type orchHosts struct {
-	ForgetAfter time.Duration `yaml:"forget_after" flag:"forget-after" env:"VMFLEET_FORGET_AFTER" help:"a host stale this long is forgotten: purged from the stream and the fleet state until it reports again (at least 1m)"`
+	MaxClockSkew time.Duration `yaml:"max_clock_skew" flag:"max-clock-skew" env:"VMFLEET_MAX_CLOCK_SKEW" help:"how far ahead of when NATS stored it, and of the orchestrator's clock, a health event may be dated; further ahead it is rejected (clock_skew), 1s to 24h"`
+	ForgetAfter  time.Duration `yaml:"forget_after" flag:"forget-after" env:"VMFLEET_FORGET_AFTER" help:"a host stale this long is forgotten: purged from the stream and the fleet state until it reports again (at least 1m)"`
 }
 
 type orchWebhook struct {
@@ -207,7 +209,7 @@ func defaultOrchestratorConfig() orchestratorConfig {
 		Images:  orchImages{NameTemplate: spec.NameTemplate, Releases: spec.Releases, BunVersion: spec.BunVersion, BootstrapVersion: spec.BootstrapVersion},
 		Cleanup: orchCleanup{KeepBunVersions: 1},
 		Spec:    orchSpec{ConfirmNotReadyFraction: d.ConfirmNotReadyFraction},
-		Hosts:   orchHosts{ForgetAfter: d.ForgetAfter},
+		Hosts:   orchHosts{ForgetAfter: d.ForgetAfter, MaxClockSkew: d.MaxClockSkew},
 		NATS: orchNATS{NATSConn: n, Listen: "127.0.0.1:4222",
 			DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"), Replicas: d.Replicas,
 			Stream: orchStream{MaxAge: bus.StreamMaxAge, MaxBytes: bus.StreamMaxBytes, MaxMsgsPerSubject: bus.StreamMaxMsgsPerSubject, MaxMsgSize: bus.StreamMaxMsgSize}},
@@ -261,6 +263,7 @@ func (c orchestratorConfig) orchestratorCfg(instance, apiToken, whSecret, whToke
 		MetricsAuth: c.MetricsAuth, AgentsInterval: agentsInterval(c.Buildkite.AgentsInterval), DriftGrace: c.Buildkite.DriftGrace,
 		Pause: c.Buildkite.Pause, PauseTimeout: c.Buildkite.PauseTimeout,
 		LeaderTTL: c.LeaseTTL, DrainTimeout: c.DrainTimeout, ConfirmNotReadyFraction: c.Spec.ConfirmNotReadyFraction,
-		ForgetAfter: c.Hosts.ForgetAfter,
+		MaxClockSkew: c.Hosts.MaxClockSkew,
+		ForgetAfter:  c.Hosts.ForgetAfter,
 	}
 }
