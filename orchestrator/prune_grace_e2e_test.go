@@ -22,26 +22,9 @@ import (
 // ceil(0.5 × 4) = 2 hosts in the window occurrence (the disruption budget).
 func TestPruneNothingWithinTheGrace(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	// The grace counts from the spec bucket's (real) time of the change:
-	// the clock starts at the real time.
-	start := time.Now().UTC().Truncate(time.Minute).Add(30 * time.Second)
-	h.clock.Set(start)
-	spec := testSpec("")
-	spec.Images.Releases = []string{"13", "14"}
-	spec.Cleanup = events.CleanupPolicy{KeepBunVersions: 1, MaxPruneHostsFraction: 0.5,
-		Windows: []events.Window{{Schedule: "* * * * *", Duration: events.Duration(time.Minute)}}}
+	g := newGraceFleet(t, 0.5)
+	h, spec, start, agents, cmds, at := g.h, g.spec, g.start, g.agents, g.prunes, g.at
 	img13, img14 := spec.Images.ImageName("13"), spec.Images.ImageName("14")
-	agents := h.addAgents(4, "mac", spec.Images, agentd.WithClock(h.clock.Now))
-	for _, a := range agents {
-		a.tart.Add(events.VM{Name: img13, SizeGB: imgSize}, events.VM{Name: img14, SizeGB: imgSize})
-		a.a.Trigger()
-	}
-	h.start(h.config(spec))
-	cmds := h.collect("vmfleet.cmd.*.prune")
-	for _, a := range agents {
-		h.waitFor(a.host+" ready", func() bool { return h.hostReady(a.host) })
-	}
 
 	if _, got := h.setSpec(apiToken, api.SpecUpdate{Releases: []string{"14"}, By: "typo", Confirm: true}); got != http.StatusOK {
 		t.Fatalf("Got(spec set) = %d, want 200", got)
@@ -52,18 +35,6 @@ func TestPruneNothingWithinTheGrace(t *testing.T) {
 			v, ok := h.o.Host(a.host)
 			return ok && v.Prune != nil && slices.Contains(v.Prune.Plan.Keep, kept)
 		})
-	}
-	// at moves the clock and has every host report at once (a report that
-	// changed: a scratch VM appears), so none is stale.
-	at := func(t time.Time) {
-		h.clock.Set(t)
-		for i, a := range agents {
-			a.tart.Add(events.VM{Name: fmt.Sprintf("scratch-%d-%d", i, t.Unix())})
-			a.a.Trigger()
-		}
-		for _, a := range agents {
-			h.waitFor(a.host+" fresh", func() bool { v, ok := h.o.Host(a.host); return ok && v.State != orchestrator.HostStale })
-		}
 	}
 	h.settle(5)
 	at(start.Add(events.DefaultRemovedGrace - time.Minute))
@@ -104,5 +75,53 @@ func TestPruneNothingWithinTheGrace(t *testing.T) {
 		if !a.tart.Has(img14) {
 			t.Errorf("Got(%s has %s) = false, want true", a.host, img14)
 		}
+	}
+}
+
+// graceFleet is four agents holding the images of releases 13 and 14 of a
+// spec whose cleanup window is always open (max_prune_hosts_fraction
+// fraction), every host ready, the prune commands collected from then on.
+// The clock starts at the real time: the removal grace counts from the
+// spec bucket's (real) time of a change.
+type graceFleet struct {
+	h      *harness
+	spec   events.Spec
+	start  time.Time
+	agents []*testAgent
+	prunes func() []string
+}
+
+func newGraceFleet(t *testing.T, fraction float64) *graceFleet {
+	t.Helper()
+	g := &graceFleet{h: newHarness(t), start: time.Now().UTC().Truncate(time.Minute).Add(30 * time.Second)}
+	h := g.h
+	h.clock.Set(g.start)
+	g.spec = testSpec("")
+	g.spec.Images.Releases = []string{"13", "14"}
+	g.spec.Cleanup = events.CleanupPolicy{KeepBunVersions: 1, MaxPruneHostsFraction: fraction,
+		Windows: []events.Window{{Schedule: "* * * * *", Duration: events.Duration(time.Minute)}}}
+	g.agents = h.addAgents(4, "mac", g.spec.Images, agentd.WithClock(h.clock.Now))
+	for _, a := range g.agents {
+		a.tart.Add(events.VM{Name: g.spec.Images.ImageName("13"), SizeGB: imgSize}, events.VM{Name: g.spec.Images.ImageName("14"), SizeGB: imgSize})
+		a.a.Trigger()
+	}
+	h.start(h.config(g.spec))
+	g.prunes = h.collect("vmfleet.cmd.*.prune")
+	for _, a := range g.agents {
+		h.waitFor(a.host+" ready", func() bool { return h.hostReady(a.host) })
+	}
+	return g
+}
+
+// at moves the clock to now and has every host report at once (a report
+// that changed: a scratch VM appears), so none is stale.
+func (g *graceFleet) at(now time.Time) {
+	g.h.clock.Set(now)
+	for i, a := range g.agents {
+		a.tart.Add(events.VM{Name: fmt.Sprintf("scratch-%d-%d", i, now.Unix())})
+		a.a.Trigger()
+	}
+	for _, a := range g.agents {
+		g.h.waitFor(a.host+" fresh", func() bool { v, ok := g.h.o.Host(a.host); return ok && v.State != orchestrator.HostStale })
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmfleet/vmfleet/agentd"
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator"
@@ -25,26 +24,10 @@ import (
 // change events say who, why, which revision and the one before.
 func TestTypoSpecSetThenRollback(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	// The grace counts from the spec bucket's (real) time of the change.
-	start := time.Now().UTC().Truncate(time.Minute).Add(30 * time.Second)
-	h.clock.Set(start)
-	spec := testSpec("")
-	spec.Images.Releases = []string{"13", "14"}
-	spec.Cleanup = events.CleanupPolicy{KeepBunVersions: 1,
-		Windows: []events.Window{{Schedule: "* * * * *", Duration: events.Duration(time.Minute)}}}
+	g := newGraceFleet(t, 0) // the default budget
+	h, spec, start, agents, prunes := g.h, g.spec, g.start, g.agents, g.prunes
 	imgs := []string{spec.Images.ImageName("13"), spec.Images.ImageName("14")}
-	agents := h.addAgents(4, "mac", spec.Images, agentd.WithClock(h.clock.Now))
-	for _, a := range agents {
-		a.tart.Add(events.VM{Name: imgs[0], SizeGB: imgSize}, events.VM{Name: imgs[1], SizeGB: imgSize})
-		a.a.Trigger()
-	}
-	h.start(h.config(spec))
-	prunes := h.collect("vmfleet.cmd.*.prune")
 	changeMsgs := h.collectMsgs(h.subj.SpecChange())
-	for _, a := range agents {
-		h.waitFor(a.host+" ready", func() bool { return h.hostReady(a.host) })
-	}
 	c := h.api(apiToken)
 	ctx := t.Context()
 	first := h.o.Spec().Revision
@@ -71,13 +54,11 @@ func TestTypoSpecSetThenRollback(t *testing.T) {
 	}
 	// Late in the grace, every host reporting (a scratch VM appears, so
 	// the report changed and none is stale), the window still open.
-	h.clock.Set(start.Add(events.DefaultRemovedGrace - time.Minute))
-	for i, a := range agents {
-		a.tart.Add(events.VM{Name: fmt.Sprintf("scratch-%d", i)})
-		a.a.Trigger()
-	}
+	g.at(start.Add(events.DefaultRemovedGrace - time.Minute))
 	for _, a := range agents {
-		h.waitFor(a.host+" fresh (not stale)", func() bool { v, ok := h.o.Host(a.host); return ok && v.State == orchestrator.HostNotReady })
+		if v, ok := h.o.Host(a.host); !ok || v.State != orchestrator.HostNotReady {
+			t.Errorf("Got(%s after the typo) = %+v, want not ready", a.host, v.State)
+		}
 	}
 	h.settle(5)
 	for _, p := range prunes() {
