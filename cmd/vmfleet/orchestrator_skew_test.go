@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,15 +12,8 @@ import (
 // range is refused at start with the key named.
 func TestOrchestratorConfigMaxClockSkew(t *testing.T) {
 	clearVMFleetEnv(t)
-	write := func(body string) string {
-		f := filepath.Join(t.TempDir(), "orchestrator.yaml")
-		if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return f
-	}
 	cfg := defaultOrchestratorConfig()
-	loadDeployConfig(t, &cfg, orchestratorConfigEnv, write("hosts:\n  max_clock_skew: 90s\n"))
+	loadDeployConfig(t, &cfg, orchestratorConfigEnv, orchestratorYAML(t, "hosts:\n  max_clock_skew: 90s\n"))
 	if got := cfg.orchestratorCfg("test", "api-token", "secret", "").MaxClockSkew; got != 90*time.Second {
 		t.Errorf("Got(MaxClockSkew) = %s, want 1m30s", got)
 	}
@@ -31,7 +22,7 @@ func TestOrchestratorConfigMaxClockSkew(t *testing.T) {
 	}
 
 	cfg = defaultOrchestratorConfig()
-	loadDeployConfig(t, &cfg, orchestratorConfigEnv, write("hosts:\n  max_clock_skew: 48h\n"))
+	loadDeployConfig(t, &cfg, orchestratorConfigEnv, orchestratorYAML(t, "hosts:\n  max_clock_skew: 48h\n"))
 	if _, err := orchestrator.New(nil, nil, cfg.orchestratorCfg("test", "api-token", "secret", "")); err == nil || !strings.Contains(err.Error(), "hosts.max_clock_skew") {
 		t.Errorf("Got(orchestrator.New with max_clock_skew 48h) = %v, want an error naming hosts.max_clock_skew", err)
 	}
