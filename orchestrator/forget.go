@@ -102,12 +102,9 @@ func (o *Orchestrator) followForgets(ctx context.Context) error {
 		return nil
 	}
 	sub, err := o.nc.Subscribe(o.subj.HostForgotten(), func(m *nats.Msg) {
-		env, err := events.Decode(m.Data)
+		ev, err := events.DecodeEither[events.HostForgotten](m.Data, events.TypeHostForgotten)
 		if err != nil {
-			return
-		}
-		ev, err := events.DecodeData[events.HostForgotten](env, events.TypeHostForgotten)
-		if err != nil {
+			o.log.Warn("ignoring an invalid host forget event", "subject", m.Subject, "err", err)
 			return
 		}
 		if hs := o.fleet.get(ev.Host); hs != nil && !hs.lastSeen.After(ev.At) {
