@@ -58,7 +58,7 @@ func TestForgedHealthLocksNoHostOut(t *testing.T) {
 	if v, ok := h.o.Host(ag.host); !ok || v.State == orchestrator.HostStale {
 		t.Errorf("Got(host view) = %+v, want fresh", v)
 	}
-	if got := h.metric("vmfleet_orchestrator_events_rejected_total", "reason", "stale_seq"); got != 0 {
-		t.Errorf("Got(stale_seq rejections) = %v, want 0", got)
-	}
+	// No count of stale_seq rejections here: the first agent still runs in
+	// this test (unlike a real restart), and its reports of the old boot,
+	// checked before the forged boot's, are rightly refused as stale_seq.
 }
