@@ -98,7 +98,7 @@ func TestChaosSmallFleetHeals(t *testing.T) {
 	// Every kind at least once in 20 hosts (a per-host kind's count
 	// rounds up to 1). Two hours: the prunes whose Nth delete restarts an
 	// agent come after the builds and pulls, later on a loaded machine.
-	c.Chaos.Window = 2 * time.Hour
+	c.Chaos.Window, c.Chaos.Rate = 2*time.Hour, 0.5
 	st := newStory()
 	sim, err := New(c, WithObserver(st.observe), WithComponentLogger(testLogger(t)), WithLogger(testLogger(t)))
 	if err != nil {
