@@ -34,16 +34,16 @@ func (o *Orchestrator) drainHost(ctx context.Context, host string, req DrainRequ
 	if err := req.Validate(host); err != nil {
 		return events.HostDrain{}, err
 	}
-	hs, now := o.fleet.get(host), o.now()
+	hs, now := o.fleet.Get(host), o.now()
 	switch {
 	case hs == nil:
 		return events.HostDrain{}, fmt.Errorf("%w: %q", ErrUnknownHost, host)
-	case o.fleet.stale(hs, now):
-		return events.HostDrain{}, drains.Stale(host, hs.lastSeen, now)
+	case o.fleet.Stale(hs, now):
+		return events.HostDrain{}, drains.Stale(host, hs.LastSeen, now)
 	}
 	var was *events.Forced
-	if hs.h.Forced.Active(now) {
-		was = hs.h.Forced
+	if hs.Health.Forced.Active(now) {
+		was = hs.Health.Forced
 	}
 	return do(ctx, drains.Deps{Now: o.now, Log: o.log, Client: o.commands(), Publish: func(ctx context.Context, ev events.HostDrain) {
 		o.publish(ctx, o.subj.HostDrain(), events.TypeHostDrain, ev.Host, ev)
