@@ -307,6 +307,8 @@ func TestDynamicCompletionProcess(t *testing.T) {
 		want []string
 	}{
 		{"host forget HOST", nil, []string{"host", "forget", ""}, []string{"mac-01"}},
+		{"host drain HOST", nil, []string{"host", "drain", "m"}, []string{"mac-01"}},
+		{"host resume HOST", nil, []string{"host", "resume", ""}, []string{"mac-01"}},
 		{"prune --host", nil, []string{"prune", "--host", "mac"}, []string{"mac-01"}},
 		{"build list --host", nil, []string{"build", "list", "--host", ""}, []string{"mac-01"}},
 		{"build list --state", nil, []string{"build", "list", "--state", ""}, api.BuildStates()},
