@@ -4,4 +4,4 @@ package orchestrator
 // (vmfleet_orchestrator_events_received_total): an atomic load, cheap
 // enough to poll (the ingest benchmark's flow control does), unlike
 // gathering the metrics registry.
-func (o *Orchestrator) EventsReceived() uint64 { return o.fleet.received.Load() }
+func (o *Orchestrator) EventsReceived() uint64 { return o.fleet.Received() }
