@@ -1,6 +1,7 @@
 package fleetsim
 
 import (
+	"net/http"
 	"testing"
 	"time"
 )
@@ -36,14 +37,56 @@ func TestFloor(t *testing.T) {
 	}
 }
 
-// TestRateLimitedBuildkite runs a small registry fleet against a fake
-// Buildkite answering 2 REST requests a minute of fleet time: the run
-// still converges with one build per image, some requests are refused with
-// 429, and Result reports the requests and the cost.
+// TestRateLimitedBuildkite: with BuildkiteRateLimit the fake Buildkite
+// answers that many REST requests per minute of fleet time (here a minute
+// of wall time, at scale 1), then 429 with the RateLimit headers, and the
+// run's cost counts both.
 func TestRateLimitedBuildkite(t *testing.T) {
 	t.Parallel()
 	c := smallFleet(true)
-	c.BuildkiteRateLimit = 2
+	c.Scale, c.BuildkiteRateLimit = 1, 3
+	sim, err := New(c, WithComponentLogger(testLogger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := sim.setup(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	// Other requests (the orchestrator's own) may share the minute: ten
+	// of ours in it get at most three answers between them.
+	answered, refused := 0, 0
+	for range 10 {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, e.bk.URL()+"/v2/organizations/"+bkOrg+"/pipelines/"+bkPipeline+"/builds", nil)
+		req.Header.Set("Authorization", "Bearer "+e.w.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			refused++
+		} else {
+			answered++
+		}
+		if resp.Header.Get("RateLimit-Limit") != "3" || resp.Header.Get("RateLimit-Reset") == "" {
+			t.Errorf("Got(RateLimit-Limit, RateLimit-Reset) = %q, %q, want 3 and the seconds left", resp.Header.Get("RateLimit-Limit"), resp.Header.Get("RateLimit-Reset"))
+		}
+	}
+	if answered > 3 || refused < 7 {
+		t.Errorf("Got(answered, refused) = %d, %d, want at most 3 answered in the minute", answered, refused)
+	}
+	if cost := sim.cost(e, 0); cost.BuildkiteRequests < 10 || cost.BuildkiteRateLimited < refused || cost.BuildkiteRateLimit != 3 {
+		t.Errorf("Got(cost) = %+v, want our 10 requests and %d refused counted, limit 3", cost, refused)
+	}
+}
+
+// TestRunReportsItsCost: a run's Result carries its floor, CPU, RSS,
+// Buildkite requests and caps.
+func TestRunReportsItsCost(t *testing.T) {
+	t.Parallel()
+	c := smallFleet(true)
 	sim, err := New(c, WithComponentLogger(testLogger(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -52,15 +95,8 @@ func TestRateLimitedBuildkite(t *testing.T) {
 		t.Fatalf("Got(Run) = %v, want nil", err)
 	}
 	r := sim.Result()
-	if !r.Converged || r.BuildsCreated != r.BuildsIdeal || len(r.Violations) != 0 {
-		t.Errorf("Got(converged, builds, ideal, violations) = %v, %d, %d, %v, want converged, one build per image, none",
-			r.Converged, r.BuildsCreated, r.BuildsIdeal, r.Violations)
-	}
-	if r.BuildkiteRateLimit != 2 || r.BuildkiteRateLimited == 0 || r.BuildkiteRequests <= r.BuildkiteRateLimited {
-		t.Errorf("Got(limit, requests, 429s) = %d, %d, %d, want 2, some refused and some answered",
-			r.BuildkiteRateLimit, r.BuildkiteRequests, r.BuildkiteRateLimited)
-	}
-	if r.FloorSeconds.D() != c.Floor() || r.CPUSeconds <= 0 || r.PeakRSS <= 0 || r.MaxPulls != c.MaxPulls {
-		t.Errorf("Got(cost) = %+v, want the floor, CPU, RSS and caps", r.Cost)
+	if r.FloorSeconds.D() != c.Floor() || r.CPUSeconds <= 0 || r.PeakRSS <= 0 || r.BuildkiteRequests < r.BuildsCreated ||
+		r.BuildkiteRateLimit != 0 || r.MaxBuilds != c.MaxBuilds || r.MaxPulls != c.MaxPulls {
+		t.Errorf("Got(cost) = %+v, want the floor %s, CPU, RSS, a request per build at least, no limit, the caps", r.Cost, c.Floor())
 	}
 }
