@@ -72,6 +72,8 @@ type Result struct {
 	Deleted       int            `json:"deleted"`
 	PruneOutcomes map[string]int `json:"prune_outcomes"`
 
+	Cost
+
 	// ChaosResult is what the chaos did and how the fleet healed (nil
 	// without chaos; its fields are at the top level of the JSON).
 	*ChaosResult
@@ -137,12 +139,14 @@ func (s *Sim) finish(e *env) {
 	s.chaos.leftBehind()
 	chaos := s.chaos.result(created, ideal)
 	dropped, _ := e.sub.Dropped()
+	cost := s.cost(e, s.cpu0)
 	tm := s.tm
 	s.resMu.Lock()
 	defer s.resMu.Unlock()
 	s.res.BuildsCreated, s.res.BuildsIdeal = created, ideal
 	s.res.Wall = Seconds(time.Since(s.start))
 	s.res.Dropped = dropped
+	s.res.Cost = cost
 	s.res.ChaosResult = chaos
 	s.res.Timings = map[string]string{
 		"check_interval": tm.CheckInterval.String(), "heartbeat": tm.Heartbeat.String(), "tick": tm.Tick.String(),
