@@ -40,6 +40,7 @@ type Sim struct {
 
 	running atomic.Bool
 	start   time.Time
+	cpu0    float64 // the process's CPU seconds at start
 	ctx     atomic.Pointer[context.Context]
 	emitMu  sync.Mutex
 
@@ -94,7 +95,7 @@ func (s *Sim) Run(ctx context.Context) error {
 	defer cancel(nil)
 	s.armTimeout(cancel)
 	defer s.stopTimeout()
-	s.start = time.Now()
+	s.start, s.cpu0 = time.Now(), cpuSeconds()
 	dir, err := os.MkdirTemp("", "vmfleet-sim-")
 	if err != nil {
 		return err
