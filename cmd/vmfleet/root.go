@@ -78,6 +78,7 @@ cleanup windows.`,
 	for _, add := range subcommands {
 		root.AddCommand(add(g))
 	}
+	setRootVersion(root) // version.go
 	return root
 }
 
