@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vmfleet/vmfleet/events"
 )
 
 type metrics struct {
@@ -42,6 +43,17 @@ func newMetrics(reg prometheus.Registerer, received, duplicates, unknownReasons 
 	}
 	for r := range numRejectReasons {
 		m.rejectedBy[r] = m.rejected.WithLabelValues(r.String())
+	}
+	// Every known label value is exported from the start, at zero.
+	for _, st := range []string{"ready", "not_ready", "stale"} {
+		m.hosts.WithLabelValues(st)
+	}
+	for _, kind := range []string{"full", "dirty"} {
+		m.reconcile.WithLabelValues(kind)
+	}
+	for _, st := range []events.BuildState{events.BuildRequested, events.BuildScheduled, events.BuildRunning,
+		events.BuildPassed, events.BuildFailed, events.BuildCanceled, events.BuildBlocked} {
+		m.buildEvents.WithLabelValues(string(st))
 	}
 	return m, nil
 }
