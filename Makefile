@@ -6,7 +6,7 @@ GOBIN ?= $(shell $(GO) env GOPATH)/bin
 # built from tools/go.mod, which pins its version; rebuilt when that changes.
 BUILDKITE_AGENT ?= bin/buildkite-agent
 
-.PHONY: test lint unit fuzz demo build tools buildkite-agent
+.PHONY: test lint unit fuzz demo build tools buildkite-agent release
 
 # The build's identity (internal/buildinfo, `vmfleet version`, vmfleet_build_info): the tag from
 # git (or the short commit before the first tag), the commit, the commit's time (UTC, so a rebuild
@@ -58,3 +58,9 @@ demo:
 build:
 	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o $(BIN) ./cmd/vmfleet
 
+# Release binaries: vmfleet-<os>-<arch> for each platform in dist/ (static: no cgo; -trimpath, so
+# no local paths; stripped), and dist/SHA256SUMS. `make release PLATFORMS=darwin/arm64` builds one.
+PLATFORMS ?= darwin/arm64 darwin/amd64 linux/amd64 linux/arm64
+DIST ?= dist
+release:
+	@VERSION="$(VERSION)" LDFLAGS="-s -w $(VERSION_LDFLAGS)" GO="$(GO)" ./packaging/release.sh "$(DIST)" $(PLATFORMS)
