@@ -78,7 +78,9 @@ cleanup windows.`,
 	for _, add := range subcommands {
 		root.AddCommand(add(g))
 	}
-	setRootVersion(root) // version.go
+	wireClientContexts(root) // clientconfig.go
+	wireCompletions(root)    // complete.go
+	setRootVersion(root)     // version.go
 	return root
 }
 
