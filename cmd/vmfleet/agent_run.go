@@ -38,6 +38,9 @@ SIGINT stops it gracefully.`,
 		if err != nil {
 			return err
 		}
+		if err := cfg.seedOwnerErr(); err != nil {
+			return err // every publish would be refused
+		}
 		ctx := cmd.Context()
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
