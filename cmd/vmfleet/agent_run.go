@@ -28,7 +28,7 @@ check command; publishes <prefix>.host.<host>.health when anything changed and
 every --heartbeat; serves check, force, pull and prune on <prefix>.cmd.<host>.*.
 It keeps checking while NATS is down and republishes on reconnect. SIGTERM or
 SIGINT stops it gracefully.`,
-		Example: `  vmfleet agent run --nats-url nats://orchestrator:4222 --nats-creds /etc/vmfleet/host.creds
+		Example: `  vmfleet agent run --nats-url nats://orchestrator:4222 --nats-nkey-seed /etc/vmfleet/nats/creds/mac-01.nk
   vmfleet agent run --config /etc/vmfleet/agent.yaml`,
 		Args: cobra.NoArgs,
 	}
