@@ -228,6 +228,8 @@ func init() {
 }
 
 // readSecret returns the file's trimmed content when file is set, else value.
+// A file that is set but empty is an error (emptySecretFile): taken for "no
+// secret" it would silently turn off what the secret guards.
 func readSecret(key, file string, value secret) (string, error) {
 	if file == "" {
 		return value.Reveal(), nil
@@ -236,7 +238,11 @@ func readSecret(key, file string, value secret) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %s: %v", cliconfig.ErrConfig, key, err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", emptySecretFile(key, file)
+	}
+	return s, nil
 }
 
 // spec is the desired state the orchestrator publishes.
