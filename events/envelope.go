@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -97,10 +99,26 @@ func (e Envelope) Validate() error {
 		return fieldErr("source", "missing")
 	case e.Type == "":
 		return fieldErr("type", "missing")
+	case !JSONContentType(e.DataContentType):
+		return fieldErr("datacontenttype", fmt.Sprintf("%q is not JSON: want application/json (or leave it out)", e.DataContentType))
 	case len(bytes.TrimSpace(e.Data)) == 0 || bytes.Equal(bytes.TrimSpace(e.Data), []byte("null")):
 		return fieldErr("data", "missing")
 	}
 	return nil
+}
+
+// JSONContentType reports whether a CloudEvent's datacontenttype says its
+// data is JSON, the only encoding vmfleet reads: absent (CloudEvents then
+// means application/json), application/json or text/json, or a +json type
+// such as application/cloudevents+json, with any parameters
+// ("application/json; charset=utf-8").
+func JSONContentType(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || mt == "text/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
 // Validator is implemented by every payload type.
@@ -116,11 +134,33 @@ func DecodeData[T any, PT interface {
 	if wantType != "" && e.Type != wantType {
 		return v, fieldErr("type", fmt.Sprintf("%q, want %q", e.Type, wantType))
 	}
-	if err := json.Unmarshal(e.Data, &v); err != nil {
+	var err error
+	if d, ok := any(&v).(dataDecoder); ok {
+		err = d.decodeData(e.Data)
+	} else {
+		err = json.Unmarshal(e.Data, &v)
+	}
+	if fe := (*FieldError)(nil); errors.As(err, &fe) {
+		return v, fe
+	} else if err != nil {
 		return v, &FieldError{Field: "data", Reason: err.Error()}
 	}
 	if err := PT(&v).Validate(); err != nil {
 		return v, err
 	}
+	if c, ok := any(&v).(envelopeChecker); ok {
+		if err := c.checkEnvelope(e); err != nil {
+			return v, err
+		}
+	}
 	return v, nil
 }
+
+// envelopeChecker is a payload with rules that tie it to its envelope
+// (HostHealth: the envelope names no other host).
+type envelopeChecker interface{ checkEnvelope(Envelope) error }
+
+// dataDecoder is a payload that decodes its own data, to tell a field
+// that is null or missing from its zero value (HostHealth's seq); a
+// *FieldError it returns is the event's error as is.
+type dataDecoder interface{ decodeData(json.RawMessage) error }

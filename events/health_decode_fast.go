@@ -252,7 +252,8 @@ type healthEnvelope struct {
 	Type        string      `json:"type"`
 	Time        time.Time   `json:"time"` // parsed only so a bad time fails here as it does in Decode
 	Subject     string      `json:"subject"`
-	Data        *HostHealth `json:"data"`
+	ContentType string      `json:"datacontenttype"`
+	Data        *healthData `json:"data"`
 }
 
 var nonEmptyData = json.RawMessage(`{}`)
@@ -264,7 +265,7 @@ var nonEmptyData = json.RawMessage(`{}`)
 func DecodeHealth(b []byte) (*HostHealth, string, error) {
 	if len(b) <= MaxEventBytes {
 		if env, h, ok := scanHealth(b); ok {
-			if env.Type == TypeHostHealth && env.Validate() == nil && h.Validate() == nil {
+			if env.Type == TypeHostHealth && env.Validate() == nil && h.Validate() == nil && h.checkEnvelope(env) == nil {
 				return h, env.Source, nil
 			}
 		} else if h, source, ok := decodeHealthOnePass(b); ok {
@@ -288,9 +289,10 @@ func DecodeHealth(b []byte) (*HostHealth, string, error) {
 func decodeHealthOnePass(b []byte) (*HostHealth, string, bool) {
 	var e healthEnvelope
 	if json.Unmarshal(b, &e) == nil && e.Data != nil && e.Type == TypeHostHealth {
-		env := Envelope{SpecVersion: e.SpecVersion, ID: e.ID, Source: e.Source, Type: e.Type, Data: nonEmptyData}
-		if env.Validate() == nil && e.Data.Validate() == nil {
-			return e.Data, e.Source, true
+		env := Envelope{SpecVersion: e.SpecVersion, ID: e.ID, Source: e.Source, Type: e.Type,
+			Subject: e.Subject, DataContentType: e.ContentType, Data: nonEmptyData}
+		if h, err := e.Data.health(); err == nil && env.Validate() == nil && h.Validate() == nil && h.checkEnvelope(env) == nil {
+			return h, e.Source, true
 		}
 	}
 	return nil, "", false

@@ -284,6 +284,9 @@ func classify(err error) rejectReason {
 	if errors.Is(err, events.ErrTooLarge) {
 		return rejectOversized
 	}
+	if errors.Is(err, events.ErrHostMismatch) {
+		return rejectHostMismatch
+	}
 	var fe *events.FieldError
 	if errors.As(err, &fe) && (fe.Field == "envelope" || (fe.Field == "data" && fe.Reason != "missing")) {
 		return rejectDecode
