@@ -55,7 +55,7 @@ func newAgentsEnv(t *testing.T, cfg Config, opts ...Option) *agentsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.caughtUp.Store(true)
+	o.fleet.MarkCaughtUp()
 	o.started.Store(true)
 	if o.agents == nil {
 		t.Fatal("Got(agents manager) = nil, want one: the client implements BuildkiteAgents")
@@ -78,7 +78,7 @@ func (e *agentsEnv) report(host string, ready13, ready14 bool, tags ...string) {
 	h.Releases[0].Ready, h.Releases[1].Ready = ready13, ready14
 	h.Ready = ready13 && ready14
 	h.BuildkiteTags = tags
-	if !e.o.fleet.ingest(e.o.subj.Health(host), encode(e.t, h), e.clock.Now()) {
+	if !e.o.fleet.Ingest(e.o.subj.Health(host), encode(e.t, h), e.clock.Now()) {
 		e.t.Fatalf("health of %s not ingested", host)
 	}
 }

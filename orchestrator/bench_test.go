@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
 )
 
 // seqTemplate is a health event whose seq is a 10-digit number the benchmark
@@ -40,7 +41,10 @@ func BenchmarkIngest(b *testing.B) {
 	subj, _ := events.NewSubjects("")
 	const hostsPerWorker = 1000
 	tmpl := makeTemplates(b, subj, 8*hostsPerWorker)
-	f := newFleet(subj, 3, time.Minute)
+	f, err := hosts.New(subj, hosts.Config{StaleHeartbeats: 3, DefaultHeartbeat: time.Minute}, hosts.Deps{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	var workers atomic.Int64
 	b.SetBytes(int64(len(tmpl[0].data)))
 	b.ReportAllocs()
@@ -52,13 +56,13 @@ func BenchmarkIngest(b *testing.B) {
 			t := &tmpl[base+i%hostsPerWorker]
 			buf = append(buf[:0], t.data...)
 			strconv.AppendUint(buf[:t.at], uint64(1_000_000_001+i/hostsPerWorker), 10)
-			if !f.ingest(t.subject, buf, t0) {
+			if !f.Ingest(t.subject, buf, t0) {
 				b.Fatal("event rejected")
 			}
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	if n := f.takeDirty(); len(n) == 0 {
+	if n := f.TakeDirty(); len(n) == 0 {
 		b.Fatal("nothing marked dirty")
 	}
 }
@@ -87,7 +91,7 @@ func BenchmarkReconcile10k(b *testing.B) {
 		default:
 			seen = t0.Add(-time.Hour)
 		}
-		o.fleet.ingest(o.subj.Health(h.Host), encode(b, h), seen)
+		o.fleet.Ingest(o.subj.Health(h.Host), encode(b, h), seen)
 	}
 	ctx := context.Background()
 	o.pass(ctx, true)

@@ -42,7 +42,7 @@ func TestBuildCaps(t *testing.T) {
 						}
 					}
 				}
-				o.fleet.ingest(o.subj.Health(h.Host), encode(t, h), t0)
+				o.fleet.Ingest(o.subj.Health(h.Host), encode(t, h), t0)
 			}
 			passAndWait(o)
 			passAndWait(o)
@@ -66,7 +66,7 @@ func TestFollowerDoesNotAct(t *testing.T) {
 	o := newTestOrchestrator(t, bk, Config{}, func() time.Time { return t0 })
 	o.opts.isLeader = func() bool { return false }
 	h := health("mac-01", "b", 1, t0)
-	o.fleet.ingest(o.subj.Health(h.Host), encode(t, h), t0)
+	o.fleet.Ingest(o.subj.Health(h.Host), encode(t, h), t0)
 	passAndWait(o)
 	if bk.Creates() != 0 {
 		t.Errorf("Got(creates by a follower) = %d, want 0", bk.Creates())

@@ -6,6 +6,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
 	"github.com/vmfleet/vmfleet/orchestrator/lease"
 	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
@@ -237,6 +238,11 @@ func (c Config) buildsConfig() builds.Config {
 		MaxBuildsPerHost: c.MaxBuildsPerHost, MaxAttempts: c.MaxAttempts, BackoffBase: c.BackoffBase,
 		BackoffMax: c.BackoffMax, DoubtDelay: c.DoubtDelay, PassedGrace: c.PassedGrace, RequestTimeout: c.RequestTimeout,
 	}
+}
+
+// hostsConfig is the fleet state's section (package hosts).
+func (c Config) hostsConfig() hosts.Config {
+	return hosts.Config{StaleHeartbeats: c.StaleHeartbeats, DefaultHeartbeat: c.DefaultHeartbeat, MaxClockSkew: c.MaxClockSkew, ForgetAfter: c.ForgetAfter}
 }
 
 // ValidateSpec checks a spec the orchestrator would publish

@@ -83,3 +83,25 @@ func TestZeroConfigTakesDefaultConfig(t *testing.T) {
 		t.Errorf("withDefaults of a zero Config (-want +got):\n%s", diff)
 	}
 }
+
+func TestConfigMaxClockSkew(t *testing.T) {
+	for _, d := range []time.Duration{-time.Second, time.Millisecond, 25 * time.Hour} {
+		_, err := Config{MaxClockSkew: d, Spec: events.Spec{Images: testImages()}}.withDefaults()
+		if err == nil || !containsAll(err.Error(), "hosts.max_clock_skew", "e.g. 5m") {
+			t.Errorf("Got(withDefaults(MaxClockSkew %s)) = %v, want an error naming hosts.max_clock_skew", d, err)
+		}
+	}
+	c, err := Config{Spec: events.Spec{Images: testImages()}}.withDefaults()
+	if err != nil || c.MaxClockSkew != 5*time.Minute {
+		t.Errorf("Got(default MaxClockSkew) = %s, %v, want 5m", c.MaxClockSkew, err)
+	}
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}

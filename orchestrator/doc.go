@@ -1,12 +1,14 @@
 // Package orchestrator is vmfleet's control plane (docs/orchestrator.md).
 //
 // It owns:
-//   - fleet state: every host's latest health, rebuilt at start from a durable
-//     JetStream consumer (deliver last per subject) and then kept current;
-//     malformed, mismatched and out-of-order events are counted and dropped;
-//     hosts silent for three heartbeats are stale; a host forgotten by an
-//     operator or after hosts.forget_after is purged from the stream and
-//     the state until it reports again (forget.go);
+//   - fleet state, held by package orchestrator/hosts (hosts.go holds the
+//     core's side): every host's latest health, rebuilt at start from a
+//     durable JetStream consumer (deliver last per subject) and then kept
+//     current; malformed, mismatched and out-of-order events are counted and
+//     dropped; hosts silent for three heartbeats are stale; a host forgotten
+//     by an operator or after hosts.forget_after is purged from the stream
+//     and the state until it reports again (the leader forgets, in its full
+//     passes; every replica follows);
 //   - the reconcile loop: level-triggered on every event (dirty hosts, a
 //     capacity-1 wake channel) and on a tick (a full pass), deriving from the
 //     current state which builds must exist, which hosts must pull and which
@@ -24,7 +26,7 @@
 //     caps), whose record changes it publishes as build events; while it
 //     leads, the live builds no active spec wants any more are cancelled
 //     on Buildkite (obsolete.go, builds.Obsolete);
-//   - the queries and operations the HTTP API answers with (hostview.go,
+//   - the queries and operations the HTTP API answers with (hosts.go,
 //     query.go): hosts, builds, readiness, leadership, retry, spec set,
 //     stage and promote, prune, host forget; orchestrator/web serves them (the API, the
 //     dashboard, the webhook receiver) and is woken by OnChange; the core

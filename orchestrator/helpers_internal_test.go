@@ -32,7 +32,7 @@ func newTestOrchestrator(t testing.TB, bk builds.Buildkite, cfg Config, now func
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.caughtUp.Store(true)
+	o.fleet.MarkCaughtUp()
 	o.started.Store(true)
 	o.prunes.UseHistory(nil) // no NATS, no spec history: nothing in a grace
 	return o

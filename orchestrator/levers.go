@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
 	"github.com/vmfleet/vmfleet/orchestrator/levers"
 )
 
@@ -31,7 +32,7 @@ func (o *Orchestrator) initAgents(bk builds.Buildkite) error {
 	m, err := levers.New(api, cfg, levers.Deps{
 		Now:     o.now,
 		Hosts:   o.leverHosts,
-		Leading: func() bool { return o.opts.isLeader() && o.caughtUp.Load() },
+		Leading: func() bool { return o.opts.isLeader() && o.fleet.CaughtUp() },
 		TermContext: func() context.Context {
 			o.term.mu.Lock()
 			defer o.term.mu.Unlock()
@@ -49,9 +50,9 @@ func (o *Orchestrator) initAgents(bk builds.Buildkite) error {
 // leverHosts is every known host as the levers read it.
 func (o *Orchestrator) leverHosts(now time.Time) []levers.Host {
 	var all []levers.Host
-	o.fleet.each(func(host string, hs *hostState) {
-		all = append(all, levers.Host{Name: host, Hostname: hs.h.Hostname, BuildkiteTags: hs.h.BuildkiteTags,
-			Releases: hs.h.Releases, Stale: o.fleet.stale(hs, now)})
+	o.fleet.Each(func(host string, hs *hosts.State) {
+		all = append(all, levers.Host{Name: host, Hostname: hs.Health.Hostname, BuildkiteTags: hs.Health.BuildkiteTags,
+			Releases: hs.Health.Releases, Stale: o.fleet.Stale(hs, now)})
 	})
 	return all
 }

@@ -23,13 +23,13 @@ type namedLoop struct {
 // Run's.
 func (o *Orchestrator) loops(js jetstream.JetStream, specKV jetstream.KeyValue) []namedLoop {
 	ls := []namedLoop{
-		{"health", func(ctx context.Context) error { return o.followHealth(ctx, js) }},
+		{"health", func(ctx context.Context) error { return o.fleet.Follow(ctx, js, o.cfg.Instance) }},
 		{"spec", func(ctx context.Context) error { return o.watchSpec(ctx, specKV) }},
 		{"spec history", func(ctx context.Context) error { return o.prunes.FollowHistory(ctx, specKV) }},
 		{"next", func(ctx context.Context) error { return o.watchNext(ctx, specKV) }},
 		{"prunes", o.prunes.FollowOutcomes},
 		{"agents", o.agents.Run},
-		{"forgets", o.followForgets}, // forget.go
+		{"forgets", o.fleet.FollowForgets},
 		{"obsolete builds", func(ctx context.Context) error { return o.cancelObsoleteLoop(ctx, specKV) }},
 	}
 	if o.builds.Watches() {

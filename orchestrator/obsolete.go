@@ -31,7 +31,7 @@ func (o *Orchestrator) cancelObsoleteLoop(ctx context.Context, kv jetstream.KeyV
 // cancelObsolete is one round of cancelObsoleteLoop.
 func (o *Orchestrator) cancelObsolete(ctx context.Context, kv jetstream.KeyValue) {
 	tctx, lead := o.termContext(ctx)
-	if !lead || !o.caughtUp.Load() {
+	if !lead || !o.fleet.CaughtUp() {
 		return
 	}
 	cur, next := o.Spec(), o.next.Load()

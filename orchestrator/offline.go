@@ -32,14 +32,14 @@ func (o *Orchestrator) StartOffline(ctx context.Context) error {
 		return err
 	}
 	o.started.Store(true)
-	o.caughtUp.Store(true)
+	o.fleet.MarkCaughtUp()
 	return nil
 }
 
 // TakeHealth takes one health event as received on subject at seen; it
 // reports whether the event was news.
 func (o *Orchestrator) TakeHealth(subject string, data []byte, seen time.Time) bool {
-	return o.fleet.ingest(subject, data, seen)
+	return o.fleet.Ingest(subject, data, seen)
 }
 
 // TakePrune takes one prune outcome an agent published on subject.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,10 +11,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/ratelog"
 	"github.com/vmfleet/vmfleet/internal/rungroup"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
 	"github.com/vmfleet/vmfleet/orchestrator/levers"
 	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 	"github.com/vmfleet/vmfleet/orchestrator/pulls"
@@ -34,7 +33,7 @@ type Orchestrator struct {
 	subj    events.Subjects
 	reg     *prometheus.Registry
 	metrics *metrics
-	fleet   *fleet
+	fleet   *hosts.Fleet // the hosts' state (package hosts)
 	builds  *builds.Manager
 	pulls   *pulls.Manager
 	prunes  *prunes.Manager // pruning (prune.go)
@@ -52,7 +51,6 @@ type Orchestrator struct {
 	next      rollout.Staged  // the staged spec (spec_stage.go), nil: no rollout
 	progress  rollout.Tracker // the rollout's counts over time, for its ETA
 	readiness atomic.Pointer[events.FleetReadiness]
-	caughtUp  atomic.Bool
 	running   atomic.Bool
 	fullWake  chan struct{} // capacity 1
 
@@ -62,9 +60,6 @@ type Orchestrator struct {
 	// nonStaleHosts is the last summary's count, the prune budget's base.
 	nonStaleHosts int
 
-	rejectLog ratelog.Limiter
-	ingestQ   []chan inMsg // set by followHealth before consuming
-	workers   sync.WaitGroup
 	// started is set once Run has loaded the build records: until then the
 	// webhook and retry endpoints answer 503.
 	started atomic.Bool
@@ -94,14 +89,16 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 	if o.reg == nil {
 		o.reg = prometheus.NewRegistry()
 	}
-	o.fleet = newFleet(o.subj, o.cfg.StaleHeartbeats, o.cfg.DefaultHeartbeat)
-	o.fleet.maxSkew = o.cfg.MaxClockSkew
-	if o.metrics, err = newMetrics(o.reg, func() float64 { return float64(o.fleet.received.Load()) },
-		func() float64 { return float64(o.fleet.duplicates.Load()) },
-		func() float64 { return float64(o.fleet.unknownReasons.Load()) }); err != nil {
+	if o.fleet, err = hosts.New(o.subj, o.cfg.hostsConfig(), hosts.Deps{Log: o.log, Now: o.now, Reg: o.reg, Conn: nc,
+		Publish: func(subject, typ, subjAttr string, data any) {
+			o.publish(context.Background(), subject, typ, subjAttr, data)
+		},
+		Wake: o.Trigger}); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
+	if o.metrics, err = newMetrics(o.reg); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
-	o.fleet.onReject = o.onReject
 	if err := o.initTerm(); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
@@ -172,7 +169,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	g, gctx := rungroup.New(ctx)
 	startLoops(gctx, g, o.loops(js, specKV))
 	err = g.Wait()
-	o.workers.Wait()
+	o.fleet.Wait()
 	o.drain(cancelWork, o.waiters()...)
 	return err
 }
@@ -183,7 +180,7 @@ func (o *Orchestrator) Spec() events.Spec { return *o.spec.Load() }
 // Ready reports whether the fleet state has caught up with the stream and
 // NATS is connected.
 func (o *Orchestrator) Ready() bool {
-	return o.caughtUp.Load() && o.nc != nil && o.nc.IsConnected()
+	return o.fleet.CaughtUp() && o.nc != nil && o.nc.IsConnected()
 }
 
 // Retry is an operator's retry of a build key: a blocked or failed key starts
@@ -233,8 +230,8 @@ func (o *Orchestrator) publish(_ context.Context, subject, typ, subjAttr string,
 }
 
 func (o *Orchestrator) currentSeq(host string) (string, uint64) {
-	if hs := o.fleet.get(host); hs != nil {
-		return hs.h.BootID, hs.h.Seq
+	if hs := o.fleet.Get(host); hs != nil {
+		return hs.Health.BootID, hs.Health.Seq
 	}
 	return "", 0
 }
@@ -242,12 +239,4 @@ func (o *Orchestrator) currentSeq(host string) (string, uint64) {
 // commands is the client every host command goes out with.
 func (o *Orchestrator) commands() hostcmd.Client {
 	return hostcmd.Client{Conn: o.nc, Subjects: o.subj, Source: o.opts.source, Now: o.now}
-}
-
-// onReject counts a rejected event and logs it once per source per minute.
-func (o *Orchestrator) onReject(r rejectReason, source string, err error) {
-	o.metrics.rejectedBy[r].Inc()
-	if o.rejectLog.Allow(source, o.now()) {
-		o.log.Warn("health event rejected", "reason", r.String(), "source", source, "err", err)
-	}
 }

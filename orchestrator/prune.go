@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
 	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
@@ -36,15 +37,15 @@ func (o *Orchestrator) pruneView(now time.Time) prunes.View {
 // admitPrunes is the pass's prunes that the disruption budget lets go.
 func (o *Orchestrator) admitPrunes(w *wants) []prunes.Want {
 	return o.prunes.Admit(w.prunes, &w.prune, func() int {
-		hosts := o.nonStaleHosts // the last summary's count
-		if hosts == 0 {
-			o.fleet.each(func(_ string, hs *hostState) {
-				if !o.fleet.stale(hs, w.prune.Now) {
-					hosts++
+		n := o.nonStaleHosts // the last summary's count
+		if n == 0 {
+			o.fleet.Each(func(_ string, hs *hosts.State) {
+				if !o.fleet.Stale(hs, w.prune.Now) {
+					n++
 				}
 			})
 		}
-		return hosts
+		return n
 	})
 }
 
@@ -58,16 +59,16 @@ func (o *Orchestrator) PruneHost(ctx context.Context, host string, req prunes.Ho
 	if err := prunes.CheckRequest(req); err != nil {
 		return prunes.HostResponse{}, err
 	}
-	hs := o.fleet.get(host)
+	hs := o.fleet.Get(host)
 	now := o.now()
 	switch {
 	case hs == nil:
 		return prunes.HostResponse{}, fmt.Errorf("%w: %q", prunes.ErrUnknownHost, host)
-	case o.fleet.stale(hs, now):
-		return prunes.HostResponse{}, fmt.Errorf("%w: %s was last seen %s", prunes.ErrHostStale, host, hs.lastSeen.UTC().Format("2006-01-02T15:04:05Z"))
+	case o.fleet.Stale(hs, now):
+		return prunes.HostResponse{}, fmt.Errorf("%w: %s was last seen %s", prunes.ErrHostStale, host, hs.LastSeen.UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	pv := o.pruneView(now)
-	return o.prunes.Host(ctx, host, hs.h, &pv, req)
+	return o.prunes.Host(ctx, host, hs.Health, &pv, req)
 }
 
 // RecentPrunes returns the latest prune outcomes fleet-wide, newest first.

@@ -3,7 +3,6 @@ package orchestrator
 import (
 	"context"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/pulls"
 )
 
@@ -34,34 +34,13 @@ func (o *Orchestrator) Registry() *prometheus.Registry { return o.reg }
 func (o *Orchestrator) Readiness() *events.FleetReadiness { return o.readiness.Load() }
 
 // CaughtUp reports whether the fleet state has caught up with the stream.
-func (o *Orchestrator) CaughtUp() bool { return o.caughtUp.Load() }
+func (o *Orchestrator) CaughtUp() bool { return o.fleet.CaughtUp() }
 
 // IsLeader reports whether this orchestrator acts now.
 func (o *Orchestrator) IsLeader() bool { return o.opts.isLeader() }
 
-// HostReports returns every known host as of now, sorted, each with its last
-// report in Health (shared: never modify it). A host's Health and LastSeen
-// change together with its report, so a caller may compare them to see
-// which hosts changed since an earlier call.
-func (o *Orchestrator) HostReports(now time.Time) []HostView { return o.hostViews(now, true) }
-
-// hostViews is every known host's view at now, sorted; with its last
-// report when health is set.
-func (o *Orchestrator) hostViews(now time.Time, health bool) []HostView {
-	var out []HostView // Hosts: nil when none, as before
-	if health {
-		out = make([]HostView, 0, o.fleet.len())
-	}
-	o.fleet.each(func(host string, hs *hostState) {
-		v := o.hostView(host, hs, now)
-		if health {
-			v.Health = hs.h
-		}
-		out = append(out, v)
-	})
-	slices.SortFunc(out, func(a, b HostView) int { return strings.Compare(a.Host, b.Host) })
-	return out
-}
+// Builds returns every build record, sorted by key.
+func (o *Orchestrator) Builds() []builds.Record { return o.builds.Records() }
 
 // PullsInFlight is the set of (host, image) whose pull command awaits the
 // agent's reply.

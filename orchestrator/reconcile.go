@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
 	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 	"github.com/vmfleet/vmfleet/orchestrator/pulls"
 	"github.com/vmfleet/vmfleet/orchestrator/rollout"
@@ -91,26 +92,26 @@ func (w *wants) addBuild(b builds.Want) {
 // says Missing) a pull (registry set, image pushed),
 // the fleet's build (registry set, not pushed) or the host's own build (no
 // registry). Stale hosts and hosts checking against another spec get nothing.
-func (o *Orchestrator) deriveHost(host string, hs *hostState, v *specView, now time.Time, w *wants) {
-	if o.fleet.stale(hs, now) {
+func (o *Orchestrator) deriveHost(host string, hs *hosts.State, v *specView, now time.Time, w *wants) {
+	if o.fleet.Stale(hs, now) {
 		return
 	}
-	if p, ok := o.prunes.Want(host, hs.h, &w.prune); ok {
+	if p, ok := o.prunes.Want(host, hs.Health, &w.prune); ok {
 		w.prunes = append(w.prunes, p)
 	}
 	for _, vb := range o.verbs {
 		if vb.derive != nil {
-			vb.derive(host, hs.h)
+			vb.derive(host, hs.Health)
 		}
 	}
-	deriveMissing(host, hs, hs.h.Releases, v, func(p pullWant) { w.pulls = append(w.pulls, p) }, w.addBuild)
+	deriveMissing(host, hs, hs.Health.Releases, v, func(p pullWant) { w.pulls = append(w.pulls, p) }, w.addBuild)
 }
 
 // deriveMissing hands on, for each release of rs missing its image and
 // expected under the name v has for it, what gets the image to host: a
 // pull (registry set, image pushed), the fleet's build (registry set, not
 // pushed) or the host's own build (no registry).
-func deriveMissing(host string, hs *hostState, rs []events.ReleaseStatus, v *specView, pull func(pullWant), build func(builds.Want)) {
+func deriveMissing(host string, hs *hosts.State, rs []events.ReleaseStatus, v *specView, pull func(pullWant), build func(builds.Want)) {
 	for i := range rs {
 		st := &rs[i]
 		// Missing (events.ReasonInfo): image_missing, or bootstrap_mismatch
@@ -125,7 +126,7 @@ func deriveMissing(host string, hs *hostState, rs []events.ReleaseStatus, v *spe
 		}
 		switch {
 		case v.registry && rv.pushed:
-			pull(pullWant{Host: host, Image: rv.image, Ref: rv.want.RegistryRef, Boot: hs.h.BootID, Seq: hs.h.Seq})
+			pull(pullWant{Host: host, Image: rv.image, Ref: rv.want.RegistryRef, Boot: hs.Health.BootID, Seq: hs.Health.Seq})
 		case v.registry:
 			build(rv.want)
 		default:
@@ -152,15 +153,15 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 		}
 	}
 	w.prune = o.pruneView(now)
-	dirty := o.fleet.takeDirty()
+	dirty := o.fleet.TakeDirty()
 	if full {
-		o.fleet.each(func(host string, hs *hostState) {
+		o.fleet.Each(func(host string, hs *hosts.State) {
 			o.deriveHost(host, hs, v, now, w)
 			o.deriveStaged(host, hs, sv, now, w)
 		})
 	} else {
 		for _, h := range dirty {
-			if hs := o.fleet.get(h); hs != nil {
+			if hs := o.fleet.Get(h); hs != nil {
 				o.deriveHost(h, hs, v, now, w)
 				o.deriveStaged(h, hs, sv, now, w)
 			}
@@ -171,14 +172,14 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 	// not yet seen would look like a host that needs nothing.
 	// Actions run in the leader's term context (term.go): cancelled
 	// the moment leadership ends, drained at shutdown.
-	if ctx, lead := o.termContext(ctx); lead && o.caughtUp.Load() {
+	if ctx, lead := o.termContext(ctx); lead && o.fleet.CaughtUp() {
 		o.builds.Ensure(ctx, w.builds)
 		for _, v := range o.verbs {
 			v.dispatch(ctx, w, full)
 		}
 		if full {
 			o.builds.Sweep(ctx, w.seen)
-			o.forgetStale(ctx, now) // forget.go
+			o.fleet.ForgetStale(ctx, now) // package hosts
 		}
 	}
 	if full {
@@ -208,19 +209,19 @@ func (o *Orchestrator) summarize(ctx context.Context, now time.Time) {
 	}
 	next := o.next.Load()
 	roll := newRolloutCounter(next)
-	o.fleet.each(func(_ string, hs *hostState) {
+	o.fleet.Each(func(_ string, hs *hosts.State) {
 		r.Hosts++
-		if o.fleet.stale(hs, now) {
+		if o.fleet.Stale(hs, now) {
 			r.Stale++
 			return
 		}
-		roll.add(hs.h)
-		if hs.h.Ready {
+		roll.add(hs.Health)
+		if hs.Health.Ready {
 			r.Ready++
 		}
 		for i := range per {
 			per[i].Total++
-			if st, ok := hs.h.Release(per[i].Release); ok && st.Ready {
+			if st, ok := hs.Health.Release(per[i].Release); ok && st.Ready {
 				per[i].Ready++
 			}
 		}
@@ -265,7 +266,7 @@ func (o *Orchestrator) loop(ctx context.Context) error {
 			o.pass(ctx, true)
 		case <-o.fullWake:
 			o.pass(ctx, true)
-		case <-o.fleet.wake:
+		case <-o.fleet.Wake():
 			o.pass(ctx, false)
 		}
 	}

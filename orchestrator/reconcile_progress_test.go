@@ -40,7 +40,7 @@ func TestRolloutProgressInReadiness(t *testing.T) {
 				h.Staged = append(h.Staged, events.ReleaseStatus{Release: r, ExpectedImage: next.Images.ImageName(r),
 					Reason: reason, Ready: reason == events.ReasonReady})
 			}
-			o.fleet.ingest(o.subj.Health(h.Host), encode(t, h), clock.Now())
+			o.fleet.Ingest(o.subj.Health(h.Host), encode(t, h), clock.Now())
 		}
 		o.pass(context.Background(), true)
 		r := o.Readiness()

@@ -5,6 +5,7 @@ import (
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
 	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
@@ -30,11 +31,11 @@ func (o *Orchestrator) stagedView() *stagedView {
 // never no_space: the agent would refuse it) against this very staged
 // revision, a pull, the fleet's build or the host's own build, as
 // deriveHost does for the current spec (deriveMissing). Never a prune to make room.
-func (o *Orchestrator) deriveStaged(host string, hs *hostState, v *stagedView, now time.Time, w *wants) {
-	if v == nil || hs.h.NextRevision != v.spec.Revision || o.fleet.stale(hs, now) {
+func (o *Orchestrator) deriveStaged(host string, hs *hosts.State, v *stagedView, now time.Time, w *wants) {
+	if v == nil || hs.Health.NextRevision != v.spec.Revision || o.fleet.Stale(hs, now) {
 		return
 	}
-	deriveMissing(host, hs, hs.h.Staged, v.specView,
+	deriveMissing(host, hs, hs.Health.Staged, v.specView,
 		func(p pullWant) { w.stagedPulls = append(w.stagedPulls, p) },
 		func(b builds.Want) { w.stagedBuilds = append(w.stagedBuilds, b) })
 }

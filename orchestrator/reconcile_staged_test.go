@@ -8,6 +8,7 @@ import (
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
 	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
@@ -28,7 +29,7 @@ func TestDeriveStagedQueuesAfterCurrent(t *testing.T) {
 			}
 		}
 	}
-	hosts := []struct {
+	reports := []struct {
 		name string
 		mut  func(*events.HostHealth)
 	}{
@@ -40,11 +41,11 @@ func TestDeriveStagedQueuesAfterCurrent(t *testing.T) {
 	v, sv := o.view(), o.stagedView()
 	var w wants
 	w.reset()
-	for _, hh := range hosts {
+	for _, hh := range reports {
 		h := health(hh.name, "b", 1, t0)
 		h.Releases[1].Ready, h.Releases[1].Reason = false, events.ReasonImageMissing // 14 missing on the current spec too
 		hh.mut(&h)
-		hs := &hostState{h: &h, lastSeen: t0}
+		hs := &hosts.State{Health: &h, LastSeen: t0}
 		o.deriveHost(hh.name, hs, v, o.now(), &w)
 		o.deriveStaged(hh.name, hs, sv, o.now(), &w)
 	}

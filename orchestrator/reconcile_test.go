@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
 )
 
 func TestDeriveHost(t *testing.T) {
@@ -49,7 +50,7 @@ func TestDeriveHost(t *testing.T) {
 			}
 			var w wants
 			w.reset()
-			o.deriveHost("mac-01", &hostState{h: &h, lastSeen: t0}, v, o.now(), &w)
+			o.deriveHost("mac-01", &hosts.State{Health: &h, LastSeen: t0}, v, o.now(), &w)
 			var builds, pulls []string
 			for _, b := range w.builds {
 				builds = append(builds, b.Key)
@@ -76,7 +77,7 @@ func TestOneCreatePerKeyUnderBurst(t *testing.T) {
 	o := newTestOrchestrator(t, bk, cfg, func() time.Time { return t0 })
 	for i := range 1000 {
 		h := health(hostName(i), "b", 1, t0)
-		o.fleet.ingest(o.subj.Health(h.Host), encode(t, h), t0)
+		o.fleet.Ingest(o.subj.Health(h.Host), encode(t, h), t0)
 		if i%50 == 0 {
 			o.pass(context.Background(), i%100 == 0)
 		}

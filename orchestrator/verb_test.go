@@ -45,7 +45,7 @@ func TestVerbForDerivesEachPass(t *testing.T) {
 		if i == 2 {
 			seen = t0.Add(-time.Hour) // stale
 		}
-		o.fleet.ingest(o.subj.Health(host), encode(t, h), seen)
+		o.fleet.Ingest(o.subj.Health(host), encode(t, h), seen)
 	}
 	got := func() []string {
 		o.pass(t.Context(), true)
@@ -61,7 +61,7 @@ func TestVerbForDerivesEachPass(t *testing.T) {
 	}
 	h := health("mac-01", "b", 2, t0)
 	h.Ready = true
-	o.fleet.ingest(o.subj.Health("mac-01"), encode(t, h), now)
+	o.fleet.Ingest(o.subj.Health("mac-01"), encode(t, h), now)
 	if s := got(); len(s) != 0 {
 		t.Errorf("Got(echoes once mac-01 is ready) = %v, want none: a pass dispatches its own wants only", s)
 	}

@@ -1,4 +1,4 @@
-package orchestrator
+package hosts
 
 import (
 	"bytes"
@@ -33,16 +33,16 @@ func TestIngestRefusesMalformedSelfEvents(t *testing.T) {
 		{"envelope source names another host", sub(`"source":"/vmfleet/agent/mac-01"`, `"source":"/vmfleet/agent/mac-02"`), rejectHostMismatch},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFleet(subj, 3, time.Minute)
+			f := newTestFleet(subj, Config{})
 			var got []string
 			f.onReject = func(r rejectReason, _ string, err error) {
 				t.Logf("rejected %s: %v", r, err)
 				got = append(got, r.String())
 			}
-			if !f.ingest(subj.Health("mac-01"), encode(t, health("mac-01", "boot-a", 5, t0)), t0) {
+			if !f.Ingest(subj.Health("mac-01"), encode(t, health("mac-01", "boot-a", 5, t0)), t0) {
 				t.Fatal("Got(ingest of the first event) = false, want true")
 			}
-			if f.ingest(subj.Health("mac-01"), tt.data, t0.Add(time.Second)) {
+			if f.Ingest(subj.Health("mac-01"), tt.data, t0.Add(time.Second)) {
 				t.Error("Got(ingest) = true, want the event refused")
 			}
 			if diff := cmp.Diff([]string{tt.reason.String()}, got); diff != "" {
@@ -51,11 +51,11 @@ func TestIngestRefusesMalformedSelfEvents(t *testing.T) {
 			if n := f.rejected[tt.reason].Load(); n != 1 {
 				t.Errorf("Got(rejected %s) = %d, want 1", tt.reason, n)
 			}
-			if seq := f.get("mac-01").h.Seq; seq != 5 {
+			if seq := f.Get("mac-01").Health.Seq; seq != 5 {
 				t.Errorf("Got(stored seq) = %d, want 5 (the last good event)", seq)
 			}
 			// The same event, well formed, is taken.
-			if !f.ingest(subj.Health("mac-01"), next, t0.Add(2*time.Second)) {
+			if !f.Ingest(subj.Health("mac-01"), next, t0.Add(2*time.Second)) {
 				t.Error("Got(ingest of the good event) = false, want true")
 			}
 		})

@@ -1,22 +1,23 @@
-package orchestrator
+package hosts
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
 // Host states in the read API and metrics.
 const (
-	HostReady    = "ready"
-	HostNotReady = "not_ready"
-	HostStale    = "stale"
+	Ready    = "ready"
+	NotReady = "not_ready"
+	Stale    = "stale"
 )
 
-// HostView is one host as the read API shows it.
-type HostView struct {
+// View is one host as the read API shows it.
+type View struct {
 	Host     string                 `json:"host"`
 	State    string                 `json:"state"`
 	LastSeen time.Time              `json:"last_seen"`
@@ -40,40 +41,36 @@ type HostView struct {
 	Prune *prunes.HostView `json:"prune,omitempty"`
 }
 
-// Hosts returns every known host, sorted.
-func (o *Orchestrator) Hosts() []HostView { return o.hostViews(o.now(), false) }
-
-// Host returns one host with its full last report.
-func (o *Orchestrator) Host(host string) (HostView, bool) {
-	hs := o.fleet.get(host)
-	if hs == nil {
-		return HostView{}, false
-	}
-	v := o.hostView(host, hs, o.now())
-	v.Health = hs.h
-	pv := o.pruneView(o.now())
-	v.Prune = o.prunes.HostView(host, hs.h, &pv)
-	return v, true
-}
-
-func (o *Orchestrator) hostView(host string, hs *hostState, now time.Time) HostView {
-	v := HostView{Host: host, LastSeen: hs.lastSeen, StaleAt: o.fleet.staleAt(hs), Seq: hs.h.Seq, Releases: hs.h.Releases, State: HostNotReady}
+// View is host's view at now as the fleet knows it: its state (stale,
+// ready or not), when it was last seen and goes stale, its last report's
+// sequence and releases.
+func (f *Fleet) View(host string, s *State, now time.Time) View {
+	v := View{Host: host, LastSeen: s.LastSeen, StaleAt: f.StaleAt(s), Seq: s.Health.Seq, Releases: s.Health.Releases, State: NotReady}
 	switch {
-	case o.fleet.stale(hs, now):
-		v.State = HostStale
-	case hs.h.Ready:
-		v.State = HostReady
+	case f.Stale(s, now):
+		v.State = Stale
+	case s.Health.Ready:
+		v.State = Ready
 	}
-	if next := o.next.Load(); next != nil && hs.h.NextRevision == next.Revision {
-		v.Staged = hs.h.Staged
-	}
-	drift, since, reason, paused := o.agents.Host(host)
-	if drift {
-		v.Drift, v.DriftSince, v.DriftReason = true, &since, reason
-	}
-	v.Paused = paused
 	return v
 }
 
-// Builds returns every build record, sorted by key.
-func (o *Orchestrator) Builds() []builds.Record { return o.builds.Records() }
+// Views is every known host's View at now, sorted, each completed by more
+// (what the fleet does not know: the staged statuses, drift); with its last
+// report in Health when health is set.
+func (f *Fleet) Views(now time.Time, health bool, more func(v *View, s *State)) []View {
+	var out []View // nil when none, as the host list always was
+	if health {
+		out = make([]View, 0, f.Len())
+	}
+	f.Each(func(host string, s *State) {
+		v := f.View(host, s, now)
+		more(&v, s)
+		if health {
+			v.Health = s.Health
+		}
+		out = append(out, v)
+	})
+	slices.SortFunc(out, func(a, b View) int { return strings.Compare(a.Host, b.Host) })
+	return out
+}

@@ -1,4 +1,4 @@
-package orchestrator
+package hosts
 
 import (
 	"context"
@@ -12,22 +12,20 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 )
 
-// consumerName is this orchestrator's durable consumer of health events.
-func (o *Orchestrator) consumerName() string { return "orchestrator-" + o.cfg.Instance }
-
-// followHealth rebuilds the fleet state from the stream and follows it. The
-// durable consumer is made afresh at every start with deliver-last-per-
-// subject, so the state is rebuilt from every host's latest event, then the
-// same consumer keeps delivering new ones (across NATS reconnects too). If
-// the consumer disappears it is made again.
-func (o *Orchestrator) followHealth(ctx context.Context, js jetstream.JetStream) error {
-	o.startIngest(ctx)
+// Follow rebuilds the fleet state from the stream and follows it until ctx
+// ends, with the durable consumer orchestrator-<instance>, made afresh at
+// every start with deliver-last-per-subject, so the state is rebuilt from
+// every host's latest event, then the same consumer keeps delivering new
+// ones (across NATS reconnects too). If the consumer disappears it is made
+// again. Wait waits for its ingest workers.
+func (f *Fleet) Follow(ctx context.Context, js jetstream.JetStream, instance string) error {
+	f.startIngest(ctx)
 	for {
-		err := o.consume(ctx, js)
+		err := f.consume(ctx, js, instance)
 		if ctx.Err() != nil {
 			return nil
 		}
-		o.log.Warn("health consumer stopped; making it again", "err", err)
+		f.deps.Log.Warn("health consumer stopped; making it again", "err", err)
 		t := time.NewTimer(time.Second)
 		select {
 		case <-ctx.Done():
@@ -38,18 +36,21 @@ func (o *Orchestrator) followHealth(ctx context.Context, js jetstream.JetStream)
 	}
 }
 
-func (o *Orchestrator) consume(ctx context.Context, js jetstream.JetStream) error {
-	name := o.consumerName()
+// Wait waits for the ingest workers Follow started to end.
+func (f *Fleet) Wait() { f.workers.Wait() }
+
+func (f *Fleet) consume(ctx context.Context, js jetstream.JetStream, instance string) error {
+	name := "orchestrator-" + instance
 	if err := js.DeleteConsumer(ctx, events.StreamName, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return fmt.Errorf("delete consumer %s: %w", name, err)
 	}
 	cons, err := js.CreateConsumer(ctx, events.StreamName, jetstream.ConsumerConfig{
 		Durable:     name,
-		Description: "vmfleet orchestrator fleet state (" + o.cfg.Instance + ")",
+		Description: "vmfleet orchestrator fleet state (" + instance + ")",
 		// <prefix>.host.> rather than <prefix>.host.*.health: the server
 		// matches a '>' filter markedly cheaper (BenchmarkIngestNATS: +17%);
 		// anything under host.> that is not a health event is skipped.
-		FilterSubject:     o.subj.Prefix + ".host.>",
+		FilterSubject:     f.subj.Prefix + ".host.>",
 		DeliverPolicy:     jetstream.DeliverLastPerSubjectPolicy,
 		AckPolicy:         jetstream.AckNonePolicy,
 		InactiveThreshold: time.Hour,
@@ -58,10 +59,10 @@ func (o *Orchestrator) consume(ctx context.Context, js jetstream.JetStream) erro
 		return fmt.Errorf("create consumer %s: %w", name, err)
 	}
 	if cons.CachedInfo().NumPending == 0 {
-		o.caughtUp.Store(true)
+		f.caughtUp.Store(true)
 	}
 	stopped := make(chan error, 1)
-	cc, err := cons.Consume(func(m jetstream.Msg) { o.handleMsg(ctx, m) },
+	cc, err := cons.Consume(func(m jetstream.Msg) { f.handleMsg(ctx, m) },
 		jetstream.PullMaxMessages(2000),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
@@ -78,7 +79,7 @@ func (o *Orchestrator) consume(ctx context.Context, js jetstream.JetStream) erro
 		cc.Stop()
 		<-cc.Closed()
 	}()
-	o.log.Info("following host health", "consumer", name, "pending", cons.CachedInfo().NumPending)
+	f.deps.Log.Info("following host health", "consumer", name, "pending", cons.CachedInfo().NumPending)
 	select {
 	case <-ctx.Done():
 		return nil
@@ -97,20 +98,20 @@ type inMsg struct {
 
 // startIngest starts one ingest worker per core, each ending with ctx;
 // messages are sharded by subject, so one host's events stay in order.
-func (o *Orchestrator) startIngest(ctx context.Context) {
-	o.ingestQ = make([]chan inMsg, max(1, runtime.GOMAXPROCS(0)))
-	for i := range o.ingestQ {
+func (f *Fleet) startIngest(ctx context.Context) {
+	f.ingestQ = make([]chan inMsg, max(1, runtime.GOMAXPROCS(0)))
+	for i := range f.ingestQ {
 		q := make(chan inMsg, 512)
-		o.ingestQ[i] = q
-		o.workers.Add(1)
+		f.ingestQ[i] = q
+		f.workers.Add(1)
 		go func() {
-			defer o.workers.Done()
+			defer f.workers.Done()
 			for {
 				select {
 				case <-ctx.Done():
 					return
 				case m := <-q:
-					o.fleet.ingestAt(m.subject, m.data, m.seen, m.stored)
+					f.IngestAt(m.subject, m.data, m.seen, m.stored)
 				}
 			}
 		}()
@@ -120,17 +121,17 @@ func (o *Orchestrator) startIngest(ctx context.Context) {
 // handleMsg is the consumer's callback: it stamps the message and hands it to
 // its ingest worker. A replayed event counts as seen when NATS stored it, not
 // when it was replayed.
-func (o *Orchestrator) handleMsg(ctx context.Context, m jetstream.Msg) {
-	seen := o.now()
+func (f *Fleet) handleMsg(ctx context.Context, m jetstream.Msg) {
+	seen := f.deps.Now()
 	stored := seen
 	if md, err := m.Metadata(); err == nil {
 		stored = md.Timestamp
 		if age := time.Since(md.Timestamp); age > 0 {
 			seen = seen.Add(-age)
 		}
-		if md.NumPending == 0 && !o.caughtUp.Load() {
-			o.caughtUp.Store(true)
-			o.log.Info("fleet state rebuilt", "hosts", o.fleet.len())
+		if md.NumPending == 0 && !f.caughtUp.Load() {
+			f.caughtUp.Store(true)
+			f.deps.Log.Info("fleet state rebuilt", "hosts", f.Len())
 		}
 	}
 	subject := m.Subject()
@@ -138,7 +139,7 @@ func (o *Orchestrator) handleMsg(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	select {
-	case o.ingestQ[fnv32(subject)%uint32(len(o.ingestQ))] <- inMsg{subject: subject, data: m.Data(), seen: seen, stored: stored}:
+	case f.ingestQ[fnv32(subject)%uint32(len(f.ingestQ))] <- inMsg{subject: subject, data: m.Data(), seen: seen, stored: stored}:
 	case <-ctx.Done():
 	}
 }

@@ -1,4 +1,4 @@
-package orchestrator
+package hosts
 
 import (
 	"bytes"
@@ -42,7 +42,7 @@ func TestIngest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFleet(subj, 3, time.Minute)
+			f := newTestFleet(subj, Config{})
 			var got []rejectReason
 			f.onReject = func(r rejectReason, _ string, err error) {
 				if err == nil {
@@ -50,17 +50,17 @@ func TestIngest(t *testing.T) {
 				}
 				got = append(got, r)
 			}
-			if !f.ingest(subj.Health("mac-01"), encode(t, stored), t0) {
+			if !f.Ingest(subj.Health("mac-01"), encode(t, stored), t0) {
 				t.Fatalf("Got(ingest stored) = false, want true")
 			}
-			ok := f.ingest(tt.subject, tt.data, t0.Add(time.Second))
+			ok := f.Ingest(tt.subject, tt.data, t0.Add(time.Second))
 			if want := tt.reason == numRejectReasons && !tt.dup; ok != want {
 				t.Errorf("Got(ingest) = %v, want %v", ok, want)
 			}
 			if got := f.duplicates.Load() == 1; got != tt.dup {
 				t.Errorf("Got(duplicate) = %v, want %v", got, tt.dup)
 			}
-			if got := f.get("mac-01").lastSeen; tt.dup && !got.Equal(t0.Add(time.Second)) {
+			if got := f.Get("mac-01").LastSeen; tt.dup && !got.Equal(t0.Add(time.Second)) {
 				t.Errorf("Got(last seen after a duplicate) = %v, want it refreshed", got)
 			}
 			var want []rejectReason
@@ -70,7 +70,7 @@ func TestIngest(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Got(rejections) diff (-want +got):\n%s", diff)
 			}
-			if got := f.get("mac-01").h.Seq; got != tt.wantSeq {
+			if got := f.Get("mac-01").Health.Seq; got != tt.wantSeq {
 				t.Errorf("Got(stored seq) = %d, want %d", got, tt.wantSeq)
 			}
 			if n := f.received.Load(); n != 2 {
@@ -82,25 +82,25 @@ func TestIngest(t *testing.T) {
 
 func TestIngestMarksDirty(t *testing.T) {
 	subj, _ := events.NewSubjects("")
-	f := newFleet(subj, 3, time.Minute)
+	f := newTestFleet(subj, Config{})
 	for i, h := range []string{"mac-01", "mac-02", "mac-01"} {
-		f.ingest(subj.Health(h), encode(t, health(h, "b", uint64(i+1), t0)), t0)
+		f.Ingest(subj.Health(h), encode(t, health(h, "b", uint64(i+1), t0)), t0)
 	}
 	select {
-	case <-f.wake:
+	case <-f.Wake():
 	default:
 		t.Errorf("Got(wake) = none, want one")
 	}
 	select {
-	case <-f.wake:
+	case <-f.Wake():
 		t.Errorf("Got(second wake) = one, want a burst to be one wake-up")
 	default:
 	}
-	got := f.takeDirty()
+	got := f.TakeDirty()
 	if diff := cmp.Diff([]string{"mac-01", "mac-02"}, got, cmpSorted); diff != "" {
 		t.Errorf("Got(dirty) diff (-want +got):\n%s", diff)
 	}
-	if got := f.takeDirty(); got != nil {
+	if got := f.TakeDirty(); got != nil {
 		t.Errorf("Got(dirty again) = %v, want nil", got)
 	}
 }
@@ -119,7 +119,7 @@ var cmpSorted = cmp.Transformer("sort", func(in []string) []string {
 
 func TestStale(t *testing.T) {
 	subj, _ := events.NewSubjects("")
-	f := newFleet(subj, 3, 90*time.Second)
+	f := newTestFleet(subj, Config{DefaultHeartbeat: 90 * time.Second})
 	tests := []struct {
 		name      string
 		heartbeat int
@@ -135,7 +135,7 @@ func TestStale(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := health("mac-01", "b", 1, t0)
 			h.HeartbeatSeconds = tt.heartbeat
-			if got := f.stale(&hostState{h: &h, lastSeen: t0}, t0.Add(tt.age)); got != tt.want {
+			if got := f.Stale(&State{Health: &h, LastSeen: t0}, t0.Add(tt.age)); got != tt.want {
 				t.Errorf("Got(stale after %v) = %v, want %v", tt.age, got, tt.want)
 			}
 		})
@@ -146,16 +146,16 @@ func TestStale(t *testing.T) {
 // rejected event but a release (and so a host) that is not ready, counted.
 func TestIngestTakesUnknownReasonsAsNotReady(t *testing.T) {
 	subj, _ := events.NewSubjects("")
-	f := newFleet(subj, 3, time.Minute)
+	f := newTestFleet(subj, Config{})
 	h := health("mac-01", "b", 1, t0)
 	h.Ready = true
 	h.Releases[0].Reason, h.Releases[0].Ready = "disk_full", true
 	h.Releases[1].Reason, h.Releases[1].Ready = events.ReasonReady, true
-	if !f.ingest(subj.Health("mac-01"), encode(t, h), t0) {
+	if !f.Ingest(subj.Health("mac-01"), encode(t, h), t0) {
 		t.Fatalf("Got(ingest of an unknown reason) = rejected, want taken")
 	}
-	got := f.get("mac-01")
-	if got == nil || got.h.Ready || got.h.Releases[0].Ready || got.h.Releases[0].Reason != "disk_full" || !got.h.Releases[1].Ready {
+	got := f.Get("mac-01")
+	if got == nil || got.Health.Ready || got.Health.Releases[0].Ready || got.Health.Releases[0].Reason != "disk_full" || !got.Health.Releases[1].Ready {
 		t.Errorf("Got(host) = %+v, want release 13 (disk_full) and the host not ready, release 14 ready", got)
 	}
 	if n := f.unknownReasons.Load(); n != 1 {

@@ -1,7 +1,6 @@
-package orchestrator
+package hosts
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -49,25 +48,25 @@ func TestIngestOneBadEventLocksNoHostOut(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFleet(subj, 3, time.Minute)
+			f := newTestFleet(subj, Config{})
 			var got []rejectReason
 			f.onReject = func(r rejectReason, _ string, err error) {
 				t.Logf("rejected %s: %v", r, err)
 				got = append(got, r)
 			}
-			f.ingest(subj.Health("mac-01"), encode(t, health("mac-01", "boot-a", 5, t0)), t0)
-			f.ingest(subj.Health("mac-01"), encode(t, tt.bad), t0.Add(time.Second))
+			f.Ingest(subj.Health("mac-01"), encode(t, health("mac-01", "boot-a", 5, t0)), t0)
+			f.Ingest(subj.Health("mac-01"), encode(t, tt.bad), t0.Add(time.Second))
 			var seen time.Time
 			for _, h := range tt.then {
 				seen = h.CheckedAt.Add(time.Second)
-				f.ingest(subj.Health("mac-01"), encode(t, h), seen)
+				f.Ingest(subj.Health("mac-01"), encode(t, h), seen)
 			}
-			hs := f.get("mac-01")
-			if hs.h.BootID != tt.wantBoot || hs.h.Seq != tt.wantSeq {
-				t.Errorf("Got(stored) = %s/%d, want %s/%d", hs.h.BootID, hs.h.Seq, tt.wantBoot, tt.wantSeq)
+			hs := f.Get("mac-01")
+			if hs.Health.BootID != tt.wantBoot || hs.Health.Seq != tt.wantSeq {
+				t.Errorf("Got(stored) = %s/%d, want %s/%d", hs.Health.BootID, hs.Health.Seq, tt.wantBoot, tt.wantSeq)
 			}
-			if f.stale(hs, seen) || !hs.lastSeen.Equal(seen) {
-				t.Errorf("Got(last seen) = %v, want the last report's %v", hs.lastSeen, seen)
+			if f.Stale(hs, seen) || !hs.LastSeen.Equal(seen) {
+				t.Errorf("Got(last seen) = %v, want the last report's %v", hs.LastSeen, seen)
 			}
 			if len(got) != len(tt.wantReject) {
 				t.Fatalf("Got(rejections) = %v, want %v", got, tt.wantReject)
@@ -83,39 +82,16 @@ func TestIngestOneBadEventLocksNoHostOut(t *testing.T) {
 
 func TestIngestClockSkewBound(t *testing.T) {
 	subj, _ := events.NewSubjects("")
-	f := newFleet(subj, 3, time.Minute)
-	f.maxSkew = 30 * time.Second
+	f := newTestFleet(subj, Config{MaxClockSkew: 30 * time.Second})
 	var got []rejectReason
 	f.onReject = func(r rejectReason, _ string, _ error) { got = append(got, r) }
-	if !f.ingest(subj.Health("mac-01"), encode(t, health("mac-01", "boot-a", 1, t0.Add(30*time.Second))), t0) {
+	if !f.Ingest(subj.Health("mac-01"), encode(t, health("mac-01", "boot-a", 1, t0.Add(30*time.Second))), t0) {
 		t.Errorf("Got(ingest 30s ahead, 30s allowed) = false, want true")
 	}
-	if f.ingest(subj.Health("mac-01"), encode(t, health("mac-01", "boot-a", 2, t0.Add(31*time.Second))), t0) {
+	if f.Ingest(subj.Health("mac-01"), encode(t, health("mac-01", "boot-a", 2, t0.Add(31*time.Second))), t0) {
 		t.Errorf("Got(ingest 31s ahead, 30s allowed) = true, want false")
 	}
 	if len(got) != 1 || got[0] != rejectClockSkew || f.rejected[rejectClockSkew].Load() != 1 {
 		t.Errorf("Got(rejections) = %v, want [clock_skew]", got)
 	}
-}
-
-func TestConfigMaxClockSkew(t *testing.T) {
-	for _, d := range []time.Duration{-time.Second, time.Millisecond, 25 * time.Hour} {
-		_, err := Config{MaxClockSkew: d, Spec: events.Spec{Images: testImages()}}.withDefaults()
-		if err == nil || !containsAll(err.Error(), "hosts.max_clock_skew", "e.g. 5m") {
-			t.Errorf("Got(withDefaults(MaxClockSkew %s)) = %v, want an error naming hosts.max_clock_skew", d, err)
-		}
-	}
-	c, err := Config{Spec: events.Spec{Images: testImages()}}.withDefaults()
-	if err != nil || c.MaxClockSkew != 5*time.Minute {
-		t.Errorf("Got(default MaxClockSkew) = %s, %v, want 5m", c.MaxClockSkew, err)
-	}
-}
-
-func containsAll(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
-		}
-	}
-	return true
 }
