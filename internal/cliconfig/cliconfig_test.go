@@ -177,6 +177,56 @@ func TestInlineSectionAndHelp(t *testing.T) {
 	}
 }
 
+// TestSetDefault: a value set through a flag's SetDefault sits below the
+// file, the environment and the flag.
+func TestSetDefault(t *testing.T) {
+	type defaulter interface{ SetDefault(string) error }
+	for _, tt := range []struct {
+		name, file string
+		env        map[string]string
+		args       []string
+		wantName   string
+		wantRel    []string
+	}{
+		{name: "default only", wantName: "ctx", wantRel: []string{"12", "13"}},
+		{name: "file over it", file: "name: file\nimages:\n  releases: [\"14\"]\n", wantName: "file", wantRel: []string{"14"}},
+		{name: "env over it", env: map[string]string{"T_NAME": "env"}, wantName: "env", wantRel: []string{"12", "13"}},
+		{name: "flag over it", args: []string{"--name", "flag", "--releases", "15"}, wantName: "flag", wantRel: []string{"15"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var cfg testConfig
+			cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
+			b := cliconfig.Bind(cmd, &cfg, "T_CONFIG")
+			args := tt.args
+			if tt.file != "" {
+				args = append(args, "--config", writeFile(t, tt.file))
+			}
+			cmd.SetArgs(args)
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			for flag, v := range map[string]string{"name": "ctx", "releases": "12,13"} {
+				d, ok := cmd.Flags().Lookup(flag).Value.(defaulter)
+				if !ok {
+					t.Fatalf("--%s has no SetDefault", flag)
+				}
+				if err := d.SetDefault(v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := b.Load(); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Name != tt.wantName || !cmp.Equal(cfg.Images.Releases, tt.wantRel) {
+				t.Errorf("Got(name, releases) = %q, %v, want %q, %v", cfg.Name, cfg.Images.Releases, tt.wantName, tt.wantRel)
+			}
+		})
+	}
+}
+
 // TestConfigTypeErrorsShowAValidSetting: a value of the wrong type, in the
 // file, env or a flag, is one line naming the key, what it takes and a valid
 // setting of it (the key's default where it has one).
@@ -220,5 +270,20 @@ func TestConfigTypeErrorsShowAValidSetting(t *testing.T) {
 				t.Errorf("Got(load) error = %q, want one line", err)
 			}
 		})
+	}
+}
+
+// TestSetDefaultTypeError: a saved default of the wrong type says what the
+// key takes, with a valid value.
+func TestSetDefaultTypeError(t *testing.T) {
+	var cfg testConfig
+	cmd := &cobra.Command{Use: "x"}
+	cliconfig.Bind(cmd, &cfg, "T_CONFIG")
+	d, ok := cmd.Flags().Lookup("count").Value.(interface{ SetDefault(string) error })
+	if !ok {
+		t.Fatal("--count has no SetDefault")
+	}
+	if err := d.SetDefault("many"); err == nil || err.Error() != "want a whole number, e.g. 10" {
+		t.Errorf("Got(SetDefault(many)) = %v, want %q", err, "want a whole number, e.g. 10")
 	}
 }

@@ -86,17 +86,22 @@ func (s *Sim) setup(ctx context.Context, dir string) (e *env, err error) {
 		return e, fmt.Errorf("%w: http_addr %q: %v", ErrInvalidConfig, s.cfg.HTTPAddr, err)
 	}
 	secret := events.NewID()
+	bkOpts := []buildkitefake.Option{
+		buildkitefake.WithTimings(s.tm.Queue, s.tm.Build), buildkitefake.WithOutcome(s.outcome),
+		// Buildkite sends webhooks from a pool of workers, not one at a
+		// time: a thousand builds finishing together do not queue behind
+		// one another's receipt.
+		buildkitefake.WithWebhookWorkers(webhookWorkers),
+		buildkitefake.WithLogger(clog.With("component", "buildkite-fake")),
+	}
+	if n := s.cfg.BuildkiteRateLimit; n > 0 {
+		bkOpts = append(bkOpts, buildkitefake.WithRateLimit(n, s.cfg.real(time.Minute, time.Millisecond)))
+	}
 	if e.w, err = simworld.New(ctx,
 		simworld.WithNATSServer(sc), simworld.WithSubjects(s.subj), simworld.WithName("vmfleet-sim"), simworld.WithLogger(clog),
 		simworld.WithFront(ln), simworld.WithPipeline(bkOrg, bkPipeline), simworld.WithWebhooks(secret),
 		simworld.WithBuildkiteTimeout(10*time.Second),
-		simworld.WithBuildkite(
-			buildkitefake.WithTimings(s.tm.Queue, s.tm.Build), buildkitefake.WithOutcome(s.outcome),
-			// Buildkite sends webhooks from a pool of workers, not one at a
-			// time: a thousand builds finishing together do not queue behind
-			// one another's receipt.
-			buildkitefake.WithWebhookWorkers(webhookWorkers),
-			buildkitefake.WithLogger(clog.With("component", "buildkite-fake")))); err != nil {
+		simworld.WithBuildkite(bkOpts...)); err != nil {
 		return e, err
 	}
 	e.ns, e.nc, e.kv, e.bk, e.url = e.w.NATS, e.w.Conn, e.w.Buckets.Spec, e.w.Buildkite, e.w.URL+"/"

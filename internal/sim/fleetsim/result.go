@@ -72,6 +72,8 @@ type Result struct {
 	Deleted       int            `json:"deleted"`
 	PruneOutcomes map[string]int `json:"prune_outcomes"`
 
+	Cost
+
 	Violations []Violation       `json:"violations"`
 	Readiness  []ReadinessPoint  `json:"readiness"`
 	Dropped    int               `json:"events_dropped"`
@@ -131,12 +133,14 @@ func (s *Sim) finish(e *env) {
 		s.violate(v)
 	}
 	dropped, _ := e.sub.Dropped()
+	cost := s.cost(e, s.cpu0)
 	tm := s.tm
 	s.resMu.Lock()
 	defer s.resMu.Unlock()
 	s.res.BuildsCreated, s.res.BuildsIdeal = created, ideal
 	s.res.Wall = Seconds(time.Since(s.start))
 	s.res.Dropped = dropped
+	s.res.Cost = cost
 	s.res.Timings = map[string]string{
 		"check_interval": tm.CheckInterval.String(), "heartbeat": tm.Heartbeat.String(), "tick": tm.Tick.String(),
 		"build": tm.Build.String(), "queue": tm.Queue.String(), "pull": tm.Pull.String(), "delete": tm.Delete.String(),

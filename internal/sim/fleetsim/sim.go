@@ -40,6 +40,7 @@ type Sim struct {
 
 	running atomic.Bool
 	start   time.Time
+	cpu0    float64 // the process's CPU seconds at start
 	ctx     atomic.Pointer[context.Context]
 	emitMu  sync.Mutex
 
@@ -94,7 +95,7 @@ func (s *Sim) Run(ctx context.Context) error {
 	defer cancel(nil)
 	s.armTimeout(cancel)
 	defer s.stopTimeout()
-	s.start = time.Now()
+	s.start, s.cpu0 = time.Now(), cpuSeconds()
 	dir, err := os.MkdirTemp("", "vmfleet-sim-")
 	if err != nil {
 		return err
@@ -162,6 +163,21 @@ func (s *Sim) tell(e *env) {
 		s.emit(Event{Kind: KindStart, Text: fmt.Sprintf("removal grace: images that leave every active spec are kept %s of fleet time before they may be pruned (shortened here: %s by default)", short(c.RemovedGrace), short(events.DefaultRemovedGrace))})
 	}
 	s.emit(Event{Kind: KindStart, Text: "dashboard and API: " + e.url + " (try " + e.url + "api/v1/hosts)"})
+	s.tellNATS(e.ns.ClientURL(), strings.TrimSuffix(e.url, "/"))
+}
+
+// tellNATS says where the embedded NATS is (no credentials) and the
+// commands that watch the run from another terminal.
+func (s *Sim) tellNATS(natsURL, api string) {
+	for _, line := range []string{
+		"NATS: " + natsURL + " (no credentials); try from another terminal while this runs (Ctrl-C stops it):",
+		"  vmfleet events --nats-url " + natsURL,
+		"  vmfleet events --nats-url " + natsURL + " --since 1h --subject 'build.>'",
+		"  nats sub --server " + natsURL + " '" + s.subj.All() + "'",
+		"  vmfleet status --server " + api,
+	} {
+		s.emit(Event{Kind: KindStart, Text: line})
+	}
 }
 
 // runCtx is Run's context (for the fake Buildkite's hooks).
