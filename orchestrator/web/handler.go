@@ -31,9 +31,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry(), promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api/v1/hosts", s.handleHosts)       // hosts.go
 	mux.HandleFunc("GET /api/v1/hosts/{host}", s.handleHost) // hosts.go
-	mux.HandleFunc("GET /api/v1/builds", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, api.BuildsResponse{Builds: o.Builds()})
-	})
+	mux.HandleFunc("GET /api/v1/builds", s.handleBuilds)     // builds.go
 	mux.HandleFunc("GET /api/v1/spec", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, o.Spec())
 	})
