@@ -54,13 +54,13 @@ func (a *Agent) SetForced(req events.ForceRequest) (*events.Forced, error) {
 		return nil, nil
 	}
 	now := a.now()
-	f := &events.Forced{State: req.State, SetAt: now.UTC(), SetBy: req.By}
+	f := &events.Forced{State: req.State, SetAt: now.UTC(), SetBy: req.By, Reason: req.Reason}
 	if req.TTL > 0 {
 		f.Until = now.Add(req.TTL.D()).UTC()
 	}
 	if err := a.store.saveForced(f); err != nil {
 		return nil, fmt.Errorf("save forced state: %w", err)
 	}
-	a.log.Info("forced state set", "state", f.State, "until", f.Until, "by", f.SetBy)
+	a.log.Info("forced state set", "state", f.State, "until", f.Until, "by", f.SetBy, "reason", f.Reason)
 	return f, nil
 }

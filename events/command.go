@@ -81,6 +81,8 @@ type ForceRequest struct {
 	TTL   Duration    `json:"ttl,omitempty"`
 	Clear bool        `json:"clear,omitempty"`
 	By    string      `json:"by,omitempty"`
+	// Reason says why, kept in the forced state (Forced.Reason).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Validate checks a force request.

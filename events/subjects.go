@@ -173,6 +173,8 @@ func (s Subjects) Parse(subject string) (Parsed, error) {
 		return Parsed{Kind: KindSpecChange}, nil
 	case len(toks) == 2 && toks[0] == "fleet" && toks[1] == "forget":
 		return Parsed{Kind: KindForget}, nil
+	case len(toks) == 2 && toks[0] == "fleet" && toks[1] == "drain":
+		return Parsed{Kind: KindDrain}, nil
 	}
 	return Parsed{}, bad
 }

@@ -91,6 +91,12 @@ func describe(prefix, subject string, env events.Envelope, color bool) (kind, wh
 			line += " · " + fg.Reason
 		}
 		return "forget", fg.Host, line
+	case events.TypeHostDrain:
+		d, err := events.DecodeData[events.HostDrain](env, env.Type)
+		if err != nil {
+			return "drain", subject, "invalid: " + err.Error()
+		}
+		return "drain", d.Host, drainEvent(d, p) // host_drain.go
 	case events.TypeSpecChange:
 		c, err := events.DecodeData[events.SpecHistoryEntry](env, env.Type)
 		if err != nil {

@@ -67,6 +67,12 @@ func TestFormatEvent(t *testing.T) {
 		{name: "host forgotten automatically", subject: "vmfleet.fleet.forget", data: encodeEvent(t, events.TypeHostForgotten, "mac-07", events.HostForgotten{
 			Host: "mac-07", Auto: true, Reason: "stale for 168h0m0s (hosts.forget_after)", LastSeen: evAt, At: evAt}),
 			want: "forgotten automatically · last seen"},
+		{name: "host drained", subject: "vmfleet.fleet.drain", data: encodeEvent(t, events.TypeHostDrain, "mac-07", events.HostDrain{
+			Host: "mac-07", Action: events.DrainActionDrain, By: "alice", Reason: "disk swap", Until: evAt.Add(4 * time.Hour), At: evAt}),
+			want: "12:00:05  drain     mac-07       drain by alice · until 2025-03-01T16:00:05Z · disk swap"},
+		{name: "host resumed", subject: "vmfleet.fleet.drain", data: encodeEvent(t, events.TypeHostDrain, "mac-07", events.HostDrain{
+			Host: "mac-07", Action: events.DrainActionResume, By: "bob", At: evAt}),
+			want: "12:00:05  drain     mac-07       resume by bob"},
 		{name: "not an event", subject: "vmfleet.host.mac-01.health", data: []byte("{oops"), want: "invalid   vmfleet.host.mac-01.health cannot decode"},
 	}
 	for _, tt := range tests {

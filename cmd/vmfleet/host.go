@@ -18,7 +18,7 @@ func newHostCmd(*globalFlags) *cobra.Command {
 		Short: "Manage the hosts the orchestrator knows",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newHostForgetCmd())
+	cmd.AddCommand(newHostForgetCmd(), newHostDrainCmd(), newHostResumeCmd()) // host_drain.go
 	return cmd
 }
 

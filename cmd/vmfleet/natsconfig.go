@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/internal/natsauth"
 )
@@ -41,6 +42,7 @@ type natsConfigConfig struct {
 	Consumers         []string          `yaml:"consumers" flag:"consumer" env:"VMFLEET_NATS_CONFIG_CONSUMERS" help:"read-only identities for dashboards and event tails (repeat)"`
 	Cluster           natsConfigCluster `yaml:"cluster"`
 	TLS               natsConfigTLS     `yaml:"tls"`
+	JetStream         natsConfigJS      `yaml:"jetstream"`
 	ResponseTTL       time.Duration     `yaml:"response_ttl" flag:"response-ttl" env:"VMFLEET_NATS_CONFIG_RESPONSE_TTL" help:"how long a host may take to answer a command (longer than the agent's pull timeout)"`
 	Rotate            []string          `yaml:"-" flag:"rotate" env:"VMFLEET_NATS_CONFIG_ROTATE" help:"identities (host, orchestrator or consumer names) whose seed is replaced this run"`
 	RotateRoute       bool              `yaml:"-" flag:"rotate-route-password" env:"VMFLEET_NATS_CONFIG_ROTATE_ROUTE_PASSWORD" help:"replace the cluster route password this run"`
@@ -59,12 +61,24 @@ type natsConfigTLS struct {
 	Verify   bool   `yaml:"verify" flag:"tls-verify" env:"VMFLEET_NATS_CONFIG_TLS_VERIFY" help:"require client certificates signed by --tls-ca"`
 }
 
+// natsConfigJS sizes the JetStream limits of account VMFLEET; 0 derives a
+// limit from the stream's (natsauth.AccountLimits.Resolve).
+type natsConfigJS struct {
+	StreamMaxBytes int64 `yaml:"stream_max_bytes" flag:"stream-max-bytes" env:"VMFLEET_STREAM_MAX_BYTES" help:"the orchestrator's nats.stream.max_bytes: the account's store is sized for it"`
+	Replicas       int   `yaml:"replicas" flag:"replicas" env:"VMFLEET_REPLICAS" help:"replicas of the stream and KV buckets (0: 3 with --cluster, else 1); each counts against the store"`
+	MaxMemory      int64 `yaml:"max_memory" flag:"js-max-memory" env:"VMFLEET_NATS_CONFIG_JS_MAX_MEMORY" help:"account memory store in bytes (0: 64 MiB; -1: unlimited)"`
+	MaxStore       int64 `yaml:"max_store" flag:"js-max-store" env:"VMFLEET_NATS_CONFIG_JS_MAX_STORE" help:"account file store in bytes (0: replicas x (stream_max_bytes + 256 MiB for the KV buckets); -1: unlimited)"`
+	MaxStreams     int   `yaml:"max_streams" flag:"js-max-streams" env:"VMFLEET_NATS_CONFIG_JS_MAX_STREAMS" help:"account streams (0: 8, vmfleet makes 4; -1: unlimited)"`
+	MaxConsumers   int   `yaml:"max_consumers" flag:"js-max-consumers" env:"VMFLEET_NATS_CONFIG_JS_MAX_CONSUMERS" help:"consumers per stream (0: 2 x identities + 64; -1: unlimited)"`
+}
+
 func defaultNATSConfigConfig() natsConfigConfig {
 	return natsConfigConfig{
 		ConfigName: natsauth.DefaultConfigName, SubjectPrefix: events.DefaultPrefix,
 		Listen: natsauth.DefaultListen, Orchestrator: natsauth.DefaultOrchestrator,
 		Cluster:     natsConfigCluster{Listen: "0.0.0.0:6222"},
 		ResponseTTL: natsauth.DefaultResponseTTL,
+		JetStream:   natsConfigJS{StreamMaxBytes: bus.StreamMaxBytes},
 	}
 }
 
@@ -76,7 +90,9 @@ func newNATSConfigCmd(g *globalFlags) *cobra.Command {
 		Long: `Writes a nats-server configuration where every host is its own NKey user that
 may publish only its own health and prune results, read the spec bucket, answer
 requests through their reply subject, and subscribe only to its own commands and
-inbox; plus the orchestrator and optional read-only consumers. Seeds go to
+inbox; plus the orchestrator and optional read-only consumers, all in account
+VMFLEET, whose JetStream limits are sized from the orchestrator's stream limits
+(--stream-max-bytes, --replicas) or set with --js-max-*. Seeds go to
 <out>/creds/<identity>.nk (0600); the configuration holds public keys only and
 is checked with nats-server's own parser before it replaces the old one.
 Re-running keeps existing seeds: add hosts freely; --rotate replaces a seed.
@@ -128,6 +144,8 @@ func (c natsConfigConfig) generator(extra ...natsauth.Option) (*natsauth.Generat
 		natsauth.WithPrefix(c.SubjectPrefix), natsauth.WithListen(c.Listen), natsauth.WithConfigName(c.ConfigName),
 		natsauth.WithOrchestrator(c.Orchestrator), natsauth.WithResponseTTL(c.ResponseTTL),
 		natsauth.WithConsumers(c.Consumers...), natsauth.WithRotate(c.Rotate...),
+		natsauth.WithAccountLimits(natsauth.AccountLimits{StreamMaxBytes: c.JetStream.StreamMaxBytes, Replicas: c.JetStream.Replicas,
+			MaxMemory: c.JetStream.MaxMemory, MaxStore: c.JetStream.MaxStore, MaxStreams: c.JetStream.MaxStreams, MaxConsumers: c.JetStream.MaxConsumers}),
 	}
 	if c.ServerName != "" {
 		opts = append(opts, natsauth.WithServerName(c.ServerName))
@@ -177,6 +195,9 @@ func printNATSConfig(w io.Writer, res natsauth.Result) {
 	if res.RoutesFile != "" {
 		fmt.Fprintf(w, "wrote %s (0600: route password; copy it to every node)\n", res.RoutesFile)
 	}
+	l := res.Limits
+	fmt.Fprintf(w, "account %s JetStream limits: store %s (%d replica(s) of stream %s at %s + the KV buckets), memory %s, %d streams, %d consumers per stream\n",
+		natsauth.AccountName, limitBytes(l.MaxStore), l.Replicas, events.StreamName, limitBytes(l.StreamMaxBytes), limitBytes(l.MaxMemory), l.MaxStreams, l.MaxConsumers)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nROLE\tIDENTITY\tSEED\tINBOX PREFIX\tSEED FILE")
 	for _, s := range res.Seeds {
@@ -198,4 +219,12 @@ func printNATSConfig(w io.Writer, res natsauth.Result) {
 		"  --nats-url nats://<server>:4222 --nats-nkey-seed /path/to/%s/<host>%s\n"+
 		"Start the server with: nats-server -c %s (reload after re-running: nats-server --signal reload)\n",
 		natsauth.CredsDir, natsauth.SeedExt, filepath.Clean(res.ConfigFile))
+}
+
+// limitBytes writes a byte limit in MiB, or "unlimited".
+func limitBytes(n int64) string {
+	if n < 0 {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%d MiB", n>>20)
 }

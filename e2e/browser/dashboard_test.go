@@ -118,7 +118,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	w.addAgent("mac-01", "darwin", []string{"13", "14"}, nil)
 	w.addAgent("mac-02", "darwin-large", []string{"13"}, nil)
 	w.addAgent("mac-03", "darwin", []string{"13", "14"}, func(h *hostAgent) {
-		if _, err := h.a.SetForced(events.ForceRequest{State: events.ForcedNotReady, TTL: events.Duration(2 * time.Hour), By: "ops"}); err != nil {
+		if _, err := h.a.SetForced(events.ForceRequest{State: events.ForcedNotReady, TTL: events.Duration(2 * time.Hour), By: "ops", Reason: "disk swap"}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -153,6 +153,11 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.WaitVisible(cell("mac-00", "14", "building")),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-host="mac-00"] td[data-release="14"] a[href*="/builds/"]`)),
 	)
+
+	// A drained host's row says who drained it, until when and why.
+	if got := eval[string](t, ctx, `document.querySelector('tr[data-host="mac-03"] th').textContent`); !strings.Contains(got, "drained by ops until ") || !strings.Contains(got, " — disk swap") {
+		t.Errorf("Got(mac-03's row header) = %q, want drained by ops until … — disk swap", got)
+	}
 
 	// The agent gets its image: the cell turns ready without a reload.
 	subject.tart.Add(events.VM{Name: images.ImageName("14"), DiskGB: 80, SizeGB: 42})

@@ -344,3 +344,10 @@ func (fv *flagValue) Type() string {
 	}
 	return "string"
 }
+
+// SetDefault sets the flag's field as its default would: below the config
+// file, the environment and the flag itself, which Load applies over it.
+// A caller holding only the cobra command reaches it through the flag's
+// Value (interface{ SetDefault(string) error }): how a client's saved
+// context supplies a value.
+func (fv *flagValue) SetDefault(s string) error { return setValue(fv.f.Value, s, true) }

@@ -176,3 +176,53 @@ func TestInlineSectionAndHelp(t *testing.T) {
 		t.Errorf("Got(config) = %+v, want %+v", cfg.Conn, want)
 	}
 }
+
+// TestSetDefault: a value set through a flag's SetDefault sits below the
+// file, the environment and the flag.
+func TestSetDefault(t *testing.T) {
+	type defaulter interface{ SetDefault(string) error }
+	for _, tt := range []struct {
+		name, file string
+		env        map[string]string
+		args       []string
+		wantName   string
+		wantRel    []string
+	}{
+		{name: "default only", wantName: "ctx", wantRel: []string{"12", "13"}},
+		{name: "file over it", file: "name: file\nimages:\n  releases: [\"14\"]\n", wantName: "file", wantRel: []string{"14"}},
+		{name: "env over it", env: map[string]string{"T_NAME": "env"}, wantName: "env", wantRel: []string{"12", "13"}},
+		{name: "flag over it", args: []string{"--name", "flag", "--releases", "15"}, wantName: "flag", wantRel: []string{"15"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var cfg testConfig
+			cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
+			b := cliconfig.Bind(cmd, &cfg, "T_CONFIG")
+			args := tt.args
+			if tt.file != "" {
+				args = append(args, "--config", writeFile(t, tt.file))
+			}
+			cmd.SetArgs(args)
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			for flag, v := range map[string]string{"name": "ctx", "releases": "12,13"} {
+				d, ok := cmd.Flags().Lookup(flag).Value.(defaulter)
+				if !ok {
+					t.Fatalf("--%s has no SetDefault", flag)
+				}
+				if err := d.SetDefault(v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := b.Load(); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Name != tt.wantName || !cmp.Equal(cfg.Images.Releases, tt.wantRel) {
+				t.Errorf("Got(name, releases) = %q, %v, want %q, %v", cfg.Name, cfg.Images.Releases, tt.wantName, tt.wantRel)
+			}
+		})
+	}
+}

@@ -77,6 +77,8 @@ type Result struct {
 	// Unused lists seed files in the creds directory that no identity uses
 	// any more (a host left the list): delete them once the host is gone.
 	Unused []string
+	// Limits are account VMFLEET's JetStream limits as written.
+	Limits AccountLimits
 }
 
 // Generator writes a nats-server configuration and the seeds of its users.
@@ -210,6 +212,7 @@ func (g *Generator) Write(dir string) (Result, error) {
 	if err := writeValidated(res.ConfigFile, srv); err != nil {
 		return res, err
 	}
+	res.Limits = srv.Limits.Resolve(len(srv.Users), srv.Cluster != nil)
 	res.Unused = unusedSeeds(credsDir, res.Seeds)
 	return res, nil
 }

@@ -54,7 +54,10 @@ type Server struct {
 	TLS *TLS
 	// ResponseTTL bounds how long a user may answer a request it received.
 	ResponseTTL time.Duration
-	Users       []User
+	// Limits are the JetStream limits of account VMFLEET, which holds
+	// Users (zero fields derived: AccountLimits.Resolve).
+	Limits AccountLimits
+	Users  []User
 }
 
 // Render writes the nats-server configuration for s. It holds public keys
@@ -73,7 +76,8 @@ func Render(w io.Writer, s Server) error {
 		fmt.Fprintf(b, "  store_dir: %s\n", quote(s.JetStreamDir))
 	}
 	b.WriteString("  # Every agent's watch of the spec bucket is one consumer; nats-server's default cap of\n")
-	b.WriteString("  # 1,000 consumers per stream would leave the 1,000th host deaf to spec changes.\n")
+	b.WriteString("  # 1,000 consumers per stream would leave the 1,000th host deaf to spec changes. Account\n")
+	b.WriteString("  # VMFLEET's max_consumers below, sized by the number of hosts, is the cap instead.\n")
 	b.WriteString("  limits {\n    default_max_consumers: -1\n  }\n")
 	b.WriteString("}\n\n")
 	if t := s.TLS; t != nil {
@@ -94,11 +98,17 @@ func Render(w io.Writer, s Server) error {
 		fmt.Fprintf(b, "  include %s\n", quote(s.RoutesInclude))
 		b.WriteString("}\n\n")
 	}
-	b.WriteString("authorization {\n  users: [\n")
+	// Every user is in account VMFLEET, whose JetStream limits bound the
+	// whole of vmfleet's store.
+	fmt.Fprintf(b, "accounts {\n  %s: {\n", quote(AccountName))
+	b.WriteString(renderLimits(s.Limits.Resolve(len(s.Users), s.Cluster != nil)))
+	b.WriteString("    users: [\n")
+	users := &strings.Builder{}
 	for _, u := range s.Users {
-		renderUser(b, u, s.ResponseTTL)
+		renderUser(users, u, s.ResponseTTL)
 	}
-	b.WriteString("  ]\n}\n")
+	b.WriteString(indent(users.String(), "  "))
+	b.WriteString("    ]\n  }\n}\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -151,6 +161,17 @@ func RenderRoutes(w io.Writer, c Cluster, user, password string) error {
 	b.WriteString("\n]\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// indent puts prefix before every non-empty line of s.
+func indent(s, prefix string) string {
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "")
 }
 
 // shortDuration writes 3h rather than 3h0m0s.

@@ -9,8 +9,9 @@ import (
 
 // Validate parses the configuration at path with nats-server's own parser
 // (server.ProcessConfigFile, what `nats-server -t` runs) and checks it holds
-// exactly the given users, each with permissions. Pass nil users to check
-// only that it parses and every NKey user has permissions.
+// exactly the given users, each with permissions, all in account VMFLEET.
+// Pass nil users to check only that it parses and every NKey user has
+// permissions and is in that account.
 func Validate(path string, users []User) error {
 	opts, err := server.ProcessConfigFile(path)
 	if err != nil {
@@ -20,6 +21,9 @@ func Validate(path string, users []User) error {
 	for _, u := range opts.Nkeys {
 		if u.Permissions == nil {
 			return fmt.Errorf("%w: %s: NKey user %s has no permissions", ErrInvalidConfig, path, u.Nkey)
+		}
+		if u.Account == nil || u.Account.Name != AccountName {
+			return fmt.Errorf("%w: %s: NKey user %s is not in account %s, whose JetStream limits bound vmfleet's store", ErrInvalidConfig, path, u.Nkey, AccountName)
 		}
 		got[u.Nkey] = u
 	}

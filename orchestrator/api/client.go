@@ -256,6 +256,23 @@ func (c *Client) ForgetHost(ctx context.Context, host string, req ForgetHostRequ
 	return r, err
 }
 
+// DrainHost is POST /api/v1/hosts/{host}/drain (API token): the host's
+// agent forces every release not ready, for req.TTL when set, until
+// ResumeHost.
+func (c *Client) DrainHost(ctx context.Context, host string, req DrainHostRequest) (events.HostDrain, error) {
+	var r events.HostDrain
+	err := c.do(ctx, http.MethodPost, "/api/v1/hosts/"+url.PathEscape(host)+"/drain", req, &r)
+	return r, err
+}
+
+// ResumeHost is POST /api/v1/hosts/{host}/resume (API token): the host's
+// forced state is cleared.
+func (c *Client) ResumeHost(ctx context.Context, host string, req DrainHostRequest) (events.HostDrain, error) {
+	var r events.HostDrain
+	err := c.do(ctx, http.MethodPost, "/api/v1/hosts/"+url.PathEscape(host)+"/resume", req, &r)
+	return r, err
+}
+
 // Prunes is GET /api/v1/prunes.
 func (c *Client) Prunes(ctx context.Context) (PrunesResponse, error) {
 	var r PrunesResponse

@@ -42,6 +42,10 @@ type (
 	ReleaseImpact = rollout.ReleaseImpact
 	// ForgetHostRequest is POST /api/v1/hosts/{host}/forget.
 	ForgetHostRequest = orchestrator.ForgetRequest
+	// DrainHostRequest is POST /api/v1/hosts/{host}/drain and
+	// /api/v1/hosts/{host}/resume (the TTL only for a drain); the answer
+	// is the events.HostDrain published on <prefix>.fleet.drain.
+	DrainHostRequest = orchestrator.DrainRequest
 	// PruneHostRequest is POST /api/v1/hosts/{host}/prune.
 	PruneHostRequest = prunes.HostRequest
 	// PruneHostResponse is the answer of POST /api/v1/hosts/{host}/prune.

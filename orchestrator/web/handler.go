@@ -41,9 +41,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, v)
 	})
-	mux.HandleFunc("GET /api/v1/builds", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, api.BuildsResponse{Builds: o.Builds()})
-	})
+	mux.HandleFunc("GET /api/v1/builds", s.handleBuilds) // builds.go
 	mux.HandleFunc("GET /api/v1/spec", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, o.Spec())
 	})
@@ -59,6 +57,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/spec/rollback", s.handleSpecRollback)
 	mux.HandleFunc("POST /api/v1/hosts/{host}/prune", s.handlePrune)
 	mux.HandleFunc("POST /api/v1/hosts/{host}/forget", s.handleForget) // forget.go
+	mux.HandleFunc("POST /api/v1/hosts/{host}/drain", s.handleDrain)   // drain.go
+	mux.HandleFunc("POST /api/v1/hosts/{host}/resume", s.handleDrain)
 	mux.HandleFunc("GET /api/v1/prunes", s.handlePrunes)
 	mux.HandleFunc("POST /api/v1/builds/{rest...}", s.handleRetry)
 	mux.HandleFunc("POST /webhooks/buildkite", s.handleWebhook)
