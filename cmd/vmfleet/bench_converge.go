@@ -36,13 +36,21 @@ type benchConvergeConfig struct {
 	ExpectPrune        string        `yaml:"expect_prune" flag:"expect-prune" env:"VMFLEET_BENCH_CONVERGE_EXPECT_PRUNE" help:"require, auto or ignore: whether convergence waits for outdated images to be pruned"`
 	Timeout            time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_BENCH_CONVERGE_TIMEOUT" help:"limit on the run from when every host reported once"`
 	JSON               bool          `yaml:"json" flag:"json" env:"VMFLEET_BENCH_CONVERGE_JSON" help:"print one JSON object instead of a table"`
+	Chaos              bool          `yaml:"chaos" flag:"chaos" env:"VMFLEET_BENCH_CONVERGE_CHAOS" help:"inject faults from the bump on, seeded (see docs/reliability.md)"`
+	ChaosSeed          int64         `yaml:"chaos_seed" flag:"chaos-seed" env:"VMFLEET_BENCH_CONVERGE_CHAOS_SEED" help:"the chaos schedule's seed: the same seed, the same faults"`
+	ChaosRate          string        `yaml:"chaos_rate" flag:"chaos-rate" env:"VMFLEET_BENCH_CONVERGE_CHAOS_RATE" help:"a multiplier of every fault kind's rate (2), kinds' rates per hour (host_offline=3,build_fail=0), or both"`
+	ChaosWindow        time.Duration `yaml:"chaos_window" flag:"chaos-window" env:"VMFLEET_BENCH_CONVERGE_CHAOS_WINDOW" help:"fleet time after the bump during which faults happen; they stop then"`
+}
+
+func (c benchConvergeConfig) chaos() chaosOptions {
+	return chaosOptions{on: c.Chaos, seed: c.ChaosSeed, rate: c.ChaosRate, window: c.ChaosWindow}
 }
 
 func defaultBenchConvergeConfig() benchConvergeConfig {
 	return benchConvergeConfig{
 		Hosts: 1000, Releases: []string{"13", "14"}, Bump: fleetsim.BumpBootstrap, Rollout: fleetsim.RolloutImmediate,
 		BuildTime: 20 * time.Minute, PullTime: 5 * time.Minute, CheckInterval: time.Minute, Scale: 0.01,
-		ExpectPrune: fleetsim.PruneRequire, Timeout: 10 * time.Minute, BuildkiteRateLimit: 200,
+		ExpectPrune: fleetsim.PruneRequire, Timeout: 10 * time.Minute, BuildkiteRateLimit: 200, ChaosSeed: 1, ChaosWindow: fleetsim.DefaultChaosWindow,
 	}
 }
 
@@ -95,10 +103,23 @@ change to the end, the fewest hosts ready for the spec in force
 (min_ready_hosts: every release's image of the spec in force checked ready
 on the host) and the outage (outage_seconds: fleet time during which some
 release of the spec in force had no ready host, so its jobs had nowhere to
-run).`,
+run).
+
+--chaos injects faults from the bump on, each kind at its own rate, on a
+schedule the seed decides (--chaos-seed; the same seed, the same faults):
+builds failing or hanging, Buildkite 429 storms, 5xx bursts and creates
+answered 500, webhooks lost, duplicated or late, the leading orchestrator of
+two replicas killed, the nats-server restarted, hosts offline, rebooted or
+reimaged, tart failing or hanging, VMs deleted behind vmfleet's back, disks
+filling up, agents restarted mid-pull or mid-prune, clocks minutes off. The
+faults stop --chaos-window after the bump; the run then reports how long the
+fleet took to heal (healed_after_last_fault_seconds), the faults by kind, and
+the builds against the ideal (the extra ones only those retried after an
+injected failure), with the safety checks on throughout.`,
 		Example: `  vmfleet bench converge --hosts 1000 --releases 13,14 --registry
   vmfleet bench converge --hosts 1000 --releases 13,14 --registry --rollout staged --json
-  vmfleet bench converge --hosts 8 --json`,
+  vmfleet bench converge --hosts 8 --json
+  vmfleet bench converge --hosts 1000 --releases 13,14 --registry --chaos --chaos-seed 1 --json`,
 		Args: cobra.NoArgs,
 	}
 	b := cliconfig.Bind(cmd, &cfg, benchConvergeEnv)
@@ -110,7 +131,11 @@ run).`,
 		if err != nil {
 			return err
 		}
-		sim, err := fleetsim.New(cfg.sim(), fleetsim.WithComponentLogger(compLog))
+		sc := cfg.sim()
+		if err := cfg.chaos().apply(&sc); err != nil {
+			return err
+		}
+		sim, err := fleetsim.New(sc, fleetsim.WithComponentLogger(compLog))
 		if err != nil {
 			return fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 		}
@@ -165,6 +190,7 @@ func printConverge(w io.Writer, c fleetsim.Config, r fleetsim.Result) {
 		{"Buildkite REST requests (429s)", fmt.Sprintf("%d (%d)", r.BuildkiteRequests, r.BuildkiteRateLimited), rateLimitNote(r)},
 	}
 	writeTable(w, fmt.Sprintf("vmfleet bench converge: %d hosts, releases %s, %s, %s bump (%s), scale %g", r.Hosts, joinComma(r.Releases), mode, r.Bump, r.Rollout, r.Scale), rows)
+	printChaos(w, r)
 	for _, v := range r.Violations {
 		fmt.Fprintf(w, "violation %s %s%s%s: %s\n", v.Kind, v.Host, v.Key, v.VM, v.Detail)
 	}

@@ -237,11 +237,21 @@ func (s contextSetting) overriddenBy(flags *pflag.FlagSet) string {
 // applyClientContext sets, on cmd's flags, every setting of the context in
 // use that no flag or environment variable gives: as the flag's default,
 // so the command's own config file (vmfleet events --config) still wins.
+// It notes on cmd which context gave which settings (contextNote).
 func applyClientContext(cmd *cobra.Command) error {
-	ctx, _, _, ok, err := activeContext(cmd)
+	ctx, name, path, ok, err := activeContext(cmd)
 	if err != nil || !ok {
 		return err
 	}
+	var applied []string
+	defer func() {
+		if len(applied) > 0 {
+			if cmd.Annotations == nil {
+				cmd.Annotations = map[string]string{}
+			}
+			cmd.Annotations[contextAnnotation] = fmt.Sprintf("%s from context %q in %s", strings.Join(applied, " and "), name, path)
+		}
+	}()
 	flags := cmd.Flags()
 	for _, s := range contextSettings {
 		v := *s.field(&ctx)
@@ -260,8 +270,27 @@ func applyClientContext(cmd *cobra.Command) error {
 		if err != nil {
 			return fmt.Errorf("%w: context setting %s %q: %v", cliconfig.ErrConfig, s.key, v, err)
 		}
+		applied = append(applied, s.key)
 	}
 	return nil
+}
+
+// contextAnnotation is the cobra annotation applyClientContext leaves.
+const contextAnnotation = "vmfleet.context"
+
+// contextNote adds to a failed client command's error where the settings
+// it used came from, when a context gave any: a server that does not answer
+// or a token refused is then traced to the context rather than to flags
+// nobody typed. Exit codes and their errors are left as they are.
+func contextNote(cmd *cobra.Command, err error) error {
+	note := cmd.Annotations[contextAnnotation]
+	if err == nil || note == "" || errors.Is(err, cliconfig.ErrConfig) {
+		return err
+	}
+	if _, ok := errors.AsType[*exitError](err); ok {
+		return err
+	}
+	return fmt.Errorf("%w (%s)", err, note)
 }
 
 // expandHome expands a leading ~/ (a path written by hand in the file).
@@ -284,6 +313,7 @@ func wireClientContexts(root *cobra.Command) {
 			continue
 		}
 		contextFlags(c)
+		noteContext(c)
 		prev := c.PersistentPreRunE
 		c.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 			if err := applyClientContext(cmd); err != nil {
@@ -294,6 +324,17 @@ func wireClientContexts(root *cobra.Command) {
 			}
 			return nil
 		}
+	}
+}
+
+// noteContext makes every runnable command under c say, on failure, which
+// settings its context gave (contextNote).
+func noteContext(c *cobra.Command) {
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error { return contextNote(cmd, run(cmd, args)) }
+	}
+	for _, sub := range c.Commands() {
+		noteContext(sub)
 	}
 }
 

@@ -199,13 +199,23 @@ func TestClientContextsProcess(t *testing.T) {
 	c.until("mac-01", "events", "--since", "1h")
 
 	// flag > env > context.
-	expect("--context", nil, []string{"status", "--context", "dead"}, 2, "connection refused")
+	expect("--context", nil, []string{"status", "--context", "dead"}, 2, "connection refused", `server from context "dead" in `+path)
 	expect("VMFLEET_CONTEXT", []string{"VMFLEET_CONTEXT=dead"}, []string{"status"}, 2, "connection refused")
 	expect("--context over VMFLEET_CONTEXT", []string{"VMFLEET_CONTEXT=dead"}, []string{"status", "--context", "prod"}, 0, "mac-01")
 	expect("flag over context", []string{"VMFLEET_CONTEXT=dead"}, []string{"status", "--server", f.server}, 0, "mac-01")
 	expect("env over context", []string{"VMFLEET_SERVER=" + dead}, []string{"status"}, 2, "connection refused")
 	expect("flag over env", []string{"VMFLEET_SERVER=" + dead}, []string{"status", "--server", f.server}, 0, "mac-01")
+	if _, stderr, _ := c.run([]string{"VMFLEET_SERVER=" + dead}, "status"); strings.Contains(stderr, "server and") || !strings.Contains(stderr, `(token_file from context "prod"`) {
+		t.Errorf("Got(error of a server from the environment) = %q, want only the token file traced to the context", stderr)
+	}
 	expect("token env over the context's file", []string{"VMFLEET_API_TOKEN=wrong"}, []string{"prune", "--host", "mac-01", "--dry-run", "--now"}, 2, "401")
+	wrong := filepath.Join(t.TempDir(), "wrong-token")
+	if err := os.WriteFile(wrong, []byte("wrong\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	expect("set badtoken", nil, []string{"context", "set", "badtoken", "--server", f.server, "--token-file", wrong}, 0, "context badtoken created")
+	expect("a token refused names the context", nil, []string{"prune", "--host", "mac-01", "--dry-run", "--now", "--context", "badtoken"}, 2,
+		"401", `server and token_file from context "badtoken" in `+path)
 	expect("unknown context", nil, []string{"build", "list", "--context", "nope"}, 2, `context "nope" is not in `+path)
 	expect("show", []string{"VMFLEET_SERVER=" + dead}, []string{"context", "show"}, 0, "context: prod (current context; file "+path, "server:", f.server, "(overridden by env VMFLEET_SERVER)", f.natsURL)
 

@@ -55,7 +55,7 @@ type orchImages struct {
 type orchCleanup struct {
 	KeepBunVersions        int           `yaml:"keep_bun_versions" flag:"keep-bun-versions" env:"VMFLEET_KEEP_BUN_VERSIONS" help:"newest bun versions kept per release"`
 	DiskEmergencyFreeBytes int64         `yaml:"disk_emergency_free_bytes" flag:"disk-emergency-free-bytes" env:"VMFLEET_DISK_EMERGENCY_FREE_BYTES" help:"free bytes under which a host may prune outside windows (0: never)"`
-	Windows                windowsList   `yaml:"windows" flag:"cleanup-window" env:"VMFLEET_CLEANUP_WINDOWS" help:"cleanup windows, \"CRON=DURATION\" separated by ';' (file: a list of {schedule, duration})"`
+	Windows                windowsList   `yaml:"windows" example:"[{schedule: \"0 2 * * *\", duration: 2h}]" flag:"cleanup-window" env:"VMFLEET_CLEANUP_WINDOWS" help:"cleanup windows, \"CRON=DURATION\" separated by ';' (file: a list of {schedule, duration})"`
 	RemovedGrace           time.Duration `yaml:"removed_grace" flag:"removed-grace" env:"VMFLEET_REMOVED_GRACE" help:"how long images that left every active spec are kept after the change that removed them (0: 24h)"`
 	MaxPruneHostsFraction  float64       `yaml:"max_prune_hosts_fraction" flag:"max-prune-hosts-fraction" env:"VMFLEET_MAX_PRUNE_HOSTS_FRACTION" help:"share of non-stale hosts that may be sent a prune in one cleanup window (0: 0.25)"`
 }
@@ -228,6 +228,8 @@ func init() {
 }
 
 // readSecret returns the file's trimmed content when file is set, else value.
+// A file that is set but empty is an error (emptySecretFile): taken for "no
+// secret" it would silently turn off what the secret guards.
 func readSecret(key, file string, value secret) (string, error) {
 	if file == "" {
 		return value.Reveal(), nil
@@ -236,7 +238,11 @@ func readSecret(key, file string, value secret) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %s: %v", cliconfig.ErrConfig, key, err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", emptySecretFile(key, file)
+	}
+	return s, nil
 }
 
 // spec is the desired state the orchestrator publishes.

@@ -121,6 +121,8 @@ type Config struct {
 	StopWhenConverged bool
 	// Prune is PruneRequire, PruneAuto or PruneIgnore.
 	Prune string
+	// Chaos injects faults from the bump on (chaos.go).
+	Chaos Chaos
 }
 
 // DefaultConfig is `vmfleet demo` without flags: 12 hosts, releases 13 and
@@ -184,6 +186,9 @@ func (c Config) Validate() error {
 	}
 	if c.CheckInterval <= 0 || c.Tick <= 0 {
 		return bad("check_interval, tick", "must be positive")
+	}
+	if err := c.Chaos.validate(); err != nil {
+		return err
 	}
 	if err := c.spec().Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)

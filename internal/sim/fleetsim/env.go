@@ -44,9 +44,16 @@ type env struct {
 	// token is the orchestrator's API token (the simulation stages a
 	// spec through the API, as `vmfleet spec stage` does).
 	token string
+	// sc is the nats-server's configuration (the chaos restarts it).
+	sc bus.ServerConfig
+	// closeChaos closes what the chaos added (nil: nothing).
+	closeChaos func()
 }
 
 func (e *env) close() {
+	if e.closeChaos != nil {
+		e.closeChaos()
+	}
 	if e.w != nil {
 		_ = e.w.StopFront()
 	}
@@ -97,11 +104,12 @@ func (s *Sim) setup(ctx context.Context, dir string) (e *env, err error) {
 	if n := s.cfg.BuildkiteRateLimit; n > 0 {
 		bkOpts = append(bkOpts, buildkitefake.WithRateLimit(n, s.cfg.real(time.Minute, time.Millisecond)))
 	}
-	if e.w, err = simworld.New(ctx,
+	if e.w, err = simworld.New(ctx, append([]simworld.Option{
 		simworld.WithNATSServer(sc), simworld.WithSubjects(s.subj), simworld.WithName("vmfleet-sim"), simworld.WithLogger(clog),
 		simworld.WithFront(ln), simworld.WithPipeline(bkOrg, bkPipeline), simworld.WithWebhooks(secret),
-		simworld.WithBuildkiteTimeout(10*time.Second),
-		simworld.WithBuildkite(bkOpts...)); err != nil {
+		simworld.WithBuildkiteTimeout(10 * time.Second),
+		simworld.WithBuildkite(bkOpts...)},
+		s.chaos.worldOptions()...)...); err != nil {
 		return e, err
 	}
 	e.ns, e.nc, e.kv, e.bk, e.url = e.w.NATS, e.w.Conn, e.w.Buckets.Spec, e.w.Buildkite, e.w.URL+"/"
@@ -109,10 +117,14 @@ func (s *Sim) setup(ctx context.Context, dir string) (e *env, err error) {
 		return e, err
 	}
 	e.bk.OnStateChange(s.onBuild)
+	e.sc = sc
+	if err := s.chaos.setup(e); err != nil {
+		return e, err
+	}
 	spec, _ := s.world.current()
 	tm := s.tm
 	e.token = events.NewID()
-	if e.wo, err = e.w.NewOrchestrator(orchestrator.Config{
+	if e.wo, err = s.newOrchestrator(e, orchestrator.Config{
 		Spec: spec, Instance: "sim", Tick: tm.Tick, PollInterval: tm.PollInterval, DefaultHeartbeat: tm.Heartbeat,
 		MaxBuilds: s.cfg.MaxBuilds, MaxBuildsPerHost: s.cfg.MaxBuildsPerHost, MaxAttempts: 5,
 		BackoffBase: tm.BackoffBase, BackoffMax: tm.BackoffMax, DoubtDelay: tm.DoubtDelay, PassedGrace: tm.PassedGrace,
@@ -122,7 +134,7 @@ func (s *Sim) setup(ctx context.Context, dir string) (e *env, err error) {
 		return e, err
 	}
 	e.o = e.wo.Orchestrator
-	e.w.Serve(e.wo.Web.Handler())
+	e.w.Serve(s.chaos.front(e.wo.Web.Handler()))
 	return e, nil
 }
 

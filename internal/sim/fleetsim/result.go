@@ -74,6 +74,10 @@ type Result struct {
 
 	Cost
 
+	// ChaosResult is what the chaos did and how the fleet healed (nil
+	// without chaos; its fields are at the top level of the JSON).
+	*ChaosResult
+
 	Violations []Violation       `json:"violations"`
 	Readiness  []ReadinessPoint  `json:"readiness"`
 	Dropped    int               `json:"events_dropped"`
@@ -128,10 +132,12 @@ func (s *Sim) finish(e *env) {
 			keys = append(keys, k)
 		}
 	}
-	created, ideal, vs := s.ledger.audit(keys, e.bk)
+	created, ideal, vs := s.ledger.audit(keys, e.bk, s.chaos.retried())
 	for _, v := range vs {
 		s.violate(v)
 	}
+	s.chaos.leftBehind()
+	chaos := s.chaos.result(created, ideal)
 	dropped, _ := e.sub.Dropped()
 	cost := s.cost(e, s.cpu0)
 	tm := s.tm
@@ -141,6 +147,7 @@ func (s *Sim) finish(e *env) {
 	s.res.Wall = Seconds(time.Since(s.start))
 	s.res.Dropped = dropped
 	s.res.Cost = cost
+	s.res.ChaosResult = chaos
 	s.res.Timings = map[string]string{
 		"check_interval": tm.CheckInterval.String(), "heartbeat": tm.Heartbeat.String(), "tick": tm.Tick.String(),
 		"build": tm.Build.String(), "queue": tm.Queue.String(), "pull": tm.Pull.String(), "delete": tm.Delete.String(),

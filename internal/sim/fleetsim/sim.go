@@ -30,6 +30,8 @@ type Sim struct {
 	world   world
 	ledger  ledger
 	view    *view
+	// chaos injects faults (nil without Config.Chaos).
+	chaos *chaosRun
 	// kv is the spec bucket, once the world is up (for resync).
 	kv atomic.Pointer[jetstream.KeyValue]
 	// nc and inbox are the simulation's connection and the messages its
@@ -73,6 +75,7 @@ func New(cfg Config, opts ...Option) (*Sim, error) {
 	spec := cfg.initialSpec(time.Now())
 	s.world.set(spec, time.Now())
 	s.makeHosts()
+	s.chaos = newChaos(s)
 	s.ledger.needKeys(spec.Images, s.hosts)
 	s.res = Result{Hosts: cfg.Hosts, Releases: cfg.Releases, Registry: cfg.Registry, Scale: cfg.Scale, Bump: cfg.Bump,
 		Rollout: cfg.Rollout, Target: Seconds(cfg.target())}
@@ -124,20 +127,26 @@ func (s *Sim) run(ctx context.Context, e *env, dir string) error {
 	g.Go(func() error { return s.follow(gctx, e.kv) })
 	g.Go(func() error { return s.consume(gctx, e.msgs) })
 	g.Go(func() error { return e.serve(gctx) })
-	g.Go(func() error { return e.wo.Web.Run(gctx) }) // the dashboard's live updates
-	g.Go(func() error {
-		err := e.o.Run(gctx)
-		switch {
-		case err != nil:
-			return fmt.Errorf("orchestrator: %w", err)
-		case gctx.Err() == nil:
-			return errors.New("the orchestrator stopped on its own")
-		}
-		return nil
-	})
+	ready := e.o.Ready
+	if s.chaos != nil {
+		// Two orchestrator replicas sharing a lease, which the chaos kills.
+		ready = s.chaos.launch(gctx, g, e, dir)
+	} else {
+		g.Go(func() error { return e.wo.Web.Run(gctx) }) // the dashboard's live updates
+		g.Go(func() error {
+			err := e.o.Run(gctx)
+			switch {
+			case err != nil:
+				return fmt.Errorf("orchestrator: %w", err)
+			case gctx.Err() == nil:
+				return errors.New("the orchestrator stopped on its own")
+			}
+			return nil
+		})
+	}
 	s.tell(e)
 	s.setStatusText("the orchestrator never got ready")
-	if err := waitFor(gctx, e.o.Ready); err == nil {
+	if err := waitFor(gctx, ready); err == nil {
 		g.Go(func() error { e.bk.Run(gctx, s.tm.BuildkiteStep); return nil })
 		if err := s.startAgents(gctx, g, e.ns.ClientURL(), dir); err != nil {
 			g.Go(func() error { return err })
