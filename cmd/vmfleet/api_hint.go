@@ -12,9 +12,10 @@ import (
 // Hints appended to a 401 from the orchestrator's API: how to give the token
 // (missing) or which token to check (refused).
 const (
-	hintNoToken = "no API token was given: pass --token-file FILE, or set VMFLEET_API_TOKEN_FILE=FILE or VMFLEET_API_TOKEN, " +
+	hintNoToken = "no API token was given: pass --token-file FILE, set VMFLEET_API_TOKEN_FILE=FILE or VMFLEET_API_TOKEN, " +
+		"or save it in a context (vmfleet context set NAME --token-file FILE), " +
 		"with the token of the orchestrator's api_token_file (api_read_token_file is enough for reads)"
-	hintBadToken = "the orchestrator refused the API token given (--token-file, VMFLEET_API_TOKEN_FILE or VMFLEET_API_TOKEN): " +
+	hintBadToken = "the orchestrator refused the API token given (--token-file, VMFLEET_API_TOKEN_FILE, VMFLEET_API_TOKEN or the context's token file): " +
 		"it must be the token of the orchestrator's api_token_file (or api_read_token_file, for reads)"
 )
 

@@ -60,10 +60,10 @@ func TestAPIUnauthorizedSaysHowToGiveTheTokenProcess(t *testing.T) {
 		want string
 	}{
 		{name: "no token", want: "GET /api/v1/hosts: a valid bearer token is required (401 Unauthorized): " +
-			"no API token was given: pass --token-file FILE, or set VMFLEET_API_TOKEN_FILE=FILE or VMFLEET_API_TOKEN, " +
-			"with the token of the orchestrator's api_token_file (api_read_token_file is enough for reads)"},
+			"no API token was given: pass --token-file FILE, set VMFLEET_API_TOKEN_FILE=FILE or VMFLEET_API_TOKEN, " +
+			"or save it in a context (vmfleet context set NAME --token-file FILE), with the token of the orchestrator's api_token_file (api_read_token_file is enough for reads)"},
 		{name: "wrong token file", args: []string{"--token-file", wrongFile}, want: "GET /api/v1/hosts: a valid bearer token is required (401 Unauthorized): " +
-			"the orchestrator refused the API token given (--token-file, VMFLEET_API_TOKEN_FILE or VMFLEET_API_TOKEN): " +
+			"the orchestrator refused the API token given (--token-file, VMFLEET_API_TOKEN_FILE, VMFLEET_API_TOKEN or the context's token file): " +
 			"it must be the token of the orchestrator's api_token_file (or api_read_token_file, for reads)"},
 		{name: "wrong token env", env: []string{"VMFLEET_API_TOKEN=wrong"}, want: "the orchestrator refused the API token given"},
 		{name: "right token", env: []string{"VMFLEET_API_TOKEN=right"}},
