@@ -324,6 +324,8 @@ func TestDynamicCompletionProcess(t *testing.T) {
 	}{
 		{"host forget HOST", nil, []string{"host", "forget", ""}, []string{"mac-01"}},
 		{"host drain HOST", nil, []string{"host", "drain", "m"}, []string{"mac-01"}},
+		{"status HOST", nil, []string{"status", ""}, []string{"mac-01"}},
+		{"status HOST, one only", nil, []string{"status", "mac-01", ""}, nil},
 		{"host resume HOST", nil, []string{"host", "resume", ""}, []string{"mac-01"}},
 		{"prune --host", nil, []string{"prune", "--host", "mac"}, []string{"mac-01"}},
 		{"build list --host", nil, []string{"build", "list", "--host", ""}, []string{"mac-01"}},
