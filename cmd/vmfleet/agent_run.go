@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/agentd"
@@ -28,7 +27,7 @@ check command; publishes <prefix>.host.<host>.health when anything changed and
 every --heartbeat; serves check, force, pull and prune on <prefix>.cmd.<host>.*.
 It keeps checking while NATS is down and republishes on reconnect. SIGTERM or
 SIGINT stops it gracefully.`,
-		Example: `  vmfleet agent run --nats-url nats://orchestrator:4222 --nats-creds /etc/vmfleet/host.creds
+		Example: `  vmfleet agent run --nats-url nats://orchestrator:4222 --nats-nkey-seed /etc/vmfleet/nats/creds/mac-01.nk
   vmfleet agent run --config /etc/vmfleet/agent.yaml`,
 		Args: cobra.NoArgs,
 	}
@@ -38,9 +37,11 @@ SIGINT stops it gracefully.`,
 		if err != nil {
 			return err
 		}
+		if err := cfg.seedOwnerErr(); err != nil {
+			return err // every publish would be refused
+		}
 		ctx := cmd.Context()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg := newDaemonRegistry() // daemon_metrics.go
 		var agent *agentd.Agent
 		applier, sup, err := cfg.Buildkite.lever(log, func([]string) {
 			if agent != nil {

@@ -57,6 +57,12 @@ func wireCompletions(root *cobra.Command) {
 			if c.LocalNonPersistentFlags().Lookup("state") != nil && c.CommandPath() == "vmfleet build list" {
 				_ = c.RegisterFlagCompletionFunc("state", fixedValues(api.BuildStates()))
 			}
+			if c.LocalNonPersistentFlags().Lookup("vm") != nil && c.LocalNonPersistentFlags().Lookup("host") != nil {
+				_ = c.RegisterFlagCompletionFunc("vm", completeVMs)
+			}
+			if c.LocalNonPersistentFlags().Lookup("subject") != nil && c.Name() == "events" {
+				_ = c.RegisterFlagCompletionFunc("subject", fixedValues(eventSubjects))
+			}
 		}
 		if c.ValidArgsFunction == nil {
 			arg := ""
@@ -85,6 +91,16 @@ func wireCompletions(root *cobra.Command) {
 		}
 		walk(c, client)
 	}
+}
+
+// eventSubjects are the subjects vmfleet events may follow (the prefix is
+// added), with what they carry.
+var eventSubjects = []cobra.Completion{
+	cobra.CompletionWithDesc("host.*.health", "every host's health reports"),
+	cobra.CompletionWithDesc("build.>", "build lifecycle"),
+	cobra.CompletionWithDesc("prune.>", "prune outcomes"),
+	cobra.CompletionWithDesc("fleet.>", "fleet readiness, tag drift, drains, forgets"),
+	cobra.CompletionWithDesc("cmd.>", "commands sent to hosts"),
 }
 
 // fixedValues completes one of vals.
@@ -147,6 +163,34 @@ func completeHosts(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.C
 	for _, h := range resp.Hosts {
 		if strings.HasPrefix(h.Host, toComplete) {
 			out = append(out, cobra.CompletionWithDesc(h.Host, h.State))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeVMs completes the VMs of the --host given, from its last report.
+func completeVMs(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	host := ""
+	if f := cmd.Flags().Lookup("host"); f != nil {
+		host = strings.Trim(f.Value.String(), "[]") // a list flag prints as [a,b]
+	}
+	tok, err := events.HostToken(host)
+	if err != nil || strings.Contains(host, ",") {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	c, ctx, cancel, ok := completionAPI(cmd)
+	if !ok {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	defer cancel()
+	v, err := c.Host(ctx, tok)
+	if err != nil || v.Health == nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []cobra.Completion
+	for _, vm := range v.Health.VMs {
+		if strings.HasPrefix(vm.Name, toComplete) {
+			out = append(out, cobra.CompletionWithDesc(vm.Name, fmt.Sprintf("%d GB", vm.SizeGB)))
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +30,8 @@ func init() {
 
 // fleetUnderTest is a running `vmfleet orchestrator` (embedded NATS, the
 // fake Buildkite, an API token) and one real agent, mac-01, missing its
-// macOS 14 image: the orchestrator has requested a build of it.
+// macOS 14 image (it holds an older one): the orchestrator has requested a
+// build of it.
 type fleetUnderTest struct {
 	server, natsURL, tokenFile, buildKey string
 }
@@ -71,7 +73,8 @@ func startFleetUnderTest(t *testing.T) fleetUnderTest {
 	if err := waitReady(f.server, 20*time.Second); err != nil {
 		t.Fatalf("%v; stderr:\n%s", err, stderr)
 	}
-	startAgent(t, f.natsURL, events.DefaultImageSpec(), dir) // no VM: the 14 image is missing
+	// An older image only: the 14 image is missing.
+	startAgent(t, f.natsURL, events.DefaultImageSpec(), dir, events.VM{Name: "bun-build-macos-14-1.2.15-bootstrap-3.6", SizeGB: 55})
 	deadline := time.Now().Add(20 * time.Second)
 	for f.buildKey == "" {
 		resp, err := api.NewClient(f.server, "").Builds(t.Context())
@@ -102,6 +105,7 @@ type client struct {
 }
 
 func newClient(t *testing.T) *client {
+	buildVMFleet(t) // before any command's deadline starts: the build may be slow
 	home := t.TempDir()
 	return &client{t: t, home: home, env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "VMFLEET_LOG_FORMAT=text"}}
 }
@@ -181,6 +185,8 @@ func TestClientContextsProcess(t *testing.T) {
 	expect("no contexts", nil, []string{"context", "list"}, 0, "no contexts in "+filepath.Join(c.home, ".config", "vmfleet", "config.yaml"))
 	expect("set prod", nil, []string{"context", "set", "prod", "--server", f.server, "--token-file", f.tokenFile, "--nats-url", f.natsURL}, 0, "context prod created")
 	expect("set dead", nil, []string{"context", "set", "dead", "--server", dead}, 0, "context dead created")
+	expect("set a server without a scheme", nil, []string{"context", "set", "typo", "--server", "orchestrator:8080"}, 2, `--server "orchestrator:8080": want the orchestrator's base URL`)
+	expect("set both NATS credentials", nil, []string{"context", "set", "typo", "--nats-creds", "a.creds", "--nats-nkey-seed", "b.nk"}, 2, "nats-creds", "nats-nkey-seed")
 	expect("use unknown", nil, []string{"context", "use", "nope"}, 2, `context "nope" is not in`, "it has dead, prod")
 	expect("use prod", nil, []string{"context", "use", "prod"}, 0, "current context: prod")
 	path := filepath.Join(c.home, ".config", "vmfleet", "config.yaml")
@@ -318,9 +324,14 @@ func TestDynamicCompletionProcess(t *testing.T) {
 	}{
 		{"host forget HOST", nil, []string{"host", "forget", ""}, []string{"mac-01"}},
 		{"host drain HOST", nil, []string{"host", "drain", "m"}, []string{"mac-01"}},
+		{"status HOST", nil, []string{"status", ""}, []string{"mac-01"}},
+		{"status HOST, one only", nil, []string{"status", "mac-01", ""}, nil},
 		{"host resume HOST", nil, []string{"host", "resume", ""}, []string{"mac-01"}},
 		{"prune --host", nil, []string{"prune", "--host", "mac"}, []string{"mac-01"}},
 		{"build list --host", nil, []string{"build", "list", "--host", ""}, []string{"mac-01"}},
+		{"prune --vm of the --host", nil, []string{"prune", "--host", "mac-01", "--vm", ""}, []string{"bun-build-macos-14-1.2.15-bootstrap-3.6"}},
+		{"prune --vm without a --host", nil, []string{"prune", "--vm", ""}, nil},
+		{"events --subject", nil, []string{"events", "--subject", ""}, []string{"host.*.health", "build.>", "prune.>", "fleet.>", "cmd.>"}},
 		{"build list --state", nil, []string{"build", "list", "--state", ""}, api.BuildStates()},
 		{"--log-level", nil, []string{"status", "--log-level", ""}, []string{"debug", "info", "warn", "error"}},
 		{"--log-format", nil, []string{"events", "--log-format", ""}, []string{"auto", "text", "json"}},
@@ -377,11 +388,33 @@ func TestDynamicCompletionProcess(t *testing.T) {
 		}
 	})
 	t.Run("unreachable server", func(t *testing.T) {
-		for _, args := range [][]string{{"host", "forget", ""}, {"build", "retry", ""}, {"spec", "rollback", ""}} {
-			got, stderr, took := completions([]string{"VMFLEET_CONTEXT=dead"}, args...)
-			if len(got) != 0 || strings.Contains(stderr, "vmfleet:") || took > completionTimeout+10*time.Second {
-				t.Errorf("Got(__complete %v against nothing) = %v, stderr %q, in %s, want nothing, quietly", args, got, stderr, took)
+		for _, args := range [][]string{{"host", "forget", ""}, {"build", "retry", ""}, {"spec", "rollback", ""}, {"prune", "--host", "mac-01", "--vm", ""}} {
+			got, stderr, _ := completions([]string{"VMFLEET_CONTEXT=dead"}, args...)
+			if len(got) != 0 || strings.Contains(stderr, "vmfleet:") {
+				t.Errorf("Got(__complete %v against nothing) = %v, stderr %q, want nothing, quietly", args, got, stderr)
 			}
+		}
+	})
+	t.Run("server that never answers", func(t *testing.T) {
+		// Accepts connections and says nothing: Tab gives up after
+		// completionTimeout, not the API client's 30 s.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		go func() {
+			for {
+				conn, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+			}
+		}()
+		got, stderr, took := completions([]string{"VMFLEET_SERVER=http://" + l.Addr().String(), "VMFLEET_CONTEXT=dead"}, "host", "forget", "")
+		if len(got) != 0 || strings.Contains(stderr, "vmfleet:") || took >= api.DefaultTimeout-5*time.Second {
+			t.Errorf("Got(__complete against a silent server) = %v, stderr %q, in %s, want nothing, quietly, well before %s", got, stderr, took, api.DefaultTimeout)
 		}
 	})
 }

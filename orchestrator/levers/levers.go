@@ -34,17 +34,6 @@ const tagHost = events.TagKeyHost
 // in the next passes.
 const MaxCallsPerPass = 50
 
-// Config is the levers' part of the orchestrator's configuration.
-type Config struct {
-	// Interval is how often the leader lists Buildkite's agents.
-	Interval time.Duration
-	// DriftGrace is how long a host's tags may disagree before it is flagged.
-	DriftGrace time.Duration
-	// Pause enables the pause lever; PauseTimeout is Buildkite's pause timeout.
-	Pause        bool
-	PauseTimeout time.Duration
-}
-
 // Deps is what the levers ask of the orchestrator's core.
 type Deps struct {
 	// Now is the clock.
@@ -97,6 +86,10 @@ func New(api BuildkiteAgents, cfg Config, deps Deps, log *slog.Logger, reg prome
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	for _, action := range []string{"pause", "resume"} { // exported from the start, at zero
+		m.actions.WithLabelValues(action, "ok")
+		m.actions.WithLabelValues(action, "error")
 	}
 	return m, nil
 }

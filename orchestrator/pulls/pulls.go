@@ -23,17 +23,6 @@ type Want struct {
 	Seq  uint64
 }
 
-// Config is the pull commands' section of the orchestrator's config.
-type Config struct {
-	// Concurrency caps pulls in flight fleet-wide (pulls.max_concurrent);
-	// Timeout bounds one (pulls.timeout).
-	Concurrency int
-	Timeout     time.Duration
-	// BackoffBase doubles after every failed pull of an image on a host,
-	// up to BackoffMax.
-	BackoffBase, BackoffMax time.Duration
-}
-
 // Deps is what the Manager needs of the orchestrator core.
 type Deps struct {
 	Now    func() time.Time
@@ -118,6 +107,8 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 			return nil, fmt.Errorf("pull metrics: %w", err)
 		}
 	}
+	p.total.WithLabelValues("ok") // both results exported from the start, at zero
+	p.total.WithLabelValues("failed")
 	return p, nil
 }
 
@@ -161,4 +152,17 @@ func (p *Manager) sendVia(ctx context.Context, host string, req events.PullReque
 		return check{}, err
 	}
 	return check{boot: rep.Health.BootID, seq: rep.Health.Seq}, nil
+}
+
+// Pending is, by host and image, every pull that waits for a free slot
+// under pulls.max_concurrent (as of the last pass) or backs off after a
+// failure at now (hostcmd.Dispatcher.Pending).
+func (p *Manager) Pending(now time.Time) map[HostImage]hostcmd.Pending {
+	all := p.Dispatcher.Pending(now)
+	out := make(map[HostImage]hostcmd.Pending, len(all))
+	for k, v := range all {
+		host, image, _ := strings.Cut(k, "\x00")
+		out[HostImage{host, image}] = v
+	}
+	return out
 }

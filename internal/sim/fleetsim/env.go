@@ -16,6 +16,9 @@ import (
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	simworld "github.com/vmfleet/vmfleet/internal/sim/world"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
+	"github.com/vmfleet/vmfleet/orchestrator/pulls"
 )
 
 // The fake Buildkite organization and pipeline the orchestrator builds on.
@@ -125,10 +128,10 @@ func (s *Sim) setup(ctx context.Context, dir string) (e *env, err error) {
 	tm := s.tm
 	e.token = events.NewID()
 	if e.wo, err = s.newOrchestrator(e, orchestrator.Config{
-		Spec: spec, Instance: "sim", Tick: tm.Tick, PollInterval: tm.PollInterval, DefaultHeartbeat: tm.Heartbeat,
-		MaxBuilds: s.cfg.MaxBuilds, MaxBuildsPerHost: s.cfg.MaxBuildsPerHost, MaxAttempts: 5,
-		BackoffBase: tm.BackoffBase, BackoffMax: tm.BackoffMax, DoubtDelay: tm.DoubtDelay, PassedGrace: tm.PassedGrace,
-		PullConcurrency: s.cfg.MaxPulls, PullTimeout: max(10*tm.Pull, time.Minute), RequestTimeout: 10 * time.Second,
+		Spec: spec, Instance: "sim", Tick: tm.Tick, Hosts: hosts.Config{DefaultHeartbeat: tm.Heartbeat},
+		Builds: builds.Config{PollInterval: tm.PollInterval, MaxBuilds: s.cfg.MaxBuilds, MaxBuildsPerHost: s.cfg.MaxBuildsPerHost, MaxAttempts: 5,
+			BackoffBase: tm.BackoffBase, BackoffMax: tm.BackoffMax, DoubtDelay: tm.DoubtDelay, PassedGrace: tm.PassedGrace},
+		Pulls: pulls.Config{Concurrency: s.cfg.MaxPulls, Timeout: max(10*tm.Pull, time.Minute)}, RequestTimeout: 10 * time.Second,
 		WebhookSecret: secret, APIToken: e.token,
 	}, orchestrator.WithLogger(clog.With("component", "orchestrator")), orchestrator.WithSource("/vmfleet/orchestrator/sim")); err != nil {
 		return e, err
