@@ -300,8 +300,39 @@ func (s ImageSpec) template() string {
 	return s.NameTemplate
 }
 
+// fill puts ref's values in tmpl's placeholders, in one pass from the left
+// as strings.NewReplacer(PhRelease, ref.Release, PhBun, ref.Bun,
+// PhBootstrap, ref.Bootstrap).Replace would (no placeholder is a prefix of
+// another), without building a replacer per call: agents and the
+// orchestrator name images on every check and every pass.
 func (s ImageSpec) fill(tmpl string, ref ImageRef) string {
-	return strings.NewReplacer(PhRelease, ref.Release, PhBun, ref.Bun, PhBootstrap, ref.Bootstrap).Replace(tmpl)
+	i := strings.IndexByte(tmpl, '{')
+	if i < 0 {
+		return tmpl
+	}
+	var b strings.Builder
+	b.Grow(len(tmpl) + len(ref.Release) + len(ref.Bun) + len(ref.Bootstrap))
+	for i >= 0 {
+		b.WriteString(tmpl[:i])
+		tmpl = tmpl[i:]
+		switch {
+		case strings.HasPrefix(tmpl, PhRelease):
+			b.WriteString(ref.Release)
+			tmpl = tmpl[len(PhRelease):]
+		case strings.HasPrefix(tmpl, PhBun):
+			b.WriteString(ref.Bun)
+			tmpl = tmpl[len(PhBun):]
+		case strings.HasPrefix(tmpl, PhBootstrap):
+			b.WriteString(ref.Bootstrap)
+			tmpl = tmpl[len(PhBootstrap):]
+		default:
+			b.WriteByte('{')
+			tmpl = tmpl[1:]
+		}
+		i = strings.IndexByte(tmpl, '{')
+	}
+	b.WriteString(tmpl)
+	return b.String()
 }
 
 // ImageName is the expected VM name for release under this spec.

@@ -7,11 +7,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
+	"github.com/vmfleet/vmfleet/orchestrator/levers"
 )
 
 func TestDriftFlaggedAfterGrace(t *testing.T) {
 	t.Parallel()
-	e := newAgentsEnv(t, Config{DriftGrace: 5 * time.Minute})
+	e := newAgentsEnv(t, Config{Levers: levers.Config{DriftGrace: 5 * time.Minute}})
 	tags := []string{"vm-ready-macos-13=true", "vm-ready-macos-14=false", "vmfleet-host=mac-01"}
 	old := []string{"queue=darwin", "vm-ready-macos-13=false", "vm-ready-macos-14=false", "vmfleet-host=mac-01"}
 	a := e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: "mac-01-1", Hostname: "mac-01", MetaData: old})
@@ -63,7 +64,7 @@ func TestDriftFlaggedAfterGrace(t *testing.T) {
 
 func TestDriftGraceRestartsWhenTagsAgree(t *testing.T) {
 	t.Parallel()
-	e := newAgentsEnv(t, Config{DriftGrace: 5 * time.Minute})
+	e := newAgentsEnv(t, Config{Levers: levers.Config{DriftGrace: 5 * time.Minute}})
 	good := []string{"vmfleet-host=mac-01", "vm-ready-macos-14=true"}
 	a := e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: "a", Hostname: "mac-01", MetaData: []string{"vmfleet-host=mac-01"}})
 	step := func(d time.Duration, bk []string, want bool) {

@@ -13,7 +13,7 @@ import (
 
 func TestPauseLever(t *testing.T) {
 	t.Parallel()
-	e := newAgentsEnv(t, Config{Pause: true, PauseTimeout: 40 * time.Minute})
+	e := newAgentsEnv(t, Config{Levers: levers.Config{Pause: true, PauseTimeout: 40 * time.Minute}})
 	add := func(name, hostname string, tags ...string) string {
 		return e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: name, Hostname: hostname, MetaData: tags}).ID
 	}
@@ -76,7 +76,7 @@ func TestPauseLever(t *testing.T) {
 
 func TestPauseLeverIdempotent(t *testing.T) {
 	t.Parallel()
-	e := newAgentsEnv(t, Config{Pause: true})
+	e := newAgentsEnv(t, Config{Levers: levers.Config{Pause: true}})
 	id := e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: "a", Hostname: "h", MetaData: []string{"vmfleet-host=mac-01"}}).ID
 	e.report("mac-01", false, false)
 	// Someone paused it already: 422 "already paused" is the pause wanted.
@@ -107,7 +107,7 @@ func TestPauseLeverIdempotent(t *testing.T) {
 func TestPauseLeverFollowerAndLimits(t *testing.T) {
 	t.Parallel()
 	leader := false
-	e := newAgentsEnv(t, Config{Pause: true}, WithLeader(func() bool { return leader }))
+	e := newAgentsEnv(t, Config{Levers: levers.Config{Pause: true}}, WithLeader(func() bool { return leader }))
 	for i := range levers.MaxCallsPerPass + 10 {
 		host := fmt.Sprintf("mac-%03d", i)
 		e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: host, Hostname: host})

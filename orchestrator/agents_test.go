@@ -14,6 +14,7 @@ import (
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/internal/orchtest"
+	"github.com/vmfleet/vmfleet/orchestrator/levers"
 )
 
 const (
@@ -126,12 +127,12 @@ func TestAgentsConfig(t *testing.T) {
 		on   bool
 	}{
 		{name: "no Buildkite", cfg: Config{}, ok: true},
-		{name: "pause without Buildkite", cfg: Config{Pause: true}},
-		{name: "pause with listing off", cfg: Config{Pause: true, AgentsInterval: -1}, bk: &buildkite.Client{}},
-		{name: "pause timeout too long", cfg: Config{Pause: true, PauseTimeout: 8 * 24 * time.Hour}, bk: &buildkite.Client{}},
-		{name: "pause timeout under 4 intervals", cfg: Config{Pause: true, PauseTimeout: 3 * time.Minute}, bk: &buildkite.Client{}},
-		{name: "pause", cfg: Config{Pause: true, PauseTimeout: 4 * time.Minute}, bk: &buildkite.Client{}, ok: true, on: true},
-		{name: "listing off", cfg: Config{AgentsInterval: -1}, bk: &buildkite.Client{}, ok: true},
+		{name: "pause without Buildkite", cfg: Config{Levers: levers.Config{Pause: true}}},
+		{name: "pause with listing off", cfg: Config{Levers: levers.Config{Pause: true, Interval: -1}}, bk: &buildkite.Client{}},
+		{name: "pause timeout too long", cfg: Config{Levers: levers.Config{Pause: true, PauseTimeout: 8 * 24 * time.Hour}}, bk: &buildkite.Client{}},
+		{name: "pause timeout under 4 intervals", cfg: Config{Levers: levers.Config{Pause: true, PauseTimeout: 3 * time.Minute}}, bk: &buildkite.Client{}},
+		{name: "pause", cfg: Config{Levers: levers.Config{Pause: true, PauseTimeout: 4 * time.Minute}}, bk: &buildkite.Client{}, ok: true, on: true},
+		{name: "listing off", cfg: Config{Levers: levers.Config{Interval: -1}}, bk: &buildkite.Client{}, ok: true},
 		{name: "drift check on", cfg: Config{}, bk: &buildkite.Client{}, ok: true, on: true},
 		{name: "builds only", cfg: Config{}, bk: &fakeBK{}, ok: true},
 	}
@@ -151,7 +152,7 @@ func TestAgentsConfig(t *testing.T) {
 
 func TestHostViewShowsDriftAndPause(t *testing.T) {
 	t.Parallel()
-	e := newAgentsEnv(t, Config{Pause: true})
+	e := newAgentsEnv(t, Config{Levers: levers.Config{Pause: true}})
 	e.report("mac-01", false, false, "vmfleet-host=mac-01", "vm-ready-macos-13=false")
 	e.bk.AddAgent(agentsOrg, buildkitefake.Agent{Name: "mac-01-1", Hostname: "mac-01", MetaData: []string{"vmfleet-host=mac-01", "vm-ready-macos-13=true"}})
 	e.o.agents.Pass(t.Context())

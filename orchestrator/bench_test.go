@@ -72,7 +72,7 @@ func BenchmarkIngest(b *testing.B) {
 func BenchmarkReconcile10k(b *testing.B) {
 	now := t0.Add(2 * time.Minute)
 	bk := &fakeBK{}
-	o := newTestOrchestrator(b, bk, Config{MaxBuilds: 100_000}, func() time.Time { return now })
+	o := newTestOrchestrator(b, bk, Config{Builds: builds.Config{MaxBuilds: 100_000}}, func() time.Time { return now })
 	o.log = o.log.With()
 	store := o.builds.Store()
 	im := testImages()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // passAndWait runs a full pass and waits for the operations it started.
@@ -31,7 +32,7 @@ func TestBuildCaps(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			bk := &fakeBK{}
-			o := newTestOrchestrator(t, bk, Config{MaxBuilds: tt.maxBuilds, MaxBuildsPerHost: tt.maxPerHost}, func() time.Time { return t0 })
+			o := newTestOrchestrator(t, bk, Config{Builds: builds.Config{MaxBuilds: tt.maxBuilds, MaxBuildsPerHost: tt.maxPerHost}}, func() time.Time { return t0 })
 			for i := range tt.hosts {
 				h := health(hostName(i), "b", 1, t0)
 				for j := range h.Releases {

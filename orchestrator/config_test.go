@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
 	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
@@ -26,12 +27,12 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 			c.Spec.Cleanup.Windows = []events.Window{{Schedule: "every tuesday", Duration: events.Duration(time.Hour)}}
 		}, want: "cleanup.windows"},
 		{name: "bad registry ref", mut: func(c *Config) { c.Spec.Images.Registry = "ghcr.io/acme/x:{bun}#" }, want: "images.registry"},
-		{name: "backoff max below base", mut: func(c *Config) { c.BackoffBase, c.BackoffMax = time.Hour, time.Minute }, want: "builds.backoff_max"},
-		{name: "negative caps", mut: func(c *Config) { c.MaxBuilds = -1 }, want: "builds.max_concurrent"},
+		{name: "backoff max below base", mut: func(c *Config) { c.Builds.BackoffBase, c.Builds.BackoffMax = time.Hour, time.Minute }, want: "builds.backoff_max"},
+		{name: "negative caps", mut: func(c *Config) { c.Builds.MaxBuilds = -1 }, want: "builds.max_concurrent"},
 		{name: "confirm fraction above 1", mut: func(c *Config) { c.ConfirmNotReadyFraction = 1.5 }, want: "spec.confirm_not_ready_fraction"},
 		{name: "negative confirm fraction", mut: func(c *Config) { c.ConfirmNotReadyFraction = -0.1 }, want: "spec.confirm_not_ready_fraction"},
-		{name: "negative forget_after", mut: func(c *Config) { c.ForgetAfter = -time.Hour }, want: "hosts.forget_after: -1h0m0s: must be at least 1m, e.g. 168h"},
-		{name: "forget_after under a minute", mut: func(c *Config) { c.ForgetAfter = time.Second }, want: "hosts.forget_after"},
+		{name: "negative forget_after", mut: func(c *Config) { c.Hosts.ForgetAfter = -time.Hour }, want: "hosts.forget_after: -1h0m0s: must be at least 1m, e.g. 168h"},
+		{name: "forget_after under a minute", mut: func(c *Config) { c.Hosts.ForgetAfter = time.Second }, want: "hosts.forget_after"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,14 +87,14 @@ func TestZeroConfigTakesDefaultConfig(t *testing.T) {
 
 func TestConfigMaxClockSkew(t *testing.T) {
 	for _, d := range []time.Duration{-time.Second, time.Millisecond, 25 * time.Hour} {
-		_, err := Config{MaxClockSkew: d, Spec: events.Spec{Images: testImages()}}.withDefaults()
+		_, err := Config{Hosts: hosts.Config{MaxClockSkew: d}, Spec: events.Spec{Images: testImages()}}.withDefaults()
 		if err == nil || !containsAll(err.Error(), "hosts.max_clock_skew", "e.g. 5m") {
 			t.Errorf("Got(withDefaults(MaxClockSkew %s)) = %v, want an error naming hosts.max_clock_skew", d, err)
 		}
 	}
 	c, err := Config{Spec: events.Spec{Images: testImages()}}.withDefaults()
-	if err != nil || c.MaxClockSkew != 5*time.Minute {
-		t.Errorf("Got(default MaxClockSkew) = %s, %v, want 5m", c.MaxClockSkew, err)
+	if err != nil || c.Hosts.MaxClockSkew != 5*time.Minute {
+		t.Errorf("Got(default MaxClockSkew) = %s, %v, want 5m", c.Hosts.MaxClockSkew, err)
 	}
 }
 

@@ -54,7 +54,7 @@ func TestCreateFailedAfterCreatingIsAdopted(t *testing.T) {
 	if got := h.bk.CreatedCount(key); got != 1 {
 		t.Fatalf("Got(CreatedCount while in doubt) = %d, want 1", got)
 	}
-	h.clock.Add(cfg.DoubtDelay)
+	h.clock.Add(cfg.Builds.DoubtDelay)
 	r := h.waitState(key, events.BuildScheduled)
 	if want := h.bk.Builds()[0].Number; r.Number != want || r.Doubt {
 		t.Errorf("Got(record) = #%d doubt=%v, want #%d adopted", r.Number, r.Doubt, want)
@@ -180,6 +180,6 @@ func TestDroppedWebhookCaughtByPolling(t *testing.T) {
 	if r, _ := h.record(key); r.State != events.BuildScheduled {
 		t.Fatalf("Got(state before the poll is due) = %s, want scheduled", r.State)
 	}
-	h.clock.Add(cfg.PollInterval)
+	h.clock.Add(cfg.Builds.PollInterval)
 	h.waitState(key, events.BuildPassed)
 }

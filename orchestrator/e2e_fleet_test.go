@@ -60,8 +60,8 @@ func TestRegistryModeOneBuildThenPulls(t *testing.T) {
 	if got := synth.pulls.Load(); got != 180 {
 		t.Errorf("Got(pulls answered by synthetic hosts) = %d, want 180", got)
 	}
-	if maxInFlight > float64(cfg.PullConcurrency) {
-		t.Errorf("Got(max pulls in flight) = %v, want <= %d", maxInFlight, cfg.PullConcurrency)
+	if maxInFlight > float64(cfg.Pulls.Concurrency) {
+		t.Errorf("Got(max pulls in flight) = %v, want <= %d", maxInFlight, cfg.Pulls.Concurrency)
 	}
 	if got := h.bk.CreatedCount(key); got != 1 {
 		t.Errorf("Got(CreatedCount) = %d, want 1", got)

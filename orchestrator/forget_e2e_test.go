@@ -95,7 +95,7 @@ func TestForgetAfterForgetsStaleHost(t *testing.T) {
 	h := newHarness(t)
 	spec := testSpec("")
 	cfg := h.config(spec)
-	cfg.ForgetAfter = time.Hour
+	cfg.Hosts.ForgetAfter = time.Hour
 	h.start(cfg)
 	msgs := h.collectMsgs(h.subj.HostForgotten())
 	h.publishHealth("mac-07", 1, spec.Images, true) // heartbeat 1h: stale after 3h

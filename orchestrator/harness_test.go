@@ -3,7 +3,6 @@ package orchestrator_test
 import (
 	"context"
 	"fmt"
-	"github.com/vmfleet/vmfleet/internal/testlog"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -20,9 +19,11 @@ import (
 	"github.com/vmfleet/vmfleet/internal/bus/bustest"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/internal/sim/world"
+	"github.com/vmfleet/vmfleet/internal/testlog"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/internal/orchtest"
+	"github.com/vmfleet/vmfleet/orchestrator/pulls"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -130,11 +131,11 @@ func (h *harness) publishBuiltImage(b buildkitefake.Build) {
 func (h *harness) config(spec events.Spec) orchestrator.Config {
 	return orchestrator.Config{
 		Spec: spec, Instance: "test", Tick: 20 * time.Millisecond,
-		PollInterval: 30 * time.Second, DoubtDelay: 30 * time.Second,
-		BackoffBase: time.Minute, BackoffMax: 10 * time.Minute,
-		MaxBuilds: 50, MaxAttempts: 3, PullConcurrency: 10,
-		RequestTimeout: 5 * time.Second, PullTimeout: 10 * time.Second,
-		WebhookSecret: webhookSecret, APIToken: apiToken,
+		Builds: builds.Config{PollInterval: 30 * time.Second, DoubtDelay: 30 * time.Second,
+			BackoffBase: time.Minute, BackoffMax: 10 * time.Minute, MaxBuilds: 50, MaxAttempts: 3},
+		Pulls:          pulls.Config{Concurrency: 10, Timeout: 10 * time.Second},
+		RequestTimeout: 5 * time.Second,
+		WebhookSecret:  webhookSecret, APIToken: apiToken,
 	}
 }
 

@@ -19,8 +19,8 @@ func (o *Orchestrator) initAgents(bk builds.Buildkite) error {
 	if a, ok := bk.(levers.BuildkiteAgents); ok && api == nil {
 		api = a
 	}
-	if api == nil || o.cfg.AgentsInterval < 0 {
-		if o.cfg.Pause {
+	if api == nil || o.cfg.Levers.Interval < 0 {
+		if o.cfg.Levers.Pause {
 			return fmt.Errorf("%w: buildkite.pause needs the Buildkite API (buildkite.org and a token)", ErrInvalidOption)
 		}
 		return nil
@@ -28,8 +28,7 @@ func (o *Orchestrator) initAgents(bk builds.Buildkite) error {
 	o.pubDrift = func(d events.TagDrift) {
 		o.publish(context.Background(), o.subj.Drift(), events.TypeTagDrift, d.Host, d)
 	}
-	cfg := levers.Config{Interval: o.cfg.AgentsInterval, DriftGrace: o.cfg.DriftGrace, Pause: o.cfg.Pause, PauseTimeout: o.cfg.PauseTimeout}
-	m, err := levers.New(api, cfg, levers.Deps{
+	m, err := levers.New(api, o.cfg.Levers, levers.Deps{
 		Now:     o.now,
 		Hosts:   o.leverHosts,
 		Leading: func() bool { return o.opts.isLeader() && o.fleet.CaughtUp() },

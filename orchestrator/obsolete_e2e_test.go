@@ -100,7 +100,7 @@ func TestCancelledKeyIsNotBlocked(t *testing.T) {
 	ag := h.addAgents(1, "mac", spec.Images)[0]
 	key13 := builds.RecordKey(spec.Images.ImageName("13"), ag.host)
 	key14 := builds.RecordKey(spec.Images.ImageName("14"), ag.host)
-	for i := 1; i <= cfg.MaxAttempts+1; i++ {
+	for i := 1; i <= cfg.Builds.MaxAttempts+1; i++ {
 		r := h.waitState(key13, events.BuildScheduled)
 		if r.Attempt != i {
 			t.Fatalf("Got(13's attempt in round %d) = %d, want %d", i, r.Attempt, i)
@@ -112,13 +112,13 @@ func TestCancelledKeyIsNotBlocked(t *testing.T) {
 		h.waitState(key14, events.BuildCanceled)
 	}
 	r := h.waitState(key13, events.BuildScheduled)
-	if r.Attempt != cfg.MaxAttempts+2 || r.Failures() != 1 {
-		t.Errorf("Got(13 after %d cancels) = attempt %d, %d failures, want %d, 1 (the live attempt)", cfg.MaxAttempts+1, r.Attempt, r.Failures(), cfg.MaxAttempts+2)
+	if r.Attempt != cfg.Builds.MaxAttempts+2 || r.Failures() != 1 {
+		t.Errorf("Got(13 after %d cancels) = attempt %d, %d failures, want %d, 1 (the live attempt)", cfg.Builds.MaxAttempts+1, r.Attempt, r.Failures(), cfg.Builds.MaxAttempts+2)
 	}
 	if got := h.metric("vmfleet_orchestrator_blocked_keys"); got != 0 {
 		t.Errorf("Got(blocked_keys) = %v, want 0", got)
 	}
-	if got := h.metric("vmfleet_orchestrator_builds_cancelled_total", "reason", "obsolete"); got != float64(2*(cfg.MaxAttempts+1)) {
-		t.Errorf("Got(builds_cancelled_total{obsolete}) = %v, want %d", got, 2*(cfg.MaxAttempts+1))
+	if got := h.metric("vmfleet_orchestrator_builds_cancelled_total", "reason", "obsolete"); got != float64(2*(cfg.Builds.MaxAttempts+1)) {
+		t.Errorf("Got(builds_cancelled_total{obsolete}) = %v, want %d", got, 2*(cfg.Builds.MaxAttempts+1))
 	}
 }

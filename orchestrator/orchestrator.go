@@ -89,7 +89,7 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 	if o.reg == nil {
 		o.reg = prometheus.NewRegistry()
 	}
-	if o.fleet, err = hosts.New(o.subj, o.cfg.hostsConfig(), hosts.Deps{Log: o.log, Now: o.now, Reg: o.reg, Conn: nc,
+	if o.fleet, err = hosts.New(o.subj, o.cfg.Hosts, hosts.Deps{Log: o.log, Now: o.now, Reg: o.reg, Conn: nc,
 		Publish: func(subject, typ, subjAttr string, data any) {
 			o.publish(context.Background(), subject, typ, subjAttr, data)
 		},
@@ -104,14 +104,12 @@ func New(nc *nats.Conn, bk builds.Buildkite, cfg Config, opts ...Option) (*Orche
 	}
 	spec := o.cfg.Spec
 	o.spec.Store(&spec)
-	o.builds = builds.New(o.cfg.buildsConfig(), o.log, o.now, bk, o.opts.store)
+	o.builds = builds.New(o.cfg.Builds, o.log, o.now, bk, o.opts.store)
 	o.builds.OnChange(o.buildChanged)
 	if err := o.builds.RegisterGauges(o.reg); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrInvalidOption, err)
 	}
-	if o.pulls, err = pulls.New(pulls.Config{Concurrency: o.cfg.PullConcurrency, Timeout: o.cfg.PullTimeout,
-		BackoffBase: o.cfg.BackoffBase, BackoffMax: o.cfg.BackoffMax},
-		pulls.Deps{Now: o.now, Log: o.log, Reg: o.reg, Client: o.commands(), Current: o.currentSeq, Wake: o.Trigger}); err != nil {
+	if o.pulls, err = pulls.New(o.cfg.Pulls, pulls.Deps{Now: o.now, Log: o.log, Reg: o.reg, Client: o.commands(), Current: o.currentSeq, Wake: o.Trigger}); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
 	if err := o.initPrunes(); err != nil {

@@ -19,10 +19,8 @@ import (
 // clock and the registry are set.
 func (o *Orchestrator) initPrunes() error {
 	var err error
-	o.prunes, err = prunes.New(prunes.Config{Concurrency: o.cfg.PruneConcurrency, Timeout: o.cfg.PruneTimeout,
-		BackoffBase: o.cfg.BackoffBase, BackoffMax: o.cfg.BackoffMax},
-		prunes.Deps{Now: o.now, Log: o.log, Reg: o.reg, Client: o.commands(), Wake: o.Trigger, Changed: o.observers.changed,
-			HistoryRead: func(hist []events.SpecRevision) { o.specChanges.Note(hist, o.announceSpecChange) }})
+	o.prunes, err = prunes.New(o.cfg.Prunes, prunes.Deps{Now: o.now, Log: o.log, Reg: o.reg, Client: o.commands(), Wake: o.Trigger, Changed: o.observers.changed,
+		HistoryRead: func(hist []events.SpecRevision) { o.specChanges.Note(hist, o.announceSpecChange) }})
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}

@@ -64,8 +64,8 @@ func TestSpecSetUnblocksItsImages(t *testing.T) {
 	h := newHarness(t, buildkitefake.WithOutcome(func(buildkitefake.Build) buildkitefake.State { return buildkitefake.StateFailed }))
 	spec := testSpec("")
 	cfg := h.config(spec)
-	cfg.MaxAttempts = 1
-	cfg.MaxBuildsPerHost = 2 // the 3.7 build may still be live when 3.6 comes back
+	cfg.Builds.MaxAttempts = 1
+	cfg.Builds.MaxBuildsPerHost = 2 // the 3.7 build may still be live when 3.6 comes back
 	h.start(cfg)
 	ag := h.addAgents(1, "mac", spec.Images)[0]
 	key := builds.RecordKey(spec.Images.ImageName("14"), ag.host)

@@ -131,7 +131,7 @@ func TestLeaseTakeoverAdoptsLiveBuild(t *testing.T) {
 	t.Logf("takeover after hand-back: %s", time.Since(start))
 	h.bk.Step() // scheduled → running, webhook lost
 	h.waitFor("b polled the running build", func() bool {
-		h.clock.Add(cfg.PollInterval) // b may have polled once before the step
+		h.clock.Add(cfg.Builds.PollInterval) // b may have polled once before the step
 		r, _ := h.recordOn(b.o, key)
 		return r.State == events.BuildRunning
 	})
@@ -152,7 +152,7 @@ func TestLeaseTakeoverResolvesCreateInDoubt(t *testing.T) {
 	h := newHarness(t)
 	spec := testSpec("")
 	cfg := h.config(spec)
-	cfg.DoubtDelay = 2 * time.Second // on the harness clock, moved by hand
+	cfg.Builds.DoubtDelay = 2 * time.Second // on the harness clock, moved by hand
 	const ttl = time.Second
 	// The first create answers 502 after the build was made: a's create is
 	// in doubt when a goes away.
@@ -216,7 +216,7 @@ func TestRunDrainIsBounded(t *testing.T) {
 	spec := testSpec("ghcr.io/acme/bun-build-macos-{release}:{bun}-bootstrap-{bootstrap}")
 	cfg := h.config(spec)
 	cfg.DrainTimeout = 300 * time.Millisecond
-	cfg.PullTimeout = time.Minute
+	cfg.Pulls.Timeout = time.Minute
 	// A host that takes every pull and never answers.
 	pulls := h.collectMsgs("vmfleet.cmd.silent-000.pull")
 	h.start(cfg)

@@ -96,6 +96,9 @@ Exit status:
 			}
 			if undelivered != nil {
 				env.nc.Close() // nothing more to wait for
+				if serr := cfg.seedOwnerErr(); serr != nil {
+					undelivered = fmt.Errorf("%w; %w", undelivered, serr)
+				}
 			}
 		}
 		if asJSON {

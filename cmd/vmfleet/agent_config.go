@@ -59,7 +59,7 @@ type agentNATS struct {
 // agentNATSHelp words the shared NATS keys for the agent (and events).
 var agentNATSHelp = map[string]string{
 	"nats.urls":           "NATS server URLs (repeat or comma separated); empty: no NATS",
-	"nats.nkey_seed_file": "file holding the host's NKey seed",
+	"nats.nkey_seed_file": "file holding the host's NKey seed (creds/<host>.nk from 'vmfleet nats-config')",
 }
 
 // ConfigHelp implements cliconfig.Helper.

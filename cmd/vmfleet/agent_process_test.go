@@ -77,9 +77,10 @@ func newProc(t *testing.T, tartVersion string) *proc {
 // run runs vmfleet with args and extra env, returning stdout, stderr and the exit code.
 func (p *proc) run(extraEnv []string, args ...string) (string, string, int) {
 	p.t.Helper()
+	bin := buildVMFleet(p.t) // first: the build must not eat the run's time
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, buildVMFleet(p.t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(append([]string(nil), p.env...), extraEnv...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -28,7 +28,7 @@ check command; publishes <prefix>.host.<host>.health when anything changed and
 every --heartbeat; serves check, force, pull and prune on <prefix>.cmd.<host>.*.
 It keeps checking while NATS is down and republishes on reconnect. SIGTERM or
 SIGINT stops it gracefully.`,
-		Example: `  vmfleet agent run --nats-url nats://orchestrator:4222 --nats-creds /etc/vmfleet/host.creds
+		Example: `  vmfleet agent run --nats-url nats://orchestrator:4222 --nats-nkey-seed /etc/vmfleet/nats/creds/mac-01.nk
   vmfleet agent run --config /etc/vmfleet/agent.yaml`,
 		Args: cobra.NoArgs,
 	}
@@ -37,6 +37,9 @@ SIGINT stops it gracefully.`,
 		log, err := g.loadWithLogger(cmd, b)
 		if err != nil {
 			return err
+		}
+		if err := cfg.seedOwnerErr(); err != nil {
+			return err // every publish would be refused
 		}
 		ctx := cmd.Context()
 		reg := prometheus.NewRegistry()

@@ -20,28 +20,37 @@ const benchConvergeEnv = "VMFLEET_BENCH_CONVERGE_CONFIG"
 
 // benchConvergeConfig is `vmfleet bench converge`'s configuration.
 type benchConvergeConfig struct {
-	Hosts            int           `yaml:"hosts" flag:"hosts" env:"VMFLEET_BENCH_CONVERGE_HOSTS" help:"simulated hosts"`
-	Releases         []string      `yaml:"releases" flag:"releases" env:"VMFLEET_BENCH_CONVERGE_RELEASES" help:"macOS releases every host needs (repeat, or comma separated)"`
-	Registry         bool          `yaml:"registry" flag:"registry" env:"VMFLEET_BENCH_CONVERGE_REGISTRY" help:"build each image once and pull it on every host"`
-	Bump             string        `yaml:"bump" flag:"bump" env:"VMFLEET_BENCH_CONVERGE_BUMP" help:"what the measured spec change moves on: bootstrap or bun"`
-	Rollout          string        `yaml:"rollout" flag:"rollout" env:"VMFLEET_BENCH_CONVERGE_ROLLOUT" help:"how the change is made: immediate (spec set) or staged (spec stage --auto-promote 100%)"`
-	BuildTime        time.Duration `yaml:"build_time" flag:"build-time" env:"VMFLEET_BENCH_CONVERGE_BUILD_TIME" help:"fleet time one image build takes"`
-	PullTime         time.Duration `yaml:"pull_time" flag:"pull-time" env:"VMFLEET_BENCH_CONVERGE_PULL_TIME" help:"fleet time one pull takes"`
-	CheckInterval    time.Duration `yaml:"check_interval" flag:"check-interval" env:"VMFLEET_BENCH_CONVERGE_CHECK_INTERVAL" help:"fleet time between two timed checks of an agent"`
-	Scale            float64       `yaml:"scale" flag:"scale" env:"VMFLEET_BENCH_CONVERGE_SCALE" help:"wall-clock seconds per fleet second"`
-	MaxBuilds        int           `yaml:"max_builds" flag:"max-builds" env:"VMFLEET_BENCH_CONVERGE_MAX_BUILDS" help:"the orchestrator's cap on live builds (0: hosts × releases, no cap)"`
-	MaxPulls         int           `yaml:"max_pulls" flag:"max-pulls" env:"VMFLEET_BENCH_CONVERGE_MAX_PULLS" help:"the orchestrator's cap on pulls in flight (0: hosts × releases, no cap)"`
-	NATSMaxConsumers int           `yaml:"nats_max_consumers" flag:"nats-max-consumers" env:"VMFLEET_BENCH_CONVERGE_NATS_MAX_CONSUMERS" help:"cap on consumers per stream of the embedded nats-server (0: vmfleet's default, unlimited; 1000 is nats-server's own); every agent's spec watch is one consumer"`
-	ExpectPrune      string        `yaml:"expect_prune" flag:"expect-prune" env:"VMFLEET_BENCH_CONVERGE_EXPECT_PRUNE" help:"require, auto or ignore: whether convergence waits for outdated images to be pruned"`
-	Timeout          time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_BENCH_CONVERGE_TIMEOUT" help:"limit on the run from when every host reported once"`
-	JSON             bool          `yaml:"json" flag:"json" env:"VMFLEET_BENCH_CONVERGE_JSON" help:"print one JSON object instead of a table"`
+	Hosts              int           `yaml:"hosts" flag:"hosts" env:"VMFLEET_BENCH_CONVERGE_HOSTS" help:"simulated hosts"`
+	Releases           []string      `yaml:"releases" flag:"releases" env:"VMFLEET_BENCH_CONVERGE_RELEASES" help:"macOS releases every host needs (repeat, or comma separated)"`
+	Registry           bool          `yaml:"registry" flag:"registry" env:"VMFLEET_BENCH_CONVERGE_REGISTRY" help:"build each image once and pull it on every host"`
+	Bump               string        `yaml:"bump" flag:"bump" env:"VMFLEET_BENCH_CONVERGE_BUMP" help:"what the measured spec change moves on: bootstrap or bun"`
+	Rollout            string        `yaml:"rollout" flag:"rollout" env:"VMFLEET_BENCH_CONVERGE_ROLLOUT" help:"how the change is made: immediate (spec set) or staged (spec stage --auto-promote 100%)"`
+	BuildTime          time.Duration `yaml:"build_time" flag:"build-time" env:"VMFLEET_BENCH_CONVERGE_BUILD_TIME" help:"fleet time one image build takes"`
+	PullTime           time.Duration `yaml:"pull_time" flag:"pull-time" env:"VMFLEET_BENCH_CONVERGE_PULL_TIME" help:"fleet time one pull takes"`
+	CheckInterval      time.Duration `yaml:"check_interval" flag:"check-interval" env:"VMFLEET_BENCH_CONVERGE_CHECK_INTERVAL" help:"fleet time between two timed checks of an agent"`
+	Scale              float64       `yaml:"scale" flag:"scale" env:"VMFLEET_BENCH_CONVERGE_SCALE" help:"wall-clock seconds per fleet second"`
+	MaxBuilds          int           `yaml:"max_builds" flag:"max-builds" env:"VMFLEET_BENCH_CONVERGE_MAX_BUILDS" help:"the orchestrator's cap on live builds (0: hosts × releases, no cap)"`
+	MaxPulls           int           `yaml:"max_pulls" flag:"max-pulls" env:"VMFLEET_BENCH_CONVERGE_MAX_PULLS" help:"the orchestrator's cap on pulls in flight (0: hosts × releases, no cap)"`
+	BuildkiteRateLimit int           `yaml:"buildkite_rate_limit" flag:"buildkite-rate-limit" env:"VMFLEET_BENCH_CONVERGE_BUILDKITE_RATE_LIMIT" help:"REST requests per minute of fleet time the fake Buildkite answers before 429, as Buildkite limits an organization (0: no limit)"`
+	NATSMaxConsumers   int           `yaml:"nats_max_consumers" flag:"nats-max-consumers" env:"VMFLEET_BENCH_CONVERGE_NATS_MAX_CONSUMERS" help:"cap on consumers per stream of the embedded nats-server (0: vmfleet's default, unlimited; 1000 is nats-server's own); every agent's spec watch is one consumer"`
+	ExpectPrune        string        `yaml:"expect_prune" flag:"expect-prune" env:"VMFLEET_BENCH_CONVERGE_EXPECT_PRUNE" help:"require, auto or ignore: whether convergence waits for outdated images to be pruned"`
+	Timeout            time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_BENCH_CONVERGE_TIMEOUT" help:"limit on the run from when every host reported once"`
+	JSON               bool          `yaml:"json" flag:"json" env:"VMFLEET_BENCH_CONVERGE_JSON" help:"print one JSON object instead of a table"`
+	Chaos              bool          `yaml:"chaos" flag:"chaos" env:"VMFLEET_BENCH_CONVERGE_CHAOS" help:"inject faults from the bump on, seeded (see docs/reliability.md)"`
+	ChaosSeed          int64         `yaml:"chaos_seed" flag:"chaos-seed" env:"VMFLEET_BENCH_CONVERGE_CHAOS_SEED" help:"the chaos schedule's seed: the same seed, the same faults"`
+	ChaosRate          string        `yaml:"chaos_rate" flag:"chaos-rate" env:"VMFLEET_BENCH_CONVERGE_CHAOS_RATE" help:"a multiplier of every fault kind's rate (2), kinds' rates per hour (host_offline=3,build_fail=0), or both"`
+	ChaosWindow        time.Duration `yaml:"chaos_window" flag:"chaos-window" env:"VMFLEET_BENCH_CONVERGE_CHAOS_WINDOW" help:"fleet time after the bump during which faults happen; they stop then"`
+}
+
+func (c benchConvergeConfig) chaos() chaosOptions {
+	return chaosOptions{on: c.Chaos, seed: c.ChaosSeed, rate: c.ChaosRate, window: c.ChaosWindow}
 }
 
 func defaultBenchConvergeConfig() benchConvergeConfig {
 	return benchConvergeConfig{
 		Hosts: 1000, Releases: []string{"13", "14"}, Bump: fleetsim.BumpBootstrap, Rollout: fleetsim.RolloutImmediate,
 		BuildTime: 20 * time.Minute, PullTime: 5 * time.Minute, CheckInterval: time.Minute, Scale: 0.01,
-		ExpectPrune: fleetsim.PruneRequire, Timeout: 10 * time.Minute,
+		ExpectPrune: fleetsim.PruneRequire, Timeout: 10 * time.Minute, BuildkiteRateLimit: 200, ChaosSeed: 1, ChaosWindow: fleetsim.DefaultChaosWindow,
 	}
 }
 
@@ -54,6 +63,7 @@ func (c benchConvergeConfig) sim() fleetsim.Config {
 	s.Missing, s.Busy, s.BumpAfter, s.WindowAfter, s.QueueTime = 0, 0, time.Minute, 0, 0
 	s.BuildTime, s.PullTime, s.CheckInterval, s.Scale = c.BuildTime, c.PullTime, c.CheckInterval, c.Scale
 	s.MaxBuilds, s.MaxPulls, s.NATSMaxConsumers = c.MaxBuilds, c.MaxPulls, c.NATSMaxConsumers
+	s.BuildkiteRateLimit = c.BuildkiteRateLimit
 	if s.MaxBuilds == 0 {
 		s.MaxBuilds = max(1, c.Hosts*len(c.Releases))
 	}
@@ -93,10 +103,23 @@ change to the end, the fewest hosts ready for the spec in force
 (min_ready_hosts: every release's image of the spec in force checked ready
 on the host) and the outage (outage_seconds: fleet time during which some
 release of the spec in force had no ready host, so its jobs had nowhere to
-run).`,
+run).
+
+--chaos injects faults from the bump on, each kind at its own rate, on a
+schedule the seed decides (--chaos-seed; the same seed, the same faults):
+builds failing or hanging, Buildkite 429 storms, 5xx bursts and creates
+answered 500, webhooks lost, duplicated or late, the leading orchestrator of
+two replicas killed, the nats-server restarted, hosts offline, rebooted or
+reimaged, tart failing or hanging, VMs deleted behind vmfleet's back, disks
+filling up, agents restarted mid-pull or mid-prune, clocks minutes off. The
+faults stop --chaos-window after the bump; the run then reports how long the
+fleet took to heal (healed_after_last_fault_seconds), the faults by kind, and
+the builds against the ideal (the extra ones only those retried after an
+injected failure), with the safety checks on throughout.`,
 		Example: `  vmfleet bench converge --hosts 1000 --releases 13,14 --registry
   vmfleet bench converge --hosts 1000 --releases 13,14 --registry --rollout staged --json
-  vmfleet bench converge --hosts 8 --json`,
+  vmfleet bench converge --hosts 8 --json
+  vmfleet bench converge --hosts 1000 --releases 13,14 --registry --chaos --chaos-seed 1 --json`,
 		Args: cobra.NoArgs,
 	}
 	b := cliconfig.Bind(cmd, &cfg, benchConvergeEnv)
@@ -108,7 +131,11 @@ run).`,
 		if err != nil {
 			return err
 		}
-		sim, err := fleetsim.New(cfg.sim(), fleetsim.WithComponentLogger(compLog))
+		sc := cfg.sim()
+		if err := cfg.chaos().apply(&sc); err != nil {
+			return err
+		}
+		sim, err := fleetsim.New(sc, fleetsim.WithComponentLogger(compLog))
 		if err != nil {
 			return fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 		}
@@ -158,8 +185,12 @@ func printConverge(w io.Writer, c fleetsim.Config, r fleetsim.Result) {
 		{"converged after the bump", wall(r.ConvergedAfterBump), "old images pruned"},
 		{"first ready (all hosts started)", wall(r.FirstReady), ""},
 		{"wall time of the run", r.Wall.String(), ""},
+		{"physical floor of hosts ready", fmt.Sprintf("%s fleet", r.FloorSeconds.D()), fmt.Sprintf("builds at the cap (%d), pulls at the cap (%d), one check", r.MaxBuilds, r.MaxPulls)},
+		{"CPU, peak RSS", fmt.Sprintf("%.1f s, %.0f MB", r.CPUSeconds, float64(r.PeakRSS)/1e6), "the whole process"},
+		{"Buildkite REST requests (429s)", fmt.Sprintf("%d (%d)", r.BuildkiteRequests, r.BuildkiteRateLimited), rateLimitNote(r)},
 	}
 	writeTable(w, fmt.Sprintf("vmfleet bench converge: %d hosts, releases %s, %s, %s bump (%s), scale %g", r.Hosts, joinComma(r.Releases), mode, r.Bump, r.Rollout, r.Scale), rows)
+	printChaos(w, r)
 	for _, v := range r.Violations {
 		fmt.Fprintf(w, "violation %s %s%s%s: %s\n", v.Kind, v.Host, v.Key, v.VM, v.Detail)
 	}
@@ -186,4 +217,12 @@ func pruneNote(r fleetsim.Result) string {
 		return "every outdated image pruned"
 	}
 	return "pruning not checked (no prune command came)"
+}
+
+// rateLimitNote says which Buildkite limit the fake enforced.
+func rateLimitNote(r fleetsim.Result) string {
+	if r.BuildkiteRateLimit == 0 {
+		return "no limit enforced"
+	}
+	return fmt.Sprintf("limit %d a minute (fleet time)", r.BuildkiteRateLimit)
 }

@@ -23,13 +23,14 @@ type benchIngestConfig struct {
 	Duration time.Duration `yaml:"duration" flag:"duration" env:"VMFLEET_BENCH_INGEST_DURATION" help:"length of each phase"`
 	Rate     int           `yaml:"rate" flag:"rate" env:"VMFLEET_BENCH_INGEST_RATE" help:"events per second of the paced phase (0: skip it)"`
 	Flood    bool          `yaml:"flood" flag:"flood" env:"VMFLEET_BENCH_INGEST_FLOOD" help:"also run the flood phase (publish as fast as the orchestrator takes events in)"`
+	Raw      bool          `yaml:"raw" flag:"raw" env:"VMFLEET_BENCH_INGEST_RAW" help:"with --flood, end with the raw phase: the flood again without vmfleet (one consumer that only counts), and report the flood as a fraction of it"`
 	VMs      int           `yaml:"vms" flag:"vms" env:"VMFLEET_BENCH_INGEST_VMS" help:"VMs in each host's inventory (event size)"`
 	JSON     bool          `yaml:"json" flag:"json" env:"VMFLEET_BENCH_INGEST_JSON" help:"print one JSON object instead of a table"`
 }
 
 func defaultBenchIngestConfig() benchIngestConfig {
 	d := fleetsim.DefaultIngestConfig()
-	return benchIngestConfig{Hosts: d.Hosts, Duration: d.Duration, Rate: d.Rate, Flood: d.Flood, VMs: d.VMs}
+	return benchIngestConfig{Hosts: d.Hosts, Duration: d.Duration, Rate: d.Rate, Flood: d.Flood, Raw: d.Raw, VMs: d.VMs}
 }
 
 func newBenchIngestCmd(*globalFlags) *cobra.Command {
@@ -41,7 +42,12 @@ func newBenchIngestCmd(*globalFlags) *cobra.Command {
 orchestrator, publishes one health event per host, then runs two phases of
 --duration each: paced (--rate events/s, core NATS with Nats-Msg-Id, as agents
 publish) and flood (core NATS without Nats-Msg-Id, as fast as the
-orchestrator takes the events in, at most 20,000 ahead of it). For each:
+orchestrator takes the events in, at most 20,000 ahead of it). With --raw
+a last phase measures the path the orchestrator rides on without it: the
+orchestrator stops, and the flood runs again into the same stream against one
+consumer made as the orchestrator's (same filter, deliver and ack policies,
+pull batch) that only counts; the flood's events/s are reported as a
+fraction of the raw phase's. For each:
 events/s the orchestrator received, p50/p99 latency
 from the publish time carried in sampled events (checked_at) to the
 orchestrator's state showing them, CPU seconds and the process's peak RSS
@@ -56,7 +62,7 @@ orchestrator's state showing them, CPU seconds and the process's peak RSS
 			return err
 		}
 		res, err := fleetsim.Ingest(cmd.Context(), fleetsim.IngestConfig{
-			Hosts: cfg.Hosts, Duration: cfg.Duration, Rate: cfg.Rate, Flood: cfg.Flood, VMs: cfg.VMs, Releases: []string{"13", "14"},
+			Hosts: cfg.Hosts, Duration: cfg.Duration, Rate: cfg.Rate, Flood: cfg.Flood, Raw: cfg.Raw, VMs: cfg.VMs, Releases: []string{"13", "14"},
 		})
 		if err != nil {
 			return err
@@ -88,6 +94,12 @@ func printIngest(w io.Writer, r fleetsim.IngestResult) {
 			benchRow{"flood: events received", fmt.Sprintf("%d in %s: %.0f/s", p.Received, p.Elapsed, p.EventsPerSec), "≥ 100,000/s: " + verdict(p.EventsPerSec >= 100000)},
 			benchRow{"flood: latency p50 / p99 / max", fmt.Sprintf("%s / %s / %s (%d samples)", ms(p.P50), ms(p.P99), ms(p.Max), p.Samples), ""},
 			benchRow{"flood: CPU, peak RSS, Go heap", fmt.Sprintf("%.1f s, %s, %s", p.CPUSeconds, mb(p.PeakRSSBytes), mb(int64(p.HeapBytes))), ""})
+	}
+	if p := r.Raw; p != nil {
+		rows = append(rows,
+			benchRow{"raw nats-server path: events received", fmt.Sprintf("%d in %s: %.0f/s", p.Received, p.Elapsed, p.EventsPerSec), "same publisher and stream, one counting consumer"},
+			benchRow{"flood as a fraction of the raw path", fmt.Sprintf("%.2f", r.FloodFraction), "≥ 0.9: " + verdict(r.FloodFraction >= 0.9)},
+			benchRow{"raw: CPU, peak RSS", fmt.Sprintf("%.1f s, %s", p.CPUSeconds, mb(p.PeakRSSBytes)), ""})
 	}
 	writeTable(w, fmt.Sprintf("vmfleet bench ingest: %d hosts (%d known to the orchestrator), %d-byte events; %s", r.Hosts, r.Known, r.EventBytes, r.Machine), rows)
 }

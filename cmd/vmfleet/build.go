@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
@@ -34,17 +35,33 @@ vmfleet build retry KEY.`,
 func newBuildListCmd() *cobra.Command {
 	var server, tokenFile string
 	var asJSON bool
+	var q api.BuildsQuery
 	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List build records",
-		Example: "  vmfleet build list --server http://orchestrator:8080",
-		Args:    cobra.NoArgs,
+		Use:   "list",
+		Short: "List build records with their Buildkite links",
+		Long: `Prints every build record (GET /api/v1/builds): its key, state, attempt, the
+Buildkite build's number and URL, when a failed key is tried again, and the
+last error. --state and --host keep only the records in those states or
+pinned to those hosts (the orchestrator filters; a registry build is for every
+host and pinned to none).`,
+		Example: `  vmfleet build list
+  vmfleet build list --state failed,blocked
+  vmfleet build list --host mac-07 --state running
+  vmfleet build list --server http://orchestrator:8080 --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, st := range q.States {
+				for p := range strings.SplitSeq(st, ",") {
+					if p = strings.TrimSpace(p); p != "" && !events.BuildState(p).Valid() {
+						return exitCode(2, fmt.Errorf("%w: --state %q: want one of %s", cliconfig.ErrConfig, p, strings.Join(api.BuildStates(), ", ")))
+					}
+				}
+			}
 			token, err := clientToken(tokenFile)
 			if err != nil {
 				return err
 			}
-			resp, err := newAPIClient(server, token).Builds(cmd.Context())
+			resp, err := newAPIClient(server, token).ListBuilds(cmd.Context(), q)
 			if err != nil {
 				return apiError(err)
 			}
@@ -59,16 +76,21 @@ func newBuildListCmd() *cobra.Command {
 	serverFlag(cmd, &server)
 	tokenFlag(cmd, &tokenFile)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	cmd.Flags().StringSliceVar(&q.States, "state", nil, "only builds in these states: "+strings.Join(api.BuildStates(), ", ")+" (repeat, or comma separated)")
+	cmd.Flags().StringSliceVar(&q.Hosts, "host", nil, "only builds pinned to these hosts (repeat, or comma separated)")
 	return cmd
 }
 
 func printBuilds(w io.Writer, recs []api.Record, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tSTATE\tATTEMPT\tBUILD\tNEXT ATTEMPT\tERROR")
+	fmt.Fprintln(tw, "KEY\tSTATE\tATTEMPT\tBUILD\tURL\tNEXT ATTEMPT\tERROR")
 	for _, r := range recs {
-		number, next, errText := "-", "-", r.Error
+		number, link, next, errText := "-", "-", "-", r.Error
 		if r.Number != 0 {
 			number = "#" + strconv.Itoa(r.Number)
+		}
+		if r.URL != "" {
+			link = r.URL
 		}
 		if (r.State == "failed" || r.State == "canceled") && r.NextAttempt.After(now) {
 			next = "in " + r.NextAttempt.Sub(now).Round(time.Second).String()
@@ -76,7 +98,10 @@ func printBuilds(w io.Writer, recs []api.Record, now time.Time) error {
 		if errText == "" {
 			errText = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.Key, r.State, r.Attempt, number, next, errText)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.Key, r.State, r.Attempt, number, link, next, errText)
+	}
+	if len(recs) == 0 {
+		fmt.Fprintln(tw, "(none)")
 	}
 	return tw.Flush()
 }

@@ -46,6 +46,10 @@ type demoConfig struct {
 	HTTPAddr          string        `yaml:"http_addr" flag:"http-addr" env:"VMFLEET_DEMO_HTTP_ADDR" help:"host:port of the orchestrator's API and dashboard (port 0: a free one)"`
 	ExitWhenConverged bool          `yaml:"exit_when_converged" flag:"exit-when-converged" env:"VMFLEET_DEMO_EXIT_WHEN_CONVERGED" help:"exit 0 once converged (1 on a timeout or a safety violation) instead of running until interrupted"`
 	Timeout           time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_DEMO_TIMEOUT" help:"with --exit-when-converged, limit on the run from when every host reported once"`
+	Chaos             bool          `yaml:"chaos" flag:"chaos" env:"VMFLEET_DEMO_CHAOS" help:"inject faults from the bump on, seeded (see docs/reliability.md)"`
+	ChaosSeed         int64         `yaml:"chaos_seed" flag:"chaos-seed" env:"VMFLEET_DEMO_CHAOS_SEED" help:"the chaos schedule's seed: the same seed, the same faults"`
+	ChaosRate         string        `yaml:"chaos_rate" flag:"chaos-rate" env:"VMFLEET_DEMO_CHAOS_RATE" help:"a multiplier of every fault kind's rate (2), kinds' rates per hour (host_offline=3,build_fail=0), or both"`
+	ChaosWindow       time.Duration `yaml:"chaos_window" flag:"chaos-window" env:"VMFLEET_DEMO_CHAOS_WINDOW" help:"fleet time after the bump during which faults happen; they stop then"`
 }
 
 func defaultDemoConfig() demoConfig {
@@ -55,6 +59,7 @@ func defaultDemoConfig() demoConfig {
 		Bump: d.Bump, BumpAfter: d.BumpAfter, Rollout: d.Rollout, RemovedGrace: demoRemovedGrace, WindowAfter: d.WindowAfter, JobTime: d.JobTime,
 		BuildTime: d.BuildTime, PullTime: d.PullTime, CheckInterval: d.CheckInterval, Scale: d.Scale,
 		MaxBuilds: d.MaxBuilds, MaxPulls: d.MaxPulls, ExpectPrune: d.Prune, HTTPAddr: d.HTTPAddr, Timeout: d.Timeout,
+		ChaosSeed: 1, ChaosWindow: fleetsim.DefaultChaosWindow,
 	}
 }
 
@@ -111,11 +116,17 @@ real fleet keeps them 24 hours), after which they are pruned.
 
 The orchestrator's read API (and dashboard) is served on --http-addr. With
 --exit-when-converged the demo exits 0 once every host is ready on the final
-spec and the outdated images are gone, 1 on a timeout or a safety violation.`,
+spec and the outdated images are gone, 1 on a timeout or a safety violation.
+
+With --chaos, faults of every kind are injected from the bump on, on a
+schedule --chaos-seed decides, and stop --chaos-window later; the story
+tells each one, and the summary how the fleet healed (see 'vmfleet bench
+converge --help' and docs/reliability.md).`,
 		Example: `  go run ./cmd/vmfleet demo
   vmfleet demo --rollout staged                       # a zero-downtime staged rollout
   vmfleet demo --registry --hosts 50
   vmfleet demo --exit-when-converged --timeout 60s     # what CI runs
+  vmfleet demo --chaos --registry --hosts 30          # faults of every kind, then healing
   vmfleet demo --scale 0.01 --http-addr 127.0.0.1:8080  # slower, browse the API meanwhile`,
 		Args: cobra.NoArgs,
 	}
@@ -146,7 +157,11 @@ func runDemo(cmd *cobra.Command, g *globalFlags, cfg demoConfig) error {
 			n.Observe(fleetsim.Event{At: e.At, Kind: fleetsim.KindNote, Text: "the fleet keeps running and the API stays up: press Ctrl-C to stop"})
 		}
 	}
-	sim, err := fleetsim.New(cfg.sim(), fleetsim.WithObserver(observe), fleetsim.WithLogger(log), fleetsim.WithComponentLogger(compLog))
+	sc := cfg.sim()
+	if err := (chaosOptions{on: cfg.Chaos, seed: cfg.ChaosSeed, rate: cfg.ChaosRate, window: cfg.ChaosWindow}).apply(&sc); err != nil {
+		return err
+	}
+	sim, err := fleetsim.New(sc, fleetsim.WithObserver(observe), fleetsim.WithLogger(log), fleetsim.WithComponentLogger(compLog))
 	if err != nil {
 		return fmt.Errorf("%w: %w", cliconfig.ErrConfig, err)
 	}
@@ -182,6 +197,7 @@ func printSummary(w io.Writer, r fleetsim.Result) {
 		fmt.Fprintf(w, "%s rollout, from the change to the end: at worst %d of %d hosts ready for the spec in force; %s of fleet time with a release no host was ready for\n",
 			r.Rollout, r.MinReadyHosts, r.Hosts, r.OutageSeconds)
 	}
+	printChaos(w, r)
 	for _, v := range r.Violations {
 		fmt.Fprintf(w, "  violation %s %s%s%s: %s\n", v.Kind, v.Host, v.Key, v.VM, v.Detail)
 	}

@@ -51,6 +51,9 @@ func TestDemoConvergesAndSaysWhereTheAPIIs(t *testing.T) {
 	}
 	for _, want := range []string{
 		"dashboard and API: http://127.0.0.1:",
+		"NATS: nats://127.0.0.1:",
+		"vmfleet events --nats-url nats://127.0.0.1:",
+		"nats sub --server nats://127.0.0.1:",
 		"host mac-01 not ready: release 13 image missing",
 		"bootstrap bump: 3.6 → 3.7",
 		"converged: 4/4 hosts ready on the final spec",

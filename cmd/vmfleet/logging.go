@@ -56,16 +56,27 @@ func (g *globalFlags) newPlainLogger(w io.Writer) (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", g.logLevel)
 	}
+	jsonOpts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationText}
 	switch strings.ToLower(g.logFormat) {
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+		return slog.New(slog.NewJSONHandler(w, jsonOpts)), nil
 	case "text":
 		return slog.New(tint.NewTextHandler(w, &tint.Options{Level: level, NoColor: !isTerminal(w)})), nil
 	case "auto", "":
 		if isTerminal(w) {
 			return slog.New(tint.NewTextHandler(w, &tint.Options{Level: level})), nil
 		}
-		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+		return slog.New(slog.NewJSONHandler(w, jsonOpts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want auto, text or json", g.logFormat)
+}
+
+// durationText writes durations in JSON logs as Go duration text ("15s"),
+// as every config key and flag takes them, not as slog's default count of
+// nanoseconds.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }

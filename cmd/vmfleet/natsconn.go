@@ -12,7 +12,7 @@ import (
 // nats.nkey_seed_file itself (cliconfig.Helper).
 type NATSConn struct {
 	URLs          []string `yaml:"urls" flag:"nats-url" env:"VMFLEET_NATS_URL" help:"NATS server URLs (repeat or comma separated)"`
-	CredsFile     string   `yaml:"creds_file" flag:"nats-creds" env:"VMFLEET_NATS_CREDS" help:"NATS user credentials (JWT) file"`
+	CredsFile     string   `yaml:"creds_file" flag:"nats-creds" env:"VMFLEET_NATS_CREDS" help:"NATS user credentials (JWT) file, as nsc writes them (the seeds of 'vmfleet nats-config' go in nkey_seed_file)"`
 	NKeySeedFile  string   `yaml:"nkey_seed_file" flag:"nats-nkey-seed" env:"VMFLEET_NATS_NKEY_SEED" help:"file holding the NKey seed"`
 	User          string   `yaml:"user" flag:"nats-user" env:"VMFLEET_NATS_USER" help:"NATS user name"`
 	Password      secret   `yaml:"-" flag:"-" env:"VMFLEET_NATS_PASSWORD" help:"NATS password (env only; or password_file)"`

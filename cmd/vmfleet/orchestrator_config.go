@@ -12,6 +12,11 @@ import (
 	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator"
 	"github.com/vmfleet/vmfleet/orchestrator/buildkite"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
+	"github.com/vmfleet/vmfleet/orchestrator/levers"
+	"github.com/vmfleet/vmfleet/orchestrator/prunes"
+	"github.com/vmfleet/vmfleet/orchestrator/pulls"
 )
 
 // orchestratorConfigEnv names the orchestrator's config file.
@@ -55,7 +60,7 @@ type orchImages struct {
 type orchCleanup struct {
 	KeepBunVersions        int           `yaml:"keep_bun_versions" flag:"keep-bun-versions" env:"VMFLEET_KEEP_BUN_VERSIONS" help:"newest bun versions kept per release"`
 	DiskEmergencyFreeBytes int64         `yaml:"disk_emergency_free_bytes" flag:"disk-emergency-free-bytes" env:"VMFLEET_DISK_EMERGENCY_FREE_BYTES" help:"free bytes under which a host may prune outside windows (0: never)"`
-	Windows                windowsList   `yaml:"windows" flag:"cleanup-window" env:"VMFLEET_CLEANUP_WINDOWS" help:"cleanup windows, \"CRON=DURATION\" separated by ';' (file: a list of {schedule, duration})"`
+	Windows                windowsList   `yaml:"windows" example:"[{schedule: \"0 2 * * *\", duration: 2h}]" flag:"cleanup-window" env:"VMFLEET_CLEANUP_WINDOWS" help:"cleanup windows, \"CRON=DURATION\" separated by ';' (file: a list of {schedule, duration})"`
 	RemovedGrace           time.Duration `yaml:"removed_grace" flag:"removed-grace" env:"VMFLEET_REMOVED_GRACE" help:"how long images that left every active spec are kept after the change that removed them (0: 24h)"`
 	MaxPruneHostsFraction  float64       `yaml:"max_prune_hosts_fraction" flag:"max-prune-hosts-fraction" env:"VMFLEET_MAX_PRUNE_HOSTS_FRACTION" help:"share of non-stale hosts that may be sent a prune in one cleanup window (0: 0.25)"`
 }
@@ -204,22 +209,22 @@ func defaultOrchestratorConfig() orchestratorConfig {
 	n := defaultNATSConn()
 	n.SubjectPrefix = d.Prefix
 	return orchestratorConfig{
-		HTTPAddr: "127.0.0.1:8080", Tick: d.Tick, Heartbeat: d.DefaultHeartbeat,
+		HTTPAddr: "127.0.0.1:8080", Tick: d.Tick, Heartbeat: d.Hosts.DefaultHeartbeat,
 		LeaseTTL: d.LeaderTTL, DrainTimeout: d.DrainTimeout,
 		Images:  orchImages{NameTemplate: spec.NameTemplate, Releases: spec.Releases, BunVersion: spec.BunVersion, BootstrapVersion: spec.BootstrapVersion},
 		Cleanup: orchCleanup{KeepBunVersions: 1},
 		Spec:    orchSpec{ConfirmNotReadyFraction: d.ConfirmNotReadyFraction},
-		Hosts:   orchHosts{ForgetAfter: d.ForgetAfter, MaxClockSkew: d.MaxClockSkew},
+		Hosts:   orchHosts{ForgetAfter: d.Hosts.ForgetAfter, MaxClockSkew: d.Hosts.MaxClockSkew},
 		NATS: orchNATS{NATSConn: n, Listen: "127.0.0.1:4222",
 			DataDir: filepath.Join(home, ".vmfleet", "orchestrator", "jetstream"), Replicas: d.Replicas,
 			Stream: orchStream{MaxAge: bus.StreamMaxAge, MaxBytes: bus.StreamMaxBytes, MaxMsgsPerSubject: bus.StreamMaxMsgsPerSubject, MaxMsgSize: bus.StreamMaxMsgSize}},
 		Buildkite: orchBuildkite{APIURL: buildkite.DefaultURL, Pipeline: "build-macos-vm", Branch: "main", Commit: "HEAD", Timeout: buildkite.DefaultTimeout,
-			AgentsInterval: d.AgentsInterval, DriftGrace: d.DriftGrace, PauseTimeout: d.PauseTimeout},
-		Builds: orchBuilds{MaxConcurrent: d.MaxBuilds, MaxPerHost: d.MaxBuildsPerHost, MaxAttempts: d.MaxAttempts,
-			BackoffBase: d.BackoffBase, BackoffMax: d.BackoffMax, PollInterval: d.PollInterval, MaxPolls: d.MaxPollsPerMinute,
-			DoubtDelay: d.DoubtDelay, PassedGrace: d.PassedGrace},
-		Pulls:  orchPulls{MaxConcurrent: d.PullConcurrency, Timeout: d.PullTimeout},
-		Prunes: orchPrunes{MaxConcurrent: d.PruneConcurrency, Timeout: d.PruneTimeout},
+			AgentsInterval: d.Levers.Interval, DriftGrace: d.Levers.DriftGrace, PauseTimeout: d.Levers.PauseTimeout},
+		Builds: orchBuilds{MaxConcurrent: d.Builds.MaxBuilds, MaxPerHost: d.Builds.MaxBuildsPerHost, MaxAttempts: d.Builds.MaxAttempts,
+			BackoffBase: d.Builds.BackoffBase, BackoffMax: d.Builds.BackoffMax, PollInterval: d.Builds.PollInterval, MaxPolls: d.Builds.MaxPollsPerMinute,
+			DoubtDelay: d.Builds.DoubtDelay, PassedGrace: d.Builds.PassedGrace},
+		Pulls:  orchPulls{MaxConcurrent: d.Pulls.Concurrency, Timeout: d.Pulls.Timeout},
+		Prunes: orchPrunes{MaxConcurrent: d.Prunes.Concurrency, Timeout: d.Prunes.Timeout},
 	}
 }
 
@@ -228,6 +233,8 @@ func init() {
 }
 
 // readSecret returns the file's trimmed content when file is set, else value.
+// A file that is set but empty is an error (emptySecretFile): taken for "no
+// secret" it would silently turn off what the secret guards.
 func readSecret(key, file string, value secret) (string, error) {
 	if file == "" {
 		return value.Reveal(), nil
@@ -236,7 +243,11 @@ func readSecret(key, file string, value secret) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %s: %v", cliconfig.ErrConfig, key, err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", emptySecretFile(key, file)
+	}
+	return s, nil
 }
 
 // spec is the desired state the orchestrator publishes.
@@ -254,16 +265,17 @@ func (c orchestratorConfig) spec() events.Spec {
 func (c orchestratorConfig) orchestratorCfg(instance, apiToken, whSecret, whToken string) orchestrator.Config {
 	return orchestrator.Config{
 		Prefix: c.NATS.SubjectPrefix, Instance: instance, Replicas: c.NATS.Replicas, Spec: c.spec(),
-		Tick: c.Tick, PollInterval: c.Builds.PollInterval, MaxPollsPerMinute: c.Builds.MaxPolls, DefaultHeartbeat: c.Heartbeat,
-		MaxBuilds: c.Builds.MaxConcurrent, MaxBuildsPerHost: c.Builds.MaxPerHost, MaxAttempts: c.Builds.MaxAttempts,
-		BackoffBase: c.Builds.BackoffBase, BackoffMax: c.Builds.BackoffMax, DoubtDelay: c.Builds.DoubtDelay,
-		PassedGrace: c.Builds.PassedGrace, PullConcurrency: c.Pulls.MaxConcurrent, PullTimeout: c.Pulls.Timeout,
-		PruneConcurrency: c.Prunes.MaxConcurrent, PruneTimeout: c.Prunes.Timeout,
-		WebhookSecret: whSecret, WebhookToken: whToken, APIToken: apiToken,
-		MetricsAuth: c.MetricsAuth, AgentsInterval: agentsInterval(c.Buildkite.AgentsInterval), DriftGrace: c.Buildkite.DriftGrace,
-		Pause: c.Buildkite.Pause, PauseTimeout: c.Buildkite.PauseTimeout,
+		Tick:  c.Tick,
+		Hosts: hosts.Config{DefaultHeartbeat: c.Heartbeat, MaxClockSkew: c.Hosts.MaxClockSkew, ForgetAfter: c.Hosts.ForgetAfter},
+		Builds: builds.Config{PollInterval: c.Builds.PollInterval, MaxPollsPerMinute: c.Builds.MaxPolls,
+			MaxBuilds: c.Builds.MaxConcurrent, MaxBuildsPerHost: c.Builds.MaxPerHost, MaxAttempts: c.Builds.MaxAttempts,
+			BackoffBase: c.Builds.BackoffBase, BackoffMax: c.Builds.BackoffMax, DoubtDelay: c.Builds.DoubtDelay,
+			PassedGrace: c.Builds.PassedGrace},
+		Pulls:  pulls.Config{Concurrency: c.Pulls.MaxConcurrent, Timeout: c.Pulls.Timeout},
+		Prunes: prunes.Config{Concurrency: c.Prunes.MaxConcurrent, Timeout: c.Prunes.Timeout},
+		Levers: levers.Config{Interval: agentsInterval(c.Buildkite.AgentsInterval), DriftGrace: c.Buildkite.DriftGrace,
+			Pause: c.Buildkite.Pause, PauseTimeout: c.Buildkite.PauseTimeout},
+		WebhookSecret: whSecret, WebhookToken: whToken, APIToken: apiToken, MetricsAuth: c.MetricsAuth,
 		LeaderTTL: c.LeaseTTL, DrainTimeout: c.DrainTimeout, ConfirmNotReadyFraction: c.Spec.ConfirmNotReadyFraction,
-		MaxClockSkew: c.Hosts.MaxClockSkew,
-		ForgetAfter:  c.Hosts.ForgetAfter,
 	}
 }

@@ -14,7 +14,7 @@ func TestOrchestratorConfigMaxClockSkew(t *testing.T) {
 	clearVMFleetEnv(t)
 	cfg := defaultOrchestratorConfig()
 	loadDeployConfig(t, &cfg, orchestratorConfigEnv, orchestratorYAML(t, "hosts:\n  max_clock_skew: 90s\n"))
-	if got := cfg.orchestratorCfg("test", "api-token", "secret", "").MaxClockSkew; got != 90*time.Second {
+	if got := cfg.orchestratorCfg("test", "api-token", "secret", "").Hosts.MaxClockSkew; got != 90*time.Second {
 		t.Errorf("Got(MaxClockSkew) = %s, want 1m30s", got)
 	}
 	if _, err := orchestrator.New(nil, nil, cfg.orchestratorCfg("test", "api-token", "secret", "")); err != nil {

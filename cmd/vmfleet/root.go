@@ -78,6 +78,8 @@ cleanup windows.`,
 	for _, add := range subcommands {
 		root.AddCommand(add(g))
 	}
+	wireClientContexts(root) // clientconfig.go
+	wireCompletions(root)    // complete.go
 	return root
 }
 

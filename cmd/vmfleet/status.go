@@ -24,12 +24,13 @@ const defaultServer = "http://127.0.0.1:8080"
 // newAPIClient returns a client of the orchestrator's API at server.
 func newAPIClient(server, token string) *api.Client { return api.NewClient(server, token) }
 
-// apiError adds a hint to an error of a request that got no answer.
+// apiError adds a hint to an error of a request that got no answer, or
+// that was refused for want of a token.
 func apiError(err error) error {
 	if _, ok := errors.AsType[*url.Error](err); ok {
 		return fmt.Errorf("%w (is it running? set --server or VMFLEET_SERVER)", err)
 	}
-	return err
+	return tokenHint(err)
 }
 
 func serverFlag(cmd *cobra.Command, dst *string) {

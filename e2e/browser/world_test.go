@@ -19,6 +19,7 @@ import (
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	simworld "github.com/vmfleet/vmfleet/internal/sim/world"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -60,7 +61,7 @@ func newWorld(t *testing.T) *world {
 	o, err := sw.NewOrchestrator(orchestrator.Config{
 		Spec: events.Spec{Images: images, Cleanup: events.CleanupPolicy{KeepBunVersions: 1,
 			Windows: []events.Window{{Schedule: "0 2 * * *", Duration: events.Duration(3 * time.Hour)}}}},
-		Instance: "browser", Tick: 100 * time.Millisecond, PollInterval: 200 * time.Millisecond, MaxAttempts: 3,
+		Instance: "browser", Tick: 100 * time.Millisecond, Builds: builds.Config{PollInterval: 200 * time.Millisecond, MaxAttempts: 3},
 	}, orchestrator.WithLogger(testLogger(t, slog.LevelWarn).With("component", "orchestrator")))
 	if err != nil {
 		t.Fatal(err)

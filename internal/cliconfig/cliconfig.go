@@ -27,6 +27,8 @@ type Field struct {
 	Value reflect.Value
 	// raw holds what flags set, applied last.
 	raw []string
+	// kind words the field's type and a valid value for errors.
+	kind kind
 }
 
 // Key is the dotted config file key, e.g. "nats.urls".
@@ -122,7 +124,8 @@ func (b *Binder) walk(v reflect.Value, path []string) {
 			b.walk(v.Field(i), p)
 			continue
 		}
-		f := &Field{Path: p, Flag: sf.Tag.Get("flag"), Help: sf.Tag.Get("help"), Value: v.Field(i)}
+		f := &Field{Path: p, Flag: sf.Tag.Get("flag"), Help: sf.Tag.Get("help"), Value: v.Field(i),
+			kind: kindOf(v.Field(i), sf.Tag.Get("example"))}
 		if e := sf.Tag.Get("env"); e != "" {
 			f.Envs = strings.Split(e, ",")
 		}
@@ -149,7 +152,10 @@ func (b *Binder) Load() error {
 				continue
 			}
 			if err := setValue(f.Value, val, true); err != nil {
-				return fmt.Errorf("%w: env %s=%q: %v", ErrConfig, name, val, err)
+				if f.Secret() {
+					return fmt.Errorf("%w: env %s: %v", ErrConfig, name, f.textError(err, name+"="))
+				}
+				return fmt.Errorf("%w: env %s=%q (key %s): %v", ErrConfig, name, val, f.Key(), f.textError(err, name+"="))
 			}
 			break
 		}
@@ -163,7 +169,7 @@ func (b *Binder) Load() error {
 		}
 		for _, r := range f.raw {
 			if err := setValue(f.Value, r, false); err != nil {
-				return fmt.Errorf("%w: --%s %q: %v", ErrConfig, f.Flag, r, err)
+				return fmt.Errorf("%w: --%s %q: %v", ErrConfig, f.Flag, r, f.textError(err, "--"+f.Flag+" "))
 			}
 		}
 	}
@@ -197,7 +203,7 @@ func (b *Binder) applyNode(file string, n *yaml.Node, path []string) error {
 		key := strings.Join(p, ".")
 		if f := b.field(key); f != nil {
 			if err := decodeStrict(val, f.Value); err != nil {
-				return fmt.Errorf("%w: config file %s line %d: key %s: %v", ErrConfig, file, val.Line, key, err)
+				return fmt.Errorf("%w: config file %s line %d: key %s: %s", ErrConfig, file, val.Line, key, f.fileError(err))
 			}
 			continue
 		}
@@ -255,7 +261,7 @@ func setValue(v reflect.Value, s string, replace bool) error {
 	case v.Type() == durationType:
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			return fmt.Errorf("want a duration like 60s or 5m")
+			return errWant
 		}
 		v.SetInt(int64(d))
 		return nil
@@ -275,19 +281,19 @@ func setValue(v reflect.Value, s string, replace bool) error {
 	case reflect.Bool:
 		x, err := strconv.ParseBool(s)
 		if err != nil {
-			return fmt.Errorf("want true or false")
+			return errWant
 		}
 		v.SetBool(x)
 	case reflect.Int, reflect.Int32, reflect.Int64:
 		x, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return fmt.Errorf("want a whole number")
+			return errWant
 		}
 		v.SetInt(x)
 	case reflect.Float64:
 		x, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return fmt.Errorf("want a number")
+			return errWant
 		}
 		v.SetFloat(x)
 	default:
@@ -325,7 +331,7 @@ func (fv *flagValue) Set(s string) error {
 	// Check now, so a bad flag fails at parse time naming the flag.
 	tmp := reflect.New(fv.f.Value.Type()).Elem()
 	if err := setValue(tmp, s, false); err != nil {
-		return err
+		return fv.f.textError(err, "--"+fv.f.Flag+" ")
 	}
 	fv.f.raw = append(fv.f.raw, s)
 	return nil
@@ -343,4 +349,16 @@ func (fv *flagValue) Type() string {
 		return "int"
 	}
 	return "string"
+}
+
+// SetDefault sets the flag's field as its default would: below the config
+// file, the environment and the flag itself, which Load applies over it.
+// A caller holding only the cobra command reaches it through the flag's
+// Value (interface{ SetDefault(string) error }): how a client's saved
+// context supplies a value.
+func (fv *flagValue) SetDefault(s string) error {
+	if err := setValue(fv.f.Value, s, true); err != nil {
+		return fv.f.textError(err, "")
+	}
+	return nil
 }

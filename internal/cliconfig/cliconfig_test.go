@@ -176,3 +176,114 @@ func TestInlineSectionAndHelp(t *testing.T) {
 		t.Errorf("Got(config) = %+v, want %+v", cfg.Conn, want)
 	}
 }
+
+// TestSetDefault: a value set through a flag's SetDefault sits below the
+// file, the environment and the flag.
+func TestSetDefault(t *testing.T) {
+	type defaulter interface{ SetDefault(string) error }
+	for _, tt := range []struct {
+		name, file string
+		env        map[string]string
+		args       []string
+		wantName   string
+		wantRel    []string
+	}{
+		{name: "default only", wantName: "ctx", wantRel: []string{"12", "13"}},
+		{name: "file over it", file: "name: file\nimages:\n  releases: [\"14\"]\n", wantName: "file", wantRel: []string{"14"}},
+		{name: "env over it", env: map[string]string{"T_NAME": "env"}, wantName: "env", wantRel: []string{"12", "13"}},
+		{name: "flag over it", args: []string{"--name", "flag", "--releases", "15"}, wantName: "flag", wantRel: []string{"15"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var cfg testConfig
+			cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
+			b := cliconfig.Bind(cmd, &cfg, "T_CONFIG")
+			args := tt.args
+			if tt.file != "" {
+				args = append(args, "--config", writeFile(t, tt.file))
+			}
+			cmd.SetArgs(args)
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			for flag, v := range map[string]string{"name": "ctx", "releases": "12,13"} {
+				d, ok := cmd.Flags().Lookup(flag).Value.(defaulter)
+				if !ok {
+					t.Fatalf("--%s has no SetDefault", flag)
+				}
+				if err := d.SetDefault(v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := b.Load(); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Name != tt.wantName || !cmp.Equal(cfg.Images.Releases, tt.wantRel) {
+				t.Errorf("Got(name, releases) = %q, %v, want %q, %v", cfg.Name, cfg.Images.Releases, tt.wantName, tt.wantRel)
+			}
+		})
+	}
+}
+
+// TestConfigTypeErrorsShowAValidSetting: a value of the wrong type, in the
+// file, env or a flag, is one line naming the key, what it takes and a valid
+// setting of it (the key's default where it has one).
+func TestConfigTypeErrorsShowAValidSetting(t *testing.T) {
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		args       []string
+		want       string
+	}{
+		{name: "file duration", file: "interval: five\n",
+			want: `line 1: key interval: got "five", want a duration; a valid line: interval: 1m`},
+		{name: "file number as duration", file: "interval: 5\n",
+			want: `line 1: key interval: got "5", want a duration; a valid line: interval: 1m`},
+		{name: "file bool", file: "on: yes please\n",
+			want: `line 1: key on: got "yes please", want true or false; a valid line: on: true`},
+		{name: "file int", file: "count: many\n",
+			want: `line 1: key count: got "many", want a whole number; a valid line: count: 10`},
+		{name: "file list", file: "images:\n  releases: {a: 1}\n",
+			want: `line 2: key images.releases: got a mapping, want a list; a valid line: releases: ["14"]`},
+		{name: "file text", file: "name: [a]\n",
+			want: `line 1: key name: got a list, want text; a valid line: name: default`},
+		{name: "env duration", env: map[string]string{"T_INTERVAL": "five"},
+			want: `configuration: env T_INTERVAL="five" (key interval): want a duration, e.g. T_INTERVAL=1m`},
+		{name: "env bool", env: map[string]string{"T_ON": "maybe"},
+			want: `configuration: env T_ON="maybe" (key on): want true or false, e.g. T_ON=true`},
+		{name: "flag int", args: []string{"--count", "many"},
+			want: `invalid argument "many" for "--count" flag: want a whole number, e.g. --count 10`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := ""
+			if tt.file != "" {
+				file = writeFile(t, tt.file)
+			}
+			_, err := runBind(t, file, tt.env, tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Got(load) error = %v, want it to hold %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("Got(load) error = %q, want one line", err)
+			}
+		})
+	}
+}
+
+// TestSetDefaultTypeError: a saved default of the wrong type says what the
+// key takes, with a valid value.
+func TestSetDefaultTypeError(t *testing.T) {
+	var cfg testConfig
+	cmd := &cobra.Command{Use: "x"}
+	cliconfig.Bind(cmd, &cfg, "T_CONFIG")
+	d, ok := cmd.Flags().Lookup("count").Value.(interface{ SetDefault(string) error })
+	if !ok {
+		t.Fatal("--count has no SetDefault")
+	}
+	if err := d.SetDefault("many"); err == nil || err.Error() != "want a whole number, e.g. 10" {
+		t.Errorf("Got(SetDefault(many)) = %v, want %q", err, "want a whole number, e.g. 10")
+	}
+}

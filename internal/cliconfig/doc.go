@@ -7,10 +7,14 @@
 //	flag:"name"   the command-line flag; "-": no flag (secrets come from env or files only)
 //	env:"A,B"     environment variables, the first one set wins
 //	help:"..."    one line for --help and the docs table
+//	example:"..." optional: a valid YAML value, shown when the file's value is of the wrong type
+//	              (by default the field's default, or a plain value of its type)
 //
 // Precedence is flag > env > file > default, where the default is the
 // struct's value when Bind is called. Unknown keys in the file are an error
-// naming the key, the line and the file; every error wraps ErrConfig.
+// naming the key, the line and the file; a value of the wrong type (in the
+// file, env or a flag) is one line naming the key, what it takes and a valid
+// setting; every error wraps ErrConfig.
 //
 // A section shared by several commands is a struct type embedded with
 // yaml:",inline" (its keys sit beside the embedder's; the type must be

@@ -220,7 +220,7 @@ func (g *Generator) Write(dir string) (Result, error) {
 func (g *Generator) seed(credsDir string, id Identity) (Seed, error) {
 	file := filepath.Join(credsDir, id.Name+SeedExt)
 	rotate := g.rotating(id)
-	pub, created, err := LoadOrCreateSeed(file, "vmfleet NATS identity: "+comment(id), rotate)
+	pub, created, err := LoadOrCreateSeed(file, strings.TrimPrefix(seedComment, "# ")+comment(id), rotate)
 	if err != nil {
 		return Seed{}, fmt.Errorf("seed of %s: %w", comment(id), err)
 	}

@@ -32,11 +32,15 @@ type Client struct {
 }
 
 // NewClient returns a client of the orchestrator at baseURL (e.g.
-// "http://127.0.0.1:8080") that sends token, when not empty, as its bearer
-// token: the read token (or the API token) for reads, the API token for
-// changes.
+// "http://127.0.0.1:8080"; without a scheme, as "127.0.0.1:8080", http:// is
+// meant) that sends token, when not empty, as its bearer token: the read
+// token (or the API token) for reads, the API token for changes.
 func NewClient(baseURL, token string) *Client {
-	return &Client{base: strings.TrimRight(baseURL, "/"), token: token, hc: &http.Client{Timeout: DefaultTimeout}}
+	base := strings.TrimRight(strings.TrimSpace(baseURL), "/")
+	if base != "" && !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	return &Client{base: base, token: token, hc: &http.Client{Timeout: DefaultTimeout}}
 }
 
 // WithHTTPClient returns a copy of c sending its requests through hc.
@@ -59,6 +63,9 @@ type Error struct {
 	Message    string
 	// Body is the answer's body as received.
 	Body []byte
+	// TokenSent reports that the request carried a bearer token (a 401
+	// then means a wrong token rather than a missing one).
+	TokenSent bool
 }
 
 func (e *Error) Error() string {
@@ -336,7 +343,7 @@ func (c *Client) send(ctx context.Context, method, path string, in any) ([]byte,
 		return nil, err
 	}
 	if resp.StatusCode/100 != 2 {
-		e := &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Status: resp.Status, Body: b}
+		e := &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Status: resp.Status, Body: b, TokenSent: c.token != ""}
 		var eb ErrorResponse
 		if json.Unmarshal(b, &eb) == nil {
 			e.Message = eb.Error

@@ -1,6 +1,9 @@
 package builds
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Config is the build manager's section of the orchestrator's config (keys
 // builds.*). Zero fields take DefaultConfig's.
@@ -27,7 +30,8 @@ type Config struct {
 	// PassedGrace: in host mode, a passed build whose host still lacks the
 	// image this long after is counted as a failed attempt (default 10 m).
 	PassedGrace time.Duration
-	// RequestTimeout bounds one KV round trip (default 10 s).
+	// RequestTimeout bounds one KV round trip (default 10 s; the
+	// orchestrator gives it its own).
 	RequestTimeout time.Duration
 }
 
@@ -40,8 +44,8 @@ func DefaultConfig() Config {
 	}
 }
 
-// withDefaults fills zero fields from DefaultConfig.
-func (c Config) withDefaults() Config {
+// WithDefaults fills zero fields from DefaultConfig.
+func (c Config) WithDefaults() Config {
 	d := DefaultConfig()
 	set := func(p *time.Duration, v time.Duration) {
 		if *p == 0 {
@@ -64,4 +68,29 @@ func (c Config) withDefaults() Config {
 	set(&c.PassedGrace, d.PassedGrace)
 	set(&c.RequestTimeout, d.RequestTimeout)
 	return c
+}
+
+// Validate names the key (builds.*) of a field out of range.
+func (c Config) Validate() error {
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"builds.max_concurrent", c.MaxBuilds}, {"builds.max_per_host", c.MaxBuildsPerHost},
+		{"builds.max_attempts", c.MaxAttempts}, {"builds.max_polls_per_minute", c.MaxPollsPerMinute}} {
+		if f.v < 1 {
+			return fmt.Errorf("%s: %d: must be 1 or more", f.key, f.v)
+		}
+	}
+	if c.BackoffMax < c.BackoffBase {
+		return fmt.Errorf("builds.backoff_max: %s is less than builds.backoff_base %s", c.BackoffMax, c.BackoffBase)
+	}
+	for _, f := range []struct {
+		key string
+		d   time.Duration
+	}{{"builds.poll_interval", c.PollInterval}, {"builds.backoff_base", c.BackoffBase}, {"builds.doubt_delay", c.DoubtDelay}} {
+		if f.d < 0 {
+			return fmt.Errorf("%s: must not be negative", f.key)
+		}
+	}
+	return nil
 }

@@ -70,7 +70,7 @@ type Manager struct {
 // nil disables builds; store may be set later with SetStore, before Load.
 func New(cfg Config, log *slog.Logger, now func() time.Time, bk Buildkite, store Store) *Manager {
 	return &Manager{
-		cfg: cfg.withDefaults(), log: log, now: now, bk: bk, store: store,
+		cfg: cfg.WithDefaults(), log: log, now: now, bk: bk, store: store,
 		onChange:    func(_, _ *Record) {},
 		onCancel:    func(*Record) {},
 		recs:        map[string]*Record{},

@@ -2,10 +2,17 @@ package hostcmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 )
+
+// ErrHostRestarted ends a command in flight when a want for its key comes
+// from a later boot of the host: the agent it went to is gone and will
+// never reply. It is not a failure: the key is free at once, without a
+// backoff or a wait.
+var ErrHostRestarted = errors.New("the host restarted while the command was in flight")
 
 // Report names one health report of a host: its boot id and sequence number.
 type Report struct {
@@ -82,6 +89,8 @@ type state[W any] struct {
 	nextTry  time.Time
 	lastErr  string
 	gen      uint64 // the last full pass that wanted the key
+	// abandon ends the command in flight (Dispatch's; nil for Run's).
+	abandon context.CancelCauseFunc
 }
 
 // Dispatcher sends one verb's commands: see the package doc for the rules.
@@ -115,14 +124,25 @@ func (d *Dispatcher[W, R]) Dispatch(ctx context.Context, wants []W, full bool) {
 		st := d.keyLocked(d.v.Key(w))
 		st.gen = d.gen
 		switch {
-		case st.inFlight, now.Before(st.nextTry), st.wait.Holds(d.v.From(w)), d.inFlight >= d.v.Cap:
+		case st.inFlight:
+			if from, sent := d.v.From(w), d.v.From(st.sent); st.abandon != nil && from.Boot != "" && sent.Boot != "" && from.Boot != sent.Boot {
+				st.abandon(ErrHostRestarted)
+			}
+			continue
+		case now.Before(st.nextTry), st.wait.Holds(d.v.From(w)), d.inFlight >= d.v.Cap:
 			continue
 		}
 		d.startLocked(st, w, now)
+		cctx, abandon := context.WithCancelCause(ctx)
+		st.abandon = abandon
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			res, err := d.v.Send(ctx, w)
+			defer abandon(nil)
+			res, err := d.v.Send(cctx, w)
+			if context.Cause(cctx) == ErrHostRestarted && ctx.Err() == nil {
+				err = fmt.Errorf("%w: %w", ErrHostRestarted, err)
+			}
 			d.finish(st, w, res, err)
 		}()
 	}
@@ -153,9 +173,12 @@ func (d *Dispatcher[W, R]) startLocked(st *state[W], w W, now time.Time) {
 // backoff, as the verb's Finish says.
 func (d *Dispatcher[W, R]) finish(st *state[W], w W, res R, err error) {
 	out := d.v.Finish(w, res, err)
+	if errors.Is(err, ErrHostRestarted) {
+		out = Outcome{} // nothing to wait for, nothing to back off from
+	}
 	now := d.v.Now()
 	d.mu.Lock()
-	st.inFlight = false
+	st.inFlight, st.abandon = false, nil
 	d.inFlight--
 	if out.SetWait {
 		st.wait = out.Wait

@@ -331,3 +331,55 @@ func TestWaitHolds(t *testing.T) {
 		}
 	}
 }
+
+// TestDispatchAbandonsACommandToARestartedHost: a command in flight to an
+// agent that restarted (a want for its key from a later boot) ends at once
+// with ErrHostRestarted, without a backoff, and the next pass sends it
+// again; a want of the same boot leaves it in flight.
+func TestDispatchAbandonsACommandToARestartedHost(t *testing.T) {
+	f := &fake{now: t0, hold: make(chan struct{})}
+	var (
+		mu   sync.Mutex
+		errs []error
+	)
+	v := f.verb(10, false)
+	done := v.Done
+	v.Done = func(w want, r reply, err error, out Outcome, retryAt time.Time) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+		done(w, r, err, out, retryAt)
+	}
+	d := New(v)
+	ctx := t.Context()
+	d.Dispatch(ctx, []want{w("a", "boot-1", 1)}, true)
+	d.Dispatch(ctx, []want{w("a", "boot-1", 2)}, true)
+	if got := d.InFlight(); got != 1 {
+		t.Fatalf("Got(in flight after a want of the same boot) = %d, want 1", got)
+	}
+	d.Dispatch(ctx, []want{w("a", "boot-2", 1)}, true) // the agent restarted
+	finished := make(chan struct{})
+	go func() { d.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(10 * time.Second):
+		close(f.hold)
+		t.Fatal("the command to the restarted host is still in flight")
+	}
+	mu.Lock()
+	got := slices.Clone(errs)
+	mu.Unlock()
+	if len(got) != 1 || !errors.Is(got[0], ErrHostRestarted) {
+		t.Fatalf("Got(command errors) = %v, want one ErrHostRestarted", got)
+	}
+	if st, _ := d.Status("a"); st.Failures != 0 || !st.NextTry.IsZero() {
+		t.Errorf("Got(status after the abandon) = %+v, want no failure, no backoff", st)
+	}
+	f.takeSent()
+	close(f.hold)
+	d.Dispatch(ctx, []want{w("a", "boot-2", 1)}, true)
+	d.Wait()
+	if diff := cmp.Diff([]string{"a"}, f.takeSent()); diff != "" {
+		t.Errorf("Got(sent after the abandon) diff (-want +got):\n%s", diff)
+	}
+}

@@ -13,6 +13,10 @@
 //     ran does not send it again;
 //   - none during a key's backoff after a failure (exponential, as the
 //     verb's Backoff says);
+//   - a command in flight is abandoned (ErrHostRestarted) when a want for
+//     its key comes from a later boot of the host: the agent it went to
+//     is gone and will never reply, and the key is free again at once
+//     instead of after the command's timeout;
 //   - a full pass forgets keys nobody wants any more;
 //   - an operator's command (Run) goes at once, past the cap, the backoff
 //     and the wait, unless one is in flight for the key; a dry run that

@@ -60,7 +60,7 @@ type Fleet struct {
 // metrics go on d.Reg, if any.
 func New(subj events.Subjects, cfg Config, d Deps) (*Fleet, error) {
 	f := &Fleet{
-		cfg:          cfg.withDefaults(),
+		cfg:          cfg.WithDefaults(),
 		deps:         d.withDefaults(),
 		subj:         subj,
 		healthPrefix: subj.Prefix + ".host.",

@@ -17,6 +17,7 @@
 package hosts
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -47,7 +48,8 @@ func DefaultConfig() Config {
 	return Config{StaleHeartbeats: 3, DefaultHeartbeat: 60 * time.Second, MaxClockSkew: 5 * time.Minute, ForgetAfter: 7 * 24 * time.Hour}
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults fills zero fields from DefaultConfig.
+func (c Config) WithDefaults() Config {
 	d := DefaultConfig()
 	if c.StaleHeartbeats == 0 {
 		c.StaleHeartbeats = d.StaleHeartbeats
@@ -59,6 +61,21 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	return c
+}
+
+// Validate names the key of a field out of range.
+func (c Config) Validate() error {
+	switch {
+	case c.StaleHeartbeats < 1:
+		return fmt.Errorf("stale_heartbeats: %d: must be 1 or more", c.StaleHeartbeats)
+	case c.DefaultHeartbeat < 0:
+		return fmt.Errorf("heartbeat: must not be negative")
+	case c.MaxClockSkew < time.Second || c.MaxClockSkew > 24*time.Hour:
+		return fmt.Errorf("hosts.max_clock_skew: %s: must be between 1s and 24h, e.g. 5m", c.MaxClockSkew)
+	case c.ForgetAfter < time.Minute:
+		return fmt.Errorf("hosts.forget_after: %s: must be at least 1m, e.g. 168h", c.ForgetAfter)
+	}
+	return nil
 }
 
 // Deps is what the Fleet needs of the orchestrator core; every field may be

@@ -34,17 +34,6 @@ const tagHost = events.TagKeyHost
 // in the next passes.
 const MaxCallsPerPass = 50
 
-// Config is the levers' part of the orchestrator's configuration.
-type Config struct {
-	// Interval is how often the leader lists Buildkite's agents.
-	Interval time.Duration
-	// DriftGrace is how long a host's tags may disagree before it is flagged.
-	DriftGrace time.Duration
-	// Pause enables the pause lever; PauseTimeout is Buildkite's pause timeout.
-	Pause        bool
-	PauseTimeout time.Duration
-}
-
 // Deps is what the levers ask of the orchestrator's core.
 type Deps struct {
 	// Now is the clock.

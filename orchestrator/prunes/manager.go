@@ -14,17 +14,6 @@ import (
 	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
 )
 
-// Config is the prune commands' section of the orchestrator's config.
-type Config struct {
-	// Concurrency caps prune commands in flight fleet-wide
-	// (prunes.max_concurrent); Timeout bounds one (prunes.timeout).
-	Concurrency int
-	Timeout     time.Duration
-	// BackoffBase doubles after every failed prune of a host, up to
-	// BackoffMax.
-	BackoffBase, BackoffMax time.Duration
-}
-
 // Deps is what the Manager needs of the orchestrator core.
 type Deps struct {
 	Now    func() time.Time

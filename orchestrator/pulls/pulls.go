@@ -23,17 +23,6 @@ type Want struct {
 	Seq  uint64
 }
 
-// Config is the pull commands' section of the orchestrator's config.
-type Config struct {
-	// Concurrency caps pulls in flight fleet-wide (pulls.max_concurrent);
-	// Timeout bounds one (pulls.timeout).
-	Concurrency int
-	Timeout     time.Duration
-	// BackoffBase doubles after every failed pull of an image on a host,
-	// up to BackoffMax.
-	BackoffBase, BackoffMax time.Duration
-}
-
 // Deps is what the Manager needs of the orchestrator core.
 type Deps struct {
 	Now    func() time.Time

@@ -41,9 +41,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, v)
 	})
-	mux.HandleFunc("GET /api/v1/builds", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, api.BuildsResponse{Builds: o.Builds()})
-	})
+	mux.HandleFunc("GET /api/v1/builds", s.handleBuilds) // builds.go
 	mux.HandleFunc("GET /api/v1/spec", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, o.Spec())
 	})

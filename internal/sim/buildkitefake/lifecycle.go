@@ -157,7 +157,7 @@ func (s *Server) advanceLocked(b *Build, now time.Time) []Build {
 			}
 			out = append(out, s.moveLocked(b, StateRunning, due))
 		case StateRunning:
-			due := b.StartedAt.Add(s.cfg.run)
+			due := s.dueLocked(b, b.StartedAt.Add(s.cfg.run))
 			if now.Before(due) {
 				return out
 			}

@@ -49,6 +49,7 @@ type Server struct {
 	agents    []*agentRec
 	hooks     []func(Build)
 	faults    []*Fault
+	holds     map[string]time.Time // by buildKey: running builds held (hold.go)
 	rate      rateWindow
 	requests  map[RequestKey]int
 	created   map[string]int

@@ -9,7 +9,7 @@ import (
 
 func TestIngestMeasuresBothPhases(t *testing.T) {
 	t.Parallel()
-	res, err := Ingest(t.Context(), IngestConfig{Hosts: 50, Duration: 300 * time.Millisecond, Rate: 1000, Flood: true, Releases: []string{"13", "14"}, VMs: 4})
+	res, err := Ingest(t.Context(), IngestConfig{Hosts: 50, Duration: 300 * time.Millisecond, Rate: 1000, Flood: true, Raw: true, Releases: []string{"13", "14"}, VMs: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,6 +23,15 @@ func TestIngestMeasuresBothPhases(t *testing.T) {
 		if p.Published == 0 || p.Received != p.Published || p.Samples == 0 || p.P50 <= 0 || p.P99 < p.P50 || p.PeakRSSBytes == 0 {
 			t.Errorf("Got(%s phase) = %+v, want every event received, samples and latencies", p.Name, *p)
 		}
+	}
+	if res.Raw == nil {
+		t.Fatal("Got(raw phase) = nil, want it after the flood")
+	}
+	if p := res.Raw; p.Published == 0 || p.Received != p.Published || p.Samples != 0 {
+		t.Errorf("Got(raw phase) = %+v, want every event received by the raw consumer, no latency samples", *p)
+	}
+	if want := res.Flood.EventsPerSec / res.Raw.EventsPerSec; res.FloodFraction != want || want <= 0 {
+		t.Errorf("Got(flood fraction of raw) = %g, want %g > 0", res.FloodFraction, want)
 	}
 	if got := res.Paced.Published; got != 300 {
 		t.Errorf("Got(paced events in 300 ms at 1000/s) = %d, want 300", got)

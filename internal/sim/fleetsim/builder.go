@@ -23,6 +23,9 @@ func tmpName(b buildkitefake.Build) string {
 // was due to end: see publishes). A failed publish fails the build, as it
 // would in the pipeline.
 func (s *Sim) outcome(b buildkitefake.Build) buildkitefake.State {
+	if s.chaos.fails(b) {
+		return buildkitefake.StateFailed // the chaos fails it: nothing is pushed or published
+	}
 	if ref := b.Env[events.EnvRegistryRef]; ref != "" {
 		s.reg.push(ref)
 		return buildkitefake.StatePassed
@@ -62,7 +65,7 @@ func (s *Sim) onBuild(b buildkitefake.Build) {
 	switch b.State {
 	case buildkitefake.StateRunning:
 		h.fake.Add(events.VM{Name: tmpName(b), DiskGB: 80, SizeGB: 55})
-		if h.agent.Load() != nil {
+		if h.agent.Load() != nil && !s.chaos.dooms(b) {
 			s.pubs.start(s.runCtx(), b.Number, b.StartedAt.Add(s.tm.Build), func(ctx context.Context) error { return s.publishImage(ctx, h, b) })
 		}
 	case buildkitefake.StateFailed, buildkitefake.StateCanceled:

@@ -94,6 +94,13 @@ type Config struct {
 	// MaxBuilds and MaxPulls are the orchestrator's fleet-wide caps;
 	// MaxBuildsPerHost its per-host cap.
 	MaxBuilds, MaxBuildsPerHost, MaxPulls int
+	// BuildkiteRateLimit, when positive, makes the fake Buildkite enforce
+	// Buildkite's REST limit: that many requests per minute of fleet time
+	// for the organization, then 429 with RateLimit-Reset until the
+	// minute ends (whole seconds of wall time, as the real API rounds, so
+	// at small Scale a 429 holds the orchestrator longer than a fleet
+	// minute). 0: counted, never refused.
+	BuildkiteRateLimit int
 	// NATSMaxConsumers, when not 0, is the embedded nats-server's
 	// jetstream.limits.default_max_consumers (-1: unlimited). Every agent's
 	// watch of the spec bucket is a consumer of its stream, so a cap below
@@ -114,6 +121,8 @@ type Config struct {
 	StopWhenConverged bool
 	// Prune is PruneRequire, PruneAuto or PruneIgnore.
 	Prune string
+	// Chaos injects faults from the bump on (chaos.go).
+	Chaos Chaos
 }
 
 // DefaultConfig is `vmfleet demo` without flags: 12 hosts, releases 13 and
@@ -164,6 +173,8 @@ func (c Config) Validate() error {
 		return bad("max_builds, max_builds_per_host, max_pulls", "must be 1 or more")
 	case c.Timeout < 0:
 		return bad("timeout", "must not be negative")
+	case c.BuildkiteRateLimit < 0:
+		return bad("buildkite_rate_limit", "%d: must not be negative", c.BuildkiteRateLimit)
 	}
 	for name, d := range map[string]time.Duration{
 		"bump_after": c.BumpAfter, "window_after": c.WindowAfter, "removed_grace": c.RemovedGrace, "job_time": c.JobTime,
@@ -175,6 +186,9 @@ func (c Config) Validate() error {
 	}
 	if c.CheckInterval <= 0 || c.Tick <= 0 {
 		return bad("check_interval, tick", "must be positive")
+	}
+	if err := c.Chaos.validate(); err != nil {
+		return err
 	}
 	if err := c.spec().Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)

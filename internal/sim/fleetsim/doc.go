@@ -30,6 +30,17 @@
 //   - the rollout's cost: from the bump to the end, the fewest hosts ready
 //     for the spec in force and the time some release had no ready host
 //     (Result.MinReadyHosts, Result.OutageSeconds).
+//   - chaos (Config.Chaos, chaos*.go): from the bump on, faults of every
+//     kind on a seeded schedule (Schedule) — builds failing or hanging,
+//     the Buildkite API's 429 storms, 5xx bursts and lost create answers
+//     (a proxy in front of the fake), webhooks lost, duplicated or late,
+//     the leading one of two orchestrator replicas killed, the
+//     nats-server restarted, hosts offline, rebooted or reimaged, tart
+//     failing or hanging, VMs deleted behind vmfleet's back, disks
+//     filling up, agents restarted mid-pull or mid-prune, clocks off —
+//     with more safety checks (job-routing tags against the inventory,
+//     the rate limit honoured, no host left behind) and the time the
+//     fleet takes to heal once they stop (ChaosResult).
 //
 // It must not reach into the orchestrator's or the agents' internals: it
 // drives them through their public APIs, NATS and the fake Buildkite only, so

@@ -16,6 +16,9 @@ import (
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	simworld "github.com/vmfleet/vmfleet/internal/sim/world"
 	"github.com/vmfleet/vmfleet/orchestrator"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
+	"github.com/vmfleet/vmfleet/orchestrator/pulls"
 )
 
 // The fake Buildkite organization and pipeline the orchestrator builds on.
@@ -44,9 +47,16 @@ type env struct {
 	// token is the orchestrator's API token (the simulation stages a
 	// spec through the API, as `vmfleet spec stage` does).
 	token string
+	// sc is the nats-server's configuration (the chaos restarts it).
+	sc bus.ServerConfig
+	// closeChaos closes what the chaos added (nil: nothing).
+	closeChaos func()
 }
 
 func (e *env) close() {
+	if e.closeChaos != nil {
+		e.closeChaos()
+	}
 	if e.w != nil {
 		_ = e.w.StopFront()
 	}
@@ -86,17 +96,23 @@ func (s *Sim) setup(ctx context.Context, dir string) (e *env, err error) {
 		return e, fmt.Errorf("%w: http_addr %q: %v", ErrInvalidConfig, s.cfg.HTTPAddr, err)
 	}
 	secret := events.NewID()
-	if e.w, err = simworld.New(ctx,
+	bkOpts := []buildkitefake.Option{
+		buildkitefake.WithTimings(s.tm.Queue, s.tm.Build), buildkitefake.WithOutcome(s.outcome),
+		// Buildkite sends webhooks from a pool of workers, not one at a
+		// time: a thousand builds finishing together do not queue behind
+		// one another's receipt.
+		buildkitefake.WithWebhookWorkers(webhookWorkers),
+		buildkitefake.WithLogger(clog.With("component", "buildkite-fake")),
+	}
+	if n := s.cfg.BuildkiteRateLimit; n > 0 {
+		bkOpts = append(bkOpts, buildkitefake.WithRateLimit(n, s.cfg.real(time.Minute, time.Millisecond)))
+	}
+	if e.w, err = simworld.New(ctx, append([]simworld.Option{
 		simworld.WithNATSServer(sc), simworld.WithSubjects(s.subj), simworld.WithName("vmfleet-sim"), simworld.WithLogger(clog),
 		simworld.WithFront(ln), simworld.WithPipeline(bkOrg, bkPipeline), simworld.WithWebhooks(secret),
-		simworld.WithBuildkiteTimeout(10*time.Second),
-		simworld.WithBuildkite(
-			buildkitefake.WithTimings(s.tm.Queue, s.tm.Build), buildkitefake.WithOutcome(s.outcome),
-			// Buildkite sends webhooks from a pool of workers, not one at a
-			// time: a thousand builds finishing together do not queue behind
-			// one another's receipt.
-			buildkitefake.WithWebhookWorkers(webhookWorkers),
-			buildkitefake.WithLogger(clog.With("component", "buildkite-fake")))); err != nil {
+		simworld.WithBuildkiteTimeout(10 * time.Second),
+		simworld.WithBuildkite(bkOpts...)},
+		s.chaos.worldOptions()...)...); err != nil {
 		return e, err
 	}
 	e.ns, e.nc, e.kv, e.bk, e.url = e.w.NATS, e.w.Conn, e.w.Buckets.Spec, e.w.Buildkite, e.w.URL+"/"
@@ -104,20 +120,24 @@ func (s *Sim) setup(ctx context.Context, dir string) (e *env, err error) {
 		return e, err
 	}
 	e.bk.OnStateChange(s.onBuild)
+	e.sc = sc
+	if err := s.chaos.setup(e); err != nil {
+		return e, err
+	}
 	spec, _ := s.world.current()
 	tm := s.tm
 	e.token = events.NewID()
-	if e.wo, err = e.w.NewOrchestrator(orchestrator.Config{
-		Spec: spec, Instance: "sim", Tick: tm.Tick, PollInterval: tm.PollInterval, DefaultHeartbeat: tm.Heartbeat,
-		MaxBuilds: s.cfg.MaxBuilds, MaxBuildsPerHost: s.cfg.MaxBuildsPerHost, MaxAttempts: 5,
-		BackoffBase: tm.BackoffBase, BackoffMax: tm.BackoffMax, DoubtDelay: tm.DoubtDelay, PassedGrace: tm.PassedGrace,
-		PullConcurrency: s.cfg.MaxPulls, PullTimeout: max(10*tm.Pull, time.Minute), RequestTimeout: 10 * time.Second,
+	if e.wo, err = s.newOrchestrator(e, orchestrator.Config{
+		Spec: spec, Instance: "sim", Tick: tm.Tick, Hosts: hosts.Config{DefaultHeartbeat: tm.Heartbeat},
+		Builds: builds.Config{PollInterval: tm.PollInterval, MaxBuilds: s.cfg.MaxBuilds, MaxBuildsPerHost: s.cfg.MaxBuildsPerHost, MaxAttempts: 5,
+			BackoffBase: tm.BackoffBase, BackoffMax: tm.BackoffMax, DoubtDelay: tm.DoubtDelay, PassedGrace: tm.PassedGrace},
+		Pulls: pulls.Config{Concurrency: s.cfg.MaxPulls, Timeout: max(10*tm.Pull, time.Minute)}, RequestTimeout: 10 * time.Second,
 		WebhookSecret: secret, APIToken: e.token,
 	}, orchestrator.WithLogger(clog.With("component", "orchestrator")), orchestrator.WithSource("/vmfleet/orchestrator/sim")); err != nil {
 		return e, err
 	}
 	e.o = e.wo.Orchestrator
-	e.w.Serve(e.wo.Web.Handler())
+	e.w.Serve(s.chaos.front(e.wo.Web.Handler()))
 	return e, nil
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/vmfleet/vmfleet/agentd"
 	"github.com/vmfleet/vmfleet/events"
-	"github.com/vmfleet/vmfleet/internal/bus"
 	"github.com/vmfleet/vmfleet/internal/rungroup"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
@@ -34,6 +33,7 @@ func (h *simHost) disk(path string) *events.Disk {
 	for _, v := range vms {
 		used += int64(v.SizeGB) * gib
 	}
+	used += h.chaos.fill.Load() // a disk filling up (chaos)
 	return &events.Disk{Path: path, TotalBytes: hostDiskGB * gib, FreeBytes: max(hostDiskGB*gib-used, 0)}
 }
 
@@ -47,6 +47,8 @@ type simHost struct {
 	agent atomic.Pointer[agentd.Agent]
 	// busy is the VM running a job ("" when none).
 	busy string
+	// chaos is what the chaos does to the host (chaos_hosts.go).
+	chaos hostChaos
 }
 
 func hostName(i, n int) string {
@@ -98,44 +100,58 @@ func (s *Sim) makeHosts() {
 
 // startAgents starts every host's agent in g, each on its own connection.
 func (s *Sim) startAgents(ctx context.Context, g *rungroup.Group, natsURL, dir string) error {
-	log := s.opts.compLog.With("component", "agent")
 	for _, h := range s.hosts {
-		conn, err := bus.Connect(bus.ConnConfig{URLs: []string{natsURL}, Name: "vmfleet-agent " + h.name, ReconnectWait: 100 * time.Millisecond}, log)
-		if err != nil {
+		if err := s.startAgent(ctx, g, h, natsURL, dir); err != nil {
 			return err
 		}
-		home := filepath.Join(dir, "hosts", h.name)
-		// tart makes $TART_HOME on a real host; without it every check
-		// would look for the nearest directory to measure the disk of.
-		if err := os.MkdirAll(filepath.Join(home, "tart"), 0o755); err != nil {
-			conn.Close()
-			return err
-		}
-		a, err := agentd.New(agentd.Config{
-			Hostname: h.name, Images: s.cfg.spec(),
-			TartHome: filepath.Join(home, "tart"), StateDir: filepath.Join(home, "state"),
-			Interval: s.tm.CheckInterval, Heartbeat: s.tm.Heartbeat,
-			TartTimeout: 30 * time.Second, PullTimeout: max(10*s.tm.Pull, time.Minute),
-		}, h.tart, agentd.WithConn(conn), agentd.WithLogger(log), agentd.WithSettle(0), agentd.WithSpecRetry(100*time.Millisecond),
-			// Nothing outside the process reads a simulated host's state
-			// files, and its in-memory tart wakes the agent itself
-			// (OnChange): no state files, no inotify watcher per host.
-			agentd.WithMemoryState(), agentd.WithoutFileWatch(),
-			// The images are in memory, so is the disk they fill.
-			agentd.WithDisk(h.disk))
-		if err != nil {
-			conn.Close()
+	}
+	return nil
+}
+
+// startAgent starts h's agent in g on a connection of its own; the chaos
+// may stop it alone (h.chaos.stopAgent), which ends nothing else.
+func (s *Sim) startAgent(ctx context.Context, g *rungroup.Group, h *simHost, natsURL, dir string) error {
+	log := s.opts.compLog.With("component", "agent")
+	conn, err := s.connectAgent(h, natsURL, log)
+	if err != nil {
+		return err
+	}
+	home := filepath.Join(dir, "hosts", h.name)
+	// tart makes $TART_HOME on a real host; without it every check
+	// would look for the nearest directory to measure the disk of.
+	if err := os.MkdirAll(filepath.Join(home, "tart"), 0o755); err != nil {
+		conn.Close()
+		return err
+	}
+	a, err := agentd.New(agentd.Config{
+		Hostname: h.name, Images: s.cfg.spec(),
+		TartHome: filepath.Join(home, "tart"), StateDir: filepath.Join(home, "state"),
+		Interval: s.tm.CheckInterval, Heartbeat: s.tm.Heartbeat,
+		TartTimeout: 30 * time.Second, PullTimeout: max(10*s.tm.Pull, time.Minute),
+	}, h.tart, append([]agentd.Option{agentd.WithConn(conn), agentd.WithLogger(log), agentd.WithSettle(0), agentd.WithSpecRetry(100 * time.Millisecond),
+		// Nothing outside the process reads a simulated host's state
+		// files, and its in-memory tart wakes the agent itself
+		// (OnChange): no state files, no inotify watcher per host.
+		agentd.WithMemoryState(), agentd.WithoutFileWatch(),
+		// The images are in memory, so is the disk they fill.
+		agentd.WithDisk(h.disk)}, s.chaos.agentOptions(h)...)...)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("agent %s: %w", h.name, err)
+	}
+	actx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	h.chaos.running(stop, done, conn)
+	h.agent.Store(a)
+	g.Go(func() error {
+		defer close(done)
+		defer conn.Close()
+		defer stop()
+		if err := a.Run(actx); err != nil && (ctx.Err() != nil || actx.Err() == nil) {
 			return fmt.Errorf("agent %s: %w", h.name, err)
 		}
-		h.agent.Store(a)
-		g.Go(func() error {
-			defer conn.Close()
-			if err := a.Run(ctx); err != nil {
-				return fmt.Errorf("agent %s: %w", h.name, err)
-			}
-			return nil
-		})
-	}
+		return nil
+	})
 	return nil
 }
 

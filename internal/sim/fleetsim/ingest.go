@@ -31,6 +31,11 @@ type IngestConfig struct {
 	// events in (core NATS as agents publish, no Nats-Msg-Id, at most
 	// 20,000 events ahead of the orchestrator) to find the ingest ceiling.
 	Flood bool
+	// Raw, with Flood, ends with the raw phase: the flood again without
+	// vmfleet (the orchestrator stopped, one consumer made as its own that
+	// only counts), so the flood's rate can be read as a fraction of the
+	// path it rides on.
+	Raw bool
 	// Releases and VMs shape each event (every release ready; VMs local VMs).
 	Releases []string
 	VMs      int
@@ -38,7 +43,7 @@ type IngestConfig struct {
 
 // DefaultIngestConfig is `vmfleet bench ingest` without flags.
 func DefaultIngestConfig() IngestConfig {
-	return IngestConfig{Hosts: 10000, Duration: 30 * time.Second, Rate: 10000, Flood: true, Releases: []string{"13", "14"}, VMs: 4}
+	return IngestConfig{Hosts: 10000, Duration: 30 * time.Second, Rate: 10000, Flood: true, Raw: true, Releases: []string{"13", "14"}, VMs: 4}
 }
 
 // IngestResult is what an ingest run measured.
@@ -47,7 +52,11 @@ type IngestResult struct {
 	EventBytes int          `json:"event_bytes"`
 	Paced      *IngestPhase `json:"paced,omitempty"`
 	Flood      *IngestPhase `json:"flood,omitempty"`
-	Known      int          `json:"hosts_known"`
+	// Raw is the raw phase; FloodFraction the flood's events/s over the
+	// raw phase's (0 when either did not run).
+	Raw           *IngestPhase `json:"raw,omitempty"`
+	FloodFraction float64      `json:"flood_fraction_of_raw,omitempty"`
+	Known         int          `json:"hosts_known"`
 	// HostsHeapBytes is how much the Go heap (after GC) grew when every
 	// host's first event was ingested: the orchestrator's fleet state and
 	// nats-server's per-subject state. SeededRSSBytes is the process's
@@ -60,7 +69,9 @@ type IngestResult struct {
 // IngestPhase is one phase's figures. Latency is from the publish time
 // carried in a sampled event (its checked_at) until the orchestrator's
 // state shows that event (Orchestrator.Host's sequence number), polled
-// every 100 µs; EventsPerSec counts events the orchestrator received.
+// every 100 µs (every millisecond in the flood, whose latencies are
+// hundreds of milliseconds); EventsPerSec counts events the consumer
+// received.
 type IngestPhase struct {
 	Name         string  `json:"name"`
 	TargetRate   int     `json:"target_rate,omitempty"`
@@ -117,6 +128,16 @@ func Ingest(ctx context.Context, cfg IngestConfig) (IngestResult, error) {
 		res.Flood = &p
 	}
 	res.Known = len(b.o.Hosts())
+	if cfg.Flood && cfg.Raw {
+		p, err := b.rawPhase(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.Raw = &p
+		if p.EventsPerSec > 0 {
+			res.FloodFraction = res.Flood.EventsPerSec / p.EventsPerSec
+		}
+	}
 	return res, nil
 }
 
@@ -133,6 +154,13 @@ func machine() string {
 	return fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 }
 
+// orchestratorInstance names the bench's orchestrator, whose durable
+// consumer is orchestratorConsumer.
+const (
+	orchestratorInstance = "bench"
+	orchestratorConsumer = "orchestrator-" + orchestratorInstance
+)
+
 // ingestBench is the running system under measurement: the world (its
 // nats-server, stream, buckets and fake Buildkite), a publisher connection
 // of its own and the orchestrator.
@@ -148,10 +176,14 @@ type ingestBench struct {
 	done   chan error
 	subj   events.Subjects
 	events []hostEvent
+	// count is what the consumer under measurement received so far: the
+	// orchestrator's count, then the raw phase's.
+	count func() int
 }
 
 func startIngestBench(ctx context.Context, cfg IngestConfig, dir string) (b *ingestBench, err error) {
 	b = &ingestBench{cfg: cfg, reg: prometheus.NewRegistry()}
+	b.count = b.received
 	defer func() {
 		if err != nil {
 			b.close()
@@ -172,7 +204,7 @@ func startIngestBench(ctx context.Context, cfg IngestConfig, dir string) (b *ing
 		return b, err
 	}
 	spec := events.Spec{Images: events.ImageSpec{NameTemplate: events.DefaultNameTemplate, Releases: cfg.Releases, BunVersion: "1.2.16", BootstrapVersion: "3.6"}}
-	if b.wo, err = b.w.NewOrchestrator(orchestrator.Config{Spec: spec, Instance: "bench"}, orchestrator.WithRegistry(b.reg)); err != nil {
+	if b.wo, err = b.w.NewOrchestrator(orchestrator.Config{Spec: spec, Instance: orchestratorInstance}, orchestrator.WithRegistry(b.reg)); err != nil {
 		return b, err
 	}
 	b.o = b.wo.Orchestrator
@@ -204,10 +236,7 @@ func (b *ingestBench) waitReady(ctx context.Context) error {
 }
 
 func (b *ingestBench) close() {
-	if b.stop != nil {
-		b.stop()
-		<-b.done
-	}
+	b.stopOrchestrator()
 	if b.wo != nil {
 		b.wo.Close()
 	}
@@ -221,14 +250,8 @@ func (b *ingestBench) close() {
 
 // received is the orchestrator's count of health events received.
 func (b *ingestBench) received() int {
-	mfs, err := b.reg.Gather()
-	if err != nil {
+	if b.o == nil {
 		return 0
 	}
-	for _, mf := range mfs {
-		if mf.GetName() == "vmfleet_orchestrator_events_received_total" && len(mf.GetMetric()) > 0 {
-			return int(mf.GetMetric()[0].GetCounter().GetValue())
-		}
-	}
-	return 0
+	return int(b.o.EventsReceived())
 }

@@ -72,6 +72,12 @@ type Result struct {
 	Deleted       int            `json:"deleted"`
 	PruneOutcomes map[string]int `json:"prune_outcomes"`
 
+	Cost
+
+	// ChaosResult is what the chaos did and how the fleet healed (nil
+	// without chaos; its fields are at the top level of the JSON).
+	*ChaosResult
+
 	Violations []Violation       `json:"violations"`
 	Readiness  []ReadinessPoint  `json:"readiness"`
 	Dropped    int               `json:"events_dropped"`
@@ -126,17 +132,22 @@ func (s *Sim) finish(e *env) {
 			keys = append(keys, k)
 		}
 	}
-	created, ideal, vs := s.ledger.audit(keys, e.bk)
+	created, ideal, vs := s.ledger.audit(keys, e.bk, s.chaos.retried())
 	for _, v := range vs {
 		s.violate(v)
 	}
+	s.chaos.leftBehind()
+	chaos := s.chaos.result(created, ideal)
 	dropped, _ := e.sub.Dropped()
+	cost := s.cost(e, s.cpu0)
 	tm := s.tm
 	s.resMu.Lock()
 	defer s.resMu.Unlock()
 	s.res.BuildsCreated, s.res.BuildsIdeal = created, ideal
 	s.res.Wall = Seconds(time.Since(s.start))
 	s.res.Dropped = dropped
+	s.res.Cost = cost
+	s.res.ChaosResult = chaos
 	s.res.Timings = map[string]string{
 		"check_interval": tm.CheckInterval.String(), "heartbeat": tm.Heartbeat.String(), "tick": tm.Tick.String(),
 		"build": tm.Build.String(), "queue": tm.Queue.String(), "pull": tm.Pull.String(), "delete": tm.Delete.String(),

@@ -130,6 +130,7 @@ func (s *Sim) bumped(spec events.Spec) (next events.Spec, from, to string) {
 // measure, the window and the jobs.
 func (s *Sim) bumpWritten(sc *scriptState, now time.Duration) {
 	sc.bumpAt = now
+	s.chaos.begin()
 	if s.cfg.WindowAfter > 0 {
 		sc.windowDue = now + s.cfg.real(s.cfg.WindowAfter, time.Nanosecond)
 	}
@@ -254,7 +255,7 @@ func (s *Sim) timers(ctx context.Context, e *env, sc *scriptState, now time.Dura
 // prune (see Config.Prune).
 func (s *Sim) converge(st fleetStatus, sc *scriptState, now time.Duration) bool {
 	ready := st.hosts == s.cfg.Hosts && len(st.notReady) == 0
-	if !ready || sc.jobsDue > 0 || sc.windowDue > 0 || (sc.jobsEnded && !s.jobsReported()) {
+	if !ready || sc.jobsDue > 0 || sc.windowDue > 0 || (sc.jobsEnded && !s.jobsReported()) || !s.chaos.settled() {
 		return false
 	}
 	checked := len(st.prunable) == 0

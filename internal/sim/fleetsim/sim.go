@@ -30,6 +30,8 @@ type Sim struct {
 	world   world
 	ledger  ledger
 	view    *view
+	// chaos injects faults (nil without Config.Chaos).
+	chaos *chaosRun
 	// kv is the spec bucket, once the world is up (for resync).
 	kv atomic.Pointer[jetstream.KeyValue]
 	// nc and inbox are the simulation's connection and the messages its
@@ -40,6 +42,7 @@ type Sim struct {
 
 	running atomic.Bool
 	start   time.Time
+	cpu0    float64 // the process's CPU seconds at start
 	ctx     atomic.Pointer[context.Context]
 	emitMu  sync.Mutex
 
@@ -72,6 +75,7 @@ func New(cfg Config, opts ...Option) (*Sim, error) {
 	spec := cfg.initialSpec(time.Now())
 	s.world.set(spec, time.Now())
 	s.makeHosts()
+	s.chaos = newChaos(s)
 	s.ledger.needKeys(spec.Images, s.hosts)
 	s.res = Result{Hosts: cfg.Hosts, Releases: cfg.Releases, Registry: cfg.Registry, Scale: cfg.Scale, Bump: cfg.Bump,
 		Rollout: cfg.Rollout, Target: Seconds(cfg.target())}
@@ -94,7 +98,7 @@ func (s *Sim) Run(ctx context.Context) error {
 	defer cancel(nil)
 	s.armTimeout(cancel)
 	defer s.stopTimeout()
-	s.start = time.Now()
+	s.start, s.cpu0 = time.Now(), cpuSeconds()
 	dir, err := os.MkdirTemp("", "vmfleet-sim-")
 	if err != nil {
 		return err
@@ -123,20 +127,26 @@ func (s *Sim) run(ctx context.Context, e *env, dir string) error {
 	g.Go(func() error { return s.follow(gctx, e.kv) })
 	g.Go(func() error { return s.consume(gctx, e.msgs) })
 	g.Go(func() error { return e.serve(gctx) })
-	g.Go(func() error { return e.wo.Web.Run(gctx) }) // the dashboard's live updates
-	g.Go(func() error {
-		err := e.o.Run(gctx)
-		switch {
-		case err != nil:
-			return fmt.Errorf("orchestrator: %w", err)
-		case gctx.Err() == nil:
-			return errors.New("the orchestrator stopped on its own")
-		}
-		return nil
-	})
+	ready := e.o.Ready
+	if s.chaos != nil {
+		// Two orchestrator replicas sharing a lease, which the chaos kills.
+		ready = s.chaos.launch(gctx, g, e, dir)
+	} else {
+		g.Go(func() error { return e.wo.Web.Run(gctx) }) // the dashboard's live updates
+		g.Go(func() error {
+			err := e.o.Run(gctx)
+			switch {
+			case err != nil:
+				return fmt.Errorf("orchestrator: %w", err)
+			case gctx.Err() == nil:
+				return errors.New("the orchestrator stopped on its own")
+			}
+			return nil
+		})
+	}
 	s.tell(e)
 	s.setStatusText("the orchestrator never got ready")
-	if err := waitFor(gctx, e.o.Ready); err == nil {
+	if err := waitFor(gctx, ready); err == nil {
 		g.Go(func() error { e.bk.Run(gctx, s.tm.BuildkiteStep); return nil })
 		if err := s.startAgents(gctx, g, e.ns.ClientURL(), dir); err != nil {
 			g.Go(func() error { return err })
@@ -162,6 +172,21 @@ func (s *Sim) tell(e *env) {
 		s.emit(Event{Kind: KindStart, Text: fmt.Sprintf("removal grace: images that leave every active spec are kept %s of fleet time before they may be pruned (shortened here: %s by default)", short(c.RemovedGrace), short(events.DefaultRemovedGrace))})
 	}
 	s.emit(Event{Kind: KindStart, Text: "dashboard and API: " + e.url + " (try " + e.url + "api/v1/hosts)"})
+	s.tellNATS(e.ns.ClientURL(), strings.TrimSuffix(e.url, "/"))
+}
+
+// tellNATS says where the embedded NATS is (no credentials) and the
+// commands that watch the run from another terminal.
+func (s *Sim) tellNATS(natsURL, api string) {
+	for _, line := range []string{
+		"NATS: " + natsURL + " (no credentials); try from another terminal while this runs (Ctrl-C stops it):",
+		"  vmfleet events --nats-url " + natsURL,
+		"  vmfleet events --nats-url " + natsURL + " --since 1h --subject 'build.>'",
+		"  nats sub --server " + natsURL + " '" + s.subj.All() + "'",
+		"  vmfleet status --server " + api,
+	} {
+		s.emit(Event{Kind: KindStart, Text: line})
+	}
 }
 
 // runCtx is Run's context (for the fake Buildkite's hooks).

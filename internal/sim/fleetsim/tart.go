@@ -55,6 +55,9 @@ func (t *hostTart) Clone(ctx context.Context, src, dst string) error {
 		return &tart.Error{Args: []string{"clone", src, dst}, ExitCode: 1, Kind: tart.ErrNotFound,
 			Stderr: "Error: manifest unknown: " + src}
 	}
+	if isRef(src) {
+		t.sim.chaos.pulling(t.host)
+	}
 	err := t.Fake.Clone(ctx, src, dst)
 	if err == nil && isRef(src) {
 		t.sim.ledger.pulled()
@@ -67,11 +70,12 @@ func (t *hostTart) Clone(ctx context.Context, src, dst string) error {
 // reading the spec from KV: the world's watch may be behind a change the
 // agent already saw (an auto-promotion).
 func (t *hostTart) Delete(ctx context.Context, name string) error {
+	t.sim.chaos.deleting(t.host)
 	vms, _ := t.Fake.List(context.WithoutCancel(ctx))
-	vs := deleteViolations(t.sim.world.rules(name), vms, name, time.Now())
+	vs := deleteViolations(t.sim.deleteRules(t.host, name), vms, name, time.Now())
 	if slices.ContainsFunc(vs, func(v Violation) bool { return v.Kind == VDeletedExpected }) {
 		t.sim.resync(ctx, true)
-		vs = deleteViolations(t.sim.world.rules(name), vms, name, time.Now())
+		vs = deleteViolations(t.sim.deleteRules(t.host, name), vms, name, time.Now())
 	}
 	for _, v := range vs {
 		v.Host = t.host
@@ -85,13 +89,16 @@ func (t *hostTart) Delete(ctx context.Context, name string) error {
 }
 
 // rules is what a delete is judged by: the spec in force, the staged spec
-// (nil: none), whether a cleanup window is open, and until when the
-// removal grace keeps the VM (zero: it never left an active spec).
+// (nil: none), whether a cleanup window is open, until when the
+// removal grace keeps the VM (zero: it never left an active spec), and
+// whether the host's disk is in an emergency (which lifts the window, the
+// grace and the wait for the replacement).
 type rules struct {
 	spec       events.ImageSpec
 	next       *events.ImageSpec
 	open       bool
 	graceUntil time.Time
+	emergency  bool
 }
 
 // deleteViolations is every rule a delete of name at now breaks, judged on
@@ -139,13 +146,13 @@ func deleteViolations(r rules, vms []events.VM, name string, now time.Time) []Vi
 			}
 		}
 	}
-	if ours && spec.HasRelease(ref.Release) && !local[spec.ImageName(ref.Release)] {
+	if ours && spec.HasRelease(ref.Release) && !local[spec.ImageName(ref.Release)] && !r.emergency {
 		add(VDeletedBeforeReplacement, "release "+ref.Release+"'s replacement "+spec.ImageName(ref.Release)+" is not on the host")
 	}
-	if !r.open {
+	if !r.open && !r.emergency {
 		add(VDeletedOutsideWindow, "no cleanup window is open")
 	}
-	if now.Before(r.graceUntil) {
+	if now.Before(r.graceUntil) && !r.emergency {
 		add(VDeletedWithinGrace, "it left the active specs less than the removal grace ago (kept until "+r.graceUntil.Format(time.RFC3339Nano)+")")
 	}
 	return out

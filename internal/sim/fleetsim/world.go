@@ -161,6 +161,10 @@ func (c Config) initialSpec(now time.Time) events.Spec {
 	}
 	s := events.Spec{Images: c.spec(), Cleanup: events.CleanupPolicy{KeepBunVersions: 1,
 		RemovedGrace: grace, MaxPruneHostsFraction: simPruneHostsFraction}}
+	if c.Chaos.On {
+		// A disk filling up (chaos) is a disk emergency.
+		s.Cleanup.DiskEmergencyFreeBytes = chaosDiskReserve
+	}
 	if c.WindowAfter == 0 {
 		s.Cleanup.Windows = openWindow
 	} else {

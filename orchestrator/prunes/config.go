@@ -1,0 +1,46 @@
+package prunes
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config is the prune commands' section of the orchestrator's config (keys
+// prunes.*). Zero fields take DefaultConfig's.
+type Config struct {
+	// Concurrency caps prune commands in flight fleet-wide
+	// (prunes.max_concurrent, default 10); Timeout bounds one (prunes.timeout,
+	// default 10 m: the agent deletes one VM at a time, then checks).
+	Concurrency int
+	Timeout     time.Duration
+	// BackoffBase doubles after every failed prune of a host, up to
+	// BackoffMax. They have no defaults here: the orchestrator gives
+	// them the builds' (keys builds.backoff_base and builds.backoff_max).
+	BackoffBase, BackoffMax time.Duration
+}
+
+// DefaultConfig is the prune commands' defaults.
+func DefaultConfig() Config { return Config{Concurrency: 10, Timeout: 10 * time.Minute} }
+
+// WithDefaults fills zero fields from DefaultConfig.
+func (c Config) WithDefaults() Config {
+	d := DefaultConfig()
+	if c.Concurrency == 0 {
+		c.Concurrency = d.Concurrency
+	}
+	if c.Timeout == 0 {
+		c.Timeout = d.Timeout
+	}
+	return c
+}
+
+// Validate names the key of a field out of range.
+func (c Config) Validate() error {
+	switch {
+	case c.Concurrency < 1:
+		return fmt.Errorf("prunes.max_concurrent: %d: must be 1 or more", c.Concurrency)
+	case c.Timeout < 0:
+		return fmt.Errorf("prunes.timeout: must not be negative")
+	}
+	return nil
+}
