@@ -39,7 +39,7 @@ func TestAgentCheckExitSaysDelivery(t *testing.T) {
 		{name: "another host's seed", url: url, seed: seed("mac-02"), code: exitNotDelivered,
 			wantStderr: []string{"vmfleet: health event refused: NATS " + url + " as " + who(seed("mac-02")) +
 				`: the server refused: Permissions Violation for Publish to "vmfleet.host.mac-01.health"` +
-				" (a host's credentials may publish only its own health: is --nats-nkey-seed the seed 'vmfleet nats-config' wrote for host mac-01?)\n"}},
+				" (a host's credentials may publish only its own health: is --nats-nkey-seed the seed 'vmfleet nats-config' wrote for host mac-01?)"}},
 		{name: "credentials refused", url: url, seed: stranger, code: exitNotDelivered,
 			wantStderr: []string{"vmfleet: health event not delivered: NATS " + url + " as " + who(stranger) +
 				": authorization violation: the server refused these credentials\n"}},
