@@ -36,7 +36,7 @@ func (o *orchProc) cli(args ...string) (string, string, int) {
 }
 
 // host is o's view of one host with its last report (GET /api/v1/hosts/{host}).
-func (o *orchProc) host(host string) (api.HostView, bool) {
+func (o *orchProc) host(host string) (api.HostDetail, bool) {
 	c, ctx, cancel := o.api()
 	defer cancel()
 	v, err := c.Host(ctx, host)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -102,6 +103,9 @@ config file is written 0600. It does not make the context current: run
 						v = abs
 					}
 					*s.field(&ctx) = v
+				}
+				if u, err := url.Parse(ctx.Server); ctx.Server != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+					return exitCode(2, fmt.Errorf("%w: context %s: --server %q: want the orchestrator's base URL, e.g. https://vmfleet.internal:8080", cliconfig.ErrConfig, name, ctx.Server))
 				}
 				if ctx.NATSCreds != "" && ctx.NATSNKeySeed != "" {
 					return exitCode(2, fmt.Errorf("%w: context %s: give --nats-creds or --nats-nkey-seed, not both (remove one with --nats-creds \"\")", cliconfig.ErrConfig, name))

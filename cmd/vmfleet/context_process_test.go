@@ -185,6 +185,8 @@ func TestClientContextsProcess(t *testing.T) {
 	expect("no contexts", nil, []string{"context", "list"}, 0, "no contexts in "+filepath.Join(c.home, ".config", "vmfleet", "config.yaml"))
 	expect("set prod", nil, []string{"context", "set", "prod", "--server", f.server, "--token-file", f.tokenFile, "--nats-url", f.natsURL}, 0, "context prod created")
 	expect("set dead", nil, []string{"context", "set", "dead", "--server", dead}, 0, "context dead created")
+	expect("set a server without a scheme", nil, []string{"context", "set", "typo", "--server", "orchestrator:8080"}, 2, `--server "orchestrator:8080": want the orchestrator's base URL`)
+	expect("set both NATS credentials", nil, []string{"context", "set", "typo", "--nats-creds", "a.creds", "--nats-nkey-seed", "b.nk"}, 2, "nats-creds", "nats-nkey-seed")
 	expect("use unknown", nil, []string{"context", "use", "nope"}, 2, `context "nope" is not in`, "it has dead, prod")
 	expect("use prod", nil, []string{"context", "use", "prod"}, 0, "current context: prod")
 	path := filepath.Join(c.home, ".config", "vmfleet", "config.yaml")
@@ -322,6 +324,8 @@ func TestDynamicCompletionProcess(t *testing.T) {
 	}{
 		{"host forget HOST", nil, []string{"host", "forget", ""}, []string{"mac-01"}},
 		{"host drain HOST", nil, []string{"host", "drain", "m"}, []string{"mac-01"}},
+		{"status HOST", nil, []string{"status", ""}, []string{"mac-01"}},
+		{"status HOST, one only", nil, []string{"status", "mac-01", ""}, nil},
 		{"host resume HOST", nil, []string{"host", "resume", ""}, []string{"mac-01"}},
 		{"prune --host", nil, []string{"prune", "--host", "mac"}, []string{"mac-01"}},
 		{"build list --host", nil, []string{"build", "list", "--host", ""}, []string{"mac-01"}},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/cliconfig"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
 
@@ -42,19 +43,34 @@ func newStatusCmd(*globalFlags) *cobra.Command {
 	var asJSON, watch bool
 	var interval time.Duration
 	cmd := &cobra.Command{
-		Use:   "status",
-		Short: "Show the fleet: every host's readiness per release, as the orchestrator sees it",
+		Use:   "status [HOST]",
+		Short: "Show the fleet, or one host in detail, as the orchestrator sees it",
 		Long: `Prints every host the orchestrator knows: its state (ready, not_ready, stale),
-each release's readiness and reason, and when it was last heard from. Reads
-GET /api/v1/hosts from the orchestrator's API.`,
+each release's state as the dashboard shows it (ready, missing, building,
+pulling, queued, blocked, stale, forced, error), the reason of anything not
+ready with why nothing is on its way (queued behind which cap, backing off
+until when, blocked), and when it was last heard from. Reads GET
+/api/v1/hosts from the orchestrator's API.
+
+With a HOST, prints that host in detail (GET /api/v1/hosts/HOST): per release
+the state, reason and expected image, the build or pull in flight with its
+Buildkite link, or its place in the queue; its drain (forced state), disk and
+VMs with their sizes; its cleanup window, prune plan and last prunes.`,
 		Example: `  vmfleet status
+  vmfleet status mac-07                  # one host in detail
   vmfleet status --watch                 # redraw every 2s until Ctrl-C
   vmfleet status --server http://orchestrator:8080 --json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			token, err := clientToken(tokenFile)
 			if err != nil {
 				return err
+			}
+			if len(args) == 1 {
+				if watch {
+					return exitCode(2, fmt.Errorf("%w: --watch shows the fleet; give no HOST with it", cliconfig.ErrConfig))
+				}
+				return hostStatus(cmd, newAPIClient(server, token), args[0], asJSON) // status_host.go
 			}
 			if watch {
 				return watchStatus(cmd.Context(), newAPIClient(server, token), cmd.OutOrStdout(), interval, asJSON)
@@ -100,6 +116,7 @@ func printHosts(w io.Writer, resp api.HostsResponse, now time.Time) error {
 	for _, h := range resp.Hosts {
 		row := []string{h.Host, stateCell(h)}
 		var reasons []string
+		cells := resp.Cells[h.Host]
 		for _, r := range releases {
 			cell := "-"
 			for _, st := range h.Releases {
@@ -109,7 +126,10 @@ func printHosts(w io.Writer, resp api.HostsResponse, now time.Time) error {
 				cell = "ready"
 				if !st.Ready {
 					cell = "not ready"
-					reasons = append(reasons, r+": "+string(st.Reason))
+					reasons = append(reasons, r+": "+string(st.Reason)+waitShort(cells, r)) // status_host.go
+				}
+				if c := cellOf(cells, r); c != nil {
+					cell = c.State
 				}
 			}
 			row = append(row, cell)

@@ -118,8 +118,8 @@ func (c *Client) Hosts(ctx context.Context) (HostsResponse, error) {
 
 // Host is GET /api/v1/hosts/{host}: the host with its last report and its
 // cleanup plan (404 for a host the orchestrator does not know).
-func (c *Client) Host(ctx context.Context, host string) (HostView, error) {
-	var v HostView
+func (c *Client) Host(ctx context.Context, host string) (HostDetail, error) {
+	var v HostDetail
 	err := c.do(ctx, http.MethodGet, "/api/v1/hosts/"+url.PathEscape(host), nil, &v)
 	return v, err
 }

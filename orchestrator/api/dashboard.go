@@ -14,6 +14,7 @@ const (
 	CellMissing  = "missing"  // not ready, and nothing is on its way
 	CellBuilding = "building" // a live build will produce it
 	CellPulling  = "pulling"  // a pull command is in flight
+	CellQueued   = "queued"   // its build or pull waits behind a cap (Cell.Wait says which)
 	CellBlocked  = "blocked"  // its build key is blocked after max_attempts failures
 	CellStale    = "stale"    // the host went silent: its last report is not trusted
 	CellForced   = "forced"   // an operator's override is in force
@@ -38,6 +39,9 @@ type Cell struct {
 	Detail  string        `json:"detail,omitempty"`
 	Image   string        `json:"image"`
 	Build   *BuildRef     `json:"build,omitempty"`
+	// Wait says why a missing image has nothing in flight: queued behind
+	// a cap, backing off after failures, blocked (wait.go).
+	Wait *Wait `json:"wait,omitempty"`
 }
 
 // DashboardHost is one row of the dashboard: the read API's host view (so

@@ -77,7 +77,11 @@ const (
 
 // HostsResponse is GET /api/v1/hosts.
 type HostsResponse struct {
-	Hosts     []HostView             `json:"hosts"`
+	Hosts []HostView `json:"hosts"`
+	// Cells is, by host, each release's state as the dashboard shows it
+	// (ready, missing, building, pulling, queued, blocked, stale, forced,
+	// error) with why nothing is in flight (Cell.Wait).
+	Cells     map[string][]Cell      `json:"cells,omitempty"`
 	Readiness *events.FleetReadiness `json:"readiness,omitempty"`
 	// Leader says who leads, as the answering orchestrator knows it.
 	Leader *LeaderStatus `json:"leader,omitempty"`

@@ -62,6 +62,9 @@ type Manager struct {
 	livePerHost map[string]int
 	reserved    int // creates started but not yet written
 	reservedPer map[string]int
+	// queued are the wanted keys a cap or the rate limit holds back
+	// (queue.go).
+	queued map[string]*queuedBuild
 
 	wg sync.WaitGroup
 }
@@ -78,6 +81,7 @@ func New(cfg Config, log *slog.Logger, now func() time.Time, bk Buildkite, store
 		lastPoll:    map[string]time.Time{},
 		livePerHost: map[string]int{},
 		reservedPer: map[string]int{},
+		queued:      map[string]*queuedBuild{},
 	}
 }
 
@@ -207,6 +211,7 @@ func (m *Manager) decideLocked(w *Want, now time.Time) buildOp {
 	switch {
 	case r == nil || (r.Digest != digest(*w) && !r.State.Live()):
 		if gated || !m.capLocked(w.Host) {
+			m.queueLocked(w, now, gated)
 			return nil
 		}
 		return m.reserveLocked(w, 1, r)
@@ -225,6 +230,9 @@ func (m *Manager) decideLocked(w *Want, now time.Time) buildOp {
 			return func(ctx context.Context) { m.block(ctx, key) }
 		}
 		if gated || now.Before(r.NextAttempt) || !m.capLocked(w.Host) {
+			if !now.Before(r.NextAttempt) {
+				m.queueLocked(w, now, gated)
+			}
 			return nil
 		}
 		return m.reserveLocked(w, r.Attempt+1, r)
@@ -243,6 +251,7 @@ func (m *Manager) capLocked(host string) bool {
 // reserveLocked counts a create against the caps until its record is written.
 func (m *Manager) reserveLocked(w *Want, attempt int, prev *Record) buildOp {
 	want := *w
+	delete(m.queued, w.Key)
 	var p *Record
 	if prev != nil {
 		p = prev.clone()
@@ -268,6 +277,11 @@ func (m *Manager) Sweep(ctx context.Context, wanted map[string]bool) {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for key := range m.queued {
+		if !wanted[key] {
+			delete(m.queued, key)
+		}
+	}
 	if now.Before(m.gate) {
 		return
 	}

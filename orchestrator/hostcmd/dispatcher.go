@@ -91,6 +91,9 @@ type state[W any] struct {
 	gen      uint64 // the last full pass that wanted the key
 	// abandon ends the command in flight (Dispatch's; nil for Run's).
 	abandon context.CancelCauseFunc
+	// queuedSince is when the key's want first found the cap full, zero
+	// when it is not waiting for a free slot (queue.go).
+	queuedSince time.Time
 }
 
 // Dispatcher sends one verb's commands: see the package doc for the rules.
@@ -125,13 +128,21 @@ func (d *Dispatcher[W, R]) Dispatch(ctx context.Context, wants []W, full bool) {
 		st.gen = d.gen
 		switch {
 		case st.inFlight:
+			st.queuedSince = time.Time{}
 			if from, sent := d.v.From(w), d.v.From(st.sent); st.abandon != nil && from.Boot != "" && sent.Boot != "" && from.Boot != sent.Boot {
 				st.abandon(ErrHostRestarted)
 			}
 			continue
-		case now.Before(st.nextTry), st.wait.Holds(d.v.From(w)), d.inFlight >= d.v.Cap:
+		case now.Before(st.nextTry), st.wait.Holds(d.v.From(w)):
+			st.queuedSince = time.Time{}
+			continue
+		case d.inFlight >= d.v.Cap:
+			if st.queuedSince.IsZero() {
+				st.queuedSince = now
+			}
 			continue
 		}
+		st.queuedSince = time.Time{}
 		d.startLocked(st, w, now)
 		cctx, abandon := context.WithCancelCause(ctx)
 		st.abandon = abandon
@@ -148,6 +159,9 @@ func (d *Dispatcher[W, R]) Dispatch(ctx context.Context, wants []W, full bool) {
 	}
 	if full {
 		for k, st := range d.keys {
+			if st.gen != d.gen {
+				st.queuedSince = time.Time{} // nobody wants it any more
+			}
 			if st.gen != d.gen && !st.inFlight && (!d.v.KeepBackoff || !now.Before(st.nextTry)) {
 				delete(d.keys, k)
 			}
@@ -248,6 +262,9 @@ type Status[W any] struct {
 	Failures int // in a row
 	NextTry  time.Time
 	Err      string // why the last command failed
+	// QueuedSince is when the key's want first found the cap full (zero:
+	// not waiting for a free slot); Queue says its place.
+	QueuedSince time.Time
 }
 
 // Status returns the key's bookkeeping; false when the dispatcher has none.
@@ -259,7 +276,7 @@ func (d *Dispatcher[W, R]) Status(key string) (Status[W], bool) {
 		return Status[W]{}, false
 	}
 	return Status[W]{InFlight: st.inFlight, Sent: st.sent, SentAt: st.sentAt,
-		Failures: st.failures, NextTry: st.nextTry, Err: st.lastErr}, true
+		Failures: st.failures, NextTry: st.nextTry, Err: st.lastErr, QueuedSince: st.queuedSince}, true
 }
 
 // InFlightKeys returns the keys with a command in flight.

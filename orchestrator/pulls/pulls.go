@@ -151,3 +151,16 @@ func (p *Manager) sendVia(ctx context.Context, host string, req events.PullReque
 	}
 	return check{boot: rep.Health.BootID, seq: rep.Health.Seq}, nil
 }
+
+// Pending is, by host and image, every pull that waits for a free slot
+// under pulls.max_concurrent (as of the last pass) or backs off after a
+// failure at now (hostcmd.Dispatcher.Pending).
+func (p *Manager) Pending(now time.Time) map[HostImage]hostcmd.Pending {
+	all := p.Dispatcher.Pending(now)
+	out := make(map[HostImage]hostcmd.Pending, len(all))
+	for k, v := range all {
+		host, image, _ := strings.Cut(k, "\x00")
+		out[HostImage{host, image}] = v
+	}
+	return out
+}

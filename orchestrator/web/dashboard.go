@@ -17,7 +17,7 @@ func cellEqual(c, d api.Cell) bool {
 		c.Detail != d.Detail || c.Image != d.Image || (c.Build == nil) != (d.Build == nil) {
 		return false
 	}
-	return c.Build == nil || *c.Build == *d.Build
+	return (c.Build == nil || *c.Build == *d.Build) && sameWait(c.Wait, d.Wait) // wait.go
 }
 
 // Dashboard returns the dashboard's data as of now.
@@ -42,10 +42,11 @@ type dashIndex struct {
 	byKey   map[string]*api.Record
 	pulling map[pulls.HostImage]bool
 	spec    events.Spec
+	queues  // wait.go
 }
 
 func (s *Server) dashIndex() *dashIndex {
-	ix := &dashIndex{records: s.o.Builds(), pulling: s.o.PullsInFlight(), spec: s.o.Spec()}
+	ix := &dashIndex{records: s.o.Builds(), pulling: s.o.PullsInFlight(), spec: s.o.Spec(), queues: s.queues()}
 	ix.byKey = make(map[string]*api.Record, len(ix.records))
 	for i := range ix.records {
 		ix.byKey[ix.records[i].Key] = &ix.records[i]
@@ -128,8 +129,10 @@ func cell(host string, st events.ReleaseStatus, stale, forced bool, ix *dashInde
 		c.State = api.CellBuilding
 	case c.Build != nil && c.Build.State == events.BuildBlocked:
 		c.State = api.CellBlocked
+		c.Wait = blockedWait(rec)
 	default:
 		c.State = api.CellMissing
+		ix.explain(host, &c, rec) // wait.go: queued, backing off
 	}
 	return c
 }

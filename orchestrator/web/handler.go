@@ -29,19 +29,9 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, api.ReadyResponse{Status: api.ReadyReady, LeaderStatus: o.Leadership()})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry(), promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /api/v1/hosts", func(w http.ResponseWriter, _ *http.Request) {
-		l := o.Leadership()
-		writeJSON(w, http.StatusOK, api.HostsResponse{Hosts: o.Hosts(), Readiness: o.Readiness(), Leader: &l})
-	})
-	mux.HandleFunc("GET /api/v1/hosts/{host}", func(w http.ResponseWriter, r *http.Request) {
-		v, ok := o.Host(r.PathValue("host"))
-		if !ok {
-			writeError(w, http.StatusNotFound, errors.New("no such host"))
-			return
-		}
-		writeJSON(w, http.StatusOK, v)
-	})
-	mux.HandleFunc("GET /api/v1/builds", s.handleBuilds) // builds.go
+	mux.HandleFunc("GET /api/v1/hosts", s.handleHosts)       // hosts.go
+	mux.HandleFunc("GET /api/v1/hosts/{host}", s.handleHost) // hosts.go
+	mux.HandleFunc("GET /api/v1/builds", s.handleBuilds)     // builds.go
 	mux.HandleFunc("GET /api/v1/spec", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, o.Spec())
 	})
