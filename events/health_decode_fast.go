@@ -17,7 +17,14 @@ import (
 // FuzzDecodeHealth holds the whole decoder to Decode +
 // DecodeData.
 func scanHealth(b []byte) (env Envelope, h *HostHealth, ok bool) {
-	s := scanner{b: b, str0: string(b)}
+	return scanHealthIn(b, string(b))
+}
+
+// scanHealthIn is scanHealth with the string every string field is a
+// substring of: a copy of b, or b itself when the caller hands b over
+// (DecodeHealthOwned).
+func scanHealthIn(b []byte, str0 string) (env Envelope, h *HostHealth, ok bool) {
+	s := scanner{b: b, str0: str0}
 	var seen uint
 	ok = s.object(func(key []byte) bool {
 		bit, known := envelopeKeys[string(key)]
@@ -263,8 +270,12 @@ var nonEmptyData = json.RawMessage(`{}`)
 // shape agents write, else in one encoding/json pass when it is good; any
 // failure is decoded again by those two so the error is the contract's own.
 func DecodeHealth(b []byte) (*HostHealth, string, error) {
+	return decodeHealth(b, scanHealth)
+}
+
+func decodeHealth(b []byte, scan func([]byte) (Envelope, *HostHealth, bool)) (*HostHealth, string, error) {
 	if len(b) <= MaxEventBytes {
-		if env, h, ok := scanHealth(b); ok {
+		if env, h, ok := scan(b); ok {
 			if env.Type == TypeHostHealth && env.Validate() == nil && h.Validate() == nil && h.checkEnvelope(env) == nil {
 				return h, env.Source, nil
 			}

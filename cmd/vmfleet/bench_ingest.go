@@ -99,7 +99,8 @@ func printIngest(w io.Writer, r fleetsim.IngestResult) {
 		rows = append(rows,
 			benchRow{"raw nats-server path: events received", fmt.Sprintf("%d in %s: %.0f/s", p.Received, p.Elapsed, p.EventsPerSec), "same publisher and stream, one counting consumer"},
 			benchRow{"flood as a fraction of the raw path", fmt.Sprintf("%.2f", r.FloodFraction), "≥ 0.9: " + verdict(r.FloodFraction >= 0.9)},
-			benchRow{"raw: CPU, peak RSS", fmt.Sprintf("%.1f s, %s", p.CPUSeconds, mb(p.PeakRSSBytes)), ""})
+			benchRow{"raw: CPU, peak RSS", fmt.Sprintf("%.1f s, %s", p.CPUSeconds, mb(p.PeakRSSBytes)), ""},
+			benchRow{"CPU per event, raw over flood", fmt.Sprintf("%.2f", r.FloodCPUFraction), "the fraction if both had the cores to themselves"})
 	}
 	writeTable(w, fmt.Sprintf("vmfleet bench ingest: %d hosts (%d known to the orchestrator), %d-byte events; %s", r.Hosts, r.Known, r.EventBytes, r.Machine), rows)
 }

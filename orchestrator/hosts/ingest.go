@@ -42,9 +42,15 @@ func (f *Fleet) Ingest(subject string, data []byte, seen time.Time) bool {
 // when it was stored, not by sequence; and once the stored event is stale, the next
 // valid one replaces it whatever its sequence (a huge seq within one boot).
 func (f *Fleet) IngestAt(subject string, data []byte, seen, stored time.Time) bool {
+	return f.ingestAt(subject, data, seen, stored, events.DecodeHealth)
+}
+
+// ingestAt is IngestAt decoding with decode: events.DecodeHealthOwned for
+// a NATS message's data, which nothing writes again.
+func (f *Fleet) ingestAt(subject string, data []byte, seen, stored time.Time, decode func([]byte) (*events.HostHealth, string, error)) bool {
 	f.received.Add(1)
 	tok := f.subjectHost(subject)
-	h, source, err := events.DecodeHealth(data)
+	h, source, err := decode(data)
 	if source == "" {
 		source = tok
 	}

@@ -111,7 +111,9 @@ func (f *Fleet) startIngest(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case m := <-q:
-					f.IngestAt(m.subject, m.data, m.seen, m.stored)
+					// The message's data is the event's own (nats.go
+					// makes it afresh): its strings may share it.
+					f.ingestAt(m.subject, m.data, m.seen, m.stored, events.DecodeHealthOwned)
 				}
 			}
 		}()

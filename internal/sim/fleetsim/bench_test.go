@@ -33,6 +33,9 @@ func TestIngestMeasuresBothPhases(t *testing.T) {
 	if want := res.Flood.EventsPerSec / res.Raw.EventsPerSec; res.FloodFraction != want || want <= 0 {
 		t.Errorf("Got(flood fraction of raw) = %g, want %g > 0", res.FloodFraction, want)
 	}
+	if res.FloodCPUFraction <= 0 {
+		t.Errorf("Got(flood CPU fraction of raw) = %g, want > 0", res.FloodCPUFraction)
+	}
 	if got := res.Paced.Published; got != 300 {
 		t.Errorf("Got(paced events in 300 ms at 1000/s) = %d, want 300", got)
 	}

@@ -53,10 +53,14 @@ type IngestResult struct {
 	Paced      *IngestPhase `json:"paced,omitempty"`
 	Flood      *IngestPhase `json:"flood,omitempty"`
 	// Raw is the raw phase; FloodFraction the flood's events/s over the
-	// raw phase's (0 when either did not run).
-	Raw           *IngestPhase `json:"raw,omitempty"`
-	FloodFraction float64      `json:"flood_fraction_of_raw,omitempty"`
-	Known         int          `json:"hosts_known"`
+	// raw phase's (0 when either did not run). FloodCPUFraction is the raw
+	// phase's CPU time per event over the flood's: the fraction two cores
+	// left to the process would give when both phases are CPU-bound, and
+	// steadier than FloodFraction when other processes take the cores.
+	Raw              *IngestPhase `json:"raw,omitempty"`
+	FloodFraction    float64      `json:"flood_fraction_of_raw,omitempty"`
+	FloodCPUFraction float64      `json:"flood_cpu_fraction_of_raw,omitempty"`
+	Known            int          `json:"hosts_known"`
 	// HostsHeapBytes is how much the Go heap (after GC) grew when every
 	// host's first event was ingested: the orchestrator's fleet state and
 	// nats-server's per-subject state. SeededRSSBytes is the process's
@@ -136,6 +140,9 @@ func Ingest(ctx context.Context, cfg IngestConfig) (IngestResult, error) {
 		res.Raw = &p
 		if p.EventsPerSec > 0 {
 			res.FloodFraction = res.Flood.EventsPerSec / p.EventsPerSec
+		}
+		if f := res.Flood; p.Received > 0 && f.Received > 0 && f.CPUSeconds > 0 {
+			res.FloodCPUFraction = (p.CPUSeconds / float64(p.Received)) / (f.CPUSeconds / float64(f.Received))
 		}
 	}
 	return res, nil
