@@ -6,7 +6,19 @@ GOBIN ?= $(shell $(GO) env GOPATH)/bin
 # built from tools/go.mod, which pins its version; rebuilt when that changes.
 BUILDKITE_AGENT ?= bin/buildkite-agent
 
-.PHONY: test lint unit fuzz demo build tools buildkite-agent
+.PHONY: test lint unit fuzz demo build tools buildkite-agent release
+
+# The build's identity (internal/buildinfo, `vmfleet version`, vmfleet_build_info): the tag from
+# git (or the short commit before the first tag), the commit, the commit's time (UTC, so a rebuild
+# of one commit is identical) and whether tracked files have uncommitted changes. Outside a git
+# checkout they stay empty and the binary falls back to what Go recorded.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+DIRTY ?= $(shell git rev-parse HEAD >/dev/null 2>&1 && { test -z "$$(git status --porcelain --untracked-files=no)" && echo false || echo true; })
+BUILDINFO := github.com/vmfleet/vmfleet/internal/buildinfo
+VERSION_LDFLAGS = -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(DATE) -X $(BUILDINFO).dirty=$(DIRTY)
+BIN ?= bin/vmfleet
 
 test: lint unit fuzz demo
 
@@ -44,4 +56,11 @@ demo:
 		$(GO) run ./cmd/vmfleet demo --exit-when-converged --log-format json >/dev/null; fi
 
 build:
-	$(GO) build -o bin/vmfleet ./cmd/vmfleet
+	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o $(BIN) ./cmd/vmfleet
+
+# Release binaries: vmfleet-<os>-<arch> for each platform in dist/ (static: no cgo; -trimpath, so
+# no local paths; stripped), and dist/SHA256SUMS. `make release PLATFORMS=darwin/arm64` builds one.
+PLATFORMS ?= darwin/arm64 darwin/amd64 linux/amd64 linux/arm64
+DIST ?= dist
+release:
+	@VERSION="$(VERSION)" LDFLAGS="-s -w $(VERSION_LDFLAGS)" GO="$(GO)" ./packaging/release.sh "$(DIST)" $(PLATFORMS)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vmfleet/vmfleet/events"
 )
 
 // metrics counts what the agent does. A nil *metrics counts nothing.
@@ -43,6 +44,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, c := range []prometheus.Collector{m.checks, m.tartErrors, m.publishes, m.commands, m.checkTime, m.specRejected} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("%w: register agent metrics: %v", ErrInvalidOption, err)
+		}
+	}
+	// Every known label value is exported from the start, at zero.
+	m.publishes.WithLabelValues("ok")
+	m.publishes.WithLabelValues("error")
+	for _, verb := range []string{events.VerbCheck, events.VerbPrune, events.VerbPull, events.VerbForce} {
+		for _, code := range []string{"ok", events.CodeBadRequest, events.CodeBusy, events.CodeTartError, events.CodeInternal} {
+			m.commands.WithLabelValues(verb, code)
 		}
 	}
 	return m, nil

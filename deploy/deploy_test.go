@@ -432,3 +432,28 @@ func TestDockerignore(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerfileRecordsTheBuild: the container's vmfleet knows its version, commit, date and
+// dirty flag (the build context has no .git, so Go records no VCS information): the go build
+// passes each as a linker flag from a build argument.
+func TestDockerfileRecordsTheBuild(t *testing.T) {
+	args := map[string]bool{}
+	var build string
+	for _, in := range readDockerfile(t, "docker/Dockerfile") {
+		switch {
+		case in.cmd == "ARG":
+			name, _, _ := strings.Cut(in.args, "=")
+			args[name] = true
+		case in.cmd == "RUN" && strings.Contains(in.args, "go build"):
+			build = in.args
+		}
+	}
+	for field, arg := range map[string]string{"version": "VERSION", "commit": "COMMIT", "date": "DATE", "dirty": "DIRTY"} {
+		if !args[arg] {
+			t.Errorf("Got(Dockerfile) without ARG %s", arg)
+		}
+		if x := "-X github.com/vmfleet/vmfleet/internal/buildinfo." + field + "=${" + arg + "}"; !strings.Contains(build, x) {
+			t.Errorf("Got(RUN go build) = %q, want %s", build, x)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vmfleet/vmfleet/events"
 )
 
 // metrics are the core's own; package hosts registers the ingest's.
@@ -26,6 +27,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	// Every known label value is exported from the start, at zero.
+	for _, st := range []string{"ready", "not_ready", "stale"} {
+		m.hosts.WithLabelValues(st)
+	}
+	for _, kind := range []string{"full", "dirty"} {
+		m.reconcile.WithLabelValues(kind)
+	}
+	for _, st := range []events.BuildState{events.BuildRequested, events.BuildScheduled, events.BuildRunning,
+		events.BuildPassed, events.BuildFailed, events.BuildCanceled, events.BuildBlocked} {
+		m.buildEvents.WithLabelValues(string(st))
 	}
 	return m, nil
 }

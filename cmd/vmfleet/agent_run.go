@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"github.com/vmfleet/vmfleet/agentd"
@@ -42,8 +41,7 @@ SIGINT stops it gracefully.`,
 			return err // every publish would be refused
 		}
 		ctx := cmd.Context()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg := newDaemonRegistry() // daemon_metrics.go
 		var agent *agentd.Agent
 		applier, sup, err := cfg.Buildkite.lever(log, func([]string) {
 			if agent != nil {

@@ -44,7 +44,7 @@ func TestMetricsAreDocumented(t *testing.T) {
 	for _, n := range scrapeAgent(t) {
 		exported[n] = "agent /metrics"
 	}
-	for _, dir := range []string{"../../orchestrator", "../../orchestrator/hosts", "../../orchestrator/levers", "../../orchestrator/builds", "../../orchestrator/prunes", "../../orchestrator/pulls", "../../orchestrator/web", "../../agentd", "../../agentd/bkagent"} {
+	for _, dir := range []string{"../../orchestrator", "../../orchestrator/hosts", "../../orchestrator/levers", "../../orchestrator/builds", "../../orchestrator/prunes", "../../orchestrator/pulls", "../../orchestrator/web", "../../agentd", "../../agentd/bkagent", "../../internal/buildinfo"} {
 		for _, n := range declaredMetrics(t, dir) {
 			exported[n] = dir
 		}

@@ -141,7 +141,8 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 	}
 	boot.setReason("nats: connected; making the leader lease")
 	var opts []orchestrator.Option
-	opts = append(opts, orchestrator.WithLogger(log), orchestrator.WithSource("/vmfleet/orchestrator/"+instance))
+	opts = append(opts, orchestrator.WithLogger(log), orchestrator.WithSource("/vmfleet/orchestrator/"+instance),
+		orchestrator.WithRegistry(newDaemonRegistry())) // daemon_metrics.go
 	lease, err := newLease(ctx, nc, instance, ocfg.LeaderTTL, log)
 	if err != nil {
 		return err

@@ -80,6 +80,7 @@ cleanup windows.`,
 	}
 	wireClientContexts(root) // clientconfig.go
 	wireCompletions(root)    // complete.go
+	setRootVersion(root)     // version.go
 	return root
 }
 

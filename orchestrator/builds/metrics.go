@@ -38,6 +38,9 @@ func (m *Manager) RegisterGauges(reg prometheus.Registerer) error {
 		}
 	}
 	m.gauges.cancelled.WithLabelValues(ReasonObsolete)
+	for _, st := range gaugeStates { // every state exported from the start, at zero
+		m.gauges.byState.WithLabelValues(string(st))
+	}
 	cancelled := m.gauges.cancelled
 	m.onCancel = func(r *Record) { cancelled.WithLabelValues(r.Cancel).Inc() }
 	return nil

@@ -87,6 +87,10 @@ func New(api BuildkiteAgents, cfg Config, deps Deps, log *slog.Logger, reg prome
 			return nil, err
 		}
 	}
+	for _, action := range []string{"pause", "resume"} { // exported from the start, at zero
+		m.actions.WithLabelValues(action, "ok")
+		m.actions.WithLabelValues(action, "error")
+	}
 	return m, nil
 }
 

@@ -1,6 +1,9 @@
 package prunes
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vmfleet/vmfleet/events"
+)
 
 // Metrics count prune commands and the agents' per-VM outcomes.
 type Metrics struct {
@@ -31,6 +34,12 @@ func NewMetrics(reg prometheus.Registerer, inFlight func() float64) (*Metrics, e
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	// Every known label value is exported from the start, at zero.
+	m.Commands.WithLabelValues("ok")
+	m.Commands.WithLabelValues("failed")
+	for _, r := range []events.PruneResult{events.PruneDeleted, events.PruneSkipped, events.PruneFailed, events.PrunePlanned} {
+		m.VMs.WithLabelValues(string(r))
 	}
 	return m, nil
 }

@@ -107,6 +107,8 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 			return nil, fmt.Errorf("pull metrics: %w", err)
 		}
 	}
+	p.total.WithLabelValues("ok") // both results exported from the start, at zero
+	p.total.WithLabelValues("failed")
 	return p, nil
 }
 

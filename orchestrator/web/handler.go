@@ -53,6 +53,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/builds/{rest...}", s.handleRetry)
 	mux.HandleFunc("POST /webhooks/buildkite", s.handleWebhook)
 	s.registerDashboard(mux) // dashboard_http.go
+	s.registerOpenAPI(mux)   // openapi.go
 	return s.guard(mux)
 }
 

@@ -114,6 +114,8 @@ func newHub(s *Server, reg prometheus.Registerer) (*hub, error) {
 			return nil, err
 		}
 	}
+	h.metrics.sent.WithLabelValues(api.SSESnapshot) // both events exported from the start, at zero
+	h.metrics.sent.WithLabelValues(api.SSEDelta)
 	return h, nil
 }
 

@@ -34,6 +34,9 @@ func New(o *orchestrator.Orchestrator) (*Server, error) {
 	if err := o.Registry().Register(s.webhooks); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", orchestrator.ErrInvalidOption, err)
 	}
+	for _, r := range []string{"accepted", "ignored", "unauthorized", "stale", "replay", "bad_request"} {
+		s.webhooks.WithLabelValues(r) // exported from the start, at zero
+	}
 	var err error
 	if s.hub, err = newHub(s, o.Registry()); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", orchestrator.ErrInvalidOption, err)
