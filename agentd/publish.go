@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus"
 )
 
 // CheckAndPublish checks and publishes the result at once (without NATS it
@@ -38,7 +39,7 @@ func (a *Agent) checkAndMaybePublish(ctx context.Context) {
 	a.mu.Unlock()
 	if changed || due {
 		if err := a.publish(h); err != nil {
-			a.log.Warn("cannot publish health", "err", err)
+			a.log.Warn("cannot publish health", "err", bus.Explain(a.nc, err))
 		}
 	}
 }
@@ -85,7 +86,7 @@ func (a *Agent) republish() {
 		return
 	}
 	if err := a.publish(h); err != nil {
-		a.log.Warn("cannot republish health", "err", err)
+		a.log.Warn("cannot republish health", "err", bus.Explain(a.nc, err))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/bus"
 )
 
 // errWatchEnded means the KV watcher stopped delivering (connection closed).
@@ -71,7 +72,7 @@ func (a *Agent) watchSpec(ctx context.Context) error {
 		if errors.Is(err, jetstream.ErrBucketNotFound) || quiet {
 			a.log.Debug("spec bucket not readable yet; using the local spec", "err", err)
 		} else {
-			a.log.Warn("spec watch failed; retrying", "err", err)
+			a.log.Warn("spec watch failed; retrying", "err", bus.Explain(a.nc, err))
 		}
 		quiet = errors.Is(err, jetstream.ErrBucketNotFound)
 		// No watch (e.g. the server's cap on consumers per stream is

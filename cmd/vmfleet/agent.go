@@ -90,7 +90,7 @@ Exit status:
 		}
 		var undelivered error
 		if env.nc != nil {
-			undelivered = confirmDelivery(env.nc, env.connectErr, cfg.NATS.SubjectPrefix, env.agent.Host(), deliverTimeout-time.Since(start))
+			undelivered = confirmDelivery(env.nc, cfg.NATS.SubjectPrefix, env.agent.Host(), deliverTimeout-time.Since(start))
 			if undelivered == nil && err != nil {
 				undelivered = fmt.Errorf("health event not delivered: %w", err)
 			}

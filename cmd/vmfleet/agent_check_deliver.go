@@ -24,7 +24,7 @@ const deliverTimeout = 5 * time.Second
 // everything published so far (a flush round trip), then checks the server
 // did not refuse the publish on subject: a permissions violation is answered
 // before the flush's PONG and recorded as the connection's last error.
-func confirmDelivery(nc *nats.Conn, connectErr func() error, prefix, host string, timeout time.Duration) error {
+func confirmDelivery(nc *nats.Conn, prefix, host string, timeout time.Duration) error {
 	subj, err := events.NewSubjects(prefix)
 	if err != nil {
 		return err
@@ -32,20 +32,13 @@ func confirmDelivery(nc *nats.Conn, connectErr func() error, prefix, host string
 	subject := subj.Health(host)
 	deadline := time.Now().Add(max(timeout, 100*time.Millisecond))
 	if !waitConnected(nc, time.Until(deadline)) {
-		cause := nc.LastError()
-		if cause == nil {
-			cause = connectErr()
-		}
-		if cause == nil {
-			cause = fmt.Errorf("not connected within %s", timeout)
-		}
-		return fmt.Errorf("health event not delivered: nats: connecting to %s: %w", bus.RedactURLs(nc.Servers()), cause)
+		return bus.Explain(nc, errors.New("health event not delivered"))
 	}
 	if err := nc.FlushTimeout(time.Until(deadline)); err != nil {
-		return fmt.Errorf("health event not delivered: nats %s: %w", nc.ConnectedUrlRedacted(), err)
+		return bus.Explain(nc, fmt.Errorf("health event not delivered: %w", err))
 	}
 	if err := nc.LastError(); err != nil && errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"`+subject+`"`) {
-		return fmt.Errorf("health event refused by nats %s: %w (a host's credentials may publish only its own health: is --nats-nkey-seed the seed 'vmfleet nats-config' wrote for host %s?)", nc.ConnectedUrlRedacted(), err, host)
+		return fmt.Errorf("%w (a host's credentials may publish only its own health: is --nats-nkey-seed the seed 'vmfleet nats-config' wrote for host %s?)", bus.Explain(nc, errors.New("health event refused")), host)
 	}
 	return nil
 }

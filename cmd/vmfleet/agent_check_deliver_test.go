@@ -21,6 +21,14 @@ func TestAgentCheckExitSaysDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	unreachable := "nats://" + freeAddr(t)
+	// who is how an error names the identity: the seed file and its public key.
+	who := func(seed string) string {
+		pub, err := natsauth.PublicKey(seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "nkey seed file " + seed + " (" + pub + ")"
+	}
 	tests := []struct {
 		name       string
 		url, seed  string
@@ -29,11 +37,15 @@ func TestAgentCheckExitSaysDelivery(t *testing.T) {
 	}{
 		{name: "delivered", url: url, seed: seed("mac-01"), code: 1},
 		{name: "another host's seed", url: url, seed: seed("mac-02"), code: exitNotDelivered,
-			wantStderr: []string{`health event refused by nats`, `Permissions Violation for Publish to "vmfleet.host.mac-01.health"`, "seed 'vmfleet nats-config' wrote for host mac-01"}},
+			wantStderr: []string{"vmfleet: health event refused: NATS " + url + " as " + who(seed("mac-02")) +
+				`: the server refused: Permissions Violation for Publish to "vmfleet.host.mac-01.health"` +
+				" (a host's credentials may publish only its own health: is --nats-nkey-seed the seed 'vmfleet nats-config' wrote for host mac-01?)"}},
 		{name: "credentials refused", url: url, seed: stranger, code: exitNotDelivered,
-			wantStderr: []string{"health event not delivered: nats: connecting to " + url, "Authorization Violation"}},
+			wantStderr: []string{"vmfleet: health event not delivered: NATS " + url + " as " + who(stranger) +
+				": authorization violation: the server refused these credentials\n"}},
 		{name: "NATS unreachable", url: unreachable, seed: seed("mac-01"), code: exitNotDelivered,
-			wantStderr: []string{"health event not delivered: nats: connecting to " + unreachable}},
+			wantStderr: []string{"vmfleet: health event not delivered: NATS " + unreachable + " as " + who(seed("mac-01")) +
+				": connection refused: no NATS server listens there (dial tcp " + strings.TrimPrefix(unreachable, "nats://") + ": connect: connection refused)\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

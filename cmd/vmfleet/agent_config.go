@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -112,7 +111,7 @@ func (c agentConfig) newTart(log *slog.Logger, home string) (*tart.Client, error
 
 // connect dials NATS when URLs are configured (nil, nil otherwise). The
 // connection is made in the background: a host keeps working while NATS is down.
-func (c agentConfig) connect(log *slog.Logger, host string, onConnectError func(error)) (*nats.Conn, error) {
+func (c agentConfig) connect(log *slog.Logger, host string) (*nats.Conn, error) {
 	if len(c.NATS.URLs) == 0 {
 		return nil, nil
 	}
@@ -128,9 +127,7 @@ func (c agentConfig) connect(log *slog.Logger, host string, onConnectError func(
 	if inbox == "" {
 		inbox = "_INBOX." + host
 	}
-	cc := c.NATS.connConfig("vmfleet-agent "+host, c.NATS.URLs, pw, inbox)
-	cc.OnConnectError = onConnectError
-	return bus.Connect(cc, log)
+	return bus.Connect(c.NATS.connConfig("vmfleet-agent "+host, c.NATS.URLs, pw, inbox), log)
 }
 
 // agentEnv is what an agent command works with.
@@ -138,16 +135,6 @@ type agentEnv struct {
 	agent *agentd.Agent
 	nc    *nats.Conn
 	log   *slog.Logger
-	// connErr is the last failed connect attempt's error.
-	connErr atomic.Pointer[error]
-}
-
-// connectErr is the last failed connect attempt's error, or nil.
-func (e *agentEnv) connectErr() error {
-	if p := e.connErr.Load(); p != nil {
-		return *p
-	}
-	return nil
 }
 
 // close flushes pending publishes (bounded) and closes the connection.
@@ -156,7 +143,7 @@ func (e *agentEnv) close() {
 		return
 	}
 	if err := e.nc.FlushTimeout(5 * time.Second); err != nil {
-		e.log.Warn("NATS: could not deliver the last events", "err", err)
+		e.log.Warn("NATS: could not deliver the last events", "err", bus.Explain(e.nc, err))
 	}
 	e.nc.Close()
 }
@@ -173,7 +160,7 @@ func newAgentEnv(ctx context.Context, c agentConfig, log *slog.Logger, opts ...a
 		return nil, err
 	}
 	env := &agentEnv{log: log}
-	nc, err := c.connect(log, host, func(err error) { env.connErr.Store(&err) })
+	nc, err := c.connect(log, host)
 	if err != nil {
 		return nil, err
 	}

@@ -176,15 +176,15 @@ func runEvents(ctx context.Context, c eventsConfig, out io.Writer, log *slog.Log
 	var s started
 	select {
 	case s = <-start:
-	case err := <-denied: // the API request behind a replay would only time out
-		return deniedError(err)
+	case <-denied: // the API request behind a replay would only time out
+		return deniedError(nc)
 	}
 	if s.err != nil {
 		select {
-		case err := <-denied:
-			return deniedError(err)
+		case <-denied:
+			return deniedError(nc)
 		default:
-			return s.err
+			return bus.Explain(nc, s.err)
 		}
 	}
 	defer s.stop()
@@ -194,8 +194,8 @@ func runEvents(ctx context.Context, c eventsConfig, out io.Writer, log *slog.Log
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-denied:
-			return deniedError(err)
+		case <-denied:
+			return deniedError(nc)
 		case m := <-ch:
 			var line string
 			if c.JSON {
@@ -210,9 +210,11 @@ func runEvents(ctx context.Context, c eventsConfig, out io.Writer, log *slog.Log
 	}
 }
 
-// deniedError says what to do about a permissions violation.
-func deniedError(err error) error {
-	return fmt.Errorf("%w (a consumer identity from 'vmfleet nats-config --consumer NAME' may tail and replay; re-run nats-config and reload the server if it is older than this vmfleet)", err)
+// deniedError says what the server refused on nc (its last error: a
+// permissions violation) and what to do about it.
+func deniedError(nc *nats.Conn) error {
+	return fmt.Errorf("%w (a consumer identity from 'vmfleet nats-config --consumer NAME' may tail and replay; re-run nats-config and reload the server if it is older than this vmfleet)",
+		bus.Explain(nc, errors.New("events refused")))
 }
 
 // follow subscribes to subjects from now on (core NATS).

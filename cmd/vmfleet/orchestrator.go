@@ -128,7 +128,6 @@ func runOrchestrator(ctx context.Context, c orchestratorConfig, log *slog.Logger
 	defer stopServer()
 	w := &natsWait{urls: urls}
 	ccfg := c.NATS.connConfig("vmfleet-orchestrator "+instance, urls, sec.natsPassword, "")
-	ccfg.OnConnectError = w.connectFailed
 	nc, err := bus.Connect(ccfg, log)
 	if err != nil {
 		return err
@@ -216,36 +215,33 @@ func clientURL(s *server.Server) string {
 }
 
 // natsWait says why the orchestrator is not connected to NATS or has not
-// set up JetStream yet: the /readyz reason and the retry log line.
+// set up JetStream yet: the /readyz reason and the retry log line, naming
+// the URL, the identity and the server's reason (bus.Describe).
 type natsWait struct {
-	urls    []string
-	nc      *nats.Conn
-	connErr atomic.Pointer[error] // the last failed connect attempt's
-	jsErr   atomic.Pointer[error] // the last failed JetStream set-up's
+	urls  []string
+	nc    *nats.Conn
+	jsErr atomic.Pointer[error] // the last failed JetStream set-up's, explained
 }
 
-func (w *natsWait) connectFailed(err error) { w.connErr.Store(&err) }
-
-// reason names the URLs and the cause: the server's own (connection
-// refused, authorization violation) while not connected, else JetStream's.
+// reason names the URLs, the identity and the cause: the server's own
+// (connection refused, authorization violation) while not connected, else
+// what it refused or JetStream's error.
 func (w *natsWait) reason() string {
-	if w.nc == nil || !w.nc.IsConnected() {
-		var cause error
-		if w.nc != nil {
-			cause = w.nc.LastError()
-		}
-		if p := w.connErr.Load(); cause == nil && p != nil {
-			cause = *p
-		}
-		if cause == nil {
-			return "nats: connecting to " + bus.RedactURLs(w.urls)
-		}
-		return fmt.Sprintf("nats: connecting to %s: %v", bus.RedactURLs(w.urls), cause)
+	if w.nc == nil {
+		return "nats: connecting to " + bus.RedactURLs(w.urls)
+	}
+	url, id, reason := bus.Describe(w.nc)
+	if !w.nc.IsConnected() {
+		return fmt.Sprintf("nats: connecting to %s as %s: %s", url, id, reason)
 	}
 	if p := w.jsErr.Load(); p != nil {
-		return fmt.Sprintf("nats: connected to %s; setting up stream %s and the KV buckets: %v", w.nc.ConnectedUrlRedacted(), events.StreamName, *p)
+		return fmt.Sprintf("nats: setting up stream %s and the KV buckets: %v", events.StreamName, *p)
 	}
-	return fmt.Sprintf("nats: connected to %s; setting up stream %s and the KV buckets", w.nc.ConnectedUrlRedacted(), events.StreamName)
+	s := fmt.Sprintf("nats: connected to %s as %s; setting up stream %s and the KV buckets", url, id, events.StreamName)
+	if reason != "" {
+		s += ": " + reason
+	}
+	return s
 }
 
 // ensureJetStream creates the stream and buckets, waiting for NATS (the
@@ -270,6 +266,7 @@ func ensureJetStream(ctx context.Context, nc *nats.Conn, cfg orchestrator.Config
 		if err == nil {
 			return nil
 		}
+		err = bus.Explain(nc, err)
 		w.jsErr.Store(&err)
 		log.Warn("cannot set up JetStream yet; retrying", "reason", w.reason(), "in", wait)
 		select {

@@ -85,7 +85,7 @@ func waitStarting(t *testing.T, base string, done <-chan int, stderr *syncBuffer
 		t.Errorf("Got(/healthz) = %d %v, want 200 ok", code, h)
 	}
 	var e api.ErrorResponse
-	if code := getJSON(base+"/api/v1/hosts", &e); code != http.StatusServiceUnavailable || !strings.Contains(e.Error, "nats: connecting to") {
+	if code := getJSON(base+"/api/v1/hosts", &e); code != http.StatusServiceUnavailable || !strings.Contains(e.Error, "orchestrator starting: nats: ") {
 		t.Errorf("Got(/api/v1/hosts) = %d %+v, want 503 naming the reason", code, e)
 	}
 }

@@ -83,7 +83,13 @@ func exitOnSecondSignal(log *slog.Logger) (stop func()) {
 // closes it.
 func drainConn(nc *nats.Conn, timeout time.Duration, log *slog.Logger) {
 	closed := make(chan struct{})
-	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	prev := nc.Opts.ClosedCB // bus.Connect's
+	nc.SetClosedHandler(func(c *nats.Conn) {
+		if prev != nil {
+			prev(c)
+		}
+		close(closed)
+	})
 	if err := nc.Drain(); err != nil {
 		nc.Close()
 		return

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -41,6 +42,9 @@ type ConnConfig struct {
 // Connect dials NATS. It returns at once even if the server is not up yet
 // (RetryOnFailedConnect): the client keeps trying in the background and
 // buffers publishes meanwhile, so an agent keeps working while NATS is down.
+// Each new cause of failing to connect is logged as a warning naming the
+// URL, the identity and the server's reason; Explain words the errors of
+// operations on the connection the same way.
 func Connect(cfg ConnConfig, log *slog.Logger) (*nats.Conn, error) {
 	if len(cfg.URLs) == 0 {
 		return nil, ErrNoURL
@@ -52,6 +56,8 @@ func Connect(cfg ConnConfig, log *slog.Logger) (*nats.Conn, error) {
 	if wait <= 0 {
 		wait = time.Second
 	}
+	info := &connInfo{urls: cfg.URLs, identity: cfg.Identity()}
+	var logged atomic.Pointer[string] // the connect failure last logged as a warning
 	opts := []nats.Option{
 		nats.Name(cfg.Name),
 		nats.MaxReconnects(-1),
@@ -66,7 +72,9 @@ func Connect(cfg ConnConfig, log *slog.Logger) (*nats.Conn, error) {
 				log.Warn("NATS disconnected", "err", err)
 			}
 		}),
+		nats.ClosedHandler(func(c *nats.Conn) { conns.Delete(c) }),
 		nats.ReconnectHandler(func(c *nats.Conn) {
+			logged.Store(nil)
 			log.Info("NATS reconnected", "url", c.ConnectedUrlRedacted())
 			if cfg.OnReconnect != nil {
 				cfg.OnReconnect()
@@ -81,7 +89,19 @@ func Connect(cfg ConnConfig, log *slog.Logger) (*nats.Conn, error) {
 		}),
 	}
 	opts = append(opts, nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
-		log.Debug("NATS connect attempt failed", "urls", RedactURLs(cfg.URLs), "err", err)
+		// The first attempt's "no servers available" says less than a
+		// dial's or the server's own error: keep that one.
+		if p := info.connErr.Load(); p == nil || !errors.Is(err, nats.ErrNoServers) {
+			info.connErr.Store(&err)
+		}
+		// Each new cause is a warning naming URL, identity and reason;
+		// the same cause again, every attempt, is not.
+		reason := connectReason(err)
+		if p := logged.Swap(&reason); p == nil || *p != reason {
+			log.Warn("cannot connect to NATS; retrying", "url", RedactURLs(cfg.URLs), "identity", info.identity, "reason", reason)
+		} else {
+			log.Debug("NATS connect attempt failed", "urls", RedactURLs(cfg.URLs), "err", err)
+		}
 		if cfg.OnConnectError != nil {
 			cfg.OnConnectError(err)
 		}
@@ -110,8 +130,9 @@ func Connect(cfg ConnConfig, log *slog.Logger) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(strings.Join(cfg.URLs, ","), opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS %s: %w", RedactURLs(cfg.URLs), err)
+		return nil, &Error{Err: fmt.Errorf("connect: %w", err), URL: RedactURLs(cfg.URLs), Identity: info.identity, Reason: connectReason(err)}
 	}
+	conns.Store(nc, info)
 	return nc, nil
 }
 
