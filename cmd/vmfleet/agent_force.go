@@ -16,6 +16,7 @@ func newAgentForceCmd(g *globalFlags, state events.ForcedState) *cobra.Command {
 		ttl   time.Duration
 		clear bool
 		by    string
+		why   string
 	)
 	use, what := "force-ready", "ready"
 	if state == events.ForcedNotReady {
@@ -28,20 +29,21 @@ func newAgentForceCmd(g *globalFlags, state events.ForcedState) *cobra.Command {
 script's %s did, but persistently: the state is kept in the state directory,
 shown in every health event and in status, until --clear or until --ttl passes.
 A running agent picks it up at once. --clear removes any forced state.`, what, use),
-		Example: fmt.Sprintf("  vmfleet agent %s --ttl 2h\n  vmfleet agent %s --clear", use, use),
+		Example: fmt.Sprintf("  vmfleet agent %s --ttl 2h --reason \"disk swap\"\n  vmfleet agent %s --clear", use, use),
 		Args:    cobra.NoArgs,
 	}
 	b := cliconfig.Bind(cmd, &cfg, agentConfigEnv)
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "how long the forced state lasts (0: until cleared)")
 	cmd.Flags().BoolVar(&clear, "clear", false, "clear any forced state instead")
 	cmd.Flags().StringVar(&by, "by", os.Getenv("USER"), "who forces it, shown in events")
+	cmd.Flags().StringVar(&why, "reason", "", "why, shown in events, status and on the dashboard")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		env, err := openAgent(cmd, g, b, &cfg)
 		if err != nil {
 			return err
 		}
 		defer env.close()
-		f, err := env.agent.SetForced(events.ForceRequest{State: state, TTL: events.Duration(ttl), Clear: clear, By: by})
+		f, err := env.agent.SetForced(events.ForceRequest{State: state, TTL: events.Duration(ttl), Clear: clear, By: by, Reason: why})
 		if err != nil {
 			return err
 		}

@@ -238,7 +238,7 @@ func TestAgentBadConfigProcess(t *testing.T) {
 func TestAgentForceAndStatusProcess(t *testing.T) {
 	t.Parallel()
 	p := newProc(t, "")
-	if out, _, code := p.run(nil, "agent", "force-ready", "--ttl", "1h", "--by", "ops"); code != 0 || !strings.Contains(out, "forced ready by ops") {
+	if out, _, code := p.run(nil, "agent", "force-ready", "--ttl", "1h", "--by", "ops", "--reason", "check is wrong"); code != 0 || !strings.Contains(out, "forced ready by ops") {
 		t.Fatalf("Got(force-ready) = exit %d: %s", code, out)
 	}
 	out, _, code := p.run(nil, "agent", "check", "--json")
@@ -246,7 +246,7 @@ func TestAgentForceAndStatusProcess(t *testing.T) {
 		t.Errorf("Got(check while forced) = exit %d: %s, want 0 and forced_ready", code, out)
 	}
 	out, _, code = p.run(nil, "agent", "status")
-	for _, want := range []string{"forced:      ready by ops", "last check:", "forced_ready"} {
+	for _, want := range []string{"forced:      ready by ops", ": check is wrong", "last check:", "forced_ready"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("Got(status) = exit %d, lacks %q:\n%s", code, want, out)
 		}

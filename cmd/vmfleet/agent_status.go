@@ -90,7 +90,12 @@ func describeForced(f *events.Forced) string {
 	}
 	s += " since " + f.SetAt.Local().Format(time.RFC3339)
 	if f.Until.IsZero() {
-		return s + ", until cleared (vmfleet agent force-ready --clear)"
+		s += ", until cleared (vmfleet agent force-ready --clear)"
+	} else {
+		s += ", until " + f.Until.Local().Format(time.RFC3339)
 	}
-	return s + ", until " + f.Until.Local().Format(time.RFC3339)
+	if f.Reason != "" {
+		s += ": " + f.Reason
+	}
+	return s
 }

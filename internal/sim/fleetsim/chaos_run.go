@@ -198,9 +198,14 @@ func (c *chaosRun) ended(kind string, recover func() bool) {
 		c.lastEnd = now
 	}
 	c.mu.Unlock()
-	if recover == nil {
-		return
+	if recover != nil {
+		c.probe(kind, now, recover)
 	}
+}
+
+// probe polls recover until it holds and records the fleet time since now
+// as a recovery of kind.
+func (c *chaosRun) probe(kind string, now time.Time, recover func() bool) {
 	c.g.Go(func() error {
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
@@ -329,9 +334,12 @@ func (c *chaosRun) inject(ctx context.Context, f Fault) {
 			return
 		}
 		c.fired(f, fmt.Sprintf("orchestrator replica %s (the leader) killed; back in %s", id, f.For.D()))
+		// Its recovery is the failover: from the kill until a replica
+		// leads again.
+		c.probe(f.Kind, time.Now(), c.reps.leading)
 		c.later(end, func(ctx context.Context) {
 			c.reps.restart(ctx, id)
-			c.ended(f.Kind, c.reps.leading)
+			c.ended(f.Kind, nil)
 		})
 	case FaultNATSRestarted:
 		if err := c.stopNATS(); err != nil {
@@ -566,15 +574,23 @@ func (c *chaosRun) retried() map[string]int {
 	return out
 }
 
-// hostReady is a recovery condition: the host's last report has every
-// release of the spec in force ready with its expected image.
+// hostReady is a recovery condition: the host reported since the
+// condition was made, and its last report has every release of the spec
+// in force ready with its expected image.
 func (c *chaosRun) hostReady(h *simHost) func() bool {
+	c.s.view.mu.Lock()
+	var boot string
+	var seq uint64
+	if hv := c.s.view.hosts[h.token]; hv != nil {
+		boot, seq = hv.h.BootID, hv.h.Seq
+	}
+	c.s.view.mu.Unlock()
 	return func() bool {
 		spec, _ := c.s.world.current()
 		c.s.view.mu.Lock()
 		defer c.s.view.mu.Unlock()
 		hv := c.s.view.hosts[h.token]
-		return hv != nil && reportReady(hv.h, spec)
+		return hv != nil && (hv.h.BootID != boot || hv.h.Seq != seq) && reportReady(hv.h, spec)
 	}
 }
 

@@ -100,7 +100,10 @@ func (s *Sim) makeHosts() {
 
 // startAgents starts every host's agent in g, each on its own connection.
 func (s *Sim) startAgents(ctx context.Context, g *rungroup.Group, natsURL, dir string) error {
-	for _, h := range s.hosts {
+	for i, h := range s.hosts {
+		if i%100 == 0 {
+			s.setStatusText(fmt.Sprintf("starting the agents: %d of %d started", i, len(s.hosts)))
+		}
 		if err := s.startAgent(ctx, g, h, natsURL, dir); err != nil {
 			return err
 		}
