@@ -79,7 +79,14 @@ func TestHostOfflineTenMinutesOnTestClock(t *testing.T) {
 	waitFor(t, "host known", 10*time.Second, func() bool { v, ok := o.Host("mac-1"); return ok && v.Seq == 1 })
 
 	clock.Add(10 * time.Minute) // silent for ten minutes: 10 heartbeats missed
-	leading.Store(true)         // from now on it acts
+	// A pass reads the clock when it starts and asks about leadership when
+	// it acts: one that read the clock before the jump would find the host
+	// fresh and, led by then, build for it. Passes run one at a time, so
+	// once a full pass completes after the jump, none that read the old
+	// clock is left, and every pass that acts sees the host stale.
+	jumped := fullPassesIn(reg)
+	waitFor(t, "a pass after the clock jump", 10*time.Second, func() bool { o.Trigger(); return fullPassesIn(reg) > jumped })
+	leading.Store(true) // from now on it acts
 	waitFor(t, "host stale", 10*time.Second, func() bool { v, _ := o.Host("mac-1"); o.Trigger(); return v.State == orchestrator.HostStale })
 	// Leave the orchestrator ten full passes to act on the stale host.
 	passes := fullPassesIn(reg)

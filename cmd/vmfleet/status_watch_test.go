@@ -46,21 +46,6 @@ func waitOutput(t *testing.T, out *syncBuffer, what string, cond func(string) bo
 }
 
 func TestStatusWatchRedraws(t *testing.T) {
-	var polls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := polls.Add(1)
-		if n == 2 {
-			http.Error(w, `{"error":"restarting"}`, http.StatusServiceUnavailable)
-			return
-		}
-		state := orchestrator.HostNotReady
-		if n >= 3 {
-			state = orchestrator.HostReady
-		}
-		_ = json.NewEncoder(w).Encode(api.HostsResponse{Hosts: []orchestrator.HostView{{Host: "mac-01", State: state,
-			LastSeen: time.Now(), Releases: []events.ReleaseStatus{{Release: "14", Ready: n >= 3, Reason: events.ReasonImageMissing}}}}})
-	}))
-	defer srv.Close()
 	tests := []struct {
 		name string
 		json bool
@@ -71,7 +56,23 @@ func TestStatusWatchRedraws(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			polls.Store(0)
+			// Each subtest has its own server and counter: a request still in
+			// flight when a subtest ends cannot count toward the next one.
+			var polls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := polls.Add(1)
+				if n == 2 {
+					http.Error(w, `{"error":"restarting"}`, http.StatusServiceUnavailable)
+					return
+				}
+				state := orchestrator.HostNotReady
+				if n >= 3 {
+					state = orchestrator.HostReady
+				}
+				_ = json.NewEncoder(w).Encode(api.HostsResponse{Hosts: []orchestrator.HostView{{Host: "mac-01", State: state,
+					LastSeen: time.Now(), Releases: []events.ReleaseStatus{{Release: "14", Ready: n >= 3, Reason: events.ReasonImageMissing}}}}})
+			}))
+			defer srv.Close() // waits for in-flight handlers before the next subtest
 			ctx, cancel := context.WithCancel(context.Background())
 			out := &syncBuffer{}
 			done := make(chan error, 1)
