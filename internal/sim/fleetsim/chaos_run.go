@@ -330,7 +330,11 @@ func (c *chaosRun) inject(ctx context.Context, f Fault) {
 	case FaultLeaderKilled:
 		id := c.reps.kill(ctx)
 		if id == "" {
-			c.s.opts.log.Warn("chaos: no leader to kill")
+			// No replica leads at this instant (a failover under way):
+			// try again a fleet minute later, within the window.
+			if c.inWindow() {
+				c.later(time.Now().Add(c.real(time.Minute)), func(ctx context.Context) { c.inject(ctx, f) })
+			}
 			return
 		}
 		c.fired(f, fmt.Sprintf("orchestrator replica %s (the leader) killed; back in %s", id, f.For.D()))
