@@ -91,7 +91,7 @@ func (w *world) addAgent(host, queue string, have []string, prep func(*hostAgent
 		Hostname: host, Images: images, TartHome: filepath.Join(dir, "tart"), StateDir: filepath.Join(dir, "state"),
 		Interval: time.Hour, TartTimeout: 5 * time.Second,
 	}, fake, agentd.WithConn(bustest.Conn(w.t, w.ns)), agentd.WithLogger(testLogger(w.t, slog.LevelError)),
-		agentd.WithTagApplier(w.tagLever(dir, queue)))
+		agentd.WithTagApplier(w.tagLever(dir, queue)), agentd.WithDisk(roomForOne))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -105,6 +105,13 @@ func (w *world) addAgent(host, queue string, have []string, prep func(*hostAgent
 	w.t.Cleanup(func() { cancel(); <-done })
 	w.agents[host] = ha
 	return ha
+}
+
+// roomForOne is every host's disk: room for one more 42 GB image, not two,
+// whatever the free space of the machine running the test.
+func roomForOne(path string) *events.Disk {
+	const gib = 1 << 30
+	return &events.Disk{Path: path, FreeBytes: 60 * gib, TotalBytes: 500 * gib}
 }
 
 // tagLever is the command lever with a no-op restart: the agent computes
