@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -35,27 +36,11 @@ Needs the API's bearer token (--token-file or VMFLEET_API_TOKEN).`,
   vmfleet host resume mac-07`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			host, err := hostArg(args[0])
-			if err != nil {
-				return err
-			}
 			if ttl < 0 {
 				return exitCode(2, fmt.Errorf("%w: --ttl %s is negative", cliconfig.ErrConfig, ttl))
 			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
 			req.TTL = events.Duration(ttl)
-			ev, err := c.DrainHost(cmd.Context(), host, req)
-			if err != nil {
-				return apiError(err)
-			}
-			if f.asJSON {
-				return printJSON(cmd.OutOrStdout(), ev)
-			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), drainLine(ev))
-			return err
+			return runDrainCall(cmd, &f, args[0], req, (*api.Client).DrainHost)
 		},
 	}
 	f.bind(cmd)
@@ -80,23 +65,7 @@ Needs the API's bearer token (--token-file or VMFLEET_API_TOKEN).`,
 		Example: `  vmfleet host resume mac-07 --reason "new disk in"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			host, err := hostArg(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			ev, err := c.ResumeHost(cmd.Context(), host, req)
-			if err != nil {
-				return apiError(err)
-			}
-			if f.asJSON {
-				return printJSON(cmd.OutOrStdout(), ev)
-			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), drainLine(ev))
-			return err
+			return runDrainCall(cmd, &f, args[0], req, (*api.Client).ResumeHost)
 		},
 	}
 	f.bind(cmd)
@@ -112,6 +81,29 @@ func hostArg(s string) (string, error) {
 		return "", exitCode(2, fmt.Errorf("%w: host %q: give the host name (as in vmfleet status)", cliconfig.ErrConfig, s))
 	}
 	return tok, nil
+}
+
+// runDrainCall sends a drain or resume of the host named on the command line
+// and prints the orchestrator's answer (--json: as it came).
+func runDrainCall(cmd *cobra.Command, f *opFlags, arg string, req api.DrainHostRequest,
+	call func(*api.Client, context.Context, string, api.DrainHostRequest) (events.HostDrain, error)) error {
+	host, err := hostArg(arg)
+	if err != nil {
+		return err
+	}
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	ev, err := call(c, cmd.Context(), host, req)
+	if err != nil {
+		return apiError(err)
+	}
+	if f.asJSON {
+		return printJSON(cmd.OutOrStdout(), ev)
+	}
+	_, err = fmt.Fprintln(cmd.OutOrStdout(), drainLine(ev))
+	return err
 }
 
 // drainLine is the answer of a drain or resume for people.
