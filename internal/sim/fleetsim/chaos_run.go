@@ -101,6 +101,8 @@ type chaosRun struct {
 	failedKeys                                     map[string]int // build key → builds failed by the chaos
 	recov                                          map[string][]time.Duration
 	refused                                        map[string]int
+	// plans are the disks the agents planned their prunes against.
+	plans diskPlans
 }
 
 // action is something the injector does at a wall-clock instant.
@@ -141,10 +143,6 @@ func newChaos(s *Sim) *chaosRun {
 }
 
 // real is a fleet-time duration in wall-clock time.
-// emergencySlack is how long after a disk emergency's end (in wall time)
-// a delete is still judged as the emergency's.
-const emergencySlack = 30 * time.Second
-
 func (c *chaosRun) real(d time.Duration) time.Duration { return c.s.cfg.real(d, 0) }
 
 // inWindow tells whether faults may still start now.
@@ -393,11 +391,9 @@ func (c *chaosRun) inject(ctx context.Context, f Fault) {
 		c.instant(f, "deleted behind vmfleet's back: "+img, c.hostReady(h))
 	case FaultDiskFull:
 		free := h.disk("").FreeBytes
+		// Deletes are judged by the disk the agent planned its prune
+		// against (chaos_disk.go), whenever they come.
 		h.chaos.fill.Store(max(free-chaosDiskReserve/2, 0))
-		// A prune planned in the emergency may reach its delete a while
-		// after the disk is freed when the machine is loaded: judge
-		// deletes by the emergency for a generous wall-clock slack.
-		h.chaos.emergencyUntil.Store(time.Now().Add(c.real(f.For.D()) + c.real(10*time.Minute) + emergencySlack).UnixNano())
 		h.trigger()
 		c.fired(f, fmt.Sprintf("disk filled to %d GB free (disk emergency below %d GB) for %s", chaosDiskReserve/2>>30, chaosDiskReserve>>30, f.For.D()))
 		c.later(end, func(context.Context) { h.chaos.fill.Store(0); h.trigger(); c.ended(f.Kind, c.hostReady(h)) })
