@@ -67,9 +67,8 @@ type Agent struct {
 	specRetry time.Duration
 	noWatch   bool // WithoutFileWatch
 
-	checkMu  sync.Mutex    // one check (and its publish) at a time
-	turn     chan struct{} // capacity 1: this agent's holder of the host lock (lockHost)
-	hookOnce sync.Once
+	checkMu  sync.Mutex           // one check (and its publish) at a time
+	turn     chan struct{}        // capacity 1: this agent's holder of the host lock (lockHost)
 	specHist bus.SpecHistoryCache // the spec keys' history, for prunes' removal grace
 
 	mu       sync.Mutex // guards the fields below

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
@@ -22,29 +21,20 @@ var errWatchEnded = errors.New("spec watch ended")
 var errWatchStalled = errors.New("spec watch stalled")
 
 // hookReconnect makes the agent republish its latest health after every
-// reconnect, keeping the handler already set.
-func (a *Agent) hookReconnect() {
+// reconnect, keeping the handler already set (and the other agents' hooks
+// when several share the connection). The returned function removes the
+// hook.
+func (a *Agent) hookReconnect() (unhook func()) {
 	if a.nc == nil {
-		return
+		return func() {}
 	}
-	a.hookOnce.Do(a.setReconnectHandler)
-}
-
-func (a *Agent) setReconnectHandler() {
-	signal := func() {
+	// A first connection made late (RetryOnFailedConnect) needs nothing:
+	// nats.go flushes what was published meanwhile.
+	return addReconnectHook(a.nc, a, func() {
 		select {
 		case a.republishCh <- struct{}{}:
 		default:
 		}
-	}
-	// A first connection made late (RetryOnFailedConnect) needs nothing:
-	// nats.go flushes what was published meanwhile.
-	prev := a.nc.Opts.ReconnectedCB
-	a.nc.SetReconnectHandler(func(c *nats.Conn) {
-		if prev != nil {
-			prev(c)
-		}
-		signal()
 	})
 }
 
