@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -167,10 +168,25 @@ func TestEventsAsConsumerIdentity(t *testing.T) {
 
 // TestEventsRefusedStops: an identity that may not read the stream or
 // follow every subject gets an error naming the refused subject at once,
-// not a tail that waits for good.
+// not a tail that waits for good. The seed is a host's without the
+// generator's comment (made by hand), so the server is what refuses it
+// (TestEventsSeedChecked has the generated seed refused before that).
 func TestEventsRefusedStops(t *testing.T) {
 	url, dir := generatedServer(t)
-	seed := filepath.Join(dir, natsauth.CredsDir, "mac-01"+natsauth.SeedExt)
+	b, err := os.ReadFile(filepath.Join(dir, natsauth.CredsDir, "mac-01"+natsauth.SeedExt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			lines = append(lines, l)
+		}
+	}
+	seed := filepath.Join(t.TempDir(), "mac-01"+natsauth.SeedExt)
+	if err := os.WriteFile(seed, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{{"--since", "1h"}, nil} {
 		t.Run(strings.Join(append([]string{"events"}, args...), " "), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
