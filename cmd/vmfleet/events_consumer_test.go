@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -173,20 +172,7 @@ func TestEventsAsConsumerIdentity(t *testing.T) {
 // (TestEventsSeedChecked has the generated seed refused before that).
 func TestEventsRefusedStops(t *testing.T) {
 	url, dir := generatedServer(t)
-	b, err := os.ReadFile(filepath.Join(dir, natsauth.CredsDir, "mac-01"+natsauth.SeedExt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(l), "#") {
-			lines = append(lines, l)
-		}
-	}
-	seed := filepath.Join(t.TempDir(), "mac-01"+natsauth.SeedExt)
-	if err := os.WriteFile(seed, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	seed := handMadeSeed(t, filepath.Join(dir, natsauth.CredsDir, "mac-01"+natsauth.SeedExt))
 	for _, args := range [][]string{{"--since", "1h"}, nil} {
 		t.Run(strings.Join(append([]string{"events"}, args...), " "), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

@@ -11,6 +11,28 @@ import (
 	"github.com/vmfleet/vmfleet/internal/natsauth"
 )
 
+// handMadeSeed is a copy of the seed file at path without the comment
+// 'vmfleet nats-config' writes above it, as a seed made by other tools:
+// whose it is cannot be read from it.
+func handMadeSeed(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			lines = append(lines, l)
+		}
+	}
+	out := filepath.Join(t.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(out, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func TestSubjectCovers(t *testing.T) {
 	for _, tt := range []struct {
 		p, s string
