@@ -86,7 +86,8 @@ func forcedOf(o *orchProc, host string) *events.Forced {
 // with who, why and a TTL on the host, in its reports and in a fleet.drain
 // event; the drain survives an orchestrator restart and an agent restart;
 // draining again is no error; `vmfleet host resume` ends it; a TTL ends it
-// by itself; a stale host and an unknown one are refused, saying why.
+// by itself, announced as an expire; a stale host and an unknown one are
+// refused, saying why.
 func TestDrainResumeThroughCLI(t *testing.T) {
 	n := startNATS(t)
 	w := newWorld(t, []string{n.url()})
@@ -167,6 +168,10 @@ func TestDrainResumeThroughCLI(t *testing.T) {
 	})
 	if v, _ := o.host("mac-07"); v.Health.CheckedAt.Before(ev.Until) {
 		t.Errorf("Got(ready at) = %s, before the drain's end %s", v.Health.CheckedAt, ev.Until)
+	}
+	waitFor(t, "the expiry's fleet.drain event", 10*time.Second, func() bool { return len(drains()) == 6 })
+	if x := drains()[5]; x.Action != events.DrainActionExpire || x.Host != "mac-07" || !x.Until.Equal(ev.Until) || x.By != ev.By {
+		t.Errorf("Got(event after the TTL) = %+v, want an expire of mac-07's drain until %s by %s", x, ev.Until, ev.By)
 	}
 
 	// Refusals say why.

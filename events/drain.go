@@ -15,18 +15,23 @@ const KindDrain Kind = "fleet.drain"
 const (
 	DrainActionDrain  = "drain"
 	DrainActionResume = "resume"
+	// DrainActionExpire: the drain ended at its TTL (Until) on the host,
+	// with no operator's action; By and Reason are the drain's, Was the
+	// drain.
+	DrainActionExpire = "expire"
 )
 
 // HostDrain is published by the orchestrator on <prefix>.fleet.drain
 // (CloudEvents subject: the host) when an operator drains a host (its agent
 // forced every release not ready, for Until when set) or resumes it (the
-// forced state cleared). The drain itself lives on the host, like a forced
-// state set there: in its agent's state directory and in every health
-// event it publishes (HostHealth.Forced), so it outlives an orchestrator's
-// restart and ends at Until without the orchestrator.
+// forced state cleared), and when it sees a drain ended at its TTL on the
+// host (expire). The drain itself lives on the host, like a forced state
+// set there: in its agent's state directory and in every health event it
+// publishes (HostHealth.Forced), so it outlives an orchestrator's restart
+// and ends at Until without the orchestrator.
 type HostDrain struct {
 	Host string `json:"host"`
-	// Action is drain or resume.
+	// Action is drain, resume or expire.
 	Action string `json:"action"`
 	By     string `json:"by,omitempty"`
 	Reason string `json:"reason,omitempty"`
@@ -44,8 +49,8 @@ func (d HostDrain) Validate() error {
 	if !ValidToken(d.Host) {
 		return fieldErr("host", fmt.Sprintf("%q is not a host token", d.Host))
 	}
-	if d.Action != DrainActionDrain && d.Action != DrainActionResume {
-		return fieldErr("action", fmt.Sprintf("%q, want %q or %q", d.Action, DrainActionDrain, DrainActionResume))
+	if d.Action != DrainActionDrain && d.Action != DrainActionResume && d.Action != DrainActionExpire {
+		return fieldErr("action", fmt.Sprintf("%q, want %q, %q or %q", d.Action, DrainActionDrain, DrainActionResume, DrainActionExpire))
 	}
 	return nil
 }

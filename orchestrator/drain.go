@@ -3,9 +3,11 @@ package orchestrator
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/drains"
+	"github.com/vmfleet/vmfleet/orchestrator/hosts"
 )
 
 // DrainRequest is POST /api/v1/hosts/{host}/drain and /resume
@@ -48,4 +50,26 @@ func (o *Orchestrator) drainHost(ctx context.Context, host string, req DrainRequ
 	return do(ctx, drains.Deps{Now: o.now, Log: o.log, Client: o.commands(), Publish: func(ctx context.Context, ev events.HostDrain) {
 		o.publish(ctx, o.subj.HostDrain(), events.TypeHostDrain, ev.Host, ev)
 	}}, host, was, req)
+}
+
+// observeDrain hands host's latest report to the drain expiries, on every
+// replica, and keeps the end of a drain at its TTL for announceExpired.
+func (o *Orchestrator) observeDrain(host string, hs *hosts.State, now time.Time) {
+	if f := o.expiries.Observe(host, hs.Health); f != nil {
+		o.expired = append(o.expired, drains.Expired(host, f, now))
+	}
+}
+
+// announceExpired logs and publishes on <prefix>.fleet.drain the drains the
+// pass saw end at their TTL, when this orchestrator leads (and has replayed
+// the stream); a follower saw the same reports and drops them, so each end
+// is announced once, by the leader of the moment.
+func (o *Orchestrator) announceExpired(ctx context.Context, lead bool) {
+	for _, ev := range o.expired {
+		if lead {
+			o.log.Info("host drain expired", "host", ev.Host, "by", ev.By, "reason", ev.Reason, "until", ev.Until)
+			o.publish(ctx, o.subj.HostDrain(), events.TypeHostDrain, ev.Host, ev)
+		}
+	}
+	o.expired = o.expired[:0]
 }

@@ -17,5 +17,6 @@ var ErrNotLeader = errors.New("not the leader")
 var ErrStarting = errors.New("orchestrator is starting")
 
 // ErrNoNATS means Run was called on an orchestrator made without a NATS
-// connection (or a host command was to be sent without one).
+// connection (or a host command was to be sent without one, or the spec
+// read or written without its KV bucket: errNoSpecKV).
 var ErrNoNATS = hostcmd.ErrNoNATS

@@ -96,5 +96,8 @@ func (o *Orchestrator) ForgetHost(ctx context.Context, host string, req ForgetRe
 	if hs == nil {
 		return events.HostForgotten{}, fmt.Errorf("%w: %q", ErrUnknownHost, host)
 	}
+	if o.nc == nil {
+		return events.HostForgotten{}, fmt.Errorf("forget host %s: %w: its events are in stream %s", host, ErrNoNATS, events.StreamName)
+	}
 	return o.fleet.Forget(ctx, host, hs, req.By, req.Reason, false)
 }

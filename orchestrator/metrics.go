@@ -1,8 +1,11 @@
 package orchestrator
 
 import (
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
+	"github.com/vmfleet/vmfleet/internal/buildinfo"
 )
 
 // metrics are the core's own; package hosts registers the ingest's.
@@ -27,6 +30,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	// vmfleet_build_info on every orchestrator's registry, its own (the
+	// demo's, the tests') too; the daemon's registry has it already.
+	if err := reg.Register(buildinfo.Collector()); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+		return nil, err
 	}
 	// Every known label value is exported from the start, at zero.
 	for _, st := range []string{"ready", "not_ready", "stale"} {

@@ -5,12 +5,18 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 )
 
 // An orchestrator made without NATS never runs; these let the tests of the
 // packages built on the core (orchestrator/web) hand it what Run would
 // receive. Production code does not call them.
+
+// errNoSpecKV refuses a spec operation on an orchestrator without the spec's
+// KV bucket (offline: Run sets it before the orchestrator counts as
+// started), instead of calling a nil bucket.
+var errNoSpecKV = fmt.Errorf("%w: the spec is kept in KV bucket %s", ErrNoNATS, events.BucketSpec)
 
 // WithMemoryRecords keeps build records in memory, starting with recs,
 // instead of KV bucket vmfleet_builds.

@@ -13,6 +13,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/rungroup"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
+	"github.com/vmfleet/vmfleet/orchestrator/drains"
 	"github.com/vmfleet/vmfleet/orchestrator/hostcmd"
 	"github.com/vmfleet/vmfleet/orchestrator/hosts"
 	"github.com/vmfleet/vmfleet/orchestrator/levers"
@@ -59,6 +60,10 @@ type Orchestrator struct {
 	lastSummary time.Time
 	// nonStaleHosts is the last summary's count, the prune budget's base.
 	nonStaleHosts int
+	// expiries follows the hosts' drains with a TTL; expired holds the
+	// ends the pass saw, announced by the leader (drain.go).
+	expiries drains.Expiries
+	expired  []events.HostDrain
 
 	// started is set once Run has loaded the build records: until then the
 	// webhook and retry endpoints answer 503.

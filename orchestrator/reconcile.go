@@ -158,12 +158,15 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 		o.fleet.Each(func(host string, hs *hosts.State) {
 			o.deriveHost(host, hs, v, now, w)
 			o.deriveStaged(host, hs, sv, now, w)
+			o.observeDrain(host, hs, now)
 		})
+		o.expiries.Sweep(func(host string) bool { return o.fleet.Get(host) != nil })
 	} else {
 		for _, h := range dirty {
 			if hs := o.fleet.Get(h); hs != nil {
 				o.deriveHost(h, hs, v, now, w)
 				o.deriveStaged(h, hs, sv, now, w)
+				o.observeDrain(h, hs, now)
 			}
 		}
 	}
@@ -173,6 +176,7 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 	// Actions run in the leader's term context (term.go): cancelled
 	// the moment leadership ends, drained at shutdown.
 	if ctx, lead := o.termContext(ctx); lead && o.fleet.CaughtUp() {
+		o.announceExpired(ctx, true)
 		o.builds.Ensure(ctx, w.builds)
 		for _, v := range o.verbs {
 			v.dispatch(ctx, w, full)
@@ -182,6 +186,7 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 			o.fleet.ForgetStale(ctx, now) // package hosts
 		}
 	}
+	o.announceExpired(ctx, false) // a follower's: not announced
 	if full {
 		o.prunes.SweepPlans()
 	}

@@ -21,6 +21,9 @@ func (o *Orchestrator) SpecHistory(ctx context.Context) ([]events.SpecHistoryEnt
 	if !o.started.Load() {
 		return nil, ErrStarting
 	}
+	if o.specKV == nil {
+		return nil, errNoSpecKV
+	}
 	return o.rollout().History(ctx)
 }
 

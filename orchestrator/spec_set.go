@@ -34,9 +34,17 @@ func (o *Orchestrator) rollout() *rollout.Ops {
 // rolloutCore is the core as package rollout sees it.
 type rolloutCore struct{ o *Orchestrator }
 
-func (c rolloutCore) KV() jetstream.KeyValue             { return c.o.specKV }
-func (c rolloutCore) Spec() events.Spec                  { return c.o.Spec() }
-func (c rolloutCore) Writable() error                    { return c.o.writable() }
+func (c rolloutCore) KV() jetstream.KeyValue { return c.o.specKV }
+func (c rolloutCore) Spec() events.Spec      { return c.o.Spec() }
+func (c rolloutCore) Writable() error {
+	if err := c.o.writable(); err != nil {
+		return err
+	}
+	if c.o.specKV == nil {
+		return errNoSpecKV // offline.go
+	}
+	return nil
+}
 func (c rolloutCore) AdoptSpec(s events.Spec)            { c.o.adoptSpec(s) }
 func (c rolloutCore) SetNext(s *events.Spec, rev uint64) { c.o.setNext(s, rev) }
 func (c rolloutCore) UnblockImages(ctx context.Context, im events.ImageSpec) {

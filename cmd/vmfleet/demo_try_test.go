@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +12,9 @@ import (
 
 // TestDemoCommandsToTryWork runs the demo binary as a newcomer would, then
 // the commands it prints to try: `vmfleet events` replays its build events
-// and `vmfleet status` shows its hosts, while the demo keeps running.
+// and `vmfleet status` shows its hosts, while the demo keeps running; the
+// orchestrator's /metrics at the address status was given name the build,
+// as the daemons' do.
 func TestDemoCommandsToTryWork(t *testing.T) {
 	t.Parallel()
 	c := newClient(t)
@@ -64,5 +68,23 @@ func TestDemoCommandsToTryWork(t *testing.T) {
 			t.Fatalf("Got(vmfleet %s) = %d %q, want the demo's hosts", strings.Join(status, " "), code, stdout)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	server := ""
+	for i, a := range status {
+		if a == "--server" && i+1 < len(status) {
+			server = status[i+1]
+		}
+	}
+	resp, err := http.Get(strings.TrimSuffix(server, "/") + "/metrics")
+	if err != nil {
+		t.Fatalf("GET the demo's /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), "\nvmfleet_build_info{") || !strings.Contains(string(body), "vmfleet_orchestrator_hosts{") {
+		t.Errorf("Got(GET %s/metrics) = %d without vmfleet_build_info beside the orchestrator's metrics", server, resp.StatusCode)
 	}
 }

@@ -73,6 +73,9 @@ func TestFormatEvent(t *testing.T) {
 		{name: "host resumed", subject: "vmfleet.fleet.drain", data: encodeEvent(t, events.TypeHostDrain, "mac-07", events.HostDrain{
 			Host: "mac-07", Action: events.DrainActionResume, By: "bob", At: evAt}),
 			want: "12:00:05  drain     mac-07       resume by bob"},
+		{name: "host drain expired", subject: "vmfleet.fleet.drain", data: encodeEvent(t, events.TypeHostDrain, "mac-07", events.HostDrain{
+			Host: "mac-07", Action: events.DrainActionExpire, By: "alice", Reason: "disk swap", Until: evAt, At: evAt.Add(time.Minute)}),
+			want: "12:00:05  drain     mac-07       expired · drain by alice · until 2025-03-01T12:00:05Z · disk swap"},
 		{name: "not an event", subject: "vmfleet.host.mac-01.health", data: []byte("{oops"), want: "invalid   vmfleet.host.mac-01.health cannot decode"},
 	}
 	for _, tt := range tests {

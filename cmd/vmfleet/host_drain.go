@@ -159,10 +159,13 @@ func forcedLine(f *events.Forced) string {
 // drainEvent is a fleet.drain event in vmfleet events.
 func drainEvent(ev events.HostDrain, p func(string) string) string {
 	s := p(ev.Action)
+	if ev.Action == events.DrainActionExpire {
+		s = p("expired") + " · drain" // of the host, at its TTL: "expired · drain by alice · until …"
+	}
 	if ev.By != "" {
 		s += " by " + ev.By
 	}
-	if ev.Action == events.DrainActionDrain {
+	if ev.Action == events.DrainActionDrain || ev.Action == events.DrainActionExpire {
 		if ev.Until.IsZero() {
 			s += " · until resumed"
 		} else {

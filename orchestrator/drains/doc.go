@@ -13,6 +13,10 @@
 // ErrHostOffline rather than queued: a drain that lands hours later, when
 // the host comes back, would surprise more than it helps.
 //
-// The package keeps no state: the core checks the host against its fleet
-// state and hands Drain and Resume the host's last forced state.
+// Drain and Resume keep no state: the core checks the host against its
+// fleet state and hands them the host's last forced state. A drain's end at
+// its TTL needs no command; Expiries, fed every host's latest report by the
+// reconcile pass on every replica, notices it (the first report checked at
+// or after the TTL without the drain) and the leader announces it on
+// <prefix>.fleet.drain (events.DrainActionExpire).
 package drains

@@ -96,6 +96,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// writeError answers err with status; a failure for want of NATS (an
+// orchestrator made without it) is 503, not 500: the server is not broken,
+// it cannot do that.
 func writeError(w http.ResponseWriter, status int, err error) {
+	if status == http.StatusInternalServerError && errors.Is(err, orchestrator.ErrNoNATS) {
+		status = http.StatusServiceUnavailable
+	}
 	writeJSON(w, status, api.ErrorResponse{Error: err.Error()})
 }

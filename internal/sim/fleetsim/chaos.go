@@ -241,7 +241,8 @@ type Fault struct {
 
 // Schedule is the fault schedule of cfg (empty without chaos): a pure
 // function of the seed, the rates, the window and the fleet's size and
-// mode, ordered by At then kind.
+// mode, ordered by At then kind. Kinds that do not apply to the fleet
+// (SkippedKinds) are left out.
 func Schedule(cfg Config) []Fault {
 	c := cfg.Chaos
 	if !c.On {
@@ -261,8 +262,12 @@ func Schedule(cfg Config) []Fault {
 	}
 	perHostOps := cfg.Hosts * len(cfg.Releases)
 	usedBuilds, usedHooks := map[int]bool{}, map[int]bool{}
+	skipped := SkippedKinds(cfg)
 	var out []Fault
 	for i, k := range ChaosKinds() {
+		if _, skip := skipped[k.Name]; skip {
+			continue
+		}
 		rate, ok := c.Rates[k.Name]
 		if !ok {
 			rate = k.Rate
@@ -321,6 +326,17 @@ func Schedule(cfg Config) []Fault {
 		return strings.Compare(a.Kind, b.Kind)
 	})
 	return out
+}
+
+// SkippedKinds are the fault kinds that do not apply to cfg's fleet, each
+// with why (none without chaos): Schedule leaves them out. In host mode
+// (no registry) hosts build their own images and pull nothing, so no
+// agent can be restarted in the middle of a pull.
+func SkippedKinds(cfg Config) map[string]string {
+	if !cfg.Chaos.On || cfg.Registry {
+		return nil
+	}
+	return map[string]string{FaultAgentRestartPull: "host mode: hosts build their own images and pull none"}
 }
 
 // pickFree draws a number in 1..n not in used (0 when all are), and marks it.

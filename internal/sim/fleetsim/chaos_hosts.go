@@ -28,9 +28,8 @@ type hostChaos struct {
 	// dialer refuses every connection while the host is offline.
 	dialer partitionDialer
 	// skew is the host clock's offset (nanoseconds); fill the bytes a
-	// disk filling up takes; emergencyUntil (unix nanoseconds) is until
-	// when a delete may be a disk emergency's.
-	skew, fill, emergencyUntil atomic.Int64
+	// disk filling up takes.
+	skew, fill atomic.Int64
 	// removed: when each image was deleted behind vmfleet's back;
 	// applied: when the agent last applied its tags.
 	removed map[string]time.Time
@@ -99,8 +98,9 @@ func (s *Sim) connectAgent(h *simHost, natsURL string, log *slog.Logger) (*nats.
 }
 
 // agentOptions are the agent's options under chaos: a clock that may run
-// off, and a tag applier that checks every job-routing tag against the
-// host's inventory.
+// off, a tag applier that checks every job-routing tag against the host's
+// inventory, and a disk measure that records the disk each prune is
+// planned against (chaos_disk.go).
 func (c *chaosRun) agentOptions(h *simHost) []agentd.Option {
 	if c == nil {
 		return nil
@@ -108,6 +108,7 @@ func (c *chaosRun) agentOptions(h *simHost) []agentd.Option {
 	return []agentd.Option{
 		agentd.WithClock(func() time.Time { return time.Now().Add(time.Duration(h.chaos.skew.Load())) }),
 		agentd.WithTagApplier(tagCheck{c: c, h: h}),
+		agentd.WithDisk(c.diskMeasure(h)),
 	}
 }
 
@@ -165,16 +166,4 @@ func (c *hostChaos) removedBehind(img string) {
 		c.removed = map[string]time.Time{}
 	}
 	c.removed[img] = time.Now()
-}
-
-// deleteRules is what a delete of name on host is judged by: the world's
-// rules, and whether the host's disk was in an emergency lately (the
-// cleanup rules let an emergency prune before the replacement is ready,
-// outside the window and within the removal grace).
-func (s *Sim) deleteRules(host, name string) rules {
-	r := s.world.rules(name)
-	if h := s.byToken[host]; h != nil && time.Now().UnixNano() < h.chaos.emergencyUntil.Load() {
-		r.emergency = true
-	}
-	return r
 }

@@ -317,15 +317,20 @@ func (c *chaosRun) webhook(w http.ResponseWriter, r *http.Request) bool {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		c.serve(httptest.NewRecorder(), req)
 	}
+	// Recovery: until the leader knows the build's state as Buildkite
+	// has it (buildKnown), from the loss, from the copy's arrival (did it
+	// set the record back?), from when the late one was due.
+	known := c.buildKnown(hook.Build.Number)
 	switch f.Kind {
 	case FaultWebhookLost:
-		c.instant(f, what+" lost", nil)
+		c.instant(f, what+" lost", known)
 	case FaultWebhookDuplicated:
 		replay()
 		c.fired(f, fmt.Sprintf("%s delivered, and again %s later", what, f.For.D()))
-		c.later(time.Now().Add(c.real(f.For.D())), func(context.Context) { replay(); c.ended(f.Kind, nil) })
+		c.later(time.Now().Add(c.real(f.For.D())), func(context.Context) { replay(); c.ended(f.Kind, known) })
 	case FaultWebhookReordered:
 		c.fired(f, fmt.Sprintf("%s held back %s, after later ones", what, f.For.D()))
+		c.probe(f.Kind, time.Now(), known)
 		c.later(time.Now().Add(c.real(f.For.D())), func(context.Context) { replay(); c.ended(f.Kind, nil) })
 	}
 	w.Header().Set("Content-Type", "application/json")

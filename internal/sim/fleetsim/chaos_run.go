@@ -11,6 +11,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/internal/rungroup"
 	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
+	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
 
@@ -43,14 +44,36 @@ type ChaosResult struct {
 	Builds        int `json:"builds"`
 	IdealBuilds   int `json:"ideal_builds"`
 	RetriedBuilds int `json:"retried_builds"`
+	// RebuiltBuilds (host mode) are the builds of an image the chaos
+	// deleted from its host once built (vm_deleted, host_reimaged): the
+	// host builds it again. Builds = IdealBuilds + RetriedBuilds +
+	// RebuiltBuilds when nothing else built twice.
+	RebuiltBuilds int `json:"rebuilt_builds,omitempty"`
+	// Skipped are the fault kinds that do not apply to the fleet, each
+	// with why (SkippedKinds): none of them is scheduled.
+	Skipped map[string]string `json:"skipped_faults,omitempty"`
 	// FaultsStart and FaultsStop bound the chaos window; LastFaultEnd is
 	// when the last fault ended (fleet time since the start).
 	FaultsStart  Seconds `json:"faults_start_s"`
 	FaultsStop   Seconds `json:"faults_stop_s"`
 	LastFaultEnd Seconds `json:"last_fault_end_s"`
 	// HealedAfterLastFault is how long after the last fault ended the
-	// fleet converged (fleet time).
+	// fleet converged (fleet time). When the faults end before a clean
+	// run could have converged, much of it is the rollout itself, not
+	// healing: see ConvergeFloor and HealedAfterFloor.
 	HealedAfterLastFault Seconds `json:"healed_after_last_fault_seconds"`
+	// ReadyAfterLastFault is how long after the last fault ended every
+	// host was ready on the new spec (0: ready before it ended).
+	ReadyAfterLastFault Seconds `json:"ready_after_last_fault_seconds"`
+	// ConvergeFloor is the fleet time (since the start) before which even
+	// a run without faults could not converge: the bump, the physical
+	// floor of readiness (Cost.FloorSeconds), then the old images' deletes
+	// at the prune cap (Config.PruneFloor). HealedAfterFloor is how long
+	// after the later of the last fault's end and that floor the fleet
+	// converged: what the faults cost once they stopped, beyond the
+	// rollout's own time.
+	ConvergeFloor    Seconds `json:"converge_floor_s"`
+	HealedAfterFloor Seconds `json:"healed_after_floor_seconds"`
 	// Recovery is, by kind, how long after a fault ended what it broke
 	// worked again (fleet time): a host ready on the spec in force, a
 	// leader serving, every host heard from after a NATS restart, a key's
@@ -99,8 +122,11 @@ type chaosRun struct {
 	firstBuild                                     int
 	doomed                                         map[int]bool   // build numbers the chaos fails
 	failedKeys                                     map[string]int // build key → builds failed by the chaos
+	lostKeys                                       map[string]int // build key → its image deleted by the chaos once built (host mode)
 	recov                                          map[string][]time.Duration
 	refused                                        map[string]int
+	// plans are the disks the agents planned their prunes against.
+	plans diskPlans
 }
 
 // action is something the injector does at a wall-clock instant.
@@ -115,7 +141,7 @@ func newChaos(s *Sim) *chaosRun {
 	}
 	c := &chaosRun{s: s, cfg: s.cfg.Chaos, plan: Schedule(s.cfg), begun: make(chan struct{}), acts: make(chan action, 1024),
 		counts: map[string]int{}, byBuild: map[int]Fault{}, byCreate: map[int]Fault{}, byWebhook: map[int]Fault{},
-		byPull: map[int]Fault{}, byDelete: map[int]Fault{}, doomed: map[int]bool{}, failedKeys: map[string]int{},
+		byPull: map[int]Fault{}, byDelete: map[int]Fault{}, doomed: map[int]bool{}, failedKeys: map[string]int{}, lostKeys: map[string]int{},
 		recov: map[string][]time.Duration{}, refused: map[string]int{}}
 	c.win = s.cfg.real(c.cfg.window(), time.Millisecond)
 	for _, f := range c.plan {
@@ -141,10 +167,6 @@ func newChaos(s *Sim) *chaosRun {
 }
 
 // real is a fleet-time duration in wall-clock time.
-// emergencySlack is how long after a disk emergency's end (in wall time)
-// a delete is still judged as the emergency's.
-const emergencySlack = 30 * time.Second
-
 func (c *chaosRun) real(d time.Duration) time.Duration { return c.s.cfg.real(d, 0) }
 
 // inWindow tells whether faults may still start now.
@@ -393,11 +415,9 @@ func (c *chaosRun) inject(ctx context.Context, f Fault) {
 		c.instant(f, "deleted behind vmfleet's back: "+img, c.hostReady(h))
 	case FaultDiskFull:
 		free := h.disk("").FreeBytes
+		// Deletes are judged by the disk the agent planned its prune
+		// against (chaos_disk.go), whenever they come.
 		h.chaos.fill.Store(max(free-chaosDiskReserve/2, 0))
-		// A prune planned in the emergency may reach its delete a while
-		// after the disk is freed when the machine is loaded: judge
-		// deletes by the emergency for a generous wall-clock slack.
-		h.chaos.emergencyUntil.Store(time.Now().Add(c.real(f.For.D()) + c.real(10*time.Minute) + emergencySlack).UnixNano())
 		h.trigger()
 		c.fired(f, fmt.Sprintf("disk filled to %d GB free (disk emergency below %d GB) for %s", chaosDiskReserve/2>>30, chaosDiskReserve>>30, f.For.D()))
 		c.later(end, func(context.Context) { h.chaos.fill.Store(0); h.trigger(); c.ended(f.Kind, c.hostReady(h)) })
@@ -429,6 +449,7 @@ func (c *chaosRun) reimage(h *simHost) string {
 		if h.fake.Has(img) {
 			h.chaos.removedBehind(img)
 			_ = h.fake.Delete(context.Background(), img)
+			c.lost(spec, img, h)
 			out = img + " gone"
 			break
 		}
@@ -449,10 +470,22 @@ func (c *chaosRun) deleteBehind(ctx context.Context, h *simHost) string {
 			}
 			h.chaos.removedBehind(img)
 			_ = h.fake.Delete(context.WithoutCancel(ctx), img)
+			c.lost(spec, img, h)
 			return img
 		}
 	}
 	return "(no image of the spec on the host)"
+}
+
+// lost records an image of spec deleted from h by the chaos: in host mode
+// the host builds it again (in registry mode it pulls it again).
+func (c *chaosRun) lost(spec events.Spec, img string, h *simHost) {
+	if spec.Images.Registry != "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lostKeys[builds.RecordKey(img, h.token)]++
 }
 
 // restartAgent starts h's agent again (a new process: a new boot id).
@@ -571,16 +604,21 @@ func (c *chaosRun) keyPassed(key string) bool {
 	return last != nil && last.State == buildkitefake.StatePassed
 }
 
-// retried is the builds the chaos failed, by key.
+// retried is, by key, the builds the chaos made necessary beyond the
+// first: one per build it failed, and (host mode) one per image it
+// deleted once built.
 func (c *chaosRun) retried() map[string]int {
 	if c == nil {
 		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]int, len(c.failedKeys))
+	out := make(map[string]int, len(c.failedKeys)+len(c.lostKeys))
 	for k, n := range c.failedKeys {
-		out[k] = n
+		out[k] += n
+	}
+	for k, n := range c.lostKeys {
+		out[k] += n
 	}
 	return out
 }
@@ -681,6 +719,10 @@ func (c *chaosRun) result(created, ideal int) *ChaosResult {
 	for _, n := range c.failedKeys {
 		r.RetriedBuilds += n
 	}
+	for _, n := range c.lostKeys {
+		r.RebuiltBuilds += n
+	}
+	r.Skipped = SkippedKinds(c.s.cfg)
 	for k, n := range c.refused {
 		r.BuildkiteRefused[k] = n
 	}
@@ -700,9 +742,8 @@ func (c *chaosRun) result(created, ideal int) *ChaosResult {
 		r.LastFaultEnd = Seconds(c.s.cfg.Fleet(c.lastEnd.Sub(c.s.start)))
 	}
 	c.s.resMu.Lock()
-	if c.s.res.Converged && c.s.res.ConvergedAt > r.LastFaultEnd {
-		r.HealedAfterLastFault = c.s.res.ConvergedAt - r.LastFaultEnd
-	}
+	res := c.s.res
 	c.s.resMu.Unlock()
+	r.healed(res, c.s.cfg)
 	return r
 }

@@ -124,8 +124,65 @@ func TestChaosSmallFleetHeals(t *testing.T) {
 	if cr.LastFaultEnd == 0 || res.ConvergedAt < cr.LastFaultEnd {
 		t.Errorf("Got(last fault end, converged at) = %s, %s, want converged after the last fault", cr.LastFaultEnd, res.ConvergedAt)
 	}
+	// Webhook faults recover when the leader knows the build's state.
+	for _, k := range []string{FaultWebhookLost, FaultWebhookDuplicated, FaultWebhookReordered} {
+		if rec := cr.Recovery[k]; rec.N != cr.Faults[k] {
+			t.Errorf("Got(recovery of %s) = %+v for %d faults, want one recovery per fault", k, rec, cr.Faults[k])
+		}
+	}
+	if cr.ConvergeFloor <= res.BumpAt || cr.HealedAfterFloor > cr.HealedAfterLastFault {
+		t.Errorf("Got(converge floor, healed after it, after the last fault) = %s, %s, %s, want a floor after the bump (%s) and healed after it no more than after the last fault",
+			cr.ConvergeFloor, cr.HealedAfterFloor, cr.HealedAfterLastFault, res.BumpAt)
+	}
 	t.Logf("faults %v; builds %d (ideal %d, retried %d); healed %s after the last fault; recovery %+v",
 		cr.Faults, cr.Builds, cr.IdealBuilds, cr.RetriedBuilds, cr.HealedAfterLastFault, cr.Recovery)
+}
+
+// In host mode (no registry: every host builds its own images) the chaos
+// injects every kind that applies, skips and reports the one that does
+// not (nothing is pulled), and the fleet heals with no violation: the
+// builds beyond one per key are those the chaos failed or whose image it
+// deleted from the host.
+func TestChaosHostMode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a chaos run takes about half a minute")
+	}
+	c := chaosFleet(12, 1)
+	c.Registry = false
+	c.Scale, c.Timeout, c.StopWhenConverged = 0.002, 3*time.Minute, true
+	c.Chaos.Window, c.Chaos.Rate = 2*time.Hour, 0.5
+	for _, f := range Schedule(c) {
+		if f.Kind == FaultAgentRestartPull {
+			t.Fatalf("Got(%+v in a host-mode schedule), want it skipped", f)
+		}
+	}
+	sim, err := New(c, WithComponentLogger(testLogger(t)), WithLogger(testLogger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runErr := sim.Run(t.Context())
+	res := sim.Result()
+	if runErr != nil || !res.Converged || len(res.Violations) != 0 {
+		t.Fatalf("Got(Run, converged, violations) = %v, %v, %+v, want nil, true, none", runErr, res.Converged, res.Violations)
+	}
+	cr := res.ChaosResult
+	if cr == nil || cr.Skipped[FaultAgentRestartPull] == "" || len(cr.Skipped) != 1 {
+		t.Fatalf("Got(skipped faults) = %v, want %s alone", cr, FaultAgentRestartPull)
+	}
+	for _, k := range ChaosKinds() {
+		if _, skipped := cr.Skipped[k.Name]; !skipped && cr.Faults[k.Name] == 0 {
+			t.Errorf("Got(faults[%s]) = 0, want at least 1 (faults %v)", k.Name, cr.Faults)
+		}
+	}
+	if _, ok := cr.Faults[FaultAgentRestartPull]; ok {
+		t.Errorf("Got(faults) = %v, want no %s", cr.Faults, FaultAgentRestartPull)
+	}
+	if cr.Builds != cr.IdealBuilds+cr.RetriedBuilds+cr.RebuiltBuilds || cr.IdealBuilds != 12*len(c.Releases) {
+		t.Errorf("Got(builds, ideal, retried, rebuilt) = %d, %d, %d, %d, want builds = ideal (%d) + retried + rebuilt",
+			cr.Builds, cr.IdealBuilds, cr.RetriedBuilds, cr.RebuiltBuilds, 12*len(c.Releases))
+	}
+	t.Logf("faults %v; skipped %v; builds %d (ideal %d, retried %d, rebuilt %d); healed %s after the last fault; recovery %+v",
+		cr.Faults, cr.Skipped, cr.Builds, cr.IdealBuilds, cr.RetriedBuilds, cr.RebuiltBuilds, cr.HealedAfterLastFault, cr.Recovery)
 }
 
 // docs/reliability.md lists every fault kind.
