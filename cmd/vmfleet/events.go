@@ -65,9 +65,12 @@ jq and other tools; see docs/events.md for the schema.
 It connects with the same NATS settings as the agent: --nats-url, --nats-creds,
 --nats-nkey-seed, TLS files. With per-host credentials use a read-only consumer
 identity from 'vmfleet nats-config --consumer NAME': its inbox prefix
-(_INBOX.NAME) is taken from the seed file's name unless --nats-inbox-prefix says
-otherwise. If the server refuses a subject (a permissions violation) it stops
-with that error rather than wait for events that cannot come.`,
+(_INBOX.NAME) is taken from the seed (or the seed file's name) unless
+--nats-inbox-prefix says otherwise. A seed 'vmfleet nats-config' wrote for a
+host, or for the orchestrator with subjects it does not follow, is refused
+before connecting, naming the consumer seed to use. If the server refuses a
+subject (a permissions violation) it stops with that error rather than wait
+for events that cannot come.`,
 		Example: `  vmfleet events
   vmfleet events --subject 'build.>' --subject 'prune.>'
   vmfleet events --since 1h --subject 'host.mac-01.health'
@@ -120,6 +123,9 @@ func (c eventsConfig) connect(log *slog.Logger) (*nats.Conn, error) {
 		return nil, err
 	}
 	inbox := c.NATS.InboxPrefix
+	if id, ok := c.seedIdentity(); inbox == "" && ok && id.Role == natsauth.RoleConsumer {
+		inbox = natsauth.InboxPrefix(id.Name) // whatever the file is called
+	}
 	if inbox == "" && c.NATS.NKeySeedFile != "" {
 		// vmfleet nats-config names a seed file after its identity.
 		stem := strings.TrimSuffix(filepath.Base(c.NATS.NKeySeedFile), filepath.Ext(c.NATS.NKeySeedFile))
@@ -139,6 +145,9 @@ type tailMsg struct {
 func runEvents(ctx context.Context, c eventsConfig, out io.Writer, log *slog.Logger) error {
 	subjects, err := c.subjects()
 	if err != nil {
+		return err
+	}
+	if err := c.seedReaderErr(subjects); err != nil { // events_seed.go
 		return err
 	}
 	nc, err := c.connect(log)

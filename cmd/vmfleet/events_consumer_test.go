@@ -167,10 +167,12 @@ func TestEventsAsConsumerIdentity(t *testing.T) {
 
 // TestEventsRefusedStops: an identity that may not read the stream or
 // follow every subject gets an error naming the refused subject at once,
-// not a tail that waits for good.
+// not a tail that waits for good. The seed is a host's without the
+// generator's comment (made by hand), so the server is what refuses it
+// (TestEventsSeedChecked has the generated seed refused before that).
 func TestEventsRefusedStops(t *testing.T) {
 	url, dir := generatedServer(t)
-	seed := filepath.Join(dir, natsauth.CredsDir, "mac-01"+natsauth.SeedExt)
+	seed := handMadeSeed(t, filepath.Join(dir, natsauth.CredsDir, "mac-01"+natsauth.SeedExt))
 	for _, args := range [][]string{{"--since", "1h"}, nil} {
 		t.Run(strings.Join(append([]string{"events"}, args...), " "), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

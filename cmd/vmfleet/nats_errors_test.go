@@ -43,11 +43,12 @@ func TestOrchestratorNamesNATSRefusal(t *testing.T) {
 
 // TestEventsNamesNATSRefusal: `vmfleet events` with a host's identity,
 // which may neither replay the stream nor follow every subject, stops with
-// the URL, the identity and the subject the server refused.
+// the URL, the identity and the subject the server refused. The seed is
+// made by hand (no generator's comment), so the server is what refuses it.
 func TestEventsNamesNATSRefusal(t *testing.T) {
 	t.Parallel()
 	url, dir := generatedServer(t)
-	seed := filepath.Join(dir, natsauth.CredsDir, "mac-01"+natsauth.SeedExt)
+	seed := handMadeSeed(t, filepath.Join(dir, natsauth.CredsDir, "mac-01"+natsauth.SeedExt))
 	pub, err := natsauth.PublicKey(seed)
 	if err != nil {
 		t.Fatal(err)

@@ -143,6 +143,7 @@ type orchBuilds struct {
 
 type orchPulls struct {
 	MaxConcurrent int           `yaml:"max_concurrent" flag:"max-pulls" env:"VMFLEET_MAX_PULLS" help:"pull commands in flight fleet-wide"`
+	MaxPerHost    int           `yaml:"max_per_host" flag:"max-pulls-per-host" env:"VMFLEET_MAX_PULLS_PER_HOST" help:"pull commands in flight to one host (its agent pulls one image at a time)"`
 	Timeout       time.Duration `yaml:"timeout" flag:"pull-timeout" env:"VMFLEET_PULLS_TIMEOUT" help:"deadline of one pull command"`
 }
 
@@ -223,7 +224,7 @@ func defaultOrchestratorConfig() orchestratorConfig {
 		Builds: orchBuilds{MaxConcurrent: d.Builds.MaxBuilds, MaxPerHost: d.Builds.MaxBuildsPerHost, MaxAttempts: d.Builds.MaxAttempts,
 			BackoffBase: d.Builds.BackoffBase, BackoffMax: d.Builds.BackoffMax, PollInterval: d.Builds.PollInterval, MaxPolls: d.Builds.MaxPollsPerMinute,
 			DoubtDelay: d.Builds.DoubtDelay, PassedGrace: d.Builds.PassedGrace},
-		Pulls:  orchPulls{MaxConcurrent: d.Pulls.Concurrency, Timeout: d.Pulls.Timeout},
+		Pulls:  orchPulls{MaxConcurrent: d.Pulls.Concurrency, MaxPerHost: d.Pulls.PerHost, Timeout: d.Pulls.Timeout},
 		Prunes: orchPrunes{MaxConcurrent: d.Prunes.Concurrency, Timeout: d.Prunes.Timeout},
 	}
 }
@@ -271,7 +272,7 @@ func (c orchestratorConfig) orchestratorCfg(instance, apiToken, whSecret, whToke
 			MaxBuilds: c.Builds.MaxConcurrent, MaxBuildsPerHost: c.Builds.MaxPerHost, MaxAttempts: c.Builds.MaxAttempts,
 			BackoffBase: c.Builds.BackoffBase, BackoffMax: c.Builds.BackoffMax, DoubtDelay: c.Builds.DoubtDelay,
 			PassedGrace: c.Builds.PassedGrace},
-		Pulls:  pulls.Config{Concurrency: c.Pulls.MaxConcurrent, Timeout: c.Pulls.Timeout},
+		Pulls:  pulls.Config{Concurrency: c.Pulls.MaxConcurrent, PerHost: c.Pulls.MaxPerHost, Timeout: c.Pulls.Timeout},
 		Prunes: prunes.Config{Concurrency: c.Prunes.MaxConcurrent, Timeout: c.Prunes.Timeout},
 		Levers: levers.Config{Interval: agentsInterval(c.Buildkite.AgentsInterval), DriftGrace: c.Buildkite.DriftGrace,
 			Pause: c.Buildkite.Pause, PauseTimeout: c.Buildkite.PauseTimeout},

@@ -51,6 +51,9 @@ func waitShort(cells []api.Cell, release string) string {
 		if w.Position == 0 {
 			return fmt.Sprintf(" (%s held until %s)", w.What, w.Until.Local().Format(time.TimeOnly))
 		}
+		if w.Behind != "" {
+			return fmt.Sprintf(" (%s queued %d/%d behind the host's pull of %s)", w.What, w.Position, w.Of, w.Behind)
+		}
 		return fmt.Sprintf(" (%s queued %d/%d behind %s)", w.What, w.Position, w.Of, w.Cap)
 	case api.WaitBackoff:
 		return fmt.Sprintf(" (%s failed %d×, retry at %s)", w.What, w.Failures, w.Until.Local().Format(time.TimeOnly))

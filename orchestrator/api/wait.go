@@ -5,7 +5,8 @@ import "time"
 // Wait kinds (Wait.Kind).
 const (
 	// WaitQueued: the build or pull waits for a free slot under Cap
-	// (builds.max_concurrent, builds.max_per_host, pulls.max_concurrent),
+	// (builds.max_concurrent, builds.max_per_host, pulls.max_concurrent,
+	// pulls.max_per_host: then Behind is the image the host is pulling),
 	// Position of Of; or, with Cap buildkite_rate_limit, for Buildkite's
 	// rate limit to end at Until.
 	WaitQueued = "queued"
@@ -32,7 +33,10 @@ type Wait struct {
 	Until    time.Time `json:"until,omitzero"`
 	Failures int       `json:"failures,omitempty"`
 	Error    string    `json:"error,omitempty"`
-	Text     string    `json:"text"`
+	// Behind is what in flight holds a pull queued under
+	// pulls.max_per_host back: the image of the host's pull.
+	Behind string `json:"behind,omitempty"`
+	Text   string `json:"text"`
 }
 
 // HostDetail is GET /api/v1/hosts/{host}: the host's view with its last

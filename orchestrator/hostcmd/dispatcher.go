@@ -77,6 +77,12 @@ type Verb[W, R any] struct {
 	// KeepBackoff: a full pass keeps the bookkeeping of a key nobody wants
 	// while its backoff runs; otherwise it forgets it, backoff and all.
 	KeepBackoff bool
+	// Group, when set, names the group a want's key belongs to (the host of
+	// a key of a host and an image): Dispatch keeps at most GroupCap (at
+	// least 1) commands of one group in flight, and a want whose group is
+	// full waits without taking a slot under Cap. Nil: no bound but Cap.
+	Group    func(W) string
+	GroupCap int
 }
 
 // state is one key's bookkeeping.
@@ -91,9 +97,14 @@ type state[W any] struct {
 	gen      uint64 // the last full pass that wanted the key
 	// abandon ends the command in flight (Dispatch's; nil for Run's).
 	abandon context.CancelCauseFunc
-	// queuedSince is when the key's want first found the cap full, zero
-	// when it is not waiting for a free slot (queue.go).
+	// queuedSince is when the key's want first found the cap (or its
+	// group's) full, zero when it is not waiting for a free slot; onGroup:
+	// the last pass found its group full (queue.go).
 	queuedSince time.Time
+	onGroup     bool
+	// group is the key's group ("" without Verb.Group), as of its last
+	// want or command.
+	group string
 }
 
 // Dispatcher sends one verb's commands: see the package doc for the rules.
@@ -104,17 +115,19 @@ type Dispatcher[W, R any] struct {
 	mu       sync.Mutex
 	keys     map[string]*state[W]
 	inFlight int
+	groups   map[string]int // commands in flight by group
 	gen      uint64
 	wg       sync.WaitGroup
 }
 
 // New makes a dispatcher for verb v.
 func New[W, R any](v Verb[W, R]) *Dispatcher[W, R] {
-	return &Dispatcher[W, R]{v: v, keys: map[string]*state[W]{}}
+	v.GroupCap = max(1, v.GroupCap)
+	return &Dispatcher[W, R]{v: v, keys: map[string]*state[W]{}, groups: map[string]int{}}
 }
 
-// Dispatch starts the commands wants ask for that may go, within the cap; it
-// does not wait for them. A full pass (every want of the fleet) also forgets
+// Dispatch starts the commands wants ask for that may go, within the cap and
+// their groups'; it does not wait for them. A full pass (every want of the fleet) also forgets
 // the keys it did not want and that have nothing in flight.
 func (d *Dispatcher[W, R]) Dispatch(ctx context.Context, wants []W, full bool) {
 	now := d.v.Now()
@@ -126,6 +139,9 @@ func (d *Dispatcher[W, R]) Dispatch(ctx context.Context, wants []W, full bool) {
 	for _, w := range wants {
 		st := d.keyLocked(d.v.Key(w))
 		st.gen = d.gen
+		if !st.inFlight {
+			st.group = d.groupOf(w)
+		}
 		switch {
 		case st.inFlight:
 			st.queuedSince = time.Time{}
@@ -136,10 +152,13 @@ func (d *Dispatcher[W, R]) Dispatch(ctx context.Context, wants []W, full bool) {
 		case now.Before(st.nextTry), st.wait.Holds(d.v.From(w)):
 			st.queuedSince = time.Time{}
 			continue
-		case d.inFlight >= d.v.Cap:
+		case d.groupFullLocked(st.group), d.inFlight >= d.v.Cap:
+			// A full group holds the want back whatever the cap: a slot
+			// freed elsewhere would not send it.
 			if st.queuedSince.IsZero() {
 				st.queuedSince = now
 			}
+			st.onGroup = d.groupFullLocked(st.group)
 			continue
 		}
 		st.queuedSince = time.Time{}
@@ -178,9 +197,37 @@ func (d *Dispatcher[W, R]) keyLocked(key string) *state[W] {
 	return st
 }
 
+// groupOf is w's group, "" without Verb.Group.
+func (d *Dispatcher[W, R]) groupOf(w W) string {
+	if d.v.Group == nil {
+		return ""
+	}
+	return d.v.Group(w)
+}
+
+// groupFullLocked says whether group has GroupCap commands in flight.
+func (d *Dispatcher[W, R]) groupFullLocked(group string) bool {
+	return group != "" && d.groups[group] >= d.v.GroupCap
+}
+
 func (d *Dispatcher[W, R]) startLocked(st *state[W], w W, now time.Time) {
 	st.inFlight, st.sent, st.sentAt = true, w, now
+	st.group = d.groupOf(w)
 	d.inFlight++
+	if st.group != "" {
+		d.groups[st.group]++
+	}
+}
+
+// endLocked clears st's in-flight mark.
+func (d *Dispatcher[W, R]) endLocked(st *state[W]) {
+	st.inFlight, st.abandon = false, nil
+	d.inFlight--
+	if st.group != "" {
+		if d.groups[st.group]--; d.groups[st.group] <= 0 {
+			delete(d.groups, st.group)
+		}
+	}
 }
 
 // finish records a command's end: the key's wait for a report and its
@@ -192,8 +239,7 @@ func (d *Dispatcher[W, R]) finish(st *state[W], w W, res R, err error) {
 	}
 	now := d.v.Now()
 	d.mu.Lock()
-	st.inFlight, st.abandon = false, nil
-	d.inFlight--
+	d.endLocked(st)
 	if out.SetWait {
 		st.wait = out.Wait
 	}
@@ -245,8 +291,7 @@ func (d *Dispatcher[W, R]) Run(ctx context.Context, w W, dryRun bool, send func(
 	res, err := send(ctx)
 	if dryRun && err == nil {
 		d.mu.Lock()
-		st.inFlight = false
-		d.inFlight--
+		d.endLocked(st)
 		d.mu.Unlock()
 		return res, nil
 	}
@@ -262,8 +307,9 @@ type Status[W any] struct {
 	Failures int // in a row
 	NextTry  time.Time
 	Err      string // why the last command failed
-	// QueuedSince is when the key's want first found the cap full (zero:
-	// not waiting for a free slot); Queue says its place.
+	// QueuedSince is when the key's want first found the cap or its
+	// group full (zero: not waiting for a free slot); Pending says its
+	// place.
 	QueuedSince time.Time
 }
 

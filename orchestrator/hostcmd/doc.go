@@ -6,7 +6,10 @@
 // own goroutine, keeping per key (a host, or a host and what the command is
 // about) whether one is in flight, the report a next command must wait for,
 // and the backoff after a failure:
-//   - at most Verb.Cap commands in flight fleet-wide, at most one per key;
+//   - at most Verb.Cap commands in flight fleet-wide, at most one per key,
+//     and, for a verb with groups (Verb.Group: keys of a host and what the
+//     command is about, grouped by host), at most Verb.GroupCap per group;
+//     a want whose group is full waits without holding a slot of the cap;
 //   - none again to a key before the host reported past the last one's
 //     effect (Wait: the check the reply names, or the report after the one
 //     the command was sent from), so that a report made while the command

@@ -49,12 +49,12 @@ type check struct {
 type sender func(ctx context.Context, host string, req events.PullRequest) (check, error)
 
 // Manager sends pull commands (a hostcmd.Dispatcher keyed by host and
-// image): at most Concurrency in flight fleet-wide, backing off per host and
-// image after a failure. After a pull succeeded, a report after the one
-// doneAfter names is needed before pulling again: health events reach the
-// orchestrator through the stream, after the reply, and one the agent
-// published while pulling (a heartbeat, the other release's pull) still says
-// the image is missing.
+// image, grouped by host): at most Concurrency in flight fleet-wide and
+// PerHost to one host, backing off per host and image after a failure.
+// After a pull succeeded, a report after the one doneAfter names is needed
+// before pulling again: health events reach the orchestrator through the
+// stream, after the reply, and one the agent published while pulling (a
+// heartbeat, the other release's pull) still says the image is missing.
 type Manager struct {
 	*hostcmd.Dispatcher[Want, check]
 	cfg   Config
@@ -71,11 +71,13 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 	p.send = p.sendVia
 	log := deps.Log
 	p.Dispatcher = hostcmd.New(hostcmd.Verb[Want, check]{
-		Cap:     cfg.Concurrency,
-		Backoff: func(n int) time.Duration { return backoff.Exponential(cfg.BackoffBase, cfg.BackoffMax, n) },
-		Now:     deps.Now,
-		Key:     func(w Want) string { return key(w.Host, w.Image) },
-		From:    func(w Want) hostcmd.Report { return hostcmd.Report{Boot: w.Boot, Seq: w.Seq} },
+		Cap:      cfg.Concurrency,
+		Backoff:  func(n int) time.Duration { return backoff.Exponential(cfg.BackoffBase, cfg.BackoffMax, n) },
+		Now:      deps.Now,
+		Key:      func(w Want) string { return key(w.Host, w.Image) },
+		Group:    func(w Want) string { return w.Host },
+		GroupCap: cfg.PerHost,
+		From:     func(w Want) hostcmd.Report { return hostcmd.Report{Boot: w.Boot, Seq: w.Seq} },
 		Send: func(ctx context.Context, w Want) (check, error) {
 			log.Info("pulling image", "host", w.Host, "image", w.Image, "source", w.Ref)
 			return p.send(ctx, w.Host, events.PullRequest{Source: w.Ref, Name: w.Image})
@@ -155,13 +157,18 @@ func (p *Manager) sendVia(ctx context.Context, host string, req events.PullReque
 }
 
 // Pending is, by host and image, every pull that waits for a free slot
-// under pulls.max_concurrent (as of the last pass) or backs off after a
-// failure at now (hostcmd.Dispatcher.Pending).
+// under pulls.max_concurrent or, with Group the host, under
+// pulls.max_per_host (as of the last pass), or backs off after a failure
+// at now (hostcmd.Dispatcher.Pending). Behind is the image of the host's
+// pull in flight.
 func (p *Manager) Pending(now time.Time) map[HostImage]hostcmd.Pending {
 	all := p.Dispatcher.Pending(now)
 	out := make(map[HostImage]hostcmd.Pending, len(all))
 	for k, v := range all {
 		host, image, _ := strings.Cut(k, "\x00")
+		if v.Behind != "" {
+			_, v.Behind, _ = strings.Cut(v.Behind, "\x00")
+		}
 		out[HostImage{host, image}] = v
 	}
 	return out

@@ -62,7 +62,16 @@ func buildQueued(b builds.Queued) *api.Wait {
 }
 
 func pullWait(p hostcmd.Pending) *api.Wait {
-	if p.Queued {
+	switch {
+	case p.Queued && p.Group != "":
+		behind := "the host's other pull"
+		if p.Behind != "" {
+			behind = "the host's pull of " + p.Behind
+		}
+		return &api.Wait{Kind: api.WaitQueued, What: "pull", Cap: "pulls.max_per_host", Limit: p.Cap, Position: p.Position, Of: p.Of, Since: p.Since,
+			Behind: p.Behind, Text: fmt.Sprintf("pull waits for %s (pulls.max_per_host: %d in flight on a host): %d of %d waiting, since %s",
+				behind, p.Cap, p.Position, p.Of, stamp(p.Since))}
+	case p.Queued:
 		return &api.Wait{Kind: api.WaitQueued, What: "pull", Cap: "pulls.max_concurrent", Limit: p.Cap, Position: p.Position, Of: p.Of, Since: p.Since,
 			Text: fmt.Sprintf("pull queued behind pulls.max_concurrent (%d in flight): %d of %d waiting, since %s", p.Cap, p.Position, p.Of, stamp(p.Since))}
 	}
