@@ -67,10 +67,11 @@ type Agent struct {
 	specRetry time.Duration
 	noWatch   bool // WithoutFileWatch
 
-	checkMu  sync.Mutex    // one check (and its publish) at a time
-	turn     chan struct{} // capacity 1: this agent's holder of the host lock (lockHost)
-	hookOnce sync.Once
+	checkMu  sync.Mutex           // one check (and its publish) at a time
+	turn     chan struct{}        // capacity 1: this agent's holder of the host lock (lockHost)
 	specHist bus.SpecHistoryCache // the spec keys' history, for prunes' removal grace
+	specKVMu sync.Mutex
+	specKV   jetstream.KeyValue // bucket vmfleet_spec's handle (specBucket)
 
 	mu       sync.Mutex // guards the fields below
 	spec     events.ImageSpec

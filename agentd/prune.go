@@ -120,12 +120,14 @@ func (a *Agent) retention(ctx context.Context, now time.Time) (*events.ImageSpec
 		return nil, nil, fmt.Errorf("jetstream: %w", err)
 	}
 	var hist []events.SpecRevision
-	kv, err := js.KeyValue(ctx, events.BucketSpec)
+	kv, err := a.specBucket(ctx, js)
 	switch {
 	case errors.Is(err, jetstream.ErrBucketNotFound):
 		return nil, nil, nil
 	case err == nil:
-		hist, err = a.specHist.Load(ctx, kv)
+		if hist, err = a.specHist.Load(ctx, kv); err != nil {
+			a.forgetSpecBucket(kv)
+		}
 	default:
 		hist = a.specHist.Last()
 	}

@@ -15,7 +15,7 @@ import (
 // serves commands. It returns nil when ctx ends, after every goroutine ended.
 func (a *Agent) Run(ctx context.Context) error {
 	g, ctx := rungroup.New(ctx)
-	a.hookReconnect()
+	defer a.hookReconnect()()
 	// Watches and subscriptions are in place before the first check, so that
 	// anything after the first health event is seen.
 	var w *fileWatch

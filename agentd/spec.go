@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
@@ -22,29 +21,20 @@ var errWatchEnded = errors.New("spec watch ended")
 var errWatchStalled = errors.New("spec watch stalled")
 
 // hookReconnect makes the agent republish its latest health after every
-// reconnect, keeping the handler already set.
-func (a *Agent) hookReconnect() {
+// reconnect, keeping the handler already set (and the other agents' hooks
+// when several share the connection). The returned function removes the
+// hook.
+func (a *Agent) hookReconnect() (unhook func()) {
 	if a.nc == nil {
-		return
+		return func() {}
 	}
-	a.hookOnce.Do(a.setReconnectHandler)
-}
-
-func (a *Agent) setReconnectHandler() {
-	signal := func() {
+	// A first connection made late (RetryOnFailedConnect) needs nothing:
+	// nats.go flushes what was published meanwhile.
+	return addReconnectHook(a.nc, a, func() {
 		select {
 		case a.republishCh <- struct{}{}:
 		default:
 		}
-	}
-	// A first connection made late (RetryOnFailedConnect) needs nothing:
-	// nats.go flushes what was published meanwhile.
-	prev := a.nc.Opts.ReconnectedCB
-	a.nc.SetReconnectHandler(func(c *nats.Conn) {
-		if prev != nil {
-			prev(c)
-		}
-		signal()
 	})
 }
 
@@ -89,7 +79,7 @@ func (a *Agent) watchSpec(ctx context.Context) error {
 }
 
 func (a *Agent) followSpec(ctx context.Context, js jetstream.JetStream) error {
-	kv, err := js.KeyValue(ctx, events.BucketSpec)
+	kv, err := a.specBucket(ctx, js)
 	if err != nil {
 		return err
 	}
@@ -100,6 +90,7 @@ func (a *Agent) followSpec(ctx context.Context, js jetstream.JetStream) error {
 	// One watch (one consumer) for both keys.
 	w, err := watch(ctx, slices.Clone(specKeys)) // WatchFiltered rewrites its argument
 	if err != nil {
+		a.forgetSpecBucket(kv)
 		return err
 	}
 	defer func() { _ = w.Stop() }()
@@ -178,15 +169,52 @@ func (a *Agent) heldRevision(key string) uint64 {
 func (a *Agent) readSpec(ctx context.Context, js jetstream.JetStream, key string) (jetstream.KeyValueEntry, error) {
 	ctx, cancel := context.WithTimeout(ctx, max(a.specRetry, 5*time.Second))
 	defer cancel()
-	kv, err := js.KeyValue(ctx, events.BucketSpec)
+	kv, err := a.specBucket(ctx, js)
 	if err != nil {
 		return nil, err
 	}
 	e, err := kv.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
 		return nil, nil
+	case err != nil:
+		a.forgetSpecBucket(kv)
 	}
 	return e, err
+}
+
+// specBucket is the handle of bucket vmfleet_spec, looked up once and kept:
+// a lookup is a request to the JetStream API (a stream info), while a read
+// through the handle is a direct get the stream answers itself. A fleet of
+// 10,000 agents checking their watch every five heartbeats would otherwise
+// queue dozens of API requests a second on the server, thousands at once
+// after a reconnect.
+func (a *Agent) specBucket(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
+	a.specKVMu.Lock()
+	kv := a.specKV
+	a.specKVMu.Unlock()
+	if kv != nil {
+		return kv, nil
+	}
+	kv, err := js.KeyValue(ctx, events.BucketSpec)
+	if err != nil {
+		return nil, err
+	}
+	a.specKVMu.Lock()
+	a.specKV = kv
+	a.specKVMu.Unlock()
+	return kv, nil
+}
+
+// forgetSpecBucket drops the kept handle kv after a read through it failed
+// (the bucket may have been deleted and made again): the next read looks
+// it up again.
+func (a *Agent) forgetSpecBucket(kv jetstream.KeyValue) {
+	a.specKVMu.Lock()
+	if a.specKV == kv {
+		a.specKV = nil
+	}
+	a.specKVMu.Unlock()
 }
 
 // pollSpec stands in for the watch while none can be made (e.g. the server's

@@ -33,6 +33,7 @@ type benchConvergeConfig struct {
 	MaxPulls           int           `yaml:"max_pulls" flag:"max-pulls" env:"VMFLEET_BENCH_CONVERGE_MAX_PULLS" help:"the orchestrator's cap on pulls in flight (0: hosts × releases, no cap)"`
 	BuildkiteRateLimit int           `yaml:"buildkite_rate_limit" flag:"buildkite-rate-limit" env:"VMFLEET_BENCH_CONVERGE_BUILDKITE_RATE_LIMIT" help:"REST requests per minute of fleet time the fake Buildkite answers before 429, as Buildkite limits an organization (0: no limit)"`
 	NATSMaxConsumers   int           `yaml:"nats_max_consumers" flag:"nats-max-consumers" env:"VMFLEET_BENCH_CONVERGE_NATS_MAX_CONSUMERS" help:"cap on consumers per stream of the embedded nats-server (0: vmfleet's default, unlimited; 1000 is nats-server's own); every agent's spec watch is one consumer"`
+	AgentsPerConn      int           `yaml:"agents_per_conn" flag:"agents-per-conn" env:"VMFLEET_BENCH_CONVERGE_AGENTS_PER_CONN" help:"simulated agents sharing one NATS connection (0: one each while the file descriptor limit allows, else the fewest that fit; chaos needs one each)"`
 	ExpectPrune        string        `yaml:"expect_prune" flag:"expect-prune" env:"VMFLEET_BENCH_CONVERGE_EXPECT_PRUNE" help:"require, auto or ignore: whether convergence waits for outdated images to be pruned"`
 	Timeout            time.Duration `yaml:"timeout" flag:"timeout" env:"VMFLEET_BENCH_CONVERGE_TIMEOUT" help:"limit on the run from when every host reported once"`
 	JSON               bool          `yaml:"json" flag:"json" env:"VMFLEET_BENCH_CONVERGE_JSON" help:"print one JSON object instead of a table"`
@@ -63,7 +64,7 @@ func (c benchConvergeConfig) sim() fleetsim.Config {
 	s.Missing, s.Busy, s.BumpAfter, s.WindowAfter, s.QueueTime = 0, 0, time.Minute, 0, 0
 	s.BuildTime, s.PullTime, s.CheckInterval, s.Scale = c.BuildTime, c.PullTime, c.CheckInterval, c.Scale
 	s.MaxBuilds, s.MaxPulls, s.NATSMaxConsumers = c.MaxBuilds, c.MaxPulls, c.NATSMaxConsumers
-	s.BuildkiteRateLimit = c.BuildkiteRateLimit
+	s.BuildkiteRateLimit, s.AgentsPerConn = c.BuildkiteRateLimit, c.AgentsPerConn
 	if s.MaxBuilds == 0 {
 		s.MaxBuilds = max(1, c.Hosts*len(c.Releases))
 	}
@@ -80,7 +81,8 @@ func newBenchConvergeCmd(g *globalFlags) *cobra.Command {
 		Use:   "converge",
 		Short: "Time a fleet's convergence after a version bump; count builds, pulls, prunes and safety violations",
 		Long: `Runs the demo's simulation without the story: N hosts (real agents over an
-in-memory tart, each on its own NATS connection) that start with the initial
+in-memory tart, each on its own NATS connection, or a few sharing one when
+the process's file descriptor limit is too low: --agents-per-conn) that start with the initial
 spec's images in place and all report ready on it; a minute (fleet time)
 later the spec moves on (--bump) and the fleet must build (host mode: one
 build per image and host; --registry: one per image, then every host pulls)
@@ -187,6 +189,7 @@ func printConverge(w io.Writer, c fleetsim.Config, r fleetsim.Result) {
 		{"wall time of the run", r.Wall.String(), ""},
 		{"physical floor of hosts ready", fmt.Sprintf("%s fleet", r.FloorSeconds.D()), fmt.Sprintf("builds at the cap (%d), pulls at the cap (%d), one check", r.MaxBuilds, r.MaxPulls)},
 		{"CPU, peak RSS", fmt.Sprintf("%.1f s, %.0f MB", r.CPUSeconds, float64(r.PeakRSS)/1e6), "the whole process"},
+		{"agents' NATS connections", fmt.Sprintf("%d (%d agents each)", r.AgentConns, r.AgentsPerConn), "a real agent has its own"},
 		{"Buildkite REST requests (429s)", fmt.Sprintf("%d (%d)", r.BuildkiteRequests, r.BuildkiteRateLimited), rateLimitNote(r)},
 	}
 	writeTable(w, fmt.Sprintf("vmfleet bench converge: %d hosts, releases %s, %s, %s bump (%s), scale %g", r.Hosts, joinComma(r.Releases), mode, r.Bump, r.Rollout, r.Scale), rows)

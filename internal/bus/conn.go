@@ -86,6 +86,7 @@ func Connect(cfg ConnConfig, log *slog.Logger) (*nats.Conn, error) {
 				subj = sub.Subject
 			}
 			log.Warn("NATS async error", "subject", subj, "err", err)
+			info.noteViolation(err) // explain.go
 		}),
 	}
 	opts = append(opts, nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {

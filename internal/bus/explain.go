@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -42,12 +43,58 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // connInfo is what Connect knows of a connection that nats.Conn does not
-// keep: the identity, and the last failed connect attempt's error (a
-// refused TCP connection is not a LastError).
+// keep: the identity, the last failed connect attempt's error (a refused
+// TCP connection is not a LastError), and when the server last refused
+// something (a permissions violation).
 type connInfo struct {
-	urls     []string
-	identity string
-	connErr  atomic.Pointer[error]
+	urls      []string
+	identity  string
+	connErr   atomic.Pointer[error]
+	violation atomic.Pointer[violation]
+}
+
+// violation is a permissions violation the connection was told of, and when.
+type violation struct {
+	err error
+	at  time.Time
+}
+
+// StaleViolation is how long after the server refused something a failed
+// operation is still put down to it. nats.go keeps a permissions violation
+// as the connection's last error until it reconnects, so without a bound
+// every later failure (a timeout of an unrelated request an hour on) would
+// be worded as that refusal. No operation Explain words waits this long.
+const StaleViolation = time.Minute
+
+// clock is the time violations are recorded and judged by (time.Now
+// unless a test set it).
+var clock atomic.Pointer[func() time.Time]
+
+func now() time.Time {
+	if f := clock.Load(); f != nil {
+		return (*f)()
+	}
+	return time.Now()
+}
+
+// noteViolation records err, when it is a permissions violation, as the
+// connection's latest.
+func (i *connInfo) noteViolation(err error) {
+	if errors.Is(err, nats.ErrPermissionViolation) {
+		i.violation.Store(&violation{err: err, at: now()})
+	}
+}
+
+// staleViolation reports whether last, the connection's last error, is a
+// permissions violation the connection was told of more than
+// StaleViolation ago. One it was not told of (its error handler replaced,
+// or a connection Connect did not make) is not known to be stale.
+func (i *connInfo) staleViolation(last error) bool {
+	if i == nil {
+		return false
+	}
+	v := i.violation.Load()
+	return v != nil && v.err.Error() == last.Error() && now().Sub(v.at) > StaleViolation
 }
 
 // conns maps every open *nats.Conn made by Connect to its connInfo.
@@ -110,7 +157,8 @@ func (e notConnected) Unwrap() error { return e.err }
 
 // Describe says where nc connects (URL), as whom (identity) and the
 // server's reason for what goes wrong: why it is not connected (the last
-// attempt's cause) or, when connected, the last thing the server refused.
+// attempt's cause) or, when connected, the last thing the server refused,
+// unless that was more than StaleViolation ago.
 func Describe(nc *nats.Conn) (url, identity, reason string) {
 	if nc == nil {
 		return "(no connection)", "no credentials", "not connected"
@@ -128,7 +176,7 @@ func Describe(nc *nats.Conn) (url, identity, reason string) {
 	last := nc.LastError()
 	if nc.IsConnected() {
 		url = nc.ConnectedUrlRedacted()
-		if errors.Is(last, nats.ErrPermissionViolation) {
+		if errors.Is(last, nats.ErrPermissionViolation) && !info.staleViolation(last) {
 			reason = "the server refused: " + serverReason(last)
 		}
 		return url, identity, reason

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,4 +170,65 @@ func waitAttempt(t *testing.T, attempts <-chan error) {
 			t.Fatal("no failed connect attempt with a cause within 10s")
 		}
 	}
+}
+
+// TestExplainStaleViolation: nats.go keeps a permissions violation as the
+// connection's last error until it reconnects; an error more than
+// StaleViolation after it is not put down to it, and a new violation is
+// again.
+func TestExplainStaleViolation(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nats.conf")
+	if err := os.WriteFile(conf, []byte(`listen: "127.0.0.1:-1"
+authorization { users: [ { user: alice, password: "pw", permissions: {
+  publish: { allow: ["ok.>"] }, subscribe: { allow: ["_INBOX.>"] } } } ] }
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := bus.StartServer(bus.ServerConfig{ConfigFile: conf, DataDir: dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	var at atomic.Pointer[time.Time]
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	at.Store(&t0)
+	defer bus.SetClock(func() time.Time { return *at.Load() })()
+	nc, err := bus.Connect(bus.ConnConfig{URLs: []string{srv.ClientURL()}, User: "alice", Password: "pw"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	refuse := func() {
+		t.Helper()
+		if err := nc.Publish("denied.x", nil); err != nil {
+			t.Fatal(err)
+		}
+		_ = nc.Flush() // the server's -ERR comes before this PONG
+		deadline := time.Now().Add(5 * time.Second)
+		for !bus.ViolationAt(nc).Equal(*at.Load()) {
+			if time.Now().After(deadline) {
+				t.Fatal("the violation never reached the error handler")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	base := fmt.Sprintf(`request timed out: NATS %s as user "alice"`, srv.ClientURL())
+	refused := base + `: the server refused: Permissions Violation for Publish to "denied.x"`
+	explain := func(after time.Duration, want string) {
+		t.Helper()
+		tt := t0.Add(after)
+		at.Store(&tt)
+		if got := bus.Explain(nc, errors.New("request timed out")).Error(); got != want {
+			t.Errorf("Got(Explain %s after the violation) =\n%s\nwant\n%s", after, got, want)
+		}
+	}
+	refuse()
+	explain(time.Second, refused)
+	explain(bus.StaleViolation, refused)
+	explain(bus.StaleViolation+time.Second, base)
+	t0 = t0.Add(time.Hour)
+	at.Store(&t0)
+	refuse()
+	explain(time.Second, refused)
 }

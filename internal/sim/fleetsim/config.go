@@ -108,6 +108,11 @@ type Config struct {
 	// is nats-server's own default; internal/bus lifts it). 0 keeps
 	// internal/bus's default: unlimited.
 	NATSMaxConsumers int
+	// AgentsPerConn is how many simulated agents share one NATS connection
+	// (a real agent has its own): 0 picks one each while the process's
+	// file descriptor limit allows (two per connection), else the fewest
+	// that fit. Chaos needs one each (it cuts one host's network).
+	AgentsPerConn int
 	// HTTPAddr is where the orchestrator's API is served ("127.0.0.1:0": a
 	// free loopback port).
 	HTTPAddr string
@@ -173,6 +178,10 @@ func (c Config) Validate() error {
 		return bad("max_builds, max_builds_per_host, max_pulls", "must be 1 or more")
 	case c.Timeout < 0:
 		return bad("timeout", "must not be negative")
+	case c.AgentsPerConn < 0 || c.AgentsPerConn > c.Hosts:
+		return bad("agents_per_conn", "%d: want 0 (automatic) to hosts (%d)", c.AgentsPerConn, c.Hosts)
+	case c.Chaos.On && c.AgentsPerConn > 1:
+		return bad("agents_per_conn", "%d: chaos cuts one host's network at a time, so each agent needs a connection of its own (1, or 0: automatic)", c.AgentsPerConn)
 	case c.BuildkiteRateLimit < 0:
 		return bad("buildkite_rate_limit", "%d: must not be negative", c.BuildkiteRateLimit)
 	}

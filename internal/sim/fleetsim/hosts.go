@@ -98,13 +98,27 @@ func (s *Sim) makeHosts() {
 	}
 }
 
-// startAgents starts every host's agent in g, each on its own connection.
+// startAgents starts every host's agent in g, each on its own connection
+// or sharing one with its neighbours (Config.AgentsPerConn).
 func (s *Sim) startAgents(ctx context.Context, g *rungroup.Group, natsURL, dir string) error {
+	per, err := s.cfg.agentsPerConn(fdLimit())
+	if err != nil {
+		return err
+	}
+	s.perConn = per
+	s.shared = make([]*agentConn, ceilDiv(len(s.hosts), per))
+	s.resMu.Lock()
+	s.res.AgentsPerConn, s.res.AgentConns = per, len(s.shared)
+	s.resMu.Unlock()
 	for i, h := range s.hosts {
 		if i%100 == 0 {
 			s.setStatusText(fmt.Sprintf("starting the agents: %d of %d started", i, len(s.hosts)))
 		}
-		if err := s.startAgent(ctx, g, h, natsURL, dir); err != nil {
+		conn, err := s.agentConnFor(i, h, natsURL, s.opts.compLog.With("component", "agent"))
+		if err != nil {
+			return err
+		}
+		if err := s.startAgentOn(ctx, g, h, conn, dir); err != nil {
 			return err
 		}
 	}
@@ -114,16 +128,22 @@ func (s *Sim) startAgents(ctx context.Context, g *rungroup.Group, natsURL, dir s
 // startAgent starts h's agent in g on a connection of its own; the chaos
 // may stop it alone (h.chaos.stopAgent), which ends nothing else.
 func (s *Sim) startAgent(ctx context.Context, g *rungroup.Group, h *simHost, natsURL, dir string) error {
-	log := s.opts.compLog.With("component", "agent")
-	conn, err := s.connectAgent(h, natsURL, log)
+	conn, err := s.ownAgentConn(h, natsURL, s.opts.compLog.With("component", "agent"))
 	if err != nil {
 		return err
 	}
+	return s.startAgentOn(ctx, g, h, conn, dir)
+}
+
+// startAgentOn starts h's agent in g on conn, which it releases when the
+// agent ends (or fails to start).
+func (s *Sim) startAgentOn(ctx context.Context, g *rungroup.Group, h *simHost, conn *agentConn, dir string) error {
+	log := s.opts.compLog.With("component", "agent")
 	home := filepath.Join(dir, "hosts", h.name)
 	// tart makes $TART_HOME on a real host; without it every check
 	// would look for the nearest directory to measure the disk of.
 	if err := os.MkdirAll(filepath.Join(home, "tart"), 0o755); err != nil {
-		conn.Close()
+		conn.release()
 		return err
 	}
 	a, err := agentd.New(agentd.Config{
@@ -131,7 +151,7 @@ func (s *Sim) startAgent(ctx context.Context, g *rungroup.Group, h *simHost, nat
 		TartHome: filepath.Join(home, "tart"), StateDir: filepath.Join(home, "state"),
 		Interval: s.tm.CheckInterval, Heartbeat: s.tm.Heartbeat,
 		TartTimeout: 30 * time.Second, PullTimeout: max(10*s.tm.Pull, time.Minute),
-	}, h.tart, append([]agentd.Option{agentd.WithConn(conn), agentd.WithLogger(log), agentd.WithSettle(0), agentd.WithSpecRetry(100 * time.Millisecond),
+	}, h.tart, append([]agentd.Option{agentd.WithConn(conn.nc), agentd.WithLogger(log), agentd.WithSettle(0), agentd.WithSpecRetry(100 * time.Millisecond),
 		// Nothing outside the process reads a simulated host's state
 		// files, and its in-memory tart wakes the agent itself
 		// (OnChange): no state files, no inotify watcher per host.
@@ -139,16 +159,16 @@ func (s *Sim) startAgent(ctx context.Context, g *rungroup.Group, h *simHost, nat
 		// The images are in memory, so is the disk they fill.
 		agentd.WithDisk(h.disk)}, s.chaos.agentOptions(h)...)...)
 	if err != nil {
-		conn.Close()
+		conn.release()
 		return fmt.Errorf("agent %s: %w", h.name, err)
 	}
 	actx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
-	h.chaos.running(stop, done, conn)
+	h.chaos.running(stop, done, conn.nc)
 	h.agent.Store(a)
 	g.Go(func() error {
 		defer close(done)
-		defer conn.Close()
+		defer conn.release()
 		defer stop()
 		if err := a.Run(actx); err != nil && (ctx.Err() != nil || actx.Err() == nil) {
 			return fmt.Errorf("agent %s: %w", h.name, err)

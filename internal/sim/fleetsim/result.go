@@ -74,6 +74,11 @@ type Result struct {
 
 	Cost
 
+	// AgentConns are the NATS connections the simulated agents ran on,
+	// AgentsPerConn agents on each (Config.AgentsPerConn).
+	AgentConns    int `json:"agent_conns"`
+	AgentsPerConn int `json:"agents_per_conn"`
+
 	// ChaosResult is what the chaos did and how the fleet healed (nil
 	// without chaos; its fields are at the top level of the JSON).
 	*ChaosResult

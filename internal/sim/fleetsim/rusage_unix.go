@@ -29,3 +29,13 @@ func peakRSS() int64 {
 	}
 	return int64(ru.Maxrss) * 1024 // KiB on Linux
 }
+
+// fdLimit is how many file descriptors the process may open (Go raises the
+// soft limit to the hard one at start).
+func fdLimit() int {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) != nil || l.Cur > 1<<30 {
+		return 1 << 30
+	}
+	return int(l.Cur)
+}

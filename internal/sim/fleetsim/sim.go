@@ -32,6 +32,10 @@ type Sim struct {
 	view    *view
 	// chaos injects faults (nil without Config.Chaos).
 	chaos *chaosRun
+	// perConn agents share each of the shared connections (startAgents;
+	// none when 1).
+	perConn int
+	shared  []*agentConn
 	// kv is the spec bucket, once the world is up (for resync).
 	kv atomic.Pointer[jetstream.KeyValue]
 	// nc and inbox are the simulation's connection and the messages its
