@@ -3,7 +3,6 @@ package fleetsim
 import (
 	"time"
 
-	"github.com/vmfleet/vmfleet/internal/sim/buildkitefake"
 	"github.com/vmfleet/vmfleet/orchestrator/prunes"
 )
 
@@ -46,18 +45,12 @@ func (r *ChaosResult) healed(res Result, cfg Config) {
 // arriving late, or another webhook.
 func (c *chaosRun) buildKnown(number int) func() bool {
 	return func() bool {
-		var key string
-		var state buildkitefake.State
-		for _, b := range c.e.bk.Builds() {
-			if b.Number == number {
-				key, state = b.Key(), b.State
-				break
-			}
-		}
+		b, err := c.e.bk.GetBuild(bkOrg, bkPipeline, number)
 		rep := c.reps.leader()
-		if key == "" || rep == nil {
+		if err != nil || b.Key() == "" || rep == nil {
 			return false
 		}
+		key, state := b.Key(), b.State
 		for _, r := range rep.wo.Orchestrator.Builds() {
 			if r.Key == key {
 				return r.Number > number || r.Number == number && r.BuildkiteState == string(state)
