@@ -51,9 +51,22 @@ func printChaos(w io.Writer, r fleetsim.Result) {
 		c.Seed, c.FaultsStart.D(), c.FaultsStop.D(), c.LastFaultEnd.D(), strings.Join(kinds, ", "))
 	healed := "did not heal"
 	if r.Converged {
-		healed = fmt.Sprintf("healed %s (fleet time) after the last fault", c.HealedAfterLastFault.D())
+		healed = fmt.Sprintf("healed %s (fleet time) after the last fault, %s after the later of it and the clean floor of convergence (%s)",
+			c.HealedAfterLastFault.D(), c.HealedAfterFloor.D(), c.ConvergeFloor.D())
 	}
-	fmt.Fprintf(w, "chaos: %s; builds %d = ideal %d + %d retried after injected failures\n", healed, c.Builds, c.IdealBuilds, c.RetriedBuilds)
+	rebuilt := ""
+	if c.RebuiltBuilds > 0 {
+		rebuilt = fmt.Sprintf(" + %d rebuilt after injected deletes", c.RebuiltBuilds)
+	}
+	fmt.Fprintf(w, "chaos: %s; builds %d = ideal %d + %d retried after injected failures%s\n", healed, c.Builds, c.IdealBuilds, c.RetriedBuilds, rebuilt)
+	var skipped []string
+	for k, why := range c.Skipped {
+		skipped = append(skipped, k+" ("+why+")")
+	}
+	slices.Sort(skipped)
+	if len(skipped) > 0 {
+		fmt.Fprintf(w, "chaos: skipped, not applying to this fleet: %s\n", strings.Join(skipped, ", "))
+	}
 	var rec []string
 	for k, v := range c.Recovery {
 		rec = append(rec, fmt.Sprintf("%s %s (max %s, %d)", k, v.Mean.D(), v.Max.D(), v.N))
