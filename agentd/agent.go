@@ -85,7 +85,7 @@ type Agent struct {
 	// specCheck, when set (tests), is how often a read checks the spec watch
 	// is not behind (default five heartbeats).
 	specCheck time.Duration
-	// specWatch, when set (tests), replaces the bucket's Watch.
+	// specWatch, when set (tests, WithSpecWatch), replaces the bucket's Watch.
 	specWatch   func(jetstream.KeyValue) func(context.Context, []string, ...jetstream.WatchOpt) (jetstream.KeyWatcher, error)
 	seq         uint64
 	last        *events.HostHealth

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmfleet/vmfleet/events"
 )
@@ -136,6 +137,29 @@ func WithMemoryState() Option {
 func WithoutFileWatch() Option {
 	return func(a *Agent) error {
 		a.noWatch = true
+		return nil
+	}
+}
+
+// SpecWatch starts a watch of keys of the spec bucket kv: what
+// jetstream.KeyValue.WatchFiltered does, one consumer per agent.
+type SpecWatch func(ctx context.Context, kv jetstream.KeyValue, keys []string) (jetstream.KeyWatcher, error)
+
+// WithSpecWatch makes the agent follow the spec through watch instead of a
+// watch of its own: many simulated agents in one process share one
+// (10,000 consumers, each with its heartbeats, would load the NATS server
+// more than the fleet it simulates). The agent still reads both keys every
+// few heartbeats and watches again when the watch fell behind.
+func WithSpecWatch(watch SpecWatch) Option {
+	return func(a *Agent) error {
+		if watch == nil {
+			return fmt.Errorf("%w: nil spec watch", ErrInvalidOption)
+		}
+		a.specWatch = func(kv jetstream.KeyValue) func(context.Context, []string, ...jetstream.WatchOpt) (jetstream.KeyWatcher, error) {
+			return func(ctx context.Context, keys []string, _ ...jetstream.WatchOpt) (jetstream.KeyWatcher, error) {
+				return watch(ctx, kv, keys)
+			}
+		}
 		return nil
 	}
 }

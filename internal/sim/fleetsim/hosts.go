@@ -98,6 +98,10 @@ func (s *Sim) makeHosts() {
 	}
 }
 
+// specRetry is how soon an agent (and the shared spec watch) watches the
+// spec again after a watch failed.
+const specRetry = 100 * time.Millisecond
+
 // startAgents starts every host's agent in g, each on its own connection
 // or sharing one with its neighbours (Config.AgentsPerConn).
 func (s *Sim) startAgents(ctx context.Context, g *rungroup.Group, natsURL, dir string) error {
@@ -106,6 +110,12 @@ func (s *Sim) startAgents(ctx context.Context, g *rungroup.Group, natsURL, dir s
 		return err
 	}
 	s.perConn = per
+	if per > 1 {
+		// Agents sharing connections share one watch of the spec too.
+		s.specHub = newSpecHub()
+		kv := *s.kv.Load()
+		g.Go(func() error { s.specHub.run(ctx, kv, specRetry); return nil })
+	}
 	s.shared = make([]*agentConn, ceilDiv(len(s.hosts), per))
 	s.resMu.Lock()
 	s.res.AgentsPerConn, s.res.AgentConns = per, len(s.shared)
@@ -151,13 +161,13 @@ func (s *Sim) startAgentOn(ctx context.Context, g *rungroup.Group, h *simHost, c
 		TartHome: filepath.Join(home, "tart"), StateDir: filepath.Join(home, "state"),
 		Interval: s.tm.CheckInterval, Heartbeat: s.tm.Heartbeat,
 		TartTimeout: 30 * time.Second, PullTimeout: max(10*s.tm.Pull, time.Minute),
-	}, h.tart, append([]agentd.Option{agentd.WithConn(conn.nc), agentd.WithLogger(log), agentd.WithSettle(0), agentd.WithSpecRetry(100 * time.Millisecond),
+	}, h.tart, append([]agentd.Option{agentd.WithConn(conn.nc), agentd.WithLogger(log), agentd.WithSettle(0), agentd.WithSpecRetry(specRetry),
 		// Nothing outside the process reads a simulated host's state
 		// files, and its in-memory tart wakes the agent itself
 		// (OnChange): no state files, no inotify watcher per host.
 		agentd.WithMemoryState(), agentd.WithoutFileWatch(),
 		// The images are in memory, so is the disk they fill.
-		agentd.WithDisk(h.disk)}, s.chaos.agentOptions(h)...)...)
+		agentd.WithDisk(h.disk)}, s.agentOptions(h)...)...)
 	if err != nil {
 		conn.release()
 		return fmt.Errorf("agent %s: %w", h.name, err)
@@ -176,6 +186,16 @@ func (s *Sim) startAgentOn(ctx context.Context, g *rungroup.Group, h *simHost, c
 		return nil
 	})
 	return nil
+}
+
+// agentOptions are h's agent's options beside the fixed ones: the chaos's,
+// and the shared spec watch.
+func (s *Sim) agentOptions(h *simHost) []agentd.Option {
+	opts := s.chaos.agentOptions(h)
+	if s.specHub != nil {
+		opts = append(opts, agentd.WithSpecWatch(s.specHub.watch))
+	}
+	return opts
 }
 
 // trigger asks the host's agent for a check, once it runs.

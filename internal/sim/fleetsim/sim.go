@@ -36,6 +36,7 @@ type Sim struct {
 	// none when 1).
 	perConn int
 	shared  []*agentConn
+	specHub *specHub // the agents' shared spec watch (with shared connections)
 	// kv is the spec bucket, once the world is up (for resync).
 	kv atomic.Pointer[jetstream.KeyValue]
 	// nc and inbox are the simulation's connection and the messages its
