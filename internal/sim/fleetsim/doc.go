@@ -40,7 +40,13 @@
 //     filling up, agents restarted mid-pull or mid-prune, clocks off —
 //     with more safety checks (job-routing tags against the inventory,
 //     the rate limit honoured, no host left behind) and the time the
-//     fleet takes to heal once they stop (ChaosResult).
+//     fleet takes to heal once they stop (ChaosResult);
+//   - the agents' connections: each its own, as a real agent has, until
+//     the process's file descriptor limit would not fit them (two per
+//     connection in one process); then a few agents share each
+//     connection, and all of them one watch of the spec bucket
+//     (Config.AgentsPerConn, agentd.WithSpecWatch), which is how 10,000
+//     hosts fit; the orchestrator sees the same per-host traffic.
 //
 // It must not reach into the orchestrator's or the agents' internals: it
 // drives them through their public APIs, NATS and the fake Buildkite only, so
