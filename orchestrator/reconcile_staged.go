@@ -6,6 +6,7 @@ import (
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/builds"
 	"github.com/vmfleet/vmfleet/orchestrator/hosts"
+	"github.com/vmfleet/vmfleet/orchestrator/pulls"
 	"github.com/vmfleet/vmfleet/orchestrator/rollout"
 )
 
@@ -42,11 +43,14 @@ func (o *Orchestrator) deriveStaged(host string, hs *hosts.State, v *stagedView,
 
 // queueStaged puts the staged spec's wants after the current spec's, so a
 // rollout never delays healing the current spec: the fleet-wide caps fill
-// with current builds and pulls first.
+// with current builds and pulls first. Within each, the hosts with more
+// pulls to do go first (pulls.Order).
 func (w *wants) queueStaged() {
 	for _, b := range w.stagedBuilds {
 		w.addBuild(b)
 	}
+	pulls.Order(w.pulls)
+	pulls.Order(w.stagedPulls)
 	w.pulls = append(w.pulls, w.stagedPulls...)
 }
 

@@ -206,3 +206,25 @@ func TestConfigMaxPerHost(t *testing.T) {
 		t.Errorf("Got(Validate with pulls.max_per_host -1) = %v, want an error naming the key", err)
 	}
 }
+
+// The hosts with more pulls to do go first, in the pass's order otherwise:
+// a host that has its first image pulled waits behind the hosts with none.
+func TestOrderLongestChainFirst(t *testing.T) {
+	t.Parallel()
+	ws := []Want{
+		{Host: "mac-01", Image: "14"}, // its 13 is done
+		{Host: "mac-02", Image: "13"}, {Host: "mac-02", Image: "14"},
+		{Host: "mac-03", Image: "14"},
+		{Host: "mac-04", Image: "13"}, {Host: "mac-04", Image: "14"},
+	}
+	Order(ws)
+	var got []string
+	for _, w := range ws {
+		got = append(got, w.Host+"/"+w.Image)
+	}
+	want := []string{"mac-02/13", "mac-02/14", "mac-04/13", "mac-04/14", "mac-01/14", "mac-03/14"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Got(Order) = %v, want %v", got, want)
+	}
+	Order(nil) // nothing to order
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,4 +173,22 @@ func (p *Manager) Pending(now time.Time) map[HostImage]hostcmd.Pending {
 		out[HostImage{host, image}] = v
 	}
 	return out
+}
+
+// Order puts the wants of hosts with more pulls to do first, keeping the
+// pass's order otherwise. A host pulls one image at a time
+// (Config.PerHost), so its pulls form a chain; handing a freed slot to the
+// host with the longest chain left (the longest-first rule) ends the last
+// host soonest, where the pass's own order lets the first hosts take their
+// second pull while others wait for their first, and the fleet then waits
+// a whole pull for the last of them.
+func Order(ws []Want) {
+	if len(ws) < 2 {
+		return
+	}
+	left := make(map[string]int, len(ws))
+	for _, w := range ws {
+		left[w.Host]++
+	}
+	slices.SortStableFunc(ws, func(a, b Want) int { return cmp.Compare(left[b.Host], left[a.Host]) })
 }
