@@ -1,6 +1,7 @@
 package agentd
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -108,11 +109,21 @@ func TestSpecReadsLookTheBucketUpOnce(t *testing.T) {
 			t.Fatalf("Got(readSpec) = %v, %v, want the spec", e, err)
 		}
 	}
+	// A read that times out keeps the handle: the bucket is as it was,
+	// and a slow server is not sent a lookup on top.
+	late, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer cancel()
+	if e, err := a.readSpec(late, ajs, events.SpecKey); err == nil {
+		t.Fatalf("Got(readSpec past its deadline) = %v, nil, want an error", e)
+	}
+	if e, err := a.readSpec(ctx, ajs, events.SpecKey); err != nil || e == nil {
+		t.Fatalf("Got(readSpec after a timeout) = %v, %v, want the spec", e, err)
+	}
 	if err := watch.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(infos); got != 1 {
-		t.Errorf("Got(bucket lookups for 5 reads) = %d, want 1", got)
+		t.Errorf("Got(bucket lookups for 6 reads and a timeout) = %d, want 1", got)
 	}
 	// The bucket deleted: the read fails and the handle is dropped; once
 	// the bucket is made again, the next read looks it up again.

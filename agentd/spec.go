@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
@@ -177,10 +178,17 @@ func (a *Agent) readSpec(ctx context.Context, js jetstream.JetStream, key string
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
 		return nil, nil
-	case err != nil:
+	case err != nil && !slowServer(err):
 		a.forgetSpecBucket(kv)
 	}
 	return e, err
+}
+
+// slowServer tells a read that timed out (the server or the network is
+// slow; the bucket is as it was) from one refused: after a timeout the
+// handle is kept, so that an overloaded server is not sent a lookup on top.
+func slowServer(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
 }
 
 // specBucket is the handle of bucket vmfleet_spec, looked up once and kept:
