@@ -1,9 +1,9 @@
 package builds
 
 import (
-	"slices"
-	"strings"
 	"time"
+
+	"github.com/vmfleet/vmfleet/orchestrator/internal/queuepos"
 )
 
 // What holds a wanted build back (Queued.Cap).
@@ -77,18 +77,13 @@ func (m *Manager) Queue() map[string]Queued {
 		out[key] = v
 		groups[group] = append(groups[group], key)
 	}
+	since := func(k string) time.Time { return m.queued[k].since }
 	for _, keys := range groups {
-		slices.SortFunc(keys, func(a, b string) int {
-			if c := m.queued[a].since.Compare(m.queued[b].since); c != 0 {
-				return c
-			}
-			return strings.Compare(a, b)
-		})
-		for i, k := range keys {
+		queuepos.Number(keys, since, func(k string, pos, of int) {
 			v := out[k]
-			v.Position, v.Of = i+1, len(keys)
+			v.Position, v.Of = pos, of
 			out[k] = v
-		}
+		})
 	}
 	return out
 }

@@ -1,9 +1,9 @@
 package hostcmd
 
 import (
-	"slices"
-	"strings"
 	"time"
+
+	"github.com/vmfleet/vmfleet/orchestrator/internal/queuepos"
 )
 
 // Pending says why a key's want has no command in flight: it waits for a
@@ -56,18 +56,13 @@ func (d *Dispatcher[W, R]) Pending(now time.Time) map[string]Pending {
 			out[k] = Pending{Failures: st.failures, NextTry: st.nextTry, Err: st.lastErr}
 		}
 	}
+	since := func(k string) time.Time { return d.keys[k].queuedSince }
 	for _, keys := range queued {
-		slices.SortFunc(keys, func(a, b string) int {
-			if c := d.keys[a].queuedSince.Compare(d.keys[b].queuedSince); c != 0 {
-				return c
-			}
-			return strings.Compare(a, b)
-		})
-		for i, k := range keys {
+		queuepos.Number(keys, since, func(k string, pos, of int) {
 			p := out[k]
-			p.Position, p.Of = i+1, len(keys)
+			p.Position, p.Of = pos, of
 			out[k] = p
-		}
+		})
 	}
 	return out
 }
