@@ -179,7 +179,8 @@ func (h *harness) addAgents(n int, prefix string, spec events.ImageSpec, opts ..
 		a, err := agentd.New(agentd.Config{
 			Hostname: name, Images: spec, TartHome: filepath.Join(dir, "tart"), StateDir: filepath.Join(dir, "state"),
 			Interval: time.Hour, TartTimeout: 5 * time.Second,
-		}, fake, append([]agentd.Option{agentd.WithConn(conn), agentd.WithLogger(testLogger(h.t, slog.LevelWarn).With("component", "agent"))}, opts...)...)
+		}, fake, append([]agentd.Option{agentd.WithConn(conn), agentd.WithLogger(testLogger(h.t, slog.LevelWarn).With("component", "agent")),
+			agentd.WithDisk(harnessDisk)}, opts...)...)
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -199,6 +200,15 @@ func (h *harness) addAgents(n int, prefix string, spec events.ImageSpec, opts ..
 		out = append(out, ta)
 	}
 	return out
+}
+
+// harnessDisk is the disk of every harness host: its images live in an
+// in-memory tart, so its disk is simulated too, roomy enough for any staged
+// image. Measuring the machine running the tests would make a staged
+// image no_space (and the test fail) wherever that disk has less free
+// than an image's 20 GB.
+func harnessDisk(path string) *events.Disk {
+	return &events.Disk{Path: path, FreeBytes: 800e9, TotalBytes: 1e12}
 }
 
 // waitFor polls cond until it holds, failing the test after 20 s.

@@ -130,7 +130,9 @@ func (m *Manager) cancelBuild(ctx context.Context, rec *Record) {
 
 // cancelled records a cancel Buildkite accepted: the build as it answered.
 func (m *Manager) cancelled(ctx context.Context, cur *Record, info buildkite.BuildInfo) {
-	defer m.onCancel(cur)
+	// Counted before the record changes: whoever sees the record ended
+	// canceled sees the cancel counted.
+	m.onCancel(cur)
 	if !info.State.Live() && info.State != events.BuildCanceled {
 		m.observe(ctx, info, false) // it finished first: its outcome stands
 		return
