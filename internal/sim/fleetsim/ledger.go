@@ -73,15 +73,17 @@ func (l *ledger) need(key string) {
 	l.needed[key] = true
 }
 
-func (l *ledger) pulled() {
+// pulled adds n (-1: a pull counted beforehand failed) to the pulls.
+func (l *ledger) pulled(n int) {
 	l.mu.Lock()
-	l.pulls++
+	l.pulls += n
 	l.mu.Unlock()
 }
 
-func (l *ledger) deleted() {
+// deleted adds n (-1: a delete counted beforehand failed) to the deletes.
+func (l *ledger) deleted(n int) {
 	l.mu.Lock()
-	l.deletes++
+	l.deletes += n
 	l.mu.Unlock()
 }
 

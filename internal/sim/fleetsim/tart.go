@@ -57,10 +57,13 @@ func (t *hostTart) Clone(ctx context.Context, src, dst string) error {
 	}
 	if isRef(src) {
 		t.sim.chaos.pulling(t.host)
+		// Counted before the image appears: the agent may report it (and
+		// the fleet converge, ending the run) before Clone returns.
+		t.sim.ledger.pulled(1)
 	}
 	err := t.Fake.Clone(ctx, src, dst)
-	if err == nil && isRef(src) {
-		t.sim.ledger.pulled()
+	if err != nil && isRef(src) {
+		t.sim.ledger.pulled(-1)
 	}
 	return err
 }
@@ -81,9 +84,12 @@ func (t *hostTart) Delete(ctx context.Context, name string) error {
 		v.Host = t.host
 		t.sim.violate(v)
 	}
+	// Counted before the VM goes: the agent may report it gone (and the
+	// fleet converge, ending the run) before Delete returns.
+	t.sim.ledger.deleted(1)
 	err := t.Fake.Delete(ctx, name)
-	if err == nil {
-		t.sim.ledger.deleted()
+	if err != nil {
+		t.sim.ledger.deleted(-1)
 	}
 	return err
 }
