@@ -9,10 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/tart"
 	"github.com/vmfleet/vmfleet/tart/tarttest"
 )
+
+// gib is the bytes of one GB of a VM's size, as the agent counts them.
+const gib = cleanup.GiB
 
 func testLogger(t testing.TB) *slog.Logger { return testlog.New(t, slog.LevelDebug) }
 

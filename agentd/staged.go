@@ -6,12 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vmfleet/vmfleet/cleanup"
 	"github.com/vmfleet/vmfleet/events"
 )
-
-// gib is the bytes counted per GB of a VM's size: tart reports whole GB, so
-// a GiB per GB errs on the side of room.
-const gib = 1 << 30
 
 // evaluateStaged decides the status of every release of the staged spec next
 // from the listing the current spec was checked against (no second `tart
@@ -19,7 +16,7 @@ const gib = 1 << 30
 //   - listErr != nil: tart_error;
 //   - a local VM named exactly N: ready;
 //   - else no_space when the disk (known) has less free than the image would
-//     take (roomNeeded) plus reserve, counting the staged images missing
+//     take (cleanup.RoomNeeded) plus reserve, counting the staged images missing
 //     before it in the spec's order as already taken: the host gets it after
 //     promotion, since a staged image never makes a current one go;
 //   - else image_missing, with Detail saying what came closest (as for the
@@ -33,7 +30,7 @@ func evaluateStaged(cur, next events.ImageSpec, vms []events.VM, listErr error, 
 	for _, r := range next.Releases {
 		st, found := inv.status(next, r, listErr)
 		if !found {
-			need := roomNeeded(cur, r, vms)
+			need := cleanup.RoomNeeded(cur, r, vms)
 			if ok, detail := fits(disk, taken+need, reserve); ok {
 				taken += need
 				_, st.Detail = inv.missing(next, r, st.ExpectedImage)
@@ -47,38 +44,13 @@ func evaluateStaged(cur, next events.ImageSpec, vms []events.VM, listErr error, 
 	return out
 }
 
-// roomNeeded estimates the bytes release r's staged image takes: the size of
-// the current spec's image of the same release on this host, else the
-// largest VM the host holds (0: nothing to go by).
-func roomNeeded(cur events.ImageSpec, r string, vms []events.VM) int64 {
-	if cur.HasRelease(r) {
-		name := cur.ImageName(r)
-		for _, v := range vms {
-			if v.Name == name && strings.EqualFold(v.Source, sourceLocal) && v.SizeGB > 0 {
-				return int64(v.SizeGB) * gib
-			}
-		}
-	}
-	largest := 0
-	for _, v := range vms {
-		largest = max(largest, v.SizeGB)
-	}
-	return int64(largest) * gib
-}
-
-// fits reports whether need bytes fit on disk leaving reserve free (the
-// cleanup policy's disk emergency threshold: a pull must not open a disk
-// emergency). Unknown disk or size: it fits (nothing to refuse on).
+// fits reports whether need bytes fit on disk leaving reserve free
+// (cleanup.Fits); the detail of a refusal says the host gets the image
+// after promotion.
 func fits(disk *events.Disk, need, reserve int64) (bool, string) {
-	if disk == nil || disk.TotalBytes <= 0 || need <= 0 {
+	ok, detail := cleanup.Fits(disk, need, reserve)
+	if ok {
 		return true, ""
-	}
-	if disk.FreeBytes >= need+reserve {
-		return true, ""
-	}
-	detail := fmt.Sprintf("needs about %.1f GB, %.1f GB free", float64(need)/1e9, float64(disk.FreeBytes)/1e9)
-	if reserve > 0 {
-		detail += fmt.Sprintf(" (keeping %.1f GB free for the disk emergency threshold)", float64(reserve)/1e9)
 	}
 	return false, detail + ": gets it after promotion, never by deleting a current image"
 }
@@ -136,7 +108,7 @@ func (a *Agent) roomFor(ctx context.Context, name string) error {
 		return nil
 	}
 	cur, _ := a.Spec()
-	if ok, detail := fits(a.disk(a.cfg.TartHome), roomNeeded(cur, r, vms), a.reserve()); !ok {
+	if ok, detail := fits(a.disk(a.cfg.TartHome), cleanup.RoomNeeded(cur, r, vms), a.reserve()); !ok {
 		return fmt.Errorf("staged image %s: %w: %s", name, ErrNoSpace, detail)
 	}
 	return nil

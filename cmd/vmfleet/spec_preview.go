@@ -122,6 +122,17 @@ func printPreview(w io.Writer, p api.SpecPreview) {
 	fmt.Fprintf(tw, "total\t\t%d of %d (%s)\t\t%d\t%d\t%d\t%s\n", t.NotReady, p.Hosts, rollout.Percent(p.NotReadyFraction),
 		t.BuildsStart, t.BuildsCancel, t.Pulls, vmsGB(t.PruneVMs, t.PruneGB))
 	_ = tw.Flush()
+	if t.NoSpace > 0 {
+		var rels []string
+		for _, r := range p.Releases {
+			if r.NoSpace > 0 {
+				rels = append(rels, fmt.Sprintf("%d for macOS %s", r.NoSpace, r.Release))
+			}
+		}
+		fmt.Fprintf(w, "%d of %d hosts lack the disk space for a new image (%s), the disk emergency threshold kept free: "+
+			"getting it may fail there until their old images are pruned (vmfleet status HOST shows the disk)\n",
+			t.NoSpace, p.Hosts, strings.Join(rels, ", "))
+	}
 	if t.PruneVMs > 0 {
 		fmt.Fprintf(w, "prune candidates go in a cleanup window, not before %s (the removal grace)\n",
 			p.PrunableAfter.UTC().Format("2006-01-02 15:04Z"))

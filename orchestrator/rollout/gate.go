@@ -66,6 +66,6 @@ func (p *Ops) gate(f Fleet, c Change, dryRun, confirm bool) error {
 	p.Log.Info("spec change preview", "action", c.Action, "decision", decision, "confirm_needed", im.ConfirmNeeded,
 		"why", strings.Join(im.Why, "; "), "hosts", im.Hosts, "not_ready_hosts", im.Total.NotReady, "not_ready_fraction", im.NotReadyFraction,
 		"removed_releases", im.Removed, "builds_start", im.Total.BuildsStart, "builds_cancel", im.Total.BuildsCancel,
-		"pulls", im.Total.Pulls, "prune_vms", im.Total.PruneVMs, "prune_gb", im.Total.PruneGB)
+		"pulls", im.Total.Pulls, "no_space_hosts", im.Total.NoSpace, "prune_vms", im.Total.PruneVMs, "prune_gb", im.Total.PruneGB)
 	return err
 }

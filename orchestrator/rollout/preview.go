@@ -102,6 +102,12 @@ type ReleaseImpact struct {
 	ReadyAfter int `json:"ready_after"`
 	// Missing counts hosts that would lack a new image (to pull or build).
 	Missing int `json:"missing"`
+	// NoSpace counts those of them whose disk, as last reported, has less
+	// free than the image would take beside what the host holds
+	// (cleanup.RoomNeeded, the new images missing before it counted as
+	// taken) plus the disk emergency threshold: getting it may fail for
+	// space until the host's old images are pruned.
+	NoSpace int `json:"no_space"`
 	// BuildsStart and BuildsCancel count builds that would start or be
 	// cancelled; Pulls the pulls of an image already pushed.
 	BuildsStart  int `json:"builds_start"`
@@ -118,7 +124,9 @@ type ReleaseImpact struct {
 
 // ImpactTotal sums an Impact's releases; NotReady counts distinct hosts.
 type ImpactTotal struct {
-	NotReady     int `json:"not_ready"`
+	NotReady int `json:"not_ready"`
+	// NoSpace counts distinct hosts short of room for a new image.
+	NoSpace      int `json:"no_space"`
 	BuildsStart  int `json:"builds_start"`
 	BuildsCancel int `json:"builds_cancel"`
 	Pulls        int `json:"pulls"`
@@ -136,6 +144,11 @@ type ImpactTotal struct {
 //   - hosts lacking a new image need it: in registry mode one build of the
 //     image unless it is pushed (then pulls), else one build per host; a
 //     key whose build is live starts nothing;
+//   - a host lacking a new image is short of room for it when its last
+//     reported disk has less free than the image would take (the size of
+//     the release's image in force there, else its largest VM; the new
+//     images missing before it in To's order counted as taken) plus To's
+//     disk emergency threshold (cleanup.Fits);
 //   - builds cancelled are the live records no active spec (To, and the
 //     staged spec after the change) wants (builds.Obsolete);
 //   - prune candidates are the host VMs the cleanup rules (cleanup.Plan,
@@ -171,10 +184,12 @@ func Preview(f Fleet, c Change) Impact {
 		}
 	}
 	registryStarts := map[string]bool{} // releases whose fleet build would start
-	served := map[string]bool{}         // removed releases some host serves or holds
+	reserve := max(c.To.Cleanup.DiskEmergencyFreeBytes, 0)
+	served := map[string]bool{} // removed releases some host serves or holds
 	plans := planCache{}
 	for _, h := range f.Hosts {
-		lost := false
+		lost, short := false, false
+		var taken int64 // bytes of the new images missing so far
 		forced := h.Forced.Active(f.Now)
 		for _, rw := range rels {
 			row := rw.row
@@ -203,6 +218,13 @@ func Preview(f Fleet, c Change) Impact {
 				continue
 			}
 			row.Missing++
+			need := cleanup.RoomNeeded(from, row.Release, h.VMs)
+			if ok, _ := cleanup.Fits(h.Disk, taken+need, reserve); ok {
+				taken += need
+			} else {
+				row.NoSpace++
+				short = true
+			}
 			w := rw.want
 			if to.Registry == "" {
 				w.Host, w.Key = h.Host, w.Key+"/"+h.Host
@@ -219,6 +241,9 @@ func Preview(f Fleet, c Change) Impact {
 		}
 		if lost {
 			im.Total.NotReady++
+		}
+		if short {
+			im.Total.NoSpace++
 		}
 		plans.pruneCandidates(h, f, c, rows)
 	}

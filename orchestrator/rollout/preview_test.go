@@ -295,3 +295,42 @@ func TestAutoPromoteNeverRemovesARelease(t *testing.T) {
 		t.Errorf("Got(auto-promote of a staged spec removing release 15) = promoted, want held")
 	}
 }
+
+// TestPreviewNoSpace: a host lacking a new image is short of room for it
+// when its reported disk has less free than the image it replaces takes
+// (the new images before it counted as taken) plus To's disk emergency
+// threshold; a host with no disk reported is never counted short.
+func TestPreviewNoSpace(t *testing.T) {
+	cur, boot37 := testImages(), withImages(func(im *events.ImageSpec) { im.BootstrapVersion = "3.7" })
+	disk := func(freeGB int64) *events.Disk {
+		return &events.Disk{Path: "/", FreeBytes: freeGB * 1e9, TotalBytes: 1000e9}
+	}
+	hosts := fleetOf(4, cur, nil, cur) // each holds both 3.6 images, 40 GB each
+	hosts[0].Disk = disk(500)          // room for both
+	hosts[1].Disk = disk(60)           // room for 13's image, then not for 14's
+	hosts[2].Disk = disk(20)           // room for neither
+	// hosts[3] reports no disk: nothing to go by.
+	for _, tt := range []struct {
+		name             string
+		reserve          int64
+		want13, want14   int
+		wantHostsShort   int
+		wantMissingEvery int
+	}{
+		{"no disk emergency threshold", 0, 1, 2, 2, 4},
+		{"30 GB kept free for the disk emergency threshold", 30e9, 2, 2, 2, 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			to := events.Spec{Images: boot37, Cleanup: events.CleanupPolicy{DiskEmergencyFreeBytes: tt.reserve}}
+			im := Preview(Fleet{Now: previewNow, Current: events.Spec{Images: cur}, Hosts: hosts}, Change{Action: ActionSet, To: to})
+			got := map[string][2]int{}
+			for _, r := range im.Releases {
+				got[r.Release] = [2]int{r.NoSpace, r.Missing}
+			}
+			want := map[string][2]int{"13": {tt.want13, tt.wantMissingEvery}, "14": {tt.want14, tt.wantMissingEvery}}
+			if diff := cmp.Diff(want, got); diff != "" || im.Total.NoSpace != tt.wantHostsShort {
+				t.Errorf("Got(no_space, missing per release; hosts short) = %v; %d, want %v; %d (-want +got):\n%s", got, im.Total.NoSpace, want, tt.wantHostsShort, diff)
+			}
+		})
+	}
+}
