@@ -16,7 +16,7 @@ import (
 //   - listErr != nil: tart_error;
 //   - a local VM named exactly N: ready;
 //   - else no_space when the disk (known) has less free than the image would
-//     take (cleanup.RoomNeeded) plus reserve, counting the staged images missing
+//     take (roomNeeded) plus reserve, counting the staged images missing
 //     before it in the spec's order as already taken: the host gets it after
 //     promotion, since a staged image never makes a current one go;
 //   - else image_missing, with Detail saying what came closest (as for the
@@ -30,7 +30,7 @@ func evaluateStaged(cur, next events.ImageSpec, vms []events.VM, listErr error, 
 	for _, r := range next.Releases {
 		st, found := inv.status(next, r, listErr)
 		if !found {
-			need := cleanup.RoomNeeded(cur, r, vms)
+			need := roomNeeded(cur, r, vms)
 			if ok, detail := fits(disk, taken+need, reserve); ok {
 				taken += need
 				_, st.Detail = inv.missing(next, r, st.ExpectedImage)
@@ -48,11 +48,20 @@ func evaluateStaged(cur, next events.ImageSpec, vms []events.VM, listErr error, 
 // (cleanup.Fits); the detail of a refusal says the host gets the image
 // after promotion.
 func fits(disk *events.Disk, need, reserve int64) (bool, string) {
-	ok, detail := cleanup.Fits(disk, need, reserve)
-	if ok {
+	if cleanup.Fits(disk, need, reserve) {
 		return true, ""
 	}
-	return false, detail + ": gets it after promotion, never by deleting a current image"
+	return false, cleanup.Shortfall(disk, need, reserve) + ": gets it after promotion, never by deleting a current image"
+}
+
+// roomNeeded is what release r's new image takes on a host holding vms
+// (cleanup.RoomNeeded), replacing cur's image of r if cur has r.
+func roomNeeded(cur events.ImageSpec, r string, vms []events.VM) int64 {
+	replaces := ""
+	if cur.HasRelease(r) {
+		replaces = cur.ImageName(r)
+	}
+	return cleanup.RoomNeeded(replaces, vms)
 }
 
 // stagedRelease returns the release of the staged spec whose image is name,
@@ -108,7 +117,7 @@ func (a *Agent) roomFor(ctx context.Context, name string) error {
 		return nil
 	}
 	cur, _ := a.Spec()
-	if ok, detail := fits(a.disk(a.cfg.TartHome), cleanup.RoomNeeded(cur, r, vms), a.reserve()); !ok {
+	if ok, detail := fits(a.disk(a.cfg.TartHome), roomNeeded(cur, r, vms), a.reserve()); !ok {
 		return fmt.Errorf("staged image %s: %w: %s", name, ErrNoSpace, detail)
 	}
 	return nil

@@ -218,8 +218,8 @@ func Preview(f Fleet, c Change) Impact {
 				continue
 			}
 			row.Missing++
-			need := cleanup.RoomNeeded(from, row.Release, h.VMs)
-			if ok, _ := cleanup.Fits(h.Disk, taken+need, reserve); ok {
+			need := cleanup.RoomNeeded(row.FromImage, h.VMs)
+			if cleanup.Fits(h.Disk, taken+need, reserve) {
 				taken += need
 			} else {
 				row.NoSpace++
