@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmfleet/vmfleet/agentd"
 	"github.com/vmfleet/vmfleet/events"
 	"github.com/vmfleet/vmfleet/orchestrator/api"
 )
@@ -107,5 +108,36 @@ func TestSpecChangePreviewGate(t *testing.T) {
 	}
 	if got := h.o.Spec(); !slices.Equal(got.Images.Releases, []string{"14"}) {
 		t.Errorf("Got(spec in force after a confirmed set) = %v, want [14]", got.Images.Releases)
+	}
+}
+
+// TestSpecPreviewCountsHostsWithoutRoom: through the real server, two
+// agents hold both 20 GB images; one reports 30 GB free. The preview of a
+// bootstrap bump counts that host as without room for release 14's new
+// image (release 13's takes the room first), and the other host as fine.
+func TestSpecPreviewCountsHostsWithoutRoom(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	spec := testSpec("")
+	spec.Images.Releases = []string{"13", "14"}
+	roomy := h.addAgents(1, "mac", spec.Images)[0]
+	full := h.addAgents(1, "full", spec.Images, agentd.WithDisk(func(path string) *events.Disk {
+		return &events.Disk{Path: path, FreeBytes: 30e9, TotalBytes: 500e9}
+	}))[0]
+	h.holdCurrent(spec.Images, roomy, full)
+	h.start(h.config(spec))
+	for _, a := range []*testAgent{roomy, full} {
+		h.waitFor(a.host+" ready", func() bool { return h.hostReady(a.host) })
+	}
+	p, err := h.api(apiToken).PreviewSpec(h.ctx, api.SpecUpdate{BootstrapVersion: ptr("3.7")})
+	if err != nil {
+		t.Fatalf("Got(dry run) = %v, want the preview", err)
+	}
+	got := map[string]int{}
+	for _, r := range p.Releases {
+		got[r.Release] = r.NoSpace
+	}
+	if got["13"] != 0 || got["14"] != 1 || p.Total.NoSpace != 1 || p.Hosts != 2 {
+		t.Errorf("Got(no_space per release, hosts without room, hosts) = %v, %d, %d, want 13: 0, 14: 1; 1; 2", got, p.Total.NoSpace, p.Hosts)
 	}
 }
