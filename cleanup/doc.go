@@ -11,6 +11,10 @@
 //     to prune (each with the reason it is a candidate) and the VMs to keep
 //     (each with the rule that protects it).
 //
+// Beside them, RoomNeeded, Fits and Shortfall estimate whether a new image
+// fits on a host's disk next to the one it replaces: the agent's staged
+// no_space and the orchestrator's spec preview share them.
+//
 // The orchestrator plans with the host's last health report and sends the
 // pruned names; the agent plans again against its live inventory with Only set
 // to those names, and deletes only what both plans agree on.

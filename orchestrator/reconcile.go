@@ -170,7 +170,7 @@ func (o *Orchestrator) pass(ctx context.Context, full bool) {
 			}
 		}
 	}
-	w.queueStaged()
+	w.queue()
 	// Act only on a complete picture: until the stream is replayed, a host
 	// not yet seen would look like a host that needs nothing.
 	// Actions run in the leader's term context (term.go): cancelled

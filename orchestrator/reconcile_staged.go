@@ -41,11 +41,12 @@ func (o *Orchestrator) deriveStaged(host string, hs *hosts.State, v *stagedView,
 		func(b builds.Want) { w.stagedBuilds = append(w.stagedBuilds, b) })
 }
 
-// queueStaged puts the staged spec's wants after the current spec's, so a
-// rollout never delays healing the current spec: the fleet-wide caps fill
-// with current builds and pulls first. Within each, the hosts with more
-// pulls to do go first (pulls.Order).
-func (w *wants) queueStaged() {
+// queue fixes the order in which the pass's wants go out: the staged
+// spec's after the current spec's, so a rollout never delays healing the
+// current spec (the fleet-wide caps fill with current builds and pulls
+// first), and within each the hosts with more pulls to do first
+// (pulls.Order).
+func (w *wants) queue() {
 	for _, b := range w.stagedBuilds {
 		w.addBuild(b)
 	}

@@ -49,7 +49,7 @@ func TestDeriveStagedQueuesAfterCurrent(t *testing.T) {
 		o.deriveHost(hh.name, hs, v, o.now(), &w)
 		o.deriveStaged(hh.name, hs, sv, o.now(), &w)
 	}
-	w.queueStaged()
+	w.queue()
 	var got []string
 	for _, b := range w.builds {
 		got = append(got, b.Key)
